@@ -1,0 +1,177 @@
+"""Organisations, members and API tokens.
+
+A token is `htk_` + 43 base62 chars of 32 random bytes + a 6-char CRC32 checksum (so typos
+and truncation are caught before any lookup). Only its SHA-256 is stored; the display
+prefix (first 12 chars) lists and revokes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis import Redis
+
+from api import keys
+from api.errors import Conflict, Forbidden, NotFound, Unauthorized
+from api.models import ALL_SCOPES
+
+TOKEN_PREFIX = "htk_"
+DISPLAY_PREFIX_LEN = 12
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(number: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        number, digit = divmod(number, 62)
+        out.append(_B62[digit])
+    return "".join(reversed(out))
+
+
+def _checksum(body: str) -> str:
+    return _base62(zlib.crc32(body.encode()), 6)
+
+
+def new_token() -> str:
+    body = TOKEN_PREFIX + _base62(int.from_bytes(secrets.token_bytes(32), "big"), 43)
+    return body + _checksum(body)
+
+
+def well_formed(token: str) -> bool:
+    if not token.startswith(TOKEN_PREFIX) or len(token) != len(TOKEN_PREFIX) + 49:
+        return False
+    return hmac.compare_digest(token[-6:], _checksum(token[:-6]))
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    org_id: str
+    email: str
+    name: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's org, member and scopes."""
+
+    org_id: str
+    member: Member
+    scopes: frozenset[str]
+    token_prefix: str
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes and "admin" not in self.scopes:
+            raise Forbidden(f"this token lacks the {scope} scope")
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Directory:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    def create_org(self, name: str) -> str:
+        org_id = "org_" + uuid.uuid4().hex[:16]
+        if not self.redis.hsetnx(keys.ORGS_BY_NAME, name, org_id):
+            raise Conflict(f"an org named {name!r} exists")
+        self.redis.hset(keys.org(org_id), mapping={"id": org_id, "name": name})
+        return org_id
+
+    def org_id(self, name_or_id: str) -> str:
+        if self.redis.exists(keys.org(name_or_id)):
+            return name_or_id
+        found = self.redis.hget(keys.ORGS_BY_NAME, name_or_id)
+        if found is None:
+            raise NotFound(f"no org {name_or_id!r}")
+        return _s(found)
+
+    def org_name(self, org_id: str) -> str:
+        return _s(self.redis.hget(keys.org(org_id), "name") or b"")
+
+    def add_member(self, org_id: str, email: str, name: str, admin: bool = False) -> Member:
+        member = Member("mem_" + uuid.uuid4().hex[:16], org_id, email.lower(), name, admin)
+        if not self.redis.hsetnx(keys.org_members(org_id), member.email, member.id):
+            raise Conflict(f"{email} is already a member")
+        self.redis.hset(keys.member(member.id), mapping={
+            "id": member.id, "org_id": org_id, "email": member.email, "name": name,
+            "admin": "1" if admin else "0"})
+        return member
+
+    def member(self, member_id: str) -> Member:
+        raw = self.redis.hgetall(keys.member(member_id))
+        if not raw:
+            raise NotFound("member not found")
+        row = {_s(k): _s(v) for k, v in raw.items()}
+        return Member(row["id"], row["org_id"], row["email"], row["name"], row["admin"] == "1")
+
+    def member_by_email(self, org_id: str, email: str) -> Member | None:
+        member_id = self.redis.hget(keys.org_members(org_id), email.lower())
+        return self.member(_s(member_id)) if member_id else None
+
+    def members(self, org_id: str) -> list[Member]:
+        ids = self.redis.hvals(keys.org_members(org_id))
+        return [self.member(_s(i)) for i in ids]
+
+    def create_token(self, member: Member, scopes: Iterable[str], label: str = "") -> str:
+        scopes = sorted(set(scopes))
+        unknown = set(scopes) - set(ALL_SCOPES)
+        if unknown or not scopes:
+            raise ValueError(f"scopes must be among {', '.join(ALL_SCOPES)}")
+        token = new_token()
+        digest, prefix = token_hash(token), token[:DISPLAY_PREFIX_LEN]
+        pipe = self.redis.pipeline()
+        pipe.hset(keys.token(digest), mapping={
+            "org_id": member.org_id, "member_id": member.id, "scopes": " ".join(scopes),
+            "prefix": prefix, "label": label, "created_at": datetime.now(UTC).isoformat()})
+        pipe.set(keys.token_prefix(prefix), digest)
+        pipe.sadd(keys.org_tokens(member.org_id), prefix)
+        pipe.execute()
+        return token
+
+    def authenticate(self, token: str | None) -> Principal:
+        if not token or not well_formed(token):
+            raise Unauthorized("missing or invalid API token")
+        digest = token_hash(token)
+        raw = self.redis.hgetall(keys.token(digest))
+        record = {_s(k): _s(v) for k, v in raw.items()}
+        stored = self.redis.get(keys.token_prefix(record.get("prefix", "")))
+        # The lookup is by hash; the compare guards against a record/prefix mismatch.
+        if not record or not hmac.compare_digest(_s(stored or b""), digest):
+            raise Unauthorized("missing or invalid API token")
+        return Principal(record["org_id"], self.member(record["member_id"]),
+                         frozenset(record["scopes"].split()), record["prefix"])
+
+    def tokens(self, org_id: str) -> list[dict[str, str]]:
+        rows = []
+        for prefix in sorted(_s(p) for p in self.redis.smembers(keys.org_tokens(org_id))):
+            digest = self.redis.get(keys.token_prefix(prefix))
+            raw = self.redis.hgetall(keys.token(_s(digest))) if digest else {}
+            row = {_s(k): _s(v) for k, v in raw.items()}
+            rows.append({k: row.get(k, "") for k in ("prefix", "scopes", "label",
+                                                     "member_id", "created_at")})
+        return rows
+
+    def revoke_token(self, prefix: str, org_id: str | None = None) -> None:
+        digest = self.redis.get(keys.token_prefix(prefix))
+        record_org = self.redis.hget(keys.token(_s(digest)), "org_id") if digest else None
+        if record_org is None or (org_id is not None and _s(record_org) != org_id):
+            raise NotFound(f"no token with prefix {prefix!r}")
+        pipe = self.redis.pipeline()
+        pipe.delete(keys.token(_s(digest)), keys.token_prefix(prefix))
+        pipe.srem(keys.org_tokens(_s(record_org)), prefix)
+        pipe.execute()

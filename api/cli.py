@@ -1,0 +1,128 @@
+"""The `inloop` command: the composition root that wires every package together."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from api.errors import InloopError
+from api.models import ALL_SCOPES
+from api.runtime import Services, build_services
+from api.settings import Settings
+
+log = logging.getLogger("inloop")
+
+
+def http_extras(services: Services) -> list[Callable[..., None]]:
+    """Optional parts of the HTTP app, mounted by the composition root only."""
+    extras: list[Callable[..., None]] = []
+    if not services.settings.slack_enabled:
+        log.info("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): "
+                 "running without the Slack bot")
+    return extras
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from api.http.app import create_app
+
+    services = build_services(settings)
+    app = create_app(services, extras=http_extras(services))
+    web.run_app(app, host=args.host or settings.host, port=args.port or settings.port,
+                print=lambda text: log.info("%s", text.strip()))
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from workers.runner import run_worker
+
+    run_worker(build_services(settings), args.queue or None)
+
+
+def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
+    from api.devserver import run_dev
+
+    run_dev(settings, host=args.host or settings.host, port=args.port or settings.port)
+
+
+def cmd_org_create(settings: Settings, args: argparse.Namespace) -> None:
+    org_id = build_services(settings).directory.create_org(args.name)
+    print(org_id)
+
+
+def cmd_member_add(settings: Settings, args: argparse.Namespace) -> None:
+    directory = build_services(settings).directory
+    member = directory.add_member(directory.org_id(args.org), args.email, args.name, args.admin)
+    print(member.id)
+
+
+def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None:
+    directory = build_services(settings).directory
+    org_id = directory.org_id(args.org)
+    member = directory.member_by_email(org_id, args.member)
+    if member is None:
+        raise SystemExit(f"inloop: no member {args.member!r} in {args.org!r}")
+    print(directory.create_token(member, args.scope, label=args.label or ""))
+
+
+def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    build_services(settings).directory.revoke_token(args.prefix)
+    print(f"revoked {args.prefix}")
+
+
+def _commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name, func, text in (("dev", cmd_dev, "everything on an embedded Valkey"),
+                             ("serve", cmd_serve, "the HTTP server (API, web, Slack events)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+        p.set_defaults(func=func)
+    p = sub.add_parser("worker", help="an RQ worker with its scheduler")
+    p.add_argument("--queue", action="append", help="only these queues (repeatable)")
+    p.set_defaults(func=cmd_worker)
+
+
+def _admin_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    org = sub.add_parser("org", help="organisations").add_subparsers(required=True)
+    p = org.add_parser("create")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_org_create)
+    member = sub.add_parser("member", help="members").add_subparsers(required=True)
+    p = member.add_parser("add")
+    for flag in ("--org", "--email", "--name"):
+        p.add_argument(flag, required=True)
+    p.add_argument("--admin", action="store_true")
+    p.set_defaults(func=cmd_member_add)
+    token = sub.add_parser("token", help="API tokens").add_subparsers(required=True)
+    p = token.add_parser("create", help="print a new token once")
+    p.add_argument("--org", required=True)
+    p.add_argument("--member", required=True, help="the member's email")
+    p.add_argument("--scope", action="append", required=True, choices=ALL_SCOPES)
+    p.add_argument("--label")
+    p.set_defaults(func=cmd_token_create)
+    p = token.add_parser("revoke")
+    p.add_argument("prefix")
+    p.set_defaults(func=cmd_token_revoke)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="inloop", description=__doc__)
+    sub = top.add_subparsers(required=True, metavar="COMMAND")
+    _commands(sub)
+    _admin_commands(sub)
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        args.func(Settings(), args)
+    except InloopError as error:
+        sys.exit(f"inloop: {error.message}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""aiohttp application factory: resources, middlewares and route registration."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+
+from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from api.errors import InloopError
+from api.http import health, openapi, tasks
+from api.http.resources import AREDIS, HUB, SERVICES, error_response
+from api.runtime import Services
+from api.waiters import WaitHub
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Registrar = Callable[[web.Application], None]
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except InloopError as error:
+        return error_response(error.status, error.code, error.message,
+                              getattr(error, "details", []))
+    except (RedisConnectionError, RedisTimeoutError):
+        log.warning("Redis unreachable while serving %s", request.path)
+        return error_response(503, "unavailable", "the task store (Redis) is unreachable; "
+                              "retry shortly")
+    except web.HTTPRequestEntityTooLarge as error:
+        return error_response(413, "payload_too_large", error.text or "body too large")
+
+
+def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.Application:
+    """The whole HTTP surface on one app; `extras` mount optional parts (Slack, web UI)."""
+    app = web.Application(middlewares=[errors_middleware],
+                          client_max_size=services.settings.max_body_bytes)
+    app[SERVICES] = services
+    app.cleanup_ctx.append(_wait_hub)
+    health.register(app)
+    tasks.register(app)
+    openapi.register(app)
+    for register in extras:
+        register(app)
+    return app
+
+
+async def _wait_hub(app: web.Application) -> AsyncIterator[None]:
+    redis = app[SERVICES].async_redis()
+    hub = WaitHub(redis)
+    app[HUB] = hub
+    app[AREDIS] = redis
+    await hub.start()
+    yield
+    await hub.stop()
+    await redis.aclose()

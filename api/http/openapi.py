@@ -1,0 +1,106 @@
+"""OpenAPI 3.1 document generated from the pydantic models in `api.models`."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aiohttp import web
+from pydantic.json_schema import models_json_schema
+
+from api import models
+
+REF = "#/components/schemas/{model}"
+_MODELS: list[type[Any]] = [models.TaskCreate, models.TaskCreated, models.Task,
+                            models.CompleteRequest, models.CancelRequest, models.WaitResult,
+                            models.TaskPage, models.ErrorBody]
+
+
+def _ref(model: type[Any]) -> dict[str, Any]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(model: type[Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    text = {400: "Invalid request (see details)", 401: "Missing or invalid token",
+            403: "Token lacks the scope", 404: "Unknown task (or another org's)",
+            409: "Task no longer pending, or task_id reused with another body",
+            413: "Body over 1 MiB", 503: "Redis unreachable"}
+    return {str(s): _json(models.ErrorBody, text[s]) for s in statuses}
+
+
+def _op(summary: str, scope: str, ok: dict[str, Any], *errors: int,
+        body: type[Any] | None = None, params: list[dict[str, Any]] | None = None,
+        ) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "description": f"Required scope: `{scope}`.",
+                          "responses": {**ok, **_errors(401, 403, 503, *errors)}}
+    if body is not None:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": _ref(body)}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _param(name: str, where: str = "query", kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "schema": {"type": kind}}
+
+
+def _paths() -> dict[str, Any]:
+    tid = [_param("task_id", "path")]
+    return {
+        "/api/v1/tasks": {
+            "post": _op("Create a task", "tasks:create",
+                        {"201": _json(models.TaskCreated, "Created")}, 400, 409, 413,
+                        body=models.TaskCreate),
+            "get": _op("List tasks, newest first", "tasks:read",
+                       {"200": _json(models.TaskPage, "A page of tasks")}, 400,
+                       params=[_param(n) for n in ("status", "assignee", "tag", "process_id",
+                                                   "corr_id", "cursor")]
+                       + [_param("limit", kind="integer")]),
+        },
+        "/api/v1/tasks/{task_id}": {
+            "get": _op("Get a task", "tasks:read", {"200": _json(models.Task, "The task")},
+                       404, params=tid)},
+        "/api/v1/tasks/{task_id}/wait": {
+            "get": _op("Long-poll until the task leaves pending", "tasks:read",
+                       {"200": _json(models.WaitResult, "Status now")}, 400, 404,
+                       params=[*tid, _param("timeout", kind="number")])},
+        "/api/v1/tasks/{task_id}/complete": {
+            "post": _op("Complete a task with answers", "tasks:complete",
+                        {"200": _json(models.Task, "Completed")}, 400, 404, 409,
+                        body=models.CompleteRequest, params=tid)},
+        "/api/v1/tasks/{task_id}/cancel": {
+            "post": _op("Cancel a task", "tasks:cancel",
+                        {"200": _json(models.Task, "Cancelled")}, 400, 404, 409,
+                        body=models.CancelRequest, params=tid)},
+    }
+
+
+@cache
+def document() -> dict[str, Any]:
+    _, schema = models_json_schema([(m, "validation") for m in _MODELS], ref_template=REF)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "inloop", "version": "1",
+                 "description": "Human-in-the-loop tasks (HPI-compatible)."},
+        "paths": _paths(),
+        "components": {
+            "schemas": schema.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "apiKey": {"type": "apiKey", "in": "header",
+                                           "name": "X-API-Key"}},
+        },
+        "security": [{"bearer": []}, {"apiKey": []}],
+    }
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/api/v1/openapi.json", openapi_json)

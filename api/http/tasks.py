@@ -1,0 +1,126 @@
+"""`/api/v1/tasks` routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from api import keys
+from api.errors import Detail, InvalidRequest, NotFound
+from api.http.resources import AREDIS, HUB, SERVICES, json_body, principal, run
+from api.listing import Filters
+from api.models import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult
+from api.validation import parse
+
+STATUSES = ("pending", "completed", "cancelled", "failed")
+
+
+async def create_task(request: web.Request) -> web.Response:
+    who = await principal(request, "tasks:create")
+    raw = await json_body(request)
+    body, replayed = await run(request.app[SERVICES].tasks.create, who, raw)
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return web.json_response(body, status=201, headers=headers)
+
+
+async def read_task(request: web.Request, org_id: str) -> Task:
+    """The task from Redis without a thread hop; overdue tasks expire on read."""
+    task_id = request.match_info["task_id"]
+    raw = await request.app[AREDIS].get(keys.task(task_id))
+    if raw is None:
+        raise NotFound("task not found")
+    task = Task.model_validate_json(raw)
+    if task.org_id != org_id:
+        raise NotFound("task not found")
+    if task.status == "pending" and task.expires_at is not None:
+        store = request.app[SERVICES].store
+        if task.expires_at <= store.clock():
+            return await run(store.get, org_id, task_id)
+    return task
+
+
+async def get_task(request: web.Request) -> web.Response:
+    who = await principal(request, "tasks:read")
+    return web.json_response((await read_task(request, who.org_id)).public())
+
+
+def _filters(request: web.Request, member_id: str) -> Filters:
+    query = request.query
+    status = query.get("status")
+    if status is not None and status not in STATUSES:
+        raise InvalidRequest([Detail("status", f"must be one of {', '.join(STATUSES)}")])
+    assignee = query.get("assignee")
+    if assignee == "me":
+        assignee = member_id
+    elif assignee and "@" in assignee:
+        assignee = f"email:{assignee.lower()}"
+    return Filters(status=status, assignee=assignee, tag=query.get("tag"),
+                   process_id=query.get("process_id"), corr_id=query.get("corr_id"))
+
+
+def _int_param(request: web.Request, name: str, default: float, low: float,
+               high: float) -> float:
+    value = request.query.get(name)
+    try:
+        number = default if value is None else float(value)
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:
+        raise InvalidRequest([Detail(name, f"must be a number from {low:g} to {high:g}")])
+    return number
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    who = await principal(request, "tasks:read")
+    services = request.app[SERVICES]
+    filters = _filters(request, who.member.id)
+    limit = int(_int_param(request, "limit", 50, 1, 200))
+    tasks, cursor = await run(services.store.list, who.org_id, filters, limit=limit,
+                              cursor=request.query.get("cursor"))
+    return web.json_response({"tasks": [t.public() for t in tasks], "next_cursor": cursor})
+
+
+async def wait_task(request: web.Request) -> web.Response:
+    who = await principal(request, "tasks:read")
+    settings = request.app[SERVICES].settings
+    timeout = _int_param(request, "timeout", settings.wait_default_s, 0, settings.wait_max_s)
+    task = await read_task(request, who.org_id)
+    if task.status == "pending" and timeout > 0:
+        task = await request.app[HUB].wait(
+            task.task_id, timeout, lambda: read_task(request, who.org_id))
+    result = WaitResult(task_id=task.task_id, status=task.status, data=task.data,
+                        completed_at=task.completed_at)
+    return web.json_response(result.model_dump(mode="json"))
+
+
+async def complete_task(request: web.Request) -> web.Response:
+    who = await principal(request, "tasks:complete")
+    body = parse(CompleteRequest, await json_body(request))
+    task = await read_task(request, who.org_id)
+    by = CompletedBy(channel="api", id=who.member.id, name=who.member.name)
+    done = await run(request.app[SERVICES].tasks.complete, task, body.data, by)
+    return web.json_response(done.public())
+
+
+async def cancel_task(request: web.Request) -> web.Response:
+    who = await principal(request, "tasks:cancel")
+    body = parse(CancelRequest, await _optional_json(request))
+    task = await read_task(request, who.org_id)
+    done = await run(request.app[SERVICES].store.cancel, task.task_id, body.reason)
+    return web.json_response(done.public())
+
+
+async def _optional_json(request: web.Request) -> Any:
+    if not request.can_read_body:
+        return {}
+    return await json_body(request)
+
+
+def register(app: web.Application) -> None:
+    app.router.add_post("/api/v1/tasks", create_task)
+    app.router.add_get("/api/v1/tasks", list_tasks)
+    app.router.add_get("/api/v1/tasks/{task_id}", get_task)
+    app.router.add_get("/api/v1/tasks/{task_id}/wait", wait_task)
+    app.router.add_post("/api/v1/tasks/{task_id}/complete", complete_task)
+    app.router.add_post("/api/v1/tasks/{task_id}/cancel", cancel_task)

@@ -1,0 +1,56 @@
+"""RQ job enqueueing inside the store's transactions.
+
+The store names jobs by dotted path so it never imports `workers/`. Every job has a
+deterministic id, so a transition that happens once enqueues once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from redis import Redis
+from redis.client import Pipeline
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+QUEUE_NAMES = ("expiry", "slack", "webhook", "nats", "email")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    queue: str
+    func: str
+    args: tuple[Any, ...]
+    job_id: str
+    retry_intervals: Sequence[int] = ()
+
+
+class JobQueues:
+    """One RQ queue per kind of work, all with the JSON serializer."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._queues = {
+            name: Queue(name, connection=redis, serializer=JSONSerializer) for name in QUEUE_NAMES
+        }
+
+    def __getitem__(self, name: str) -> Queue:
+        return self._queues[name]
+
+    def all(self) -> list[Queue]:
+        return list(self._queues.values())
+
+    def enqueue(self, pipe: Pipeline, spec: JobSpec, at: datetime | None = None) -> None:
+        """Add `spec` to `pipe`'s MULTI; runs at `at` (needs a worker with scheduler)."""
+        options: dict[str, Any] = {"job_id": spec.job_id, "pipeline": pipe}
+        if spec.retry_intervals:
+            options["retry"] = Retry(
+                max=len(spec.retry_intervals), interval=list(spec.retry_intervals)
+            )
+        queue = self._queues[spec.queue]
+        if at is None:
+            queue.enqueue(spec.func, *spec.args, **options)
+        else:
+            queue.enqueue_at(at, spec.func, *spec.args, **options)

@@ -1,0 +1,84 @@
+"""Every Redis key inloop uses, with its builder. No key string is written elsewhere.
+
+Layout (all under the `inloop:` prefix):
+  task:{id}                   STRING  task JSON (api.models.Task)
+  task:{id}:secrets           STRING  JSON list of sink secrets, index-aligned with sinks
+  task:{id}:draft             STRING  JSON answers saved between steps (Slack and web share it)
+  task:{id}:idem              STRING  sha256 of the create body + the original 201 response
+  link:{link_id}              STRING  task id of a web link
+  org:{org}:tasks             ZSET    task ids by creation time (µs)
+  org:{org}:status:{s}        ZSET    task ids in status s
+  org:{org}:assignee:{m}      ZSET    task ids assigned to member m (or an external email)
+  org:{org}:tag:{t}           ZSET    task ids with tag t
+  org:{org}:process:{p}       ZSET    task ids of process p
+  org:{org}:corr:{c}          ZSET    task ids with correlation id c
+  expiring                    ZSET    pending task ids by expires_at (s), swept by workers
+  org:{id}                    HASH    organisation
+  orgs:by-name                HASH    name -> org id
+  member:{id}                 HASH    member
+  org:{org}:members           HASH    email -> member id
+  token:{sha256}              HASH    API token record (the token itself is never stored)
+  token-prefix:{prefix}       STRING  sha256 of the token with that display prefix
+  org:{org}:tokens            SET     display prefixes of the org's tokens
+  events                      CHANNEL task ids published on every transition
+"""
+
+from __future__ import annotations
+
+PREFIX = "inloop:"
+EVENTS_CHANNEL = PREFIX + "events"
+EXPIRING = PREFIX + "expiring"
+ORGS_BY_NAME = PREFIX + "orgs:by-name"
+
+
+def task(task_id: str) -> str:
+    return f"{PREFIX}task:{task_id}"
+
+
+def task_secrets(task_id: str) -> str:
+    return f"{PREFIX}task:{task_id}:secrets"
+
+
+def task_draft(task_id: str) -> str:
+    return f"{PREFIX}task:{task_id}:draft"
+
+
+def task_idempotency(task_id: str) -> str:
+    return f"{PREFIX}task:{task_id}:idem"
+
+
+def link(link_id: str) -> str:
+    return f"{PREFIX}link:{link_id}"
+
+
+def org_tasks(org_id: str) -> str:
+    return f"{PREFIX}org:{org_id}:tasks"
+
+
+def org_index(org_id: str, kind: str, value: str) -> str:
+    """A secondary index zset: kind is one of status, assignee, tag, process, corr."""
+    return f"{PREFIX}org:{org_id}:{kind}:{value}"
+
+
+def org(org_id: str) -> str:
+    return f"{PREFIX}org:{org_id}"
+
+
+def member(member_id: str) -> str:
+    return f"{PREFIX}member:{member_id}"
+
+
+def org_members(org_id: str) -> str:
+    return f"{PREFIX}org:{org_id}:members"
+
+
+def token(token_hash: str) -> str:
+    return f"{PREFIX}token:{token_hash}"
+
+
+def token_prefix(prefix: str) -> str:
+    return f"{PREFIX}token-prefix:{prefix}"
+
+
+def org_tokens(org_id: str) -> str:
+    return f"{PREFIX}org:{org_id}:tokens"

@@ -1,0 +1,94 @@
+"""Use cases shared by the REST API, the web form and the Slack bot.
+
+Everything here is synchronous (it talks to Redis through the sync client); async callers
+run it in a thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from api.answers import validate_answers
+from api.auth import Directory, Principal
+from api.errors import Detail, InvalidRequest
+from api.models import CompletedBy, Task, TaskCreate, WebhookSink
+from api.netguard import BlockedAddress, resolve_checked
+from api.store import TaskStore
+from api.validation import parse_task
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def body_hash(raw: Any) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+                          ).hexdigest()
+
+
+class TaskService:
+    def __init__(self, store: TaskStore, directory: Directory, *,
+                 allow_private_webhooks: bool = False) -> None:
+        self.store = store
+        self.directory = directory
+        self.allow_private_webhooks = allow_private_webhooks
+
+    def create(self, principal: Principal, raw: Any) -> tuple[dict[str, Any], bool]:
+        """Validate and store a task: `(201 body, replayed)`."""
+        body = parse_task(raw)
+        resolved, details = self._resolve_assignee(principal, body)
+        details += self._check_sinks(body)
+        if details:
+            raise InvalidRequest(details)
+        secrets_ = [self._secret(s) for s in body.sinks]
+        return self.store.create(body, org_id=principal.org_id,
+                                 created_by=principal.member.id,
+                                 body_hash=body_hash(raw), secrets=secrets_, **resolved)
+
+    def _resolve_assignee(self, principal: Principal,
+                          body: TaskCreate) -> tuple[dict[str, Any], list[Detail]]:
+        if body.assignee_member_id:
+            member_id = (principal.member.id if body.assignee_member_id == "me"
+                         else body.assignee_member_id)
+            member = next((m for m in self.directory.members(principal.org_id)
+                           if m.id == member_id), None)
+            if member is None:
+                return {}, [Detail("assignee_member_id", "no such member in this org",
+                                   "not_found")]
+            return {"assignee_member_id": member.id, "assignee_email": member.email,
+                    "assignee_name": body.assignee_name or member.name}, []
+        if body.assignee_email:
+            member = self.directory.member_by_email(principal.org_id, body.assignee_email)
+            if member is None:
+                return {"requires_otp": True}, []
+            return {"assignee_member_id": member.id,
+                    "assignee_name": body.assignee_name or member.name}, []
+        return {}, []
+
+    def _check_sinks(self, body: TaskCreate) -> list[Detail]:
+        details = []
+        for i, sink in enumerate(body.sinks):
+            if not isinstance(sink, WebhookSink):
+                continue
+            try:
+                resolve_checked(sink.url, allow_private=self.allow_private_webhooks)
+            except BlockedAddress as error:
+                details.append(Detail(f"sinks.{i}.url", str(error), "ssrf_refused"))
+        return details
+
+    @staticmethod
+    def _secret(sink: Any) -> str | None:
+        if not isinstance(sink, WebhookSink):
+            return None
+        return sink.secret or new_webhook_secret()
+
+    def complete(self, task: Task, data: dict[str, Any], by: CompletedBy) -> Task:
+        """Validate every answer of the task like a form submission, then complete it."""
+        clean, details = validate_answers(task.fields(), data)
+        if details:
+            raise InvalidRequest(details)
+        return self.store.complete(task.task_id, clean, by)

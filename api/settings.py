@@ -1,0 +1,48 @@
+"""One settings object, read from the environment once at the entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INLOOP_", extra="ignore", populate_by_name=True)
+
+    redis_url: str | None = None
+    data_dir: Path = Path(".inloop")
+    base_url: str = "http://localhost:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, validation_alias=_env("PORT", "INLOOP_PORT"))
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    wait_default_s: float = 30
+    wait_max_s: float = 600
+    expiry_sweep_s: float = 1.0
+    slack_bot_token: str | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(
+        default=None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: str | None = Field(default=None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str | None = Field(default=None, validation_alias=_env("SLACK_API_URL"))
+    smtp_url: str | None = None
+    smtp_from: str = "inloop <inloop@localhost>"
+    nats_url: str = "nats://127.0.0.1:4222"
+    allow_private_webhooks: bool = False
+    webhook_timeout_s: float = 15
+    webhook_retry_schedule: list[int] = Field(
+        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    )
+    sink_retry_schedule: list[int] = Field(default_factory=lambda: [5, 30, 120, 600, 3600])
+    worker_ttl_s: int = 420
+    maintenance_interval_s: int = 600
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)

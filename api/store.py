@@ -1,0 +1,313 @@
+"""Tasks in Redis: creation, reads, listing and atomic transitions.
+
+Every change is WATCH -> read -> MULTI -> write (+ RQ jobs + PUBLISH) -> EXEC, retried on
+a lost race, so a transition happens exactly once and its side effects (sink jobs, Slack
+updates, waiter wake-ups) are committed with it or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from redis import Redis, WatchError
+from redis.client import Pipeline
+
+from api import keys
+from api.errors import Conflict, NotFound
+from api.jobs import JobQueues, JobSpec
+from api.listing import Filters, index_keys, query_page
+from api.models import CompletedBy, Task, TaskCreate, TaskCreated, TaskError
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+EVENT_NAMESPACE = uuid.UUID("6f1f6c0e-3c55-4b8e-9d0a-1a4b8f3f1e11")
+SINK_QUEUES = {"webhook": "webhook", "nats": "nats", "email": "email"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_id(task_id: str, event: str) -> str:
+    """Stable id of a task event: the same on every retry and redelivery."""
+    return "evt_" + uuid.uuid5(EVENT_NAMESPACE, f"{task_id}:{event}").hex
+
+
+class TaskStore:
+    def __init__(
+        self,
+        redis: Redis,
+        queues: JobQueues,
+        *,
+        base_url: str,
+        slack_enabled: bool = False,
+        retry_schedules: dict[str, list[int]] | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.redis = redis
+        self.queues = queues
+        self.base_url = base_url.rstrip("/")
+        self.slack_enabled = slack_enabled
+        self.retry_schedules = retry_schedules or {}
+        self.clock = clock
+
+    # -- creation ---------------------------------------------------------------------
+
+    def create(self, body: TaskCreate, *, org_id: str, created_by: str, body_hash: str,
+               secrets: list[str | None], **resolved: Any) -> tuple[dict[str, Any], bool]:
+        """Store a new task; `(201 body, replayed)`. Same `task_id` + same body replays."""
+        task = self._new_task(body, org_id=org_id, created_by=created_by, **resolved)
+        response = self._created_response(task, secrets)
+
+        def write(pipe: Pipeline) -> tuple[dict[str, Any], bool]:
+            replay = self._replay(pipe, task.task_id, org_id, body_hash)
+            if replay is not None:
+                return replay, True
+            pipe.multi()
+            self._write_new(pipe, task, secrets, {"hash": body_hash, "response": response})
+            pipe.execute()
+            return response, False
+
+        return self._atomic(write, keys.task(task.task_id))
+
+    def _new_task(self, body: TaskCreate, **fields: Any) -> Task:
+        now = self.clock()
+        request = body.model_dump()
+        for sink in request["sinks"]:
+            sink.pop("secret", None)  # secrets are kept apart from the readable task
+        link_id = str(uuid.uuid4())
+        expires = now + timedelta(seconds=body.expires_in) if body.expires_in else None
+        return Task.model_validate({
+            **request, **fields, "task_id": body.task_id or str(uuid.uuid4()),
+            "link_id": link_id, "url": f"{self.base_url}/t/{link_id}", "created_at": now,
+            "updated_at": now, "expires_at": expires,
+        })
+
+    @staticmethod
+    def _created_response(task: Task, secrets: list[str | None]) -> dict[str, Any]:
+        sinks = []
+        for sink, secret in zip(task.sinks, secrets, strict=True):
+            shown = sink.model_dump(exclude={"events", "secret"})
+            if secret is not None:
+                shown["secret"] = secret
+            sinks.append(shown)
+        created = TaskCreated(task_id=task.task_id, link_id=task.link_id, url=task.url,
+                              requires_otp=task.requires_otp, sinks=sinks,
+                              created_at=task.created_at)
+        return created.model_dump(mode="json")
+
+    def _replay(self, pipe: Pipeline, task_id: str, org_id: str,
+                body_hash: str) -> dict[str, Any] | None:
+        raw = pipe.get(keys.task_idempotency(task_id))
+        if raw is None:
+            if pipe.exists(keys.task(task_id)):
+                raise Conflict("task_id is already in use")
+            return None
+        record = json.loads(raw)
+        if record["org_id"] != org_id or record["hash"] != body_hash:
+            raise Conflict("task_id is already in use with a different body")
+        response: dict[str, Any] = record["response"]
+        return response
+
+    def _write_new(self, pipe: Pipeline, task: Task, secrets: list[str | None],
+                   idem: dict[str, Any]) -> None:
+        tid = task.task_id
+        pipe.set(keys.task(tid), task.model_dump_json())
+        pipe.set(keys.task_secrets(tid), json.dumps(secrets))
+        pipe.set(keys.task_idempotency(tid), json.dumps({**idem, "org_id": task.org_id}))
+        pipe.set(keys.link(task.link_id), tid)
+        score = _score(task.created_at)
+        pipe.zadd(keys.org_tasks(task.org_id), {tid: score})
+        for key in index_keys(task):
+            pipe.zadd(key, {tid: score})
+        if task.expires_at is not None:
+            spec = JobSpec("expiry", "workers.expiry.expire", (tid,), f"expire:{tid}")
+            self.queues.enqueue(pipe, spec, at=task.expires_at)
+        if self.slack_enabled and (task.assignee_email or task.slack_channel):
+            spec = JobSpec("slack", "workers.slack.deliver", (tid,), f"slack-deliver:{tid}",
+                           self.retry_schedules.get("slack", ()))
+            self.queues.enqueue(pipe, spec)
+        pipe.publish(keys.EVENTS_CHANNEL, tid)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def load(self, task_id: str) -> Task:
+        """The task, whatever its org (for workers and the bot). Expires it if overdue."""
+        raw = self.redis.get(keys.task(task_id))
+        if raw is None:
+            raise NotFound("task not found")
+        task = Task.model_validate_json(raw)
+        if self._overdue(task):
+            return self.expire(task_id) or self.load(task_id)
+        return task
+
+    def get(self, org_id: str, task_id: str) -> Task:
+        """The task if it belongs to `org_id`; another org's task is simply not found."""
+        task = self.load(task_id)
+        if task.org_id != org_id:
+            raise NotFound("task not found")
+        return task
+
+    def by_link(self, link_id: str) -> Task:
+        task_id = self.redis.get(keys.link(link_id))
+        if task_id is None:
+            raise NotFound("link not found")
+        return self.load(task_id.decode())
+
+    def secrets(self, task_id: str) -> list[str | None]:
+        raw = self.redis.get(keys.task_secrets(task_id))
+        return json.loads(raw) if raw else []
+
+    def list(self, org_id: str, filters: Filters, *, limit: int = 50,
+             cursor: str | None = None) -> tuple[list[Task], str | None]:
+        """Newest first, with an opaque cursor for the next page."""
+        ids, next_cursor = query_page(self.redis, org_id, filters, limit=limit, cursor=cursor)
+        raws = self.redis.mget([keys.task(i) for i in ids]) if ids else []
+        return [Task.model_validate_json(r) for r in raws if r is not None], next_cursor
+
+    # -- drafts -----------------------------------------------------------------------
+
+    def load_draft(self, task_id: str) -> dict[str, Any]:
+        raw = self.redis.get(keys.task_draft(task_id))
+        return json.loads(raw) if raw else {}
+
+    def save_draft(self, task_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """Merge `answers` into the draft of a pending task; returns the whole draft."""
+
+        def write(pipe: Pipeline) -> dict[str, Any]:
+            self._pending(pipe, task_id)
+            raw = pipe.get(keys.task_draft(task_id))
+            draft = {**(json.loads(raw) if raw else {}), **answers}
+            pipe.multi()
+            pipe.set(keys.task_draft(task_id), json.dumps(draft))
+            pipe.execute()
+            return draft
+
+        return self._atomic(write, keys.task(task_id), keys.task_draft(task_id))
+
+    # -- transitions ------------------------------------------------------------------
+
+    def complete(self, task_id: str, data: dict[str, Any], by: CompletedBy) -> Task:
+        def done(task: Task, now: datetime) -> None:
+            task.status, task.data = "completed", data
+            task.completed_at, task.completed_by = now, by
+
+        return self._end(task_id, done, "completed")
+
+    def cancel(self, task_id: str, reason: str | None) -> Task:
+        def cancelled(task: Task, now: datetime) -> None:
+            task.status, task.cancel_reason = "cancelled", reason
+
+        return self._end(task_id, cancelled, "cancelled")
+
+    def fail(self, task_id: str, errors: list[TaskError]) -> Task:
+        def failed(task: Task, now: datetime) -> None:
+            task.status, task.errors = "failed", errors
+
+        return self._end(task_id, failed, "failed")
+
+    def expire(self, task_id: str) -> Task | None:
+        """Fail an overdue pending task; `None` if it is not overdue or already ended."""
+        raw = self.redis.get(keys.task(task_id))
+        if raw is None or not self._overdue(Task.model_validate_json(raw)):
+            return None
+        try:
+            task = self.fail(task_id, [TaskError(code="expired", message="the task expired "
+                                                 "before anyone answered it")])
+        except Conflict:
+            return None
+        return task
+
+    def update(self, task_id: str, change: Callable[[Task], None]) -> Task:
+        """Apply a bookkeeping change (messages sent, delivery problems) in any status."""
+
+        def write(pipe: Pipeline) -> Task:
+            task = self._read(pipe, task_id)
+            change(task)
+            self._bump(task)
+            pipe.multi()
+            pipe.set(keys.task(task_id), task.model_dump_json())
+            pipe.publish(keys.EVENTS_CHANNEL, task_id)
+            pipe.execute()
+            return task
+
+        return self._atomic(write, keys.task(task_id))
+
+    def _end(self, task_id: str, change: Callable[[Task, datetime], None], event: str) -> Task:
+
+        def write(pipe: Pipeline) -> Task:
+            task = self._pending(pipe, task_id)
+            if event != "failed" and self._overdue(task):
+                raise Conflict("the task has expired")
+            change(task, self._bump(task))
+            pipe.multi()
+            pipe.set(keys.task(task_id), task.model_dump_json())
+            self._move_status(pipe, task)
+            pipe.delete(keys.task_draft(task_id))
+            self._enqueue_event_jobs(pipe, task, event)
+            pipe.publish(keys.EVENTS_CHANNEL, task_id)
+            pipe.execute()
+            return task
+
+        return self._atomic(write, keys.task(task_id))
+
+    def _enqueue_event_jobs(self, pipe: Pipeline, task: Task, event: str) -> None:
+        tid = task.task_id
+        for index, sink in enumerate(task.sinks):
+            if event in sink.events:
+                spec = JobSpec(SINK_QUEUES[sink.type], "workers.sinks.deliver",
+                               (tid, event, index), f"sink:{tid}:{event}:{index}",
+                               self.retry_schedules.get(sink.type, ()))
+                self.queues.enqueue(pipe, spec)
+        if task.external_message_ids:
+            spec = JobSpec("slack", "workers.slack.update_messages", (tid,),
+                           f"slack-update:{tid}", self.retry_schedules.get("slack", ()))
+            self.queues.enqueue(pipe, spec)
+
+    def _move_status(self, pipe: Pipeline, task: Task) -> None:
+        pipe.zrem(keys.org_index(task.org_id, "status", "pending"), task.task_id)
+        pipe.zadd(keys.org_index(task.org_id, "status", task.status),
+                  {task.task_id: _score(task.created_at)})
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _atomic(self, write: Callable[[Pipeline], T], *watched: str) -> T:
+        """Run `write` on a pipeline WATCHing `watched`, again whenever another writer wins."""
+        for _ in range(100):
+            with self.redis.pipeline() as pipe:
+                pipe.watch(*watched)
+                try:
+                    return write(pipe)
+                except WatchError:
+                    continue
+        raise Conflict("too much contention on this task; try again")
+
+    def _read(self, pipe: Pipeline, task_id: str) -> Task:
+        raw = pipe.get(keys.task(task_id))
+        if raw is None:
+            raise NotFound("task not found")
+        return Task.model_validate_json(raw)
+
+    def _pending(self, pipe: Pipeline, task_id: str) -> Task:
+        task = self._read(pipe, task_id)
+        if task.status != "pending":
+            raise Conflict(f"the task is {task.status}")
+        return task
+
+    def _bump(self, task: Task) -> datetime:
+        now = self.clock()
+        task.version += 1
+        task.updated_at = now
+        return now
+
+    def _overdue(self, task: Task) -> bool:
+        return (task.status == "pending" and task.expires_at is not None
+                and task.expires_at <= self.clock())
+
+
+def _score(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)

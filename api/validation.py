@@ -1,0 +1,82 @@
+"""Turn request bodies into models, reporting every violation with a dotted `loc`."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from api.errors import Detail, InvalidRequest
+from api.models import TaskCreate
+
+M = TypeVar("M", bound=BaseModel)
+_TAGGED_LISTS = {"blocks", "sinks"}
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    # Discriminated unions add the tag to the loc (blocks.1.input.field); integrators
+    # address the block itself (blocks.1.field), so the tag is dropped.
+    kept: list[str] = []
+    for i, part in enumerate(parts):
+        tagged = i >= 2 and isinstance(parts[i - 1], int) and parts[i - 2] in _TAGGED_LISTS
+        if not (tagged and isinstance(part, str) and i + 1 < len(parts)):
+            kept.append(str(part))
+    return ".".join(kept)
+
+
+def details_of(error: ValidationError, prefix: str = "") -> list[Detail]:
+    out = []
+    for item in error.errors(include_url=False):
+        msg = item["msg"].removeprefix("Value error, ")
+        loc = _loc(tuple(item["loc"]))
+        out.append(Detail(f"{prefix}{loc}" if loc else prefix.rstrip(".") or "body", msg,
+                          item["type"]))
+    return out
+
+
+def parse(model: type[M], raw: Any) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidRequest(details_of(error)) from None
+
+
+def _duplicates(raw: Any) -> list[Detail]:
+    """Step ids and field names must be unique across the task (checked on the raw body
+    so these errors are reported together with every other violation)."""
+    steps = raw.get("steps") if isinstance(raw, dict) else None
+    if not isinstance(steps, list):
+        return []
+    out: list[Detail] = []
+    step_ids: set[Any] = set()
+    names: set[Any] = set()
+    for i, step in enumerate(s for s in steps if isinstance(s, dict)):
+        if step.get("id") in step_ids:
+            out.append(Detail(f"steps.{i}.id", "step ids must be unique", "duplicate"))
+        step_ids.add(step.get("id"))
+        out += _duplicate_names(i, step.get("blocks"), names)
+    return out
+
+
+def _duplicate_names(step: int, blocks: Any, names: set[Any]) -> list[Detail]:
+    out = []
+    for j, block in enumerate(blocks if isinstance(blocks, list) else []):
+        field = block.get("field") if isinstance(block, dict) else None
+        name = field.get("name") if isinstance(field, dict) else None
+        if isinstance(name, str) and name in names:
+            out.append(Detail(f"steps.{step}.blocks.{j}.field.name",
+                              "field names must be unique in the task", "duplicate"))
+        names.add(name)
+    return out
+
+
+def parse_task(raw: Any) -> TaskCreate:
+    """Validate a create body, listing every violation at once."""
+    details = _duplicates(raw)
+    try:
+        task = TaskCreate.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidRequest(details_of(error) + details) from None
+    if details:
+        raise InvalidRequest(details)
+    return task

@@ -1,0 +1,110 @@
+"""Long-poll waiters: one Redis pub/sub connection per process, fanned out in process.
+
+Pub/sub is at-most-once, so a message only says "look again": a waiter registers, makes
+sure the subscription is live, reads the task, and reads it again after every wake-up.
+After a lost connection the hub re-subscribes and wakes every waiter, because messages
+published meanwhile are gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from api import keys
+from api.models import Task
+
+log = logging.getLogger(__name__)
+Reader = Callable[[], Awaitable[Task]]
+
+
+class WaitHub:
+    def __init__(self, redis: Redis, *, reconnect_delay: float = 0.5) -> None:
+        self._redis = redis
+        self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._live = asyncio.Event()
+        self._reconnect_delay = reconnect_delay
+        self._runner: asyncio.Task[None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(v) for v in self._waiters.values())
+
+    async def start(self) -> None:
+        self._runner = asyncio.create_task(self._run(), name="inloop-wait-hub")
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+
+    async def wait(self, task_id: str, timeout: float, read: Reader) -> Task:
+        """The task once it has left `pending`, or as it is when `timeout` passes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        woken = asyncio.Event()
+        self._waiters[task_id].add(woken)
+        try:
+            await asyncio.wait_for(self._live.wait(), timeout)
+            while True:
+                woken.clear()  # before the read: a wake-up after it is never lost
+                task = await read()
+                remaining = deadline - loop.time()
+                if task.status != "pending" or remaining <= 0:
+                    return task
+                await _sleep_until(woken, remaining)
+        except TimeoutError:
+            return await read()
+        finally:
+            self._forget(task_id, woken)
+
+    def _forget(self, task_id: str, woken: asyncio.Event) -> None:
+        group = self._waiters.get(task_id)
+        if group is not None:
+            group.discard(woken)
+            if not group:
+                del self._waiters[task_id]
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                log.warning("wait hub lost Redis (%s); reconnecting", error)
+            self._live.clear()
+            await asyncio.sleep(self._reconnect_delay)
+
+    async def _listen(self) -> None:
+        async with self._redis.pubsub() as pubsub:
+            await pubsub.subscribe(keys.EVENTS_CHANNEL)
+            while True:
+                message = await pubsub.get_message(timeout=30)
+                if message is None:
+                    continue
+                if message["type"] == "subscribe":
+                    self._live.set()
+                    self._wake_all()  # anything published while we were away is lost
+                elif message["type"] == "message":
+                    self._wake(message["data"].decode())
+
+    def _wake(self, task_id: str) -> None:
+        for woken in self._waiters.get(task_id, ()):
+            woken.set()
+
+    def _wake_all(self) -> None:
+        for group in self._waiters.values():
+            for woken in group:
+                woken.set()
+
+
+async def _sleep_until(event: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        pass
