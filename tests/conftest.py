@@ -24,6 +24,8 @@ from api.runtime import Services, build_services
 from api.settings import Settings
 from workers.context import install
 
+pytest_plugins = ["tests.servers"]
+
 
 @pytest.fixture(scope="session")
 def valkey() -> Iterator[ValkeyServer]:

@@ -10,10 +10,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.errors import InloopError
-from api.http import health, openapi, tasks
+from api.http import deliveries, health, openapi, tasks
 from api.http.resources import AREDIS, HUB, SERVICES, error_response
 from api.runtime import Services
 from api.waiters import WaitHub
+from api.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -44,6 +45,8 @@ def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.A
     health.register(app)
     tasks.register(app)
     openapi.register(app)
+    deliveries.register(app)
+    web_routes.register(app)
     for register in extras:
         register(app)
     return app
