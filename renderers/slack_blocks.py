@@ -1,0 +1,140 @@
+"""Block Kit building blocks: ids the bot dispatches on, and text objects cut to Slack's limits.
+
+Lengths are counted in code points. Limits are from FIELD-NOTES.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from api.models import Task
+from renderers.mrkdwn import escape
+
+ACTION_OPEN = "inloop_open"
+ACTION_QUICK = "inloop_quick"
+ACTION_WEB = "inloop_web"
+CALLBACK_STEP = "inloop_step"
+VALUE_ACTION = "value"
+
+SECTION_TEXT = 3000
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+OPTION_TEXT = 75
+ELLIPSIS = "…"
+
+Block = dict[str, Any]
+_SPACE = re.compile(r"\s+")
+
+
+def field_block_id(name: str) -> str:
+    """The `block_id` of a field's input block (Slack reports errors per block)."""
+    return "f:" + name
+
+
+def web_step_url(task: Task, step_index: int) -> str:
+    """The web form of `task` opened at `step_index` (0-based)."""
+    return f"{task.url}?step={step_index}"
+
+
+def quick_value(task: Task, option_index: int) -> str:
+    """The value of a quick-answer button."""
+    return json.dumps({"t": task.task_id, "o": option_index}, separators=(",", ":"))
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, ending with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def one_line(text: str, limit: int, fallback: str = "Untitled") -> str:
+    """`text` on one line, whitespace collapsed, cut to `limit`; `fallback` when blank."""
+    return truncate(_SPACE.sub(" ", text).strip() or fallback, limit)
+
+
+def plain(text: str, limit: int, fallback: str = "Untitled") -> dict[str, Any]:
+    return {"type": "plain_text", "text": one_line(text, limit, fallback), "emoji": True}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": mrkdwn(text)}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, HEADER_TEXT)}
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(t) for t in texts[:10] if t]}
+
+
+def button(text: str, action_id: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "button", "text": plain(text, BUTTON_TEXT), "action_id": action_id, **extra}
+
+
+def web_button(text: str, url: str) -> dict[str, Any]:
+    # A url button still sends block_actions: ACTION_WEB lets the bot ack it.
+    return button(text, ACTION_WEB, url=url)
+
+
+def slack_date(moment: datetime, layout: str = "{date_short_pretty} {time}") -> str:
+    """A date Slack shows in the reader's time zone, with an ISO fallback."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"<!date^{int(aware.timestamp())}^{layout}|{aware.isoformat(timespec='minutes')}>"
+
+
+def split_mrkdwn(text: str, limit: int = SECTION_TEXT) -> list[str]:
+    """mrkdwn cut into non-empty chunks of at most `limit`, at paragraph or line breaks
+    where possible; a code block cut in two is closed and reopened."""
+    chunks: list[str] = []
+    text = text.strip()
+    while len(text) > limit:
+        cut = _cut_point(text, limit - 8)  # room to close and reopen a code fence
+        head, text = text[:cut].rstrip(), text[cut:].strip()
+        if head.count("```") % 2:
+            head, text = head + "\n```", "```\n" + text
+        if head.strip():
+            chunks.append(head)
+    return [*chunks, text] if text else chunks
+
+
+def _cut_point(text: str, limit: int) -> int:
+    window = text[:limit]
+    for separator in ("\n\n", "\n", " "):
+        at = window.rfind(separator)
+        while at > limit // 2:
+            if _inside(text, at) is None:
+                return at
+            at = window.rfind(separator, 0, at)
+    start = _inside(text, limit)
+    return start if start else limit
+
+
+def _inside(text: str, at: int) -> int | None:
+    """Where the `<link>` or `&entity;` that position `at` would cut starts, if any."""
+    link = text.rfind("<", 0, at)
+    if link > text.rfind(">", 0, at):
+        return link
+    entity = text.rfind("&", max(0, at - 5), at)
+    return entity if entity >= 0 and ";" not in text[entity:at] else None
+
+
+def sections(text: str) -> list[Block]:
+    """mrkdwn as as many sections as its length needs."""
+    return [section(chunk) for chunk in split_mrkdwn(text)]
+
+
+def escaped(text: str, limit: int) -> str:
+    """User text escaped for mrkdwn, cut to `limit` without leaving half an entity."""
+    text = escape(text)
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    entity = _inside(text, cut)
+    return text[: cut if entity is None else entity].rstrip() + ELLIPSIS

@@ -1,0 +1,180 @@
+"""The Slack message of a task: while pending (buttons) and once it has an outcome."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from api.models import CHOICE_KINDS, CalloutBlock, InputBlock, MdsvexBlock, Task
+from renderers.mrkdwn import to_mrkdwn
+from renderers.slack_blocks import (
+    ACTION_OPEN,
+    ACTION_QUICK,
+    Block,
+    button,
+    context,
+    escaped,
+    header,
+    plain,
+    quick_value,
+    section,
+    sections,
+    slack_date,
+    split_mrkdwn,
+    web_button,
+)
+from renderers.slack_modal import SEVERITY
+from renderers.values import display_value
+
+MAX_QUICK_OPTIONS = 5
+TEXT_SECTIONS = 4  # per markdown text in a message; the browser form shows it all
+PRIMARY = {"approve", "approved", "yes", "accept", "accepted", "confirm", "ok", "okay", "allow",
+           "agree", "lgtm", "proceed", "ship"}
+DANGER = {"reject", "rejected", "no", "deny", "denied", "decline", "declined", "refuse",
+          "block", "abort", "cancel", "stop", "disapprove"}
+PRIORITY = {"low": "Low", "medium": "Medium", "high": ":large_orange_circle: High",
+            "urgent": ":red_circle: Urgent"}
+_WORD = re.compile(r"\w+")
+Message = dict[str, Any]
+
+
+def is_quick_task(task: Task) -> bool:
+    """One step whose only input is a required select or radio with a few options:
+    answered straight from the message's buttons."""
+    fields = task.steps[0].fields()
+    return (
+        len(task.steps) == 1
+        and len(fields) == 1
+        and fields[0].kind in CHOICE_KINDS
+        and fields[0].required
+        and len(fields[0].options or []) <= MAX_QUICK_OPTIONS
+    )
+
+
+def option_style(option: str) -> str | None:
+    """"primary" for approving answers, "danger" for refusing ones, else None."""
+    word = _WORD.search(option.lower())
+    if word and word.group() in PRIMARY:
+        return "primary"
+    return "danger" if word and word.group() in DANGER else None
+
+
+def task_message(task: Task) -> Message:
+    """The message announcing a pending task, with its buttons."""
+    blocks = [header(task.title), *_markdown(task.instructions_mdsvex, task)]
+    if is_quick_task(task):
+        blocks.extend(_quick_content(task))
+    blocks.append(_details(task))
+    blocks.extend(_quick_actions(task) if is_quick_task(task) else [_form_actions(task)])
+    return {"text": f"New task: {escaped(task.title, 500)}", "blocks": blocks}
+
+
+def _markdown(markdown: str | None, task: Task, prefix: str = "") -> list[Block]:
+    body = to_mrkdwn(markdown or "")
+    chunks = split_mrkdwn(prefix + body) if body else []
+    if len(chunks) <= TEXT_SECTIONS:
+        return [section(chunk) for chunk in chunks]
+    more = f"_… continued in <{task.url}|the browser>._"
+    return [section(chunk) for chunk in chunks[:TEXT_SECTIONS]] + [context(more)]
+
+
+def _quick_content(task: Task) -> list[Block]:
+    step = task.steps[0]
+    content = [b for b in step.blocks if not isinstance(b, InputBlock)]
+    blocks = [block for item in content for block in _callout_or_markdown(item, task)]
+    if len(blocks) > TEXT_SECTIONS:  # a message holds 50 blocks; the browser shows all
+        more = f"_… continued in <{task.url}|the browser>._"
+        blocks = [*blocks[:TEXT_SECTIONS], context(more)]
+    return [*blocks, *sections(f"*{escaped(step.fields()[0].label, 2000)}*")]
+
+
+def _callout_or_markdown(item: MdsvexBlock | CalloutBlock, task: Task) -> list[Block]:
+    prefix = f"{SEVERITY[item.severity]} " if isinstance(item, CalloutBlock) else ""
+    return _markdown(item.content, task, prefix)
+
+
+def _details(task: Task) -> Block:
+    parts = [f"*Priority:* {PRIORITY[task.priority]}"]
+    if task.due_at:
+        parts.append(f"*Due:* {slack_date(task.due_at)}")
+    parts.append(f"*From:* {escaped(task.created_by, 200)}")
+    if task.assignee_name and task.assignee_name.strip():
+        parts.append(f"*For:* {escaped(task.assignee_name, 200)}")
+    return context(*parts)
+
+
+def _form_actions(task: Task) -> Block:
+    open_form = button("Open form", ACTION_OPEN, value=task.task_id, style="primary")
+    return {"type": "actions", "elements": [open_form, web_button("Open in browser", task.url)]}
+
+
+def _quick_actions(task: Task) -> list[Block]:
+    # One actions block per answer: Slack wants action ids unique within a block, and
+    # every quick button shares ACTION_QUICK (the option travels in the value).
+    options = task.steps[0].fields()[0].options or []
+    blocks: list[Block] = [{"type": "actions", "elements": [_quick_button(task, i, o)]}
+              for i, o in enumerate(options)]
+    blocks[-1]["elements"].append(web_button("Open in browser", task.url))
+    return blocks
+
+
+def _quick_button(task: Task, index: int, option: str) -> dict[str, Any]:
+    element = button(option, ACTION_QUICK, value=quick_value(task, index))
+    style = option_style(option)
+    if style:
+        element["style"] = style
+    if style == "danger":
+        element["confirm"] = {
+            "title": plain("Are you sure?", 100),
+            "text": plain(f"Answer “{option}” to “{task.title}”?", 300),
+            "confirm": plain(option, 30),
+            "deny": plain("Cancel", 30),
+            "style": "danger",
+        }
+    return element
+
+
+def outcome_message(task: Task) -> Message:
+    """The message once the task is completed, cancelled or failed: no buttons left.
+    A pending task gets its `task_message`."""
+    if task.status == "pending":
+        return task_message(task)
+    status, lines = _OUTCOMES[task.status](task)
+    blocks = [header(task.title), *sections(status), *lines, _details(task)]
+    return {"text": f"{escaped(task.title, 500)}: {task.status}", "blocks": blocks[:50]}
+
+
+def _completed(task: Task) -> tuple[str, list[Block]]:
+    who = escaped(task.completed_by.name, 200) if task.completed_by else "someone"
+    when = f" {slack_date(task.completed_at)}" if task.completed_at else ""
+    return f":white_check_mark: Completed by *{who}*{when}", _summary(task)
+
+
+def _summary(task: Task, limit: int = 20_000) -> list[Block]:
+    lines, size = [], 0
+    answered = [f for f in task.fields() if f.name in task.data]
+    for shown, field in enumerate(answered):
+        line = (f"*{escaped(field.label, 200)}:* "
+                f"{escaped(display_value(field, task.data[field.name]), 500)}")
+        if size + len(line) > limit:
+            lines.append(f"_… and {len(answered) - shown} more answers_")
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return sections("\n".join(lines))
+
+
+def _cancelled(task: Task) -> tuple[str, list[Block]]:
+    reason = task.cancel_reason and task.cancel_reason.strip()
+    detail = f"\n*Reason:* {escaped(reason, 2000)}" if reason else ""
+    return f":no_entry_sign: Cancelled{detail}", []
+
+
+def _failed(task: Task) -> tuple[str, list[Block]]:
+    expired = any("expire" in e.code for e in task.errors)
+    status = ":hourglass: Expired" if expired else ":warning: Failed"
+    lines = [f"• {escaped(e.code, 100)}: {escaped(e.message, 400)}" for e in task.errors[:5]]
+    return "\n".join([status, *lines]), []
+
+
+_OUTCOMES = {"completed": _completed, "cancelled": _cancelled, "failed": _failed}
