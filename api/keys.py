@@ -21,6 +21,14 @@ Layout (all under the `inloop:` prefix):
   token-prefix:{prefix}       STRING  sha256 of the token with that display prefix
   org:{org}:tokens            SET     display prefixes of the org's tokens
   events                      CHANNEL task ids published on every transition
+  task:{id}:slack-user        STRING  Slack user id of the assignee (who may answer in Slack)
+  task:{id}:slack-sent        SET     Slack delivery targets already posted to (retry-safe)
+  task:{id}:slack-grants      SET     Slack user ids who opened the task from its channel
+  slack-user:{uid}:tasks      ZSET    task ids assigned to Slack user uid (App Home)
+  slack-event:{event_id}      STRING  seen Slack event ids (dedupe retried events, TTL)
+  otp:{purpose}:{subject}     HASH    one email code: salt, sha256 HMAC, tries, email (TTL)
+  otp-rate:{kind}:{value}     STRING  codes sent in the current window (TTL = window)
+  web-session:{id}            STRING  JSON of a browser session: a task grant or a member
 """
 
 from __future__ import annotations
@@ -82,3 +90,37 @@ def token_prefix(prefix: str) -> str:
 
 def org_tokens(org_id: str) -> str:
     return f"{PREFIX}org:{org_id}:tokens"
+
+
+def otp_code(purpose: str, subject: str) -> str:
+    """purpose is `task` (subject = task id) or `login` (subject = a sign-in attempt id)."""
+    return f"{PREFIX}otp:{purpose}:{subject}"
+
+
+def otp_rate(kind: str, value: str) -> str:
+    """kind is `task`, `email` or `ip`."""
+    return f"{PREFIX}otp-rate:{kind}:{value}"
+
+
+def web_session(session_id: str) -> str:
+    return f"{PREFIX}web-session:{session_id}"
+
+
+def task_slack_user(task_id: str) -> str:
+    return f"{PREFIX}task:{task_id}:slack-user"
+
+
+def task_slack_sent(task_id: str) -> str:
+    return f"{PREFIX}task:{task_id}:slack-sent"
+
+
+def task_slack_grants(task_id: str) -> str:
+    return f"{PREFIX}task:{task_id}:slack-grants"
+
+
+def slack_user_tasks(user_id: str) -> str:
+    return f"{PREFIX}slack-user:{user_id}:tasks"
+
+
+def slack_event(event_id: str) -> str:
+    return f"{PREFIX}slack-event:{event_id}"
