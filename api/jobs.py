@@ -19,6 +19,11 @@ from rq.serializers import JSONSerializer
 QUEUE_NAMES = ("expiry", "slack", "webhook", "nats", "email")
 
 
+def rq_job_id(job_id: str) -> str:
+    """`job_id` as RQ accepts it (letters, digits, `_`, `-`): `slack-deliver:x` -> `..._x`."""
+    return job_id.replace(":", "_")
+
+
 @dataclass(frozen=True)
 class JobSpec:
     queue: str
@@ -44,7 +49,7 @@ class JobQueues:
 
     def enqueue(self, pipe: Pipeline, spec: JobSpec, at: datetime | None = None) -> None:
         """Add `spec` to `pipe`'s MULTI; runs at `at` (needs a worker with scheduler)."""
-        options: dict[str, Any] = {"job_id": spec.job_id, "pipeline": pipe}
+        options: dict[str, Any] = {"job_id": rq_job_id(spec.job_id), "pipeline": pipe}
         if spec.retry_intervals:
             options["retry"] = Retry(
                 max=len(spec.retry_intervals), interval=list(spec.retry_intervals)
