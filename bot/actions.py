@@ -1,0 +1,72 @@
+"""Message and App Home buttons: open a task's form, answer a quick task, web links."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from api.errors import Conflict, InvalidRequest, NotFound
+from api.models import Task
+from bot import notes
+from bot.gate import answerable, call, completed_by, services_of, tell
+from bot.steps import resume_step
+from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, modal_view
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ACTION_OPEN)(open_form)
+    app.action(ACTION_QUICK)(quick_answer)
+    app.action(ACTION_WEB)(web_link)
+
+
+async def web_link(ack: AsyncAck) -> None:
+    await ack()  # Slack opens the URL itself; the click only needs an ack
+
+
+async def open_form(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                    client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    """Open the modal at the first unfinished step, prefilled with the saved draft."""
+    await ack()
+    services = services_of(context)
+    task = await answerable(services, action["value"], body)
+    if isinstance(task, str):
+        await tell(client, body, task)
+        return
+    draft = await call(services.store.load_draft, task.task_id)
+    view = modal_view(task, resume_step(task, draft), draft)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def quick_answer(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                       client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    """Complete a one-question task with the clicked option."""
+    await ack()
+    services = services_of(context)
+    value = json.loads(action["value"])
+    task = await answerable(services, value["t"], body)
+    if isinstance(task, str):
+        await tell(client, body, task)
+        return
+    note = await _complete_quick(context, task, int(value["o"]), body["user"])
+    if note:
+        await tell(client, body, note)
+
+
+async def _complete_quick(context: AsyncBoltContext, task: Task, option: int,
+                          user: dict[str, Any]) -> str | None:
+    services = services_of(context)
+    field = task.steps[0].fields()[0]
+    if not 0 <= option < len(field.options or []):
+        return "That option is not offered any more."
+    try:
+        await call(services.tasks.complete, task, {field.name: (field.options or [])[option]},
+                   completed_by(user))
+    except (Conflict, NotFound):
+        return notes.ended(await call(services.store.load, task.task_id))
+    except InvalidRequest as error:
+        return "; ".join(d.msg for d in error.details) or "The answer was not accepted."
+    return None

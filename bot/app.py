@@ -1,0 +1,63 @@
+"""The Bolt app: one per process, built from the services, with every listener registered.
+
+Listeners find the services in the Bolt context (`bot.gate.services_of`), so they stay
+importable and testable without a token or a global app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from api.runtime import Services
+from bot import actions, home, views
+from bot.clients import async_web_client
+from bot.gate import SERVICES, call
+from bot.state import SlackState
+
+log = logging.getLogger(__name__)
+Next = Callable[[], Awaitable[BoltResponse | None]]
+
+
+def build_bolt_app(services: Services, client: AsyncWebClient | None = None) -> AsyncApp:
+    """The Bolt app answering Slack for these services (HTTP mode or Socket Mode)."""
+    settings = services.settings
+    app = AsyncApp(client=client or async_web_client(settings),
+                   signing_secret=settings.slack_signing_secret or "", logger=log,
+                   raise_error_for_unhandled_request=False)
+    app.use(_with_services(services))
+    app.use(_skip_seen_events(SlackState(services.redis)))
+    app.error(_on_error)
+    for module in (actions, views, home):
+        module.register(app)
+    return app
+
+
+def _with_services(services: Services) -> Callable[..., Awaitable[Any]]:
+    async def inject(context: AsyncBoltContext, next: Next) -> Any:
+        context[SERVICES] = services
+        return await next()
+
+    return inject
+
+
+def _skip_seen_events(state: SlackState) -> Callable[..., Awaitable[Any]]:
+    """Slack resends an event it thinks was not acked (`X-Slack-Retry-Num`): do it once."""
+
+    async def skip(body: dict[str, Any], next: Next) -> Any:
+        event_id = body.get("event_id")
+        if event_id and not await call(state.first_time, str(event_id)):
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    return skip
+
+
+async def _on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
+    logger.error("Slack %s listener failed", body.get("type", "request"), exc_info=error)

@@ -1,0 +1,51 @@
+"""Slack Web API clients built from settings (one per caller; never module globals).
+
+`SLACK_API_URL` points both clients at another base URL (tests use a local stub). On
+HTTP 429 the clients wait the `Retry-After` Slack sends, then try again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from api.settings import Settings
+
+RATE_LIMIT_RETRIES = 2
+
+
+def _options(settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {"token": settings.slack_bot_token, "timeout": 10}
+    if settings.slack_api_url:
+        options["base_url"] = settings.slack_api_url.rstrip("/") + "/"
+    return options
+
+
+def web_client(settings: Settings) -> WebClient:
+    """The blocking client RQ jobs use."""
+    handlers: list[RetryHandler] = [
+        ConnectionErrorRetryHandler(),
+        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+    return WebClient(**_options(settings), retry_handlers=handlers)
+
+
+def async_web_client(settings: Settings) -> AsyncWebClient:
+    """The asyncio client the Bolt app uses."""
+    handlers: list[AsyncRetryHandler] = [
+        AsyncConnectionErrorRetryHandler(),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+    return AsyncWebClient(**_options(settings), retry_handlers=handlers)

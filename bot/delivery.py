@@ -1,0 +1,107 @@
+"""Post a task to Slack and keep its messages up to date (run by `workers.slack`).
+
+Problems Slack will not fix by itself (unknown user, unknown channel, revoked token) are
+recorded on the task, which stays pending at its web link; anything else raises, so RQ
+retries the job. Each target is posted once even when the job is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from api.models import DeliveryProblem, ExternalMessage, Task
+from api.runtime import Services
+from bot.state import SlackState
+from renderers.slack import outcome_message, task_message
+
+log = logging.getLogger(__name__)
+AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired",
+                         "account_inactive", "missing_scope", "no_permission"})
+CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",
+                            "channel_is_archived"})
+GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed",
+                         *CHANNEL_ERRORS, *AUTH_ERRORS})
+
+
+def problem_for(error: SlackApiError, target: str) -> tuple[str, str] | None:
+    """(code, message) for a lasting delivery problem; None for one worth retrying."""
+    code = str(error.response.get("error", ""))
+    if code == "users_not_found":
+        return "slack_user_not_found", f"No Slack user has the email {target}."
+    if code in CHANNEL_ERRORS:
+        return "slack_channel_not_found", f"Cannot post in Slack channel {target} ({code})."
+    if code in AUTH_ERRORS:
+        return "slack_auth_failed", f"Slack refused the bot token ({code})."
+    return None
+
+
+class Delivery:
+    def __init__(self, services: Services, client: WebClient) -> None:
+        self.store = services.store
+        self.state = SlackState(services.redis)
+        self.client = client
+
+    def deliver(self, task_id: str) -> str:
+        """Post the task to its assignee's DM and/or its channel."""
+        task = self.store.load(task_id)
+        if task.status != "pending":
+            return f"not delivered: the task is {task.status}"
+        targets = [("email", task.assignee_email), ("channel", task.slack_channel)]
+        for kind, target in targets:
+            if target and not self.state.was_sent(task_id, f"{kind}:{target}"):
+                self._deliver_one(task, kind, target)
+        return "delivered"
+
+    def _deliver_one(self, task: Task, kind: str, target: str) -> None:
+        try:
+            channel = self._dm_channel(task, target) if kind == "email" else target
+            posted = self.client.chat_postMessage(channel=channel, **task_message(task))
+        except SlackApiError as error:
+            problem = problem_for(error, target)
+            if problem is None:
+                raise
+            self._record_problem(task.task_id, *problem)
+            return
+        self._record_message(task.task_id, str(posted["channel"]), str(posted["ts"]))
+        self.state.mark_sent(task.task_id, f"{kind}:{target}")
+
+    def _dm_channel(self, task: Task, email: str) -> str:
+        user = self.client.users_lookupByEmail(email=email)["user"]
+        self.state.record_assignee(task, user["id"])
+        opened = self.client.conversations_open(users=user["id"])
+        return str(opened["channel"]["id"])
+
+    def _record_problem(self, task_id: str, code: str, message: str) -> None:
+        log.warning("Slack delivery of task %s failed: %s", task_id, message)
+        now = self.store.clock()
+        self.store.update(task_id, lambda t: t.delivery_problems.append(
+            DeliveryProblem(code=code, message=message, at=now)))
+
+    def _record_message(self, task_id: str, channel: str, ts: str) -> None:
+        task = self.store.update(task_id, lambda t: t.external_message_ids.append(
+            ExternalMessage(channel=channel, ts=ts)))
+        if task.status != "pending":  # ended while we posted: no update job will come
+            self._update_one(task, ExternalMessage(channel=channel, ts=ts))
+
+    def update_messages(self, task_id: str) -> str:
+        """Show the outcome on every Slack message of an ended task; no buttons left."""
+        task = self.store.load(task_id)
+        if task.status == "pending":
+            return "pending: nothing to update"
+        for message in task.external_message_ids:
+            self._update_one(task, message)
+        return f"updated {len(task.external_message_ids)} messages"
+
+    def _update_one(self, task: Task, message: ExternalMessage) -> None:
+        content: dict[str, Any] = outcome_message(task)
+        try:
+            self.client.chat_update(channel=message.channel, ts=message.ts, **content)
+        except SlackApiError as error:
+            if error.response.get("error") not in GONE_ERRORS:
+                raise
+            log.warning("cannot update Slack message %s/%s of task %s: %s", message.channel,
+                        message.ts, task.task_id, error.response.get("error"))

@@ -1,0 +1,73 @@
+"""Shared steps of every interaction: find the task, check who clicked, tell them why not.
+
+Store calls are synchronous (Redis); they run in a thread off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from api.errors import NotFound
+from api.models import CompletedBy, Task
+from api.runtime import Services
+from bot import notes
+from bot.state import SlackState
+
+T = TypeVar("T")
+SERVICES = "inloop_services"
+
+
+async def call(func: Callable[..., T], *args: Any) -> T:
+    return await asyncio.to_thread(func, *args)
+
+
+def services_of(context: AsyncBoltContext) -> Services:
+    found: Services = context[SERVICES]
+    return found
+
+
+def completed_by(user: dict[str, Any]) -> CompletedBy:
+    name = user.get("name") or user.get("username") or user["id"]
+    return CompletedBy(channel="slack", id=user["id"], name=name)
+
+
+def may_answer(task: Task, user_id: str, state: SlackState, channel_id: str | None) -> bool:
+    """The assignee, or (for a channel task) whoever clicks in the task's channel."""
+    if state.assignee(task.task_id) == user_id:
+        return True
+    if not task.slack_channel:
+        return False
+    if channel_id and channel_id in {m.channel for m in task.external_message_ids}:
+        state.grant(task.task_id, user_id)
+        return True
+    return state.granted(task.task_id, user_id)
+
+
+async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+    """A note only the clicking person sees: ephemeral in a channel, else in their DM."""
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id")
+    if channel:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    else:
+        await client.chat_postMessage(channel=user, text=text)
+
+
+async def answerable(services: Services, task_id: str, body: dict[str, Any]) -> Task | str:
+    """The pending task this person may answer, or the note saying why not."""
+    try:
+        task = await call(services.store.load, task_id)
+    except NotFound:
+        return notes.GONE
+    if task.status != "pending":
+        return notes.ended(task)
+    channel = (body.get("channel") or {}).get("id")
+    state = SlackState(services.redis)
+    if not await call(may_answer, task, body["user"]["id"], state, channel):
+        return notes.NOT_YOURS
+    return task

@@ -1,0 +1,50 @@
+"""The App Home tab: the Slack user's pending tasks, newest first, each with Open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from api.errors import NotFound
+from api.models import Task
+from api.runtime import Services
+from bot.gate import call, services_of
+from bot.state import SlackState
+from renderers.slack import home_view
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_home_opened")(publish_home)
+
+
+async def publish_home(event: dict[str, Any], client: AsyncWebClient,
+                       context: AsyncBoltContext) -> None:
+    if event.get("tab", "home") != "home":
+        return  # the Messages tab
+    tasks = await call(pending_tasks, services_of(context), event["user"])
+    await client.views_publish(user_id=event["user"], view=home_view(tasks))
+
+
+def pending_tasks(services: Services, user_id: str) -> list[Task]:
+    """The user's pending tasks; ended or deleted ones leave the user's index."""
+    state = SlackState(services.redis)
+    pending: list[Task] = []
+    gone: list[str] = []
+    for task_id in state.user_task_ids(user_id):
+        task = _load(services, task_id)
+        if task is not None and task.status == "pending":
+            pending.append(task)
+        else:
+            gone.append(task_id)
+    state.forget_tasks(user_id, gone)
+    return pending
+
+
+def _load(services: Services, task_id: str) -> Task | None:
+    try:
+        return services.store.load(task_id)
+    except NotFound:
+        return None

@@ -1,0 +1,27 @@
+"""Short plain-text notes the bot tells one person (ephemeral or in its DM)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from api.models import Task
+
+NOT_YOURS = "This task is not assigned to you, so nothing was changed."
+GONE = "This task no longer exists."
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
+
+
+def ended(task: Task) -> str:
+    """Why a task cannot be answered any more."""
+    if task.status == "completed":
+        who = task.completed_by.name if task.completed_by else "someone"
+        return f"Already completed by {who} at {when(task.completed_at)}."
+    if task.status == "cancelled":
+        reason = f" ({task.cancel_reason})" if task.cancel_reason else ""
+        return f"This task was cancelled{reason}."
+    if any(e.code == "expired" for e in task.errors):
+        return "This task expired before anyone answered it."
+    return "This task can no longer be answered."

@@ -1,0 +1,65 @@
+"""What the bot remembers in Redis beside the task: who the assignee is in Slack, which
+deliveries were made, who opened a channel task, each Slack user's tasks, seen events."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from redis import Redis
+
+from api import keys
+from api.models import Task
+
+EVENT_TTL_S = 3600
+GRANT_TTL_S = 30 * 24 * 3600
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class SlackState:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    def record_assignee(self, task: Task, user_id: str) -> None:
+        """Remember the assignee's Slack id (for authorization and the App Home)."""
+        pipe = self.redis.pipeline()
+        pipe.set(keys.task_slack_user(task.task_id), user_id)
+        pipe.zadd(keys.slack_user_tasks(user_id),
+                  {task.task_id: int(task.created_at.timestamp() * 1_000_000)})
+        pipe.execute()
+
+    def assignee(self, task_id: str) -> str | None:
+        found = self.redis.get(keys.task_slack_user(task_id))
+        return _s(found) if found else None
+
+    def was_sent(self, task_id: str, target: str) -> bool:
+        return bool(self.redis.sismember(keys.task_slack_sent(task_id), target))
+
+    def mark_sent(self, task_id: str, target: str) -> None:
+        self.redis.sadd(keys.task_slack_sent(task_id), target)
+
+    def grant(self, task_id: str, user_id: str) -> None:
+        """`user_id` clicked the task in its channel: they may submit its modal."""
+        pipe = self.redis.pipeline()
+        pipe.sadd(keys.task_slack_grants(task_id), user_id)
+        pipe.expire(keys.task_slack_grants(task_id), GRANT_TTL_S)
+        pipe.execute()
+
+    def granted(self, task_id: str, user_id: str) -> bool:
+        return bool(self.redis.sismember(keys.task_slack_grants(task_id), user_id))
+
+    def user_task_ids(self, user_id: str, limit: int = 100) -> list[str]:
+        """The Slack user's task ids, newest first."""
+        found = cast(list[bytes], self.redis.zrevrange(keys.slack_user_tasks(user_id), 0,
+                                                        limit - 1))
+        return [_s(i) for i in found]
+
+    def forget_tasks(self, user_id: str, task_ids: list[str]) -> None:
+        if task_ids:
+            self.redis.zrem(keys.slack_user_tasks(user_id), *task_ids)
+
+    def first_time(self, event_id: str) -> bool:
+        """True the first time an event id is seen (Slack retries unacked events)."""
+        return bool(self.redis.set(keys.slack_event(event_id), "1", nx=True, ex=EVENT_TTL_S))

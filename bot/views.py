@@ -1,0 +1,90 @@
+"""Modal submissions: validate a step, save it as the draft, go on or complete the task.
+
+Everything happens before the ack because the ack carries the answer Slack shows
+(`errors`, the next step's view, or nothing to close); it is a few Redis round trips.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from api.answers import validate_answers
+from api.errors import Conflict, InvalidRequest, NotFound
+from api.models import Task
+from api.runtime import Services
+from bot import notes
+from bot.gate import answerable, call, completed_by, services_of
+from bot.steps import resume_step
+from renderers.slack import (
+    CALLBACK_STEP,
+    field_block_id,
+    modal_view,
+    parse_submission,
+    view_errors,
+)
+
+Response = dict[str, Any]
+
+
+def register(app: AsyncApp) -> None:
+    app.view(CALLBACK_STEP)(submit_step)
+
+
+async def submit_step(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                      context: AsyncBoltContext) -> None:
+    meta = json.loads(view["private_metadata"])
+    response = await _respond(services_of(context), body, view, int(meta["step"]),
+                              str(meta["task_id"]))
+    await ack(**response)
+
+
+def _note(view: dict[str, Any], text: str) -> Response:
+    """A note shown on the first input of the submitted view."""
+    blocks = list(view.get("state", {}).get("values", {}))
+    return {"response_action": "errors", "errors": {blocks[0]: text}} if blocks else {}
+
+
+async def _respond(services: Services, body: dict[str, Any], view: dict[str, Any],
+                   step: int, task_id: str) -> Response:
+    task = await answerable(services, task_id, body)
+    if isinstance(task, str):
+        return _note(view, task)
+    answers = parse_submission(task, step, view["state"]["values"])
+    clean, details = validate_answers(task.step_fields(step), answers)
+    if details:
+        return {"response_action": "errors", "errors": view_errors(details)}
+    try:
+        draft = await call(services.store.save_draft, task_id, clean)
+    except (Conflict, NotFound):
+        return _note(view, await _ended(services, task_id))
+    if step + 1 < len(task.steps):
+        return {"response_action": "update", "view": modal_view(task, step + 1, draft)}
+    return await _finish(services, task, step, draft, body["user"], view)
+
+
+async def _finish(services: Services, task: Task, step: int, draft: dict[str, Any],
+                  user: dict[str, Any], view: dict[str, Any]) -> Response:
+    """Complete with every answer; errors outside this step reopen the step they are in."""
+    try:
+        await call(services.tasks.complete, task, draft, completed_by(user))
+    except (Conflict, NotFound):
+        return _note(view, await _ended(services, task.task_id))
+    except InvalidRequest as error:
+        shown = {field_block_id(f.name) for f in task.step_fields(step)}
+        errors = {k: v for k, v in view_errors(error.details).items() if k in shown}
+        if errors:
+            return {"response_action": "errors", "errors": errors}
+        return {"response_action": "update",
+                "view": modal_view(task, resume_step(task, draft), draft)}
+    return {}
+
+
+async def _ended(services: Services, task_id: str) -> str:
+    try:
+        return notes.ended(await call(services.store.load, task_id))
+    except NotFound:
+        return notes.GONE
