@@ -21,6 +21,10 @@ Layout (all under the `inloop:` prefix):
   token-prefix:{prefix}       STRING  sha256 of the token with that display prefix
   org:{org}:tokens            SET     display prefixes of the org's tokens
   events                      CHANNEL task ids published on every transition
+  task:{id}:event:{event}     STRING  the sink event body, pinned when first built (JSON)
+  delivery:{id}               HASH    one (task event, sink) delivery: target, status, counts
+  delivery:{id}:attempts      LIST    JSON attempts (time, status code or error, latency)
+  deliveries:gave-up          ZSET    delivery ids that gave up, by time (s)
   task:{id}:slack-user        STRING  Slack user id of the assignee (who may answer in Slack)
   task:{id}:slack-sent        SET     Slack delivery targets already posted to (retry-safe)
   task:{id}:slack-grants      SET     Slack user ids who opened the task from its channel
@@ -124,3 +128,18 @@ def slack_user_tasks(user_id: str) -> str:
 
 def slack_event(event_id: str) -> str:
     return f"{PREFIX}slack-event:{event_id}"
+
+
+def task_event(task_id: str, event: str) -> str:
+    return f"{PREFIX}task:{task_id}:event:{event}"
+
+
+def delivery(delivery_id: str) -> str:
+    return f"{PREFIX}delivery:{delivery_id}"
+
+
+def delivery_attempts(delivery_id: str) -> str:
+    return f"{PREFIX}delivery:{delivery_id}:attempts"
+
+
+DELIVERIES_GAVE_UP = PREFIX + "deliveries:gave-up"

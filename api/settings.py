@@ -42,6 +42,28 @@ class Settings(BaseSettings):
     sink_retry_schedule: list[int] = Field(default_factory=lambda: [5, 30, 120, 600, 3600])
     worker_ttl_s: int = 420
     maintenance_interval_s: int = 600
+    # Sink deliveries (issue 5). RQ marks a running job abandoned once its heartbeat is
+    # older than job_monitoring_interval_s + job_heartbeat_grace_s (RQ's own grace is 60).
+    job_monitoring_interval_s: int = 30
+    job_heartbeat_grace_s: int = 60
+    retry_jitter: float = 0.2
+    nats_connect_timeout_s: float = 2
+    # Web form, email codes and dashboard sessions (issue 6).
+    otp_ttl_s: int = 600
+    otp_max_tries: int = 5
+    otp_sends_per_subject: int = 5
+    otp_sends_per_ip: int = 20
+    otp_send_window_s: int = 3600
+    web_session_ttl_s: int = 12 * 3600
+
+    @property
+    def files_dir(self) -> Path:
+        """Uploaded files and signatures, stored by sha256."""
+        return self.data_dir / "files"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def slack_enabled(self) -> bool:
