@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 from rq import Worker
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from api.runtime import Services
 from workers.context import install
 
+RQ_HEARTBEAT_GRACE_S = 60
+
+
+class InloopWorker(Worker):
+    """An RQ worker whose heartbeat grace is a setting, not RQ's fixed 60 s.
+
+    A killed worker's job is retried once its StartedJobRegistry entry (monitoring
+    interval + grace) expires, so the grace bounds how late an abandoned sink job resumes.
+    """
+
+    heartbeat_grace_s = RQ_HEARTBEAT_GRACE_S
+
+    def get_heartbeat_ttl(self, job: Job) -> int:
+        ttl: int = super().get_heartbeat_ttl(job)
+        return ttl - RQ_HEARTBEAT_GRACE_S + self.heartbeat_grace_s
+
 
 def make_worker(services: Services, queues: list[str] | None = None) -> Worker:
     install(services)
+    settings = services.settings
     chosen = [q for q in services.queues.all() if not queues or q.name in queues]
-    return Worker(chosen, connection=services.redis, serializer=JSONSerializer,
-                  worker_ttl=services.settings.worker_ttl_s,
-                  maintenance_interval=services.settings.maintenance_interval_s)
+    worker = InloopWorker(chosen, connection=services.redis, serializer=JSONSerializer,
+                          worker_ttl=settings.worker_ttl_s,
+                          maintenance_interval=settings.maintenance_interval_s,
+                          job_monitoring_interval=settings.job_monitoring_interval_s)
+    worker.heartbeat_grace_s = settings.job_heartbeat_grace_s
+    return worker
 
 
 def run_worker(services: Services, queues: list[str] | None = None) -> None:

@@ -1,0 +1,25 @@
+"""Sink events: the JSON body every sink receives when a task ends. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.models import Task
+from api.store import event_id
+
+EVENT_TYPES = {"completed": "task.completed", "cancelled": "task.cancelled",
+               "failed": "task.failed"}
+TASK_FIELDS = ("task_id", "status", "title", "data", "completed_at", "completed_by", "errors",
+               "cancel_reason", "corr_id", "process_id", "process_step", "payload")
+
+
+def event_body(task: Task, event: str) -> dict[str, Any]:
+    """The event for `task` having ended with `event`; `id` is stable across redeliveries.
+
+    `created_at` is the task's `updated_at`: the transition's time when built from the task
+    as the transition left it (the delivery log pins the first body built for each event).
+    """
+    shown = task.model_dump(mode="json", include=set(TASK_FIELDS))
+    return {"id": event_id(task.task_id, event), "type": EVENT_TYPES[event],
+            "created_at": task.model_dump(mode="json", include={"updated_at"})["updated_at"],
+            "task": {name: shown[name] for name in TASK_FIELDS}}

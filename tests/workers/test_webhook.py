@@ -1,0 +1,161 @@
+"""Webhook sink against a real HTTP receiver: signatures, retries, refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from api.deliveries import DeliveryLog, delivery_id
+from api.runtime import Services
+from api.store import event_id
+from tests.workers.conftest import ANSWERS, BY, Drain, make_task
+from tests.workers.receiver import Receiver
+
+
+def _webhook_task(services: Services, url: str, secret: str | None = None) -> str:
+    sink: dict[str, Any] = {"type": "webhook", "url": url}
+    if secret:
+        sink["secret"] = secret
+    return make_task(services, [sink])
+
+
+def _record(services: Services, task_id: str, event: str = "completed") -> dict[str, Any]:
+    return DeliveryLog(services.store).get(delivery_id(task_id, event, 0))
+
+
+def _settled(services: Services, task_id: str, status: str = "delivered") -> Any:
+    return lambda: DeliveryLog(services.store).status(delivery_id(task_id, "completed", 0)) \
+        == status
+
+
+def test_completed_event_is_signed_and_verifiable(services: Services, receiver: Receiver,
+                                                  drain: Drain) -> None:
+    task_id = _webhook_task(services, receiver.url)
+    services.store.complete(task_id, ANSWERS, BY)
+    drain(_settled(services, task_id))
+
+    got = receiver.received[0]
+    secret = services.store.secrets(task_id)[0]
+    assert secret is not None and secret.startswith("whsec_")
+    body = Webhook(secret).verify(got.body, got.headers)
+    assert body["id"] == got.headers["webhook-id"] == event_id(task_id, "completed")
+    assert body["type"] == "task.completed"
+    assert body["task"]["data"] == ANSWERS and body["task"]["status"] == "completed"
+    assert got.headers["Content-Type"] == "application/json"
+    assert got.headers["User-Agent"] == "inloop/0.1"
+    record = _record(services, task_id)
+    assert record["status"] == "delivered"
+    assert [a["status_code"] for a in record["attempts"]] == [200]
+    assert record["attempts"][0]["latency_ms"] >= 0
+
+
+def test_raw_secret_signs_with_its_utf8_bytes(services: Services, receiver: Receiver,
+                                              drain: Drain) -> None:
+    secret = "my-own-secret-of-some-length"
+    task_id = _webhook_task(services, receiver.url, secret)
+    services.store.cancel(task_id, "not needed")
+    drain(lambda: len(receiver.received) == 1)
+    got = receiver.received[0]
+    body = Webhook(secret.encode()).verify(got.body, got.headers)
+    assert body["type"] == "task.cancelled"
+    assert body["task"]["cancel_reason"] == "not needed"
+
+
+def test_receiver_down_then_up_gets_the_same_event(services: Services, drain: Drain) -> None:
+    down = Receiver()
+    task_id = _webhook_task(services, down.url)
+    services.store.complete(task_id, ANSWERS, BY)
+    drain(lambda: DeliveryLog(services.store).tries(delivery_id(task_id, "completed", 0)) == 1)
+    assert _record(services, task_id)["status"] == "retrying"
+    down.start()
+    try:
+        drain(_settled(services, task_id))
+    finally:
+        down.stop()
+    attempts = _record(services, task_id)["attempts"]
+    assert attempts[0]["error"].startswith("connection failed"), attempts
+    assert attempts[1]["status_code"] == 200
+    assert down.received[0].headers["webhook-id"] == event_id(task_id, "completed")
+
+
+def test_500_is_retried_with_the_same_id_and_a_fresh_signature(
+        services: Services, receiver: Receiver, drain: Drain) -> None:
+    receiver.plan = [500]
+    task_id = _webhook_task(services, receiver.url)
+    services.store.complete(task_id, ANSWERS, BY)
+    drain(_settled(services, task_id))
+    first, second = receiver.received
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert first.body == second.body
+    secret = services.store.secrets(task_id)[0]
+    assert secret is not None
+    Webhook(secret).verify(second.body, second.headers)
+    assert [a["status_code"] for a in _record(services, task_id)["attempts"]] == [500, 200]
+
+
+def test_timeout_is_a_failed_attempt(services: Services, receiver: Receiver,
+                                     drain: Drain) -> None:
+    services.settings.webhook_timeout_s = 0.3
+    receiver.plan = [("hang", 3)]
+    task_id = _webhook_task(services, receiver.url)
+    services.store.complete(task_id, ANSWERS, BY)
+    drain(_settled(services, task_id))
+    attempts = _record(services, task_id)["attempts"]
+    assert attempts[0]["error"] == "timeout after 0.3 s"
+    assert attempts[0]["latency_ms"] < 2000
+    assert attempts[1]["status_code"] == 200
+
+
+def test_redirect_is_not_followed_and_gives_up(services: Services, receiver: Receiver,
+                                               drain: Drain) -> None:
+    services.settings.webhook_retry_schedule = [1]
+    task_id = _webhook_task(services, receiver.url.replace("/hook", "/moved"))
+    services.store.complete(task_id, ANSWERS, BY)
+    drain(_settled(services, task_id, "gave_up"))
+    assert len(receiver.received) == 2  # both at /moved: the 302 was never followed
+    attempts = _record(services, task_id)["attempts"]
+    assert [(a["status_code"], a["error"]) for a in attempts] == \
+        [(302, "redirect not followed")] * 2
+
+
+def test_410_stops_retrying(services: Services, receiver: Receiver, drain: Drain) -> None:
+    receiver.plan = [410]
+    task_id = _webhook_task(services, receiver.url)
+    services.store.complete(task_id, ANSWERS, BY)
+    drain(_settled(services, task_id, "gave_up"))
+    assert len(receiver.received) == 1
+    assert [d["id"] for d in DeliveryLog(services.store).gave_up()] == \
+        [delivery_id(task_id, "completed", 0)]
+
+
+def test_429_retry_after_is_honoured_over_the_schedule(
+        services: Services, receiver: Receiver, drain: Drain) -> None:
+    services.settings.webhook_retry_schedule = [600]
+    receiver.plan = [(429, {"Retry-After": "1"})]
+    task_id = _webhook_task(services, receiver.url)
+    services.store.complete(task_id, ANSWERS, BY)
+    drain(_settled(services, task_id), timeout=8)
+    first, second = receiver.received
+    assert 0.9 <= second.at - first.at < 5
+    assert _record(services, task_id)["attempts"][0]["retry_after"] == 1
+
+
+def test_private_address_is_refused_at_delivery(services: Services, receiver: Receiver,
+                                                drain: Drain) -> None:
+    task_id = _webhook_task(services, receiver.url)
+    services.settings.allow_private_webhooks = False
+    services.store.complete(task_id, ANSWERS, BY)
+    drain(_settled(services, task_id, "gave_up"))
+    assert receiver.received == []
+    attempt = _record(services, task_id)["attempts"][0]
+    assert attempt["error"].startswith("refused: 127.0.0.1 resolves to a non-public address")
+
+
+@pytest.mark.parametrize("value, expected", [("3", 3), ("0", 1), ("junk", None),
+                                             ("999999", 86_400)])
+def test_retry_after_parsing(value: str, expected: int | None) -> None:
+    from workers.webhook import parse_retry_after
+
+    assert parse_retry_after(value) == expected

@@ -1,0 +1,76 @@
+"""Email sink: a summary of the answers with the PDF attached, or the reason it ended."""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from api.deliveries import Attempt
+from api.models import Task
+from renderers.pdf import task_pdf
+from renderers.values import display_value
+from workers.smtp import SmtpConfig, send
+
+SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed"}
+Sender = Callable[[SmtpConfig, EmailMessage], None]
+
+
+def summary_lines(task: Task) -> list[str]:
+    """`Label: answer` for every field of a completed task."""
+    return [f"{field.label}: {display_value(field, task.data.get(field.name))}"
+            for field in task.fields()]
+
+
+def ending_text(task: Task, event: str) -> str:
+    if event == "completed":
+        by = f" by {task.completed_by.name}" if task.completed_by else ""
+        return "\n".join([f"The task was completed{by}.", "", *summary_lines(task)])
+    if event == "cancelled":
+        return f"The task was cancelled. Reason: {task.cancel_reason or 'none given'}"
+    reasons = "; ".join(e.message for e in task.errors) or "unknown"
+    return f"The task failed: {reasons}"
+
+
+def email_message(task: Task, event: str, *, sender: str, to: str, event_id: str,
+                  pdf: bytes | None = None) -> EmailMessage:
+    """The email for a task's end; its Message-ID is the event id, for deduplication."""
+    message = EmailMessage()
+    message["Subject"] = f"{SUBJECTS[event]}: {task.title}"
+    message["From"], message["To"] = sender, to
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = f"<{event_id}@inloop>"
+    text = f"{task.title}\n\n{ending_text(task, event)}\n\nTask {task.task_id}\n"
+    message.set_content(text)
+    message.add_alternative(f"<pre>{html.escape(text)}</pre>", subtype="html")
+    if pdf is not None:
+        message.add_attachment(pdf, maintype="application", subtype="pdf",
+                               filename=f"task-{task.task_id}.pdf")
+    return message
+
+
+def send_email(task: Task, event: str, to: str, *, smtp_url: str | None, sender: str,
+               event_id: str, deliver: Sender = send) -> Attempt:
+    """One attempt; a permanent SMTP refusal (5xx) is final, anything else is retried."""
+    started = time.monotonic()
+    if not smtp_url:
+        return Attempt(False, 0, error="INLOOP_SMTP_URL is not set")
+    pdf = task_pdf(task, images=None) if event == "completed" else None
+    message = email_message(task, event, sender=sender, to=to, event_id=event_id, pdf=pdf)
+    try:
+        deliver(SmtpConfig.from_url(smtp_url), message)
+    except smtplib.SMTPRecipientsRefused as error:
+        return Attempt(False, _ms(started), error=f"refused: {error.recipients}", final=True)
+    except smtplib.SMTPResponseException as error:
+        return Attempt(False, _ms(started), status_code=error.smtp_code,
+                       error=f"SMTP {error.smtp_code}", final=error.smtp_code >= 500)
+    except (smtplib.SMTPException, OSError) as error:
+        return Attempt(False, _ms(started), error=f"SMTP failed: {error}"[:300])
+    return Attempt(True, _ms(started), status_code=250)
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)

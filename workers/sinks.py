@@ -1,0 +1,106 @@
+"""The sink job: deliver one task event to one sink, record it, and retry or give up.
+
+Delivery failures are classified (see `api.deliveries.Attempt`) and retried by returning
+`rq.Retry` with a jittered delay from the sink's schedule, or the receiver's Retry-After.
+Unexpected exceptions propagate, so RQ's own retries (set at enqueue) cover them and a
+killed worker; the last one is recorded as gave up.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from contextlib import suppress
+
+from rq import Retry, get_current_job
+
+from api.deliveries import Attempt, DeliveryLog, delivery_id
+from api.errors import NotFound
+from api.models import Task
+from api.runtime import Services, retry_schedules
+from api.store import event_id
+from workers.context import services
+from workers.email_sink import Sender, send_email
+from workers.nats_sink import send_nats
+from workers.smtp import send
+from workers.webhook import HttpPost, WebhookCall, pinned_post, send_webhook
+
+log = logging.getLogger(__name__)
+
+
+def deliver(task_id: str, event: str, sink_index: int) -> str | Retry:
+    """RQ entry point (`workers.sinks.deliver`)."""
+    return SinkDelivery(services()).run(task_id, event, sink_index)
+
+
+def jittered(seconds: int, jitter: float) -> int:
+    """`seconds` give or take `jitter` (a fraction), at least 1 s."""
+    factor = random.uniform(1 - jitter, 1 + jitter)  # noqa: S311 - spreading, not secrecy
+    return max(1, round(seconds * factor))
+
+
+class SinkDelivery:
+    def __init__(self, services: Services, *, http: HttpPost = pinned_post,
+                 smtp: Sender = send) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.log = DeliveryLog(services.store)
+        self.http = http
+        self.smtp = smtp
+
+    def run(self, task_id: str, event: str, index: int) -> str | Retry:
+        try:
+            task = self.services.store.load(task_id)
+        except NotFound:
+            return "task not found"
+        if self.log.status(delivery_id(task_id, event, index)) == "delivered":
+            return "already delivered"
+        try:
+            attempt = self.attempt(task, event, index)
+        except Exception as error:
+            self._record_crash(task, event, index, error)
+            raise
+        return self._settle(task, event, index, attempt)
+
+    def attempt(self, task: Task, event: str, index: int) -> Attempt:
+        """One delivery attempt to the sink, classified."""
+        sink, body, eid = task.sinks[index], self.log.body(task, event), event_id(task.task_id,
+                                                                                  event)
+        if sink.type == "webhook":
+            secret = self.services.store.secrets(task.task_id)[index]
+            if not secret:
+                return Attempt(False, 0, error="the webhook sink has no secret", final=True)
+            call = WebhookCall(sink.url, secret, eid, body, self.settings.webhook_timeout_s,
+                               self.settings.allow_private_webhooks)
+            return send_webhook(call, self.http)
+        if sink.type == "nats":
+            return send_nats(self.settings.nats_url, sink.subject, body, eid,
+                             self.settings.nats_connect_timeout_s)
+        return send_email(task, event, str(sink.to), smtp_url=self.settings.smtp_url,
+                          sender=self.settings.smtp_from, event_id=eid, deliver=self.smtp)
+
+    def _settle(self, task: Task, event: str, index: int, attempt: Attempt) -> str | Retry:
+        schedule = retry_schedules(self.settings)[task.sinks[index].type]
+        tries = self.log.tries(delivery_id(task.task_id, event, index)) + 1
+        status = _status(attempt, tries, schedule)
+        self.log.record(task, event, index, attempt, status)
+        if status != "retrying":
+            return status
+        delay = attempt.retry_after or jittered(schedule[tries - 1], self.settings.retry_jitter)
+        return Retry(max=len(schedule), interval=[delay])
+
+    def _record_crash(self, task: Task, event: str, index: int, error: Exception) -> None:
+        job = get_current_job()
+        last = job is None or not job.retries_left
+        attempt = Attempt(False, 0, error=f"internal error: {type(error).__name__}: {error}")
+        with suppress(Exception):  # RQ still has the original error to retry or keep
+            self.log.record(task, event, index, attempt, "gave_up" if last else "retrying")
+
+
+def _status(attempt: Attempt, tries: int, schedule: Sequence[int]) -> str:
+    if attempt.ok:
+        return "delivered"
+    if attempt.final or tries > len(schedule):
+        return "gave_up"
+    return "retrying"
