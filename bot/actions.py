@@ -12,14 +12,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from api.errors import Conflict, InvalidRequest, NotFound
 from api.models import Task
 from bot import notes
-from bot.gate import answerable, call, completed_by, services_of, tell
+from bot.gate import ack_first, answerable, call, completed_by, services_of, tell
 from bot.steps import resume_step
 from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, modal_view
 
 
 def register(app: AsyncApp) -> None:
-    app.action(ACTION_OPEN)(open_form)
-    app.action(ACTION_QUICK)(quick_answer)
+    app.action(ACTION_OPEN)(ack_first(open_form))
+    app.action(ACTION_QUICK)(ack_first(quick_answer))
     app.action(ACTION_WEB)(web_link)
 
 
@@ -27,10 +27,9 @@ async def web_link(ack: AsyncAck) -> None:
     await ack()  # Slack opens the URL itself; the click only needs an ack
 
 
-async def open_form(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                    client: AsyncWebClient, context: AsyncBoltContext) -> None:
+async def open_form(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                    context: AsyncBoltContext) -> None:
     """Open the modal at the first unfinished step, prefilled with the saved draft."""
-    await ack()
     services = services_of(context)
     task = await answerable(services, action["value"], body)
     if isinstance(task, str):
@@ -41,10 +40,9 @@ async def open_form(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-async def quick_answer(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                       client: AsyncWebClient, context: AsyncBoltContext) -> None:
+async def quick_answer(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                       context: AsyncBoltContext) -> None:
     """Complete a one-question task with the clicked option."""
-    await ack()
     services = services_of(context)
     value = json.loads(action["value"])
     task = await answerable(services, value["t"], body)

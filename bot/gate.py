@@ -6,9 +6,11 @@ Store calls are synchronous (Redis); they run in a thread off the event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -20,6 +22,9 @@ from bot.state import SlackState
 
 T = TypeVar("T")
 SERVICES = "inloop_services"
+log = logging.getLogger(__name__)
+ButtonListener = Callable[[dict[str, Any], dict[str, Any], AsyncWebClient, AsyncBoltContext],
+                          Awaitable[None]]
 
 
 async def call(func: Callable[..., T], *args: Any) -> T:
@@ -71,3 +76,22 @@ async def answerable(services: Services, task_id: str, body: dict[str, Any]) -> 
     if not await call(may_answer, task, body["user"]["id"], state, channel):
         return notes.NOT_YOURS
     return task
+
+
+def ack_first(listener: ButtonListener) -> Callable[..., Awaitable[None]]:
+    """A button listener that acks at once, then does the slow part.
+
+    Failures after the ack are logged here: Bolt's own error path resets an acked
+    request's response, so a failure within ~10 ms of the ack would make Bolt wait 3 s
+    and answer Slack 404. Bolt reads the listener's argument names, hence no `wraps`.
+    """
+
+    async def run(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                  client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        await ack()
+        try:
+            await listener(body, action, client, context)
+        except Exception:
+            log.exception("Slack %s after ack failed", action.get("action_id"))
+
+    return run

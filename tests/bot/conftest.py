@@ -1,0 +1,212 @@
+"""Slack test rig: the Web API stub, settings pointing at it, the app with the bot mounted,
+and a `slack` helper that sends correctly signed requests the way Slack does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from slack_sdk.signature import SignatureVerifier
+
+import bot.http
+from api.http.app import create_app
+from api.runtime import Services
+from api.settings import Settings
+from tests.bot.slack_stub import TEAM, TOKEN, SlackStub
+
+SECRET = "test-signing-secret"
+ASSIGNEE = ("U0ADA", "ada@example.com", "ada")
+OTHER = ("U0BOB", "bob@example.com", "bob")
+CHANNEL = ("ops", "C0OPS")
+
+
+@pytest.fixture
+def slack_stub() -> Iterator[SlackStub]:
+    stub = SlackStub()
+    for user in (ASSIGNEE, OTHER):
+        stub.add_user(*user)
+    stub.channels[CHANNEL[0]] = CHANNEL[1]
+    stub.start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def settings(redis_url: str, tmp_path: Path, slack_stub: SlackStub) -> Settings:
+    return Settings(redis_url=redis_url, data_dir=tmp_path / "data",
+                    base_url="http://inloop.test", allow_private_webhooks=True,
+                    sink_retry_schedule=[1, 1, 1], slack_bot_token=TOKEN,
+                    slack_signing_secret=SECRET, slack_api_url=slack_stub.url)
+
+
+@pytest.fixture
+def app(services: Services) -> web.Application:
+    return create_app(services, extras=[bot.http.register])
+
+
+def signed_headers(body: str, content_type: str, secret: str = SECRET,
+                   timestamp: int | None = None) -> dict[str, str]:
+    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature,
+            "Content-Type": content_type}
+
+
+def fill(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """`view.state.values` as Slack sends it after a person typed `answers` into `view`."""
+    values: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] == "input":
+            name = block["block_id"][2:]
+            values[block["block_id"]] = {"value": _state(block["element"], answers.get(name))}
+    return values
+
+
+def _state(element: dict[str, Any], answer: Any) -> dict[str, Any]:
+    kind = element["type"]
+    if kind in ("static_select", "radio_buttons"):
+        chosen = [o for o in element["options"]
+                  if answer is not None and (o["text"]["text"] == str(answer)
+                                             or o["value"] == str(answer))]
+        return {"type": kind, "selected_option": chosen[0] if chosen else None}
+    if kind == "checkboxes":
+        return {"type": kind, "selected_options": element["options"] if answer else []}
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": answer}
+    if kind == "datetimepicker":
+        return {"type": kind, "selected_date_time": answer}
+    if kind == "number_input":
+        return {"type": kind, "value": None if answer is None else str(answer)}
+    return {"type": kind, "value": answer}
+
+
+class Slack:
+    """Plays Slack: posts signed interactivity and event requests to `/slack/events`."""
+
+    def __init__(self, client: TestClient, stub: SlackStub) -> None:
+        self.client, self.stub = client, stub
+
+    async def post(self, body: str, content_type: str, **signing: Any) -> Any:
+        headers = signed_headers(body, content_type, **signing)
+        return await self.client.post("/slack/events", data=body.encode(), headers=headers)
+
+    async def interact(self, payload: dict[str, Any], **signing: Any) -> Any:
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded", **signing)
+
+    async def click(self, user: tuple[str, str, str], action_id: str, value: str,
+                    channel: str | None = None) -> Any:
+        payload: dict[str, Any] = {
+            "type": "block_actions", "team": {"id": TEAM, "domain": "test"},
+            "user": _user(user), "api_app_id": "A1", "token": "legacy",
+            "trigger_id": self.stub.trigger(),
+            "actions": [{"action_id": action_id, "block_id": "b", "value": value,
+                         "type": "button", "action_ts": str(time.time())}]}
+        if channel:
+            payload["channel"] = {"id": channel, "name": "c"}
+            payload["container"] = {"type": "message", "channel_id": channel, "message_ts": "1"}
+        else:
+            payload["container"] = {"type": "view", "view_id": "VHOME"}
+        response = await self.interact(payload)
+        assert response.status == 200, await response.text()
+        return response
+
+    async def submit(self, user: tuple[str, str, str], view: dict[str, Any],
+                     answers: dict[str, Any]) -> dict[str, Any]:
+        """Submit `view` filled with `answers`; Slack's view_submission response body."""
+        payload = {"type": "view_submission", "team": {"id": TEAM, "domain": "test"},
+                   "user": _user(user), "api_app_id": "A1", "token": "legacy",
+                   "trigger_id": self.stub.trigger(),
+                   "view": {**view, "id": "V1", "team_id": TEAM, "hash": "h",
+                            "state": {"values": fill(view, answers)}}}
+        response = await self.interact(payload)
+        assert response.status == 200, await response.text()
+        text = await response.text()
+        return json.loads(text) if text else {}
+
+    async def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> Any:
+        body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1",
+                           "type": "event_callback", "event_id": event_id,
+                           "event_time": int(time.time()), "event": event})
+        headers = signed_headers(body, "application/json")
+        if retry is not None:
+            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "timeout"})
+        return await self.client.post("/slack/events", data=body.encode(), headers=headers)
+
+    async def opened_view(self, count: int = 1) -> dict[str, Any]:
+        """The view of the `count`-th views.open call."""
+        calls = await self.stub.wait_for("views.open", count)
+        view: dict[str, Any] = calls[count - 1].args["view"]
+        return view
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def _user(user: tuple[str, str, str]) -> dict[str, str]:
+    return {"id": user[0], "username": user[2], "name": user[2], "team_id": TEAM}
+
+
+@pytest.fixture
+def slack(client: TestClient, slack_stub: SlackStub) -> Slack:
+    return Slack(client, slack_stub)
+
+
+@pytest.fixture
+def jobs(run_jobs: Callable[..., int]) -> Callable[[], Awaitable[int]]:
+    """Run queued Slack jobs (in the main thread: RQ installs signal handlers); first let
+    listeners still running after their ack finish."""
+
+    async def run() -> int:
+        await asyncio.sleep(0.05)
+        return run_jobs(("slack",))
+
+    return run
+
+
+Poster = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def post_task(client: TestClient, account: Any, jobs: Callable[[], Awaitable[int]]) -> Poster:
+    """Create a task over the API, run the Slack delivery job; the task id."""
+
+    async def post(body: dict[str, Any], **extra: Any) -> str:
+        response = await client.post("/api/v1/tasks", json={**body, **extra},
+                                     headers=account.headers)
+        created = await response.json()
+        assert response.status == 201, created
+        await jobs()
+        return str(created["task_id"])
+
+    return post
+
+
+def quick_task(**extra: Any) -> dict[str, Any]:
+    field = {"name": "decision", "label": "Decision", "kind": "select", "required": True,
+             "options": ["Approve", "Reject"]}
+    return {"title": "Ship it?", "steps": [{"id": "s", "title": "Decide",
+                                           "blocks": [{"type": "input", "field": field}]}],
+            **extra}
+
+
+def two_step_task(**extra: Any) -> dict[str, Any]:
+    name = {"name": "name", "label": "Name", "kind": "text", "required": True}
+    color = {"name": "color", "label": "Color", "kind": "radio", "required": True,
+             "options": ["Red", "Blue"]}
+    return {"title": "Two steps", "steps": [
+        {"id": "one", "title": "Who", "blocks": [{"type": "input", "field": name}]},
+        {"id": "two", "title": "What", "blocks": [{"type": "input", "field": color}]}],
+        **extra}

@@ -1,0 +1,252 @@
+"""A Slack Web API stub served over HTTP on loopback, in its own thread and event loop
+(so blocking RQ jobs and the async app under test can both call it).
+
+It records every call, checks the bot token, validates views and blocks with slack_sdk's
+models, enforces single-use 3-second trigger ids, and answers 429 when told to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from tests.ports import free_port
+
+TOKEN = "xoxb-test-token"
+TEAM = "T0001"
+TRIGGER_TTL_S = 3.0
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float
+
+
+class Invalid(Exception):
+    """A request Slack would refuse; the message is Slack's error code."""
+
+
+@dataclass
+class SlackStub:
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # email -> user
+    channels: dict[str, str] = field(default_factory=dict)  # name -> channel id
+    members: dict[str, list[str]] = field(default_factory=dict)  # channel id -> user ids
+    token: str = TOKEN
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    rate_limited: dict[str, list[int]] = field(default_factory=dict)  # method -> Retry-After
+    triggers: dict[str, float] = field(default_factory=dict)
+    port: int = 0
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # -- test helpers ---------------------------------------------------------------
+
+    def add_user(self, user_id: str, email: str, name: str) -> None:
+        self.users[email] = {"id": user_id, "name": name, "real_name": name.title(),
+                             "team_id": TEAM, "profile": {"email": email}}
+
+    def trigger(self) -> str:
+        trigger_id = f"{next(self._ids)}.{time.time():.0f}.trigger"
+        self.triggers[trigger_id] = time.monotonic()
+        return trigger_id
+
+    def rate_limit(self, method: str, *retry_after: int) -> None:
+        """The next calls of `method` get 429 with these Retry-After values."""
+        self.rate_limited[method] = list(retry_after)
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while len(self.of(method)) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        found = self.of(method)
+        assert len(found) >= count, f"{method}: {len(found)} of {count} calls; {self.calls}"
+        return found
+
+    # -- HTTP -----------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _arguments(request)
+        self.calls.append(Call(method, args, time.time()))
+        waits = self.rate_limited.get(method)
+        if waits:
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(waits.pop(0))})
+        if _token(request, args) != self.token:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        try:
+            return web.json_response({"ok": True, **self._answer(method, args)})
+        except Invalid as error:
+            return web.json_response({"ok": False, "error": str(error)})
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        handler = self._handlers().get(method)
+        if handler is None:
+            raise Invalid("unknown_method")
+        return handler(args)
+
+    def _handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {
+            "auth.test": lambda a: {"team_id": TEAM, "team": "Test", "user_id": "UBOT",
+                                    "bot_id": "BBOT", "user": "inloop",
+                                    "url": "https://test.slack.com/"},
+            "users.lookupByEmail": self._lookup,
+            "users.info": self._user_info,
+            "conversations.open": lambda a: {"channel": {"id": "D" + a["users"]}},
+            "conversations.members": lambda a: {
+                "members": self.members.get(a["channel"], []),
+                "response_metadata": {"next_cursor": ""}},
+            "chat.postMessage": self._post,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._ephemeral,
+            "views.open": self._views_open,
+            "views.update": self._view_ok,
+            "views.publish": self._view_ok,
+        }
+
+    def _lookup(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(args.get("email", "")).lower())
+        if user is None:
+            raise Invalid("users_not_found")
+        return {"user": user}
+
+    def _user_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        for user in self.users.values():
+            if user["id"] == args.get("user"):
+                return {"user": user}
+        raise Invalid("user_not_found")
+
+    def _channel(self, name: str) -> str:
+        if name.startswith("U") and name.isupper():
+            return "D" + name  # a user id: the app's DM with that user
+        if name[:1] in ("C", "D", "G") and name[1:].isalnum() and name.isupper():
+            return name  # a channel id: the stub takes any
+        found = self.channels.get(name.lstrip("#"))
+        if found is None:
+            raise Invalid("channel_not_found")
+        return found
+
+    def _post(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(str(args.get("channel", "")))
+        _check_blocks(args.get("blocks"), 50)
+        ts = f"{int(time.time())}.{next(self._ids):06d}"
+        self.messages[(channel, ts)] = {"text": args.get("text"), "blocks": args.get("blocks")}
+        return {"channel": channel, "ts": ts, "message": self.messages[(channel, ts)]}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel")), str(args.get("ts")))
+        if key not in self.messages:
+            raise Invalid("message_not_found")
+        _check_blocks(args.get("blocks"), 50)
+        self.messages[key] = {"text": args.get("text"), "blocks": args.get("blocks")}
+        return {"channel": key[0], "ts": key[1]}
+
+    def _ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._channel(str(args.get("channel", "")))
+        return {"message_ts": f"{int(time.time())}.{next(self._ids):06d}"}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger = str(args.get("trigger_id"))
+        issued = self.triggers.pop(trigger, None)
+        if issued is None:
+            raise Invalid("invalid_trigger_id")  # unknown or already used
+        if time.monotonic() - issued > TRIGGER_TTL_S:
+            raise Invalid("expired_trigger_id")
+        return self._view_ok(args)
+
+    def _view_ok(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = check_view(args.get("view"))
+        return {"view": {"id": f"V{next(self._ids)}", **view}}
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.port = free_port()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self._thread.start()
+        assert ready.wait(5), "Slack stub did not start"
+
+    def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self.handle)
+        runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(runner.setup())
+        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._runner = runner
+        ready.set()
+        self._loop.run_forever()
+
+    def stop(self) -> None:
+        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        future.result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+
+async def _arguments(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        args.update(await request.json())
+    elif request.can_read_body:
+        args.update(await request.post())
+    for name in ("blocks", "view", "attachments"):
+        if isinstance(args.get(name), str):
+            args[name] = json.loads(args[name])
+    return args
+
+
+def _token(request: web.Request, args: dict[str, Any]) -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else args.get("token")
+
+
+def _check_blocks(blocks: Any, limit: int) -> None:
+    if blocks is None:
+        return
+    if not isinstance(blocks, list) or len(blocks) > limit:
+        raise Invalid("invalid_blocks")
+    for block in blocks:
+        parsed = Block.parse(block)
+        if parsed is None:
+            raise Invalid("invalid_blocks")
+        try:
+            parsed.to_dict()
+        except SlackObjectFormationError as error:
+            raise Invalid("invalid_blocks") from error
+
+
+def check_view(view: Any) -> dict[str, Any]:
+    """The view as slack_sdk's model accepts it, or `invalid_arguments`."""
+    if not isinstance(view, dict):
+        raise Invalid("invalid_arguments")
+    try:
+        checked: dict[str, Any] = View(**view).to_dict()
+    except (SlackObjectFormationError, TypeError) as error:
+        raise Invalid("invalid_arguments") from error
+    limit = 100
+    if len(view.get("blocks", [])) > limit or len(json.dumps(view)) > 250_000:
+        raise Invalid("invalid_arguments")
+    return checked

@@ -1,0 +1,127 @@
+"""Message and App Home buttons (bot/actions.py), and request signatures (bot/http.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+from api.runtime import Services
+from bot import notes
+from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB
+from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, quick_task, until
+from tests.bot.slack_stub import SlackStub
+from tests.fixtures import example
+
+Jobs = Callable[[], Awaitable[int]]
+DM = "D" + ASSIGNEE[0]
+
+
+def _quick(task_id: str, option: int) -> str:
+    return json.dumps({"t": task_id, "o": option})
+
+
+async def test_open_form_opens_step_one(post_task: Poster, slack: Slack) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
+    view = await slack.opened_view()
+    assert json.loads(view["private_metadata"]) == {"task_id": task_id, "step": 0}
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
+        "f:decision", "f:comments"]
+
+
+async def test_open_from_app_home(post_task: Poster, slack: Slack) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    await slack.click(ASSIGNEE, ACTION_OPEN, task_id)
+    await slack.opened_view()
+
+
+async def test_someone_else_gets_a_not_yours_note(post_task: Poster, slack: Slack,
+                                                  slack_stub: SlackStub,
+                                                  services: Services) -> None:
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    await slack.click(OTHER, ACTION_OPEN, task_id, channel="C0ELSE")
+    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 0), channel="C0ELSE")
+    notes_ = await slack_stub.wait_for("chat.postEphemeral", 2)
+    assert {(c.args["user"], c.args["text"]) for c in notes_} == {(OTHER[0], notes.NOT_YOURS)}
+    await slack.click(OTHER, ACTION_OPEN, task_id)  # from App Home: told in a DM
+    dm = (await slack_stub.wait_for("chat.postMessage", 2))[1]
+    assert dm.args["channel"] == OTHER[0] and dm.args["text"] == notes.NOT_YOURS
+    assert not slack_stub.of("views.open")
+    assert services.store.load(task_id).status == "pending"
+
+
+async def test_quick_task_completes_in_one_click(post_task: Poster, slack: Slack,
+                                                 slack_stub: SlackStub, services: Services,
+                                                 jobs: Jobs) -> None:
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 1), channel=CHANNEL[1])
+    await jobs()
+    task = services.store.load(task_id)
+    assert task.status == "completed" and task.data == {"decision": "Reject"}
+    assert task.completed_by is not None and task.completed_by.model_dump() == {
+        "channel": "slack", "id": OTHER[0], "name": OTHER[2]}
+    (update,) = slack_stub.of("chat.update")
+    assert update.args["channel"] == CHANNEL[1]
+    assert not any(b["type"] == "actions" for b in update.args["blocks"])
+
+
+async def test_second_click_is_told_who_completed(post_task: Poster, slack: Slack,
+                                                  slack_stub: SlackStub,
+                                                  services: Services) -> None:
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    await slack.click(ASSIGNEE, ACTION_QUICK, _quick(task_id, 0), channel=DM)
+    await until(lambda: services.store.load(task_id).status == "completed")
+    await slack.click(ASSIGNEE, ACTION_QUICK, _quick(task_id, 1), channel=DM)
+    await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
+    told = await slack_stub.wait_for("chat.postEphemeral", 2)
+    assert all(c.args["text"].startswith("Already completed by ada at ") for c in told)
+    task = services.store.load(task_id)
+    assert task.data == {"decision": "Approve"} and task.completed_by is not None
+    assert task.completed_by.name == "ada"
+
+
+async def test_racing_clicks_complete_exactly_once(post_task: Poster, slack: Slack,
+                                                   slack_stub: SlackStub,
+                                                   services: Services) -> None:
+    import asyncio
+
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    users = [(f"U{i}", f"u{i}@example.com", f"u{i}") for i in range(8)]
+    await asyncio.gather(*(slack.click(u, ACTION_QUICK, _quick(task_id, i % 2),
+                                       channel=CHANNEL[1]) for i, u in enumerate(users)))
+    told = await slack_stub.wait_for("chat.postEphemeral", 7)
+    task = services.store.load(task_id)
+    assert task.status == "completed" and task.completed_by is not None
+    winner = task.completed_by.id
+    assert winner not in {c.args["user"] for c in told} and len(told) == 7
+
+
+async def test_web_link_click_is_acked(post_task: Poster, slack: Slack,
+                                       slack_stub: SlackStub) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    await slack.click(ASSIGNEE, ACTION_WEB, task_id, channel=DM)
+    assert not slack_stub.of("chat.postEphemeral")
+
+
+async def test_unsigned_or_stale_requests_are_refused(post_task: Poster, slack: Slack,
+                                                      slack_stub: SlackStub) -> None:
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    payload = {"type": "block_actions", "user": {"id": ASSIGNEE[0]}, "trigger_id": "x",
+               "actions": [{"action_id": ACTION_QUICK, "value": _quick(task_id, 0)}]}
+    bad = await slack.interact(payload, secret="not-the-secret")
+    stale = await slack.interact(payload, timestamp=int(time.time()) - 600)
+    assert (bad.status, stale.status) == (401, 401)
+    assert [c.method for c in slack_stub.calls if c.method.startswith("chat.")] == [
+        "chat.postMessage"]
+
+
+async def test_expired_trigger_is_logged_not_crashed(post_task: Poster, slack: Slack,
+                                                     slack_stub: SlackStub,
+                                                     caplog: object) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    slack_stub.trigger = lambda: "used-or-unknown"  # type: ignore[method-assign]
+    await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
+    (call,) = await slack_stub.wait_for("views.open")
+    await slack_stub.wait_for("views.open")
+    assert call.args["trigger_id"] == "used-or-unknown"

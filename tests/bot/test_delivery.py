@@ -1,0 +1,145 @@
+"""Delivery jobs (bot/delivery.py, workers/slack.py) against the Slack stub."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from api.models import CompletedBy
+from api.runtime import Services
+from tests.bot.conftest import ASSIGNEE, CHANNEL, Poster, quick_task
+from tests.bot.slack_stub import SlackStub
+from tests.conftest import Account
+from tests.fixtures import example
+
+Jobs = Callable[[], Awaitable[int]]
+
+
+async def _public(client: TestClient, account: Account, task_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/tasks/{task_id}", headers=account.headers)
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+def _has_buttons(message: dict[str, Any]) -> bool:
+    return any(b["type"] == "actions" for b in message["blocks"] or [])
+
+
+async def test_dm_to_assignee_is_recorded(post_task: Poster, slack_stub: SlackStub,
+                                          client: TestClient, account: Account) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    assert slack_stub.of("users.lookupByEmail")[0].args["email"] == ASSIGNEE[1]
+    assert slack_stub.of("conversations.open")[0].args["users"] == ASSIGNEE[0]
+    posted = slack_stub.of("chat.postMessage")
+    assert len(posted) == 1 and posted[0].args["channel"] == "D" + ASSIGNEE[0]
+    (channel, ts), = slack_stub.messages
+    task = await _public(client, account, task_id)
+    assert task["external_message_ids"] == [{"provider": "slack", "channel": channel, "ts": ts}]
+    assert task["delivery_problems"] == [] and task["status"] == "pending"
+
+
+async def test_channel_post_and_assignee_dm_both_sent_once(
+        post_task: Poster, slack_stub: SlackStub, services: Services, jobs: Jobs) -> None:
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1], slack_channel="ops")
+    channels = sorted(c.args["channel"] for c in slack_stub.of("chat.postMessage"))
+    assert channels == ["D" + ASSIGNEE[0], "ops"]
+    assert {m.channel for m in services.store.load(task_id).external_message_ids} == {
+        "D" + ASSIGNEE[0], CHANNEL[1]}
+    # the job running again (an RQ retry) posts nothing twice
+    services.queues["slack"].enqueue("workers.slack.deliver", task_id)
+    await jobs()
+    assert len(slack_stub.of("chat.postMessage")) == 2
+
+
+async def test_unknown_slack_user_is_a_visible_problem(post_task: Poster, slack_stub: SlackStub,
+                                                       client: TestClient,
+                                                       account: Account) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email="carol@example.com")
+    task = await _public(client, account, task_id)
+    assert task["status"] == "pending" and task["url"].startswith("http://inloop.test/t/")
+    assert [p["code"] for p in task["delivery_problems"]] == ["slack_user_not_found"]
+    assert "carol@example.com" in task["delivery_problems"][0]["message"]
+    assert not slack_stub.of("chat.postMessage")
+
+
+async def test_unknown_channel_is_a_visible_problem(post_task: Poster, client: TestClient,
+                                                    account: Account) -> None:
+    task_id = await post_task(example("hpi_approval"), slack_channel="nowhere")
+    task = await _public(client, account, task_id)
+    assert task["status"] == "pending"
+    assert [p["code"] for p in task["delivery_problems"]] == ["slack_channel_not_found"]
+
+
+async def test_revoked_token_is_a_visible_problem(post_task: Poster, slack_stub: SlackStub,
+                                                  client: TestClient, account: Account) -> None:
+    slack_stub.token = "xoxb-another-token"
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1],
+                              slack_channel="ops")
+    task = await _public(client, account, task_id)
+    assert task["status"] == "pending" and task["external_message_ids"] == []
+    assert [p["code"] for p in task["delivery_problems"]] == ["slack_auth_failed"] * 2
+
+
+async def test_rate_limit_waits_retry_after(post_task: Poster, slack_stub: SlackStub,
+                                            services: Services) -> None:
+    slack_stub.rate_limit("chat.postMessage", 1)
+    task_id = await post_task(example("hpi_approval"), slack_channel="ops")
+    first, second = slack_stub.of("chat.postMessage")
+    assert second.at - first.at >= 1.0
+    assert len(services.store.load(task_id).external_message_ids) == 1
+
+
+async def test_cancel_updates_every_message(post_task: Poster, slack_stub: SlackStub,
+                                            client: TestClient, account: Account,
+                                            jobs: Jobs) -> None:
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1], slack_channel="ops")
+    response = await client.post(f"/api/v1/tasks/{task_id}/cancel",
+                                 json={"reason": "not needed"}, headers=account.headers)
+    assert response.status == 200
+    await jobs()
+    updated = slack_stub.of("chat.update")
+    assert len(updated) == 2
+    for message in slack_stub.messages.values():
+        assert "cancel" in message["text"].lower() and not _has_buttons(message)
+    assert {(c.args["channel"], c.args["ts"]) for c in updated} == set(slack_stub.messages)
+
+
+async def test_expiry_updates_the_message(post_task: Poster, slack_stub: SlackStub,
+                                          services: Services, jobs: Jobs) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1],
+                              expires_in=60)
+    later = services.store.clock() + timedelta(seconds=61)
+    services.store.clock = lambda: later
+    assert services.store.load(task_id).status == "failed"
+    await jobs()
+    (message,) = slack_stub.messages.values()
+    assert not _has_buttons(message) and len(slack_stub.of("chat.update")) == 1
+
+
+async def test_completion_via_api_updates_message(post_task: Poster, slack_stub: SlackStub,
+                                                  services: Services, jobs: Jobs) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    task = services.store.load(task_id)
+    services.tasks.complete(task, {"decision": "Reject"}, CompletedBy(channel="api", id="m",
+                                                                       name="Grace"))
+    await jobs()
+    (message,) = slack_stub.messages.values()
+    text = str(message["blocks"])
+    assert "Grace" in text and "Reject" in text and not _has_buttons(message)
+
+
+async def test_task_ended_before_delivery_is_not_posted(
+        post_task: Poster, slack_stub: SlackStub, services: Services, client: TestClient,
+        account: Account, jobs: Jobs) -> None:
+    response = await client.post("/api/v1/tasks", headers=account.headers,
+                                 json={**example("hpi_approval"), "slack_channel": "ops"})
+    task_id = (await response.json())["task_id"]
+    # completed before the delivery job ran: nothing is posted at all
+    services.store.cancel(task_id, "changed my mind")
+    started = time.monotonic()
+    await jobs()
+    assert not slack_stub.of("chat.postMessage") and time.monotonic() - started < 5
