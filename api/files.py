@@ -1,0 +1,96 @@
+"""Uploaded files and signatures, stored by content (sha256) behind a small interface.
+
+Client filenames are only ever shown, never used as paths: a file lives at
+`{root}/{sha[:2]}/{sha}`. Signatures arrive as PNG data URLs and are decoded and checked
+here before they become ordinary files.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Protocol
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PNG_DATA_URL = "data:image/png;base64,"
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[\w.+-]+$")
+
+
+class FileTooLarge(ValueError):
+    """The upload is over the configured limit."""
+
+
+class BadSignature(ValueError):
+    """The signature is not a PNG data URL."""
+
+
+class FileStorage(Protocol):
+    def put(self, data: bytes) -> str:
+        """Store `data`; returns its sha256 (hex). Storing the same bytes twice is a no-op."""
+        ...
+
+    def read(self, sha256: str) -> bytes:
+        """The bytes stored under `sha256`; FileNotFoundError if there are none."""
+        ...
+
+
+class LocalFileStorage:
+    """Files in a directory tree on local disk (the data dir by default)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, sha256: str) -> Path:
+        if not SHA256.match(sha256):
+            raise FileNotFoundError(sha256)
+        return self.root / sha256[:2] / sha256
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._path(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)  # atomic: readers never see a half-written file
+        return digest
+
+    def read(self, sha256: str) -> bytes:
+        return self._path(sha256).read_bytes()
+
+
+def display_name(filename: str | None, default: str = "upload") -> str:
+    """A safe name to show and to offer in Content-Disposition (never used as a path)."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip(" .")
+    return name[:200] or default
+
+
+def content_type(value: str | None) -> str:
+    value = (value or "").split(";", 1)[0].strip().lower()
+    return value if CONTENT_TYPE.match(value) else "application/octet-stream"
+
+
+def decode_signature(data_url: str, limit: int) -> bytes:
+    """The PNG bytes of a signature pad's data URL, checked for magic and size."""
+    if not data_url.startswith(PNG_DATA_URL):
+        raise BadSignature("the signature must be a PNG image")
+    encoded = data_url[len(PNG_DATA_URL):]
+    if len(encoded) > limit * 4 // 3 + 4:
+        raise FileTooLarge("the signature image is too large")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadSignature("the signature is not valid base64") from None
+    if not data.startswith(PNG_MAGIC):
+        raise BadSignature("the signature must be a PNG image")
+    return data

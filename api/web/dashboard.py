@@ -1,0 +1,97 @@
+"""The operator dashboard: the org's tasks by tab, "assigned to me", search, live updates.
+
+The page polls `/dashboard/api/tasks` (same query) every few seconds, so a task created
+over the API shows up without a reload.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from api.auth import Member
+from api.http.resources import SERVICES, run
+from api.listing import Filters
+from api.models import Task
+from api.store import TaskStore
+from api.web.access import signed_in_member
+from api.web.pages import page
+from api.web.session import csrf_token, remember_csrf
+
+TABS = {"pending": ("Pending", ("pending",)), "completed": ("Completed", ("completed",)),
+        "closed": ("Cancelled & failed", ("cancelled", "failed"))}
+PAGE_SIZE = 100
+
+
+async def require_member(request: web.Request) -> Member:
+    member = await signed_in_member(request)
+    if member is None:
+        raise web.HTTPSeeOther("/dashboard/login")
+    return member
+
+
+def member_page(request: web.Request, member: Member, template: str, status: int = 200,
+                **context: Any) -> web.Response:
+    """A dashboard page: the member, a CSRF token for its forms and the nav."""
+    token = csrf_token(request)
+    response = page(request, template, status, member=member, csrf_token=token, **context)
+    remember_csrf(request, response, token)
+    return response
+
+
+def _query(request: web.Request) -> tuple[str, bool, str]:
+    tab = request.query.get("tab", "pending")
+    return (tab if tab in TABS else "pending", request.query.get("mine") == "1",
+            request.query.get("q", "").strip()[:200])
+
+
+def _matches(task: Task, q: str) -> bool:
+    needle = q.lower()
+    return not needle or needle in task.title.lower() or any(
+        needle in tag.lower() for tag in task.tags)
+
+
+def task_rows(store: TaskStore, member: Member, tab: str, mine: bool,
+              q: str) -> list[dict[str, Any]]:
+    """The tab's tasks, newest first, as plain rows (the page and the JSON share them)."""
+    found: list[Task] = []
+    for status in TABS[tab][1]:
+        filters = Filters(status=status, assignee=member.id if mine else None)
+        found += store.list(member.org_id, filters, limit=PAGE_SIZE * 2)[0]
+    found.sort(key=lambda t: t.created_at, reverse=True)
+    return [_row(t) for t in found if _matches(t, q)][:PAGE_SIZE]
+
+
+def _row(task: Task) -> dict[str, Any]:
+    return {"task_id": task.task_id, "title": task.title, "status": task.status,
+            "priority": task.priority, "tags": task.tags,
+            "assignee": task.assignee_name or task.assignee_email or "",
+            "created_at": task.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "href": f"/dashboard/tasks/{task.task_id}"}
+
+
+async def show_dashboard(request: web.Request) -> web.Response:
+    member = await require_member(request)
+    tab, mine, q = _query(request)
+    rows = await run(task_rows, request.app[SERVICES].store, member, tab, mine, q)
+    query = urlencode({"tab": tab, "mine": "1" if mine else "", "q": q})
+    tabs = [(key, label, "?" + urlencode({"tab": key, "mine": "1" if mine else "", "q": q}))
+            for key, (label, _) in TABS.items()]
+    return member_page(request, member, "dashboard.html", tab=tab, mine=mine, q=q,
+                       rows=rows, tabs=tabs, source=f"/dashboard/api/tasks?{query}")
+
+
+async def tasks_json(request: web.Request) -> web.Response:
+    member = await signed_in_member(request)
+    if member is None:
+        return web.json_response({"error": "unauthorized"}, status=401)
+    tab, mine, q = _query(request)
+    rows = await run(task_rows, request.app[SERVICES].store, member, tab, mine, q)
+    return web.json_response({"tasks": rows}, headers={"Cache-Control": "no-store"})
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/dashboard", show_dashboard)
+    app.router.add_get("/dashboard/api/tasks", tasks_json)

@@ -1,0 +1,159 @@
+"""The task form `/t/{link_id}`: one step per page, drafts between steps, completion.
+
+GET only reads (a link-preview bot can never answer anything); every POST carries the
+CSRF token. The draft is the one Slack uses, so a task started there continues here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from api.answers import validate_answers
+from api.errors import Conflict, InvalidRequest, NotFound
+from api.http.resources import SERVICES, run
+from api.models import CompletedBy, Task
+from api.web.access import visitor
+from api.web.form_input import StepAnswers, Submission, read_submission
+from api.web.pages import STATIC_PREFIX, WEB, html_response, message
+from api.web.session import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
+from renderers.html import render_step
+
+GONE = {
+    "completed": ("This task is done", "It has already been answered. Thank you!"),
+    "cancelled": ("This task was cancelled", "It no longer needs an answer."),
+    "failed": ("This task is closed", "It can no longer be answered."),
+    "expired": ("This task has expired", "It was not answered in time and is closed."),
+}
+
+
+def gone_page(task: Task) -> web.Response:
+    expired = task.status == "failed" and any(e.code == "expired" for e in task.errors)
+    heading, paragraph = GONE["expired" if expired else task.status]
+    return message(heading, paragraph, status=410)
+
+
+async def task_by_link(request: web.Request) -> Task:
+    """The task of the link (404 if there is none); overdue tasks expire on read."""
+    return await run(request.app[SERVICES].store.by_link, request.match_info["link_id"])
+
+
+def step_index(request: web.Request, task: Task) -> int:
+    """`?step=N` (1-based), clamped to the task's steps."""
+    try:
+        number = int(request.query.get("step", "1"))
+    except ValueError:
+        number = 1
+    return min(max(number, 1), len(task.steps)) - 1
+
+
+async def open_task(request: web.Request) -> tuple[Task, CompletedBy] | web.Response:
+    """The task and its visitor, or the page to show instead (404, 410, code needed)."""
+    try:
+        task = await task_by_link(request)
+    except NotFound:
+        return message("Link not found", "This task link does not exist.", status=404)
+    if task.status != "pending":
+        return gone_page(task)
+    who = await visitor(request, task)
+    if who is None:
+        raise web.HTTPSeeOther(f"/t/{task.link_id}/verify")
+    return task, who
+
+
+def step_page(request: web.Request, task: Task, index: int, answers: dict[str, Any],
+              errors: dict[str, str], status: int = 200) -> web.Response:
+    token = csrf_token(request)
+    body = render_step(task, index, answers, errors, csrf_token=token,
+                       action=f"/t/{task.link_id}?step={index + 1}",
+                       static_prefix=STATIC_PREFIX)
+    response = html_response(body, status)
+    remember_csrf(request, response, token)
+    return response
+
+
+async def show_form(request: web.Request) -> web.Response:
+    opened = await open_task(request)
+    if isinstance(opened, web.Response):
+        return opened
+    task, _ = opened
+    draft = await run(request.app[SERVICES].store.load_draft, task.task_id)
+    return step_page(request, task, step_index(request, task), draft, {})
+
+
+async def submit_form(request: web.Request) -> web.Response:
+    opened = await open_task(request)
+    if isinstance(opened, web.Response):
+        return opened
+    task, who = opened
+    limit = request.app[SERVICES].settings.max_upload_bytes
+    submission = await read_submission(request, limit)
+    if not csrf_ok(request, submission.fields.get(CSRF_FIELD)):
+        return message("Please try again", "This form expired or was sent from another "
+                       "page. Reload the page and send it again.", status=403)
+    return await StepFlow(request, task, who).handle(submission)
+
+
+class StepFlow:
+    """One POST of one step: save what is valid, then go back, forward or complete."""
+
+    def __init__(self, request: web.Request, task: Task, who: CompletedBy) -> None:
+        self.request, self.task, self.who = request, task, who
+        self.services = request.app[SERVICES]
+        self.index = step_index(request, task)
+
+    async def handle(self, submission: Submission) -> web.Response:
+        store = self.services.store
+        draft = await run(store.load_draft, self.task.task_id)
+        fields = self.task.step_fields(self.index)
+        raw, errors = await self._answers(submission, draft)
+        clean, details = validate_answers(fields, {k: v for k, v in raw.items()
+                                                   if k not in errors})
+        errors |= {d.loc.split(".", 1)[1]: d.msg for d in details}
+        keep = {f.name: clean.get(f.name) for f in fields if f.name not in errors}
+        try:
+            draft = await run(store.save_draft, self.task.task_id, keep)
+        except Conflict:
+            return gone_page(await task_by_link(self.request))
+        return await self._navigate(submission.fields.get("nav", "next"), draft, raw,
+                                    errors)
+
+    async def _answers(self, submission: Submission,
+                       draft: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        settings = self.services.settings
+        collector = StepAnswers(self.task, self.request.app[WEB].storage, settings.base_url,
+                                settings.max_upload_bytes)
+        return await collector.collect(self.task.step_fields(self.index), submission, draft)
+
+    async def _navigate(self, nav: str, draft: dict[str, Any], raw: dict[str, Any],
+                        errors: dict[str, str]) -> web.Response:
+        if nav == "back":
+            return self._redirect(max(self.index - 1, 0))
+        if errors:
+            return step_page(self.request, self.task, self.index, {**draft, **raw}, errors,
+                             status=400)
+        if nav == "submit" and self.index == len(self.task.steps) - 1:
+            return await self._complete(draft)
+        return self._redirect(min(self.index + 1, len(self.task.steps) - 1))
+
+    def _redirect(self, index: int) -> web.Response:
+        raise web.HTTPSeeOther(f"/t/{self.task.link_id}?step={index + 1}")
+
+    async def _complete(self, draft: dict[str, Any]) -> web.Response:
+        data = {k: v for k, v in draft.items() if v is not None}
+        try:
+            await run(self.services.tasks.complete, self.task, data, self.who)
+        except Conflict:
+            return gone_page(await task_by_link(self.request))
+        except InvalidRequest as error:
+            return self._first_error_step(draft, error)
+        return message("Thank you!", f"Your answers to \u201c{self.task.title}\u201d were "
+                       "sent.")
+
+    def _first_error_step(self, draft: dict[str, Any], error: InvalidRequest) -> web.Response:
+        errors = {d.loc.split(".", 1)[-1]: d.msg for d in error.details}
+        for index, step in enumerate(self.task.steps):
+            if any(f.name in errors for f in step.fields()):
+                return step_page(self.request, self.task, index, draft, errors, status=400)
+        return step_page(self.request, self.task, self.index, draft, errors, status=400)

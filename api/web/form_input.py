@@ -1,0 +1,133 @@
+"""Reading a form POST (urlencoded or multipart) into answers, with size limits.
+
+Everything is read into memory first (bounded), so the CSRF token is checked before any
+file is stored. Uploads over the limit become a field error, not a stored file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from api.answers import is_empty
+from api.files import (
+    BadSignature,
+    FileStorage,
+    FileTooLarge,
+    content_type,
+    decode_signature,
+    display_name,
+)
+from api.http.resources import run
+from api.models import FileRef, FormField, Task
+
+MAX_PARTS = 200
+MAX_TEXT_PART = 256 * 1024
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Submission:
+    fields: dict[str, str] = field(default_factory=dict)
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+async def read_submission(request: web.Request, limit: int) -> Submission:
+    """The posted fields and files; parts over their limit become `errors`."""
+    if not request.content_type.startswith("multipart/"):
+        posted = await request.post()
+        return Submission(fields={k: v for k, v in posted.items() if isinstance(v, str)})
+    submission = Submission()
+    reader = await request.multipart()
+    for _ in range(MAX_PARTS):
+        part = await reader.next()
+        if part is None:
+            return submission
+        if isinstance(part, BodyPartReader) and part.name:
+            await _read_part(part, submission, limit)
+    raise web.HTTPRequestEntityTooLarge(max_size=MAX_PARTS, actual_size=MAX_PARTS + 1)
+
+
+async def _read_part(part: BodyPartReader, submission: Submission, limit: int) -> None:
+    name = str(part.name)
+    text_limit = max(MAX_TEXT_PART, limit * 4 // 3 + 64)  # a signature's data URL
+    data = await _bounded(part, limit if part.filename is not None else text_limit)
+    if data is None:
+        submission.errors[name] = f"the file is larger than {_mib(limit)}"
+    elif part.filename is not None:
+        if data:
+            ctype = content_type(part.headers.get("Content-Type"))
+            submission.uploads[name] = Upload(display_name(part.filename), ctype, data)
+    else:
+        submission.fields[name] = data.decode("utf-8", errors="replace")
+
+
+async def _bounded(part: BodyPartReader, limit: int) -> bytes | None:
+    """The part's bytes, or None (after draining it) if it is longer than `limit`."""
+    chunks, size = [], 0
+    while chunk := await part.read_chunk(CHUNK):
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+    return b"".join(chunks) if size <= limit else None
+
+
+def _mib(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MiB"
+
+
+class StepAnswers:
+    """Turns one step's submission into raw answers, storing files as it goes."""
+
+    def __init__(self, task: Task, storage: FileStorage, base_url: str, limit: int) -> None:
+        self.task = task
+        self.storage = storage
+        self.base_url = base_url.rstrip("/")
+        self.limit = limit
+
+    async def collect(self, fields: list[FormField], submission: Submission,
+                      draft: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """(answers by field name, errors by field name) for `fields`."""
+        answers: dict[str, Any] = {}
+        errors = {f.name: submission.errors[f.name] for f in fields
+                  if f.name in submission.errors}
+        for f in fields:
+            if f.name in errors:
+                answers[f.name] = draft.get(f.name)
+                continue
+            try:
+                answers[f.name] = await self._answer(f, submission, draft)
+            except (BadSignature, FileTooLarge) as error:
+                errors[f.name], answers[f.name] = str(error), draft.get(f.name)
+        return answers, errors
+
+    async def _answer(self, f: FormField, submission: Submission,
+                      draft: dict[str, Any]) -> Any:
+        raw = submission.fields.get(f.name)
+        if f.kind == "checkbox":
+            return raw is not None
+        if f.kind == "file":
+            upload = submission.uploads.get(f.name)
+            return await self._store(f, upload) if upload else draft.get(f.name)
+        if f.kind == "signature":
+            if is_empty(raw):
+                return draft.get(f.name)
+            png = decode_signature(str(raw), self.limit)
+            return await self._store(f, Upload("signature.png", "image/png", png))
+        return None if is_empty(raw) else raw
+
+    async def _store(self, f: FormField, upload: Upload) -> dict[str, Any]:
+        digest = await run(self.storage.put, upload.data)
+        url = f"{self.base_url}/api/v1/tasks/{self.task.task_id}/files/{f.name}"
+        return FileRef(name=upload.filename, size=len(upload.data),
+                       content_type=upload.content_type, sha256=digest, url=url).model_dump()

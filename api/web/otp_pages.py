@@ -1,0 +1,108 @@
+"""External assignees prove their email with a one-time code before the form opens.
+
+GET only shows the page; the code is sent by an explicit POST (so link previews never
+send mail). A right code gives a session cookie for this task's path only.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.errors import NotFound
+from api.http.resources import SERVICES, run
+from api.models import Task
+from api.otp import CodeLocked, RateLimited
+from api.web.access import task_cookie_path, visitor
+from api.web.form import gone_page, task_by_link
+from api.web.pages import WEB, message, page
+from api.web.session import (
+    CSRF_FIELD,
+    TASK_COOKIE,
+    client_ip,
+    create_session,
+    csrf_ok,
+    csrf_token,
+    remember_csrf,
+    set_cookie,
+)
+
+
+def masked(email: str) -> str:
+    """"ada@example.com" -> "a**@example.com": enough to recognise, not to harvest."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}{'*' * max(len(local) - 1, 2)}@{domain}"
+
+
+async def _task_needing_code(request: web.Request) -> Task | web.Response:
+    try:
+        task = await task_by_link(request)
+    except NotFound:
+        return message("Link not found", "This task link does not exist.", status=404)
+    if task.status != "pending":
+        return gone_page(task)
+    if not task.requires_otp or not task.assignee_email or await visitor(request, task):
+        raise web.HTTPSeeOther(f"/t/{task.link_id}")
+    return task
+
+
+def code_page(request: web.Request, task: Task, *, note: str = "", error: str = "",
+              status: int = 200) -> web.Response:
+    token = csrf_token(request)
+    response = page(request, "otp.html", status, task=task, email=masked(
+        task.assignee_email or ""), phone=task.assignee_phone, note=note, error=error,
+        csrf_token=token, base=f"/t/{task.link_id}/verify")
+    remember_csrf(request, response, token)
+    return response
+
+
+async def show_code_page(request: web.Request) -> web.Response:
+    task = await _task_needing_code(request)
+    if isinstance(task, web.Response):
+        return task
+    note = "We sent you a code. It works for 10 minutes." if "sent" in request.query else ""
+    return code_page(request, task, note=note)
+
+
+async def send_code(request: web.Request) -> web.Response:
+    task = await _task_needing_code(request)
+    if isinstance(task, web.Response):
+        return task
+    if not csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
+        return code_page(request, task, error="The page expired; try again.", status=403)
+    codes, email = request.app[WEB].codes, task.assignee_email or ""
+    context = {"purpose": "task", "title": task.title,
+               "minutes": codes.policy.ttl_s // 60}
+    try:
+        await run(codes.send, "task", task.task_id, email, client_ip(request),
+                  context=context)
+    except RateLimited as error:
+        return code_page(request, task, error=error.message, status=429)
+    raise web.HTTPSeeOther(f"/t/{task.link_id}/verify?sent=1")
+
+
+async def check_code(request: web.Request) -> web.Response:
+    task = await _task_needing_code(request)
+    if isinstance(task, web.Response):
+        return task
+    form = await request.post()
+    if not csrf_ok(request, form.get(CSRF_FIELD)):
+        return code_page(request, task, error="The page expired; try again.", status=403)
+    codes = request.app[WEB].codes
+    try:
+        record = await run(codes.verify, "task", task.task_id, str(form.get("code", "")))
+    except CodeLocked as error:
+        return code_page(request, task, error=error.message, status=403)
+    if record is None:
+        left = await run(codes.tries_left, "task", task.task_id)
+        return code_page(request, task, error=f"That code is not right. {left} tries left.",
+                         status=400)
+    return await _grant(request, task, record["email"])
+
+
+async def _grant(request: web.Request, task: Task, email: str) -> web.Response:
+    session_id = await create_session(request, {"kind": "task", "task_id": task.task_id,
+                                                "email": email})
+    response = web.HTTPSeeOther(f"/t/{task.link_id}")
+    set_cookie(request, response, TASK_COOKIE, session_id, path=task_cookie_path(task),
+               max_age=request.app[SERVICES].settings.web_session_ttl_s)
+    raise response

@@ -1,0 +1,76 @@
+"""Browser sessions and CSRF protection for the web pages.
+
+CSRF is a double-submit token: a random `inloop_csrf` cookie (HttpOnly, SameSite=Lax)
+that every POST must repeat in its `csrf_token` field; the two are compared in constant
+time. Sessions are random ids in a cookie pointing at `web-session:{id}` in Redis (with a
+TTL): a member's dashboard session (path `/`) or an external assignee's grant for one
+task (path `/t/{link_id}`, so it is never sent anywhere else).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from api import keys
+from api.http.resources import AREDIS, SERVICES
+
+CSRF_COOKIE = "inloop_csrf"
+CSRF_FIELD = "csrf_token"
+MEMBER_COOKIE = "inloop_session"
+TASK_COOKIE = "inloop_task"
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
+               *, path: str = "/", max_age: int | None = None) -> None:
+    settings = request.app[SERVICES].settings
+    response.set_cookie(name, value, path=path, max_age=max_age, httponly=True,
+                        samesite="Lax", secure=settings.secure_cookies)
+
+
+def csrf_token(request: web.Request) -> str:
+    """The visitor's CSRF token (a new one if the cookie is missing or malformed)."""
+    token = request.cookies.get(CSRF_COOKIE, "")
+    return token if len(token) == 43 else secrets.token_urlsafe(32)
+
+
+def remember_csrf(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    if request.cookies.get(CSRF_COOKIE) != token:
+        set_cookie(request, response, CSRF_COOKIE, token)
+
+
+def csrf_ok(request: web.Request, submitted: Any) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not isinstance(submitted, str):
+        return False
+    return hmac.compare_digest(cookie.encode(), submitted.encode())
+
+
+async def create_session(request: web.Request, data: dict[str, Any]) -> str:
+    session_id = secrets.token_urlsafe(32)
+    ttl = request.app[SERVICES].settings.web_session_ttl_s
+    await request.app[AREDIS].set(keys.web_session(session_id), json.dumps(data), ex=ttl)
+    return session_id
+
+
+async def load_session(request: web.Request, cookie: str) -> dict[str, Any] | None:
+    session_id = request.cookies.get(cookie, "")
+    if not 20 <= len(session_id) <= 64:
+        return None
+    raw = await request.app[AREDIS].get(keys.web_session(session_id))
+    return json.loads(raw) if raw else None
+
+
+async def drop_session(request: web.Request, cookie: str) -> None:
+    session_id = request.cookies.get(cookie, "")
+    if session_id:
+        await request.app[AREDIS].delete(keys.web_session(session_id))
+
+
+def client_ip(request: web.Request) -> str:
+    """The peer address (inloop does not trust X-Forwarded-For unless a proxy sets it)."""
+    return request.remote or "unknown"

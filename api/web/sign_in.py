@@ -1,0 +1,139 @@
+"""Dashboard sign-in: a member's email, then a one-time code sent to it.
+
+An unknown address gets the same pages and a code that is never sent, so the sign-in
+form does not reveal who is a member. The attempt is tracked by a short-lived cookie.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from aiohttp import web
+
+from api import keys
+from api.auth import Directory, Member
+from api.errors import NotFound
+from api.http.resources import SERVICES, run
+from api.otp import CodeLocked, RateLimited
+from api.web.access import signed_in_member
+from api.web.pages import WEB, page
+from api.web.session import (
+    CSRF_FIELD,
+    MEMBER_COOKIE,
+    client_ip,
+    create_session,
+    csrf_ok,
+    csrf_token,
+    drop_session,
+    remember_csrf,
+    set_cookie,
+)
+
+LOGIN_COOKIE = "inloop_login"
+LOGIN_PATH = "/dashboard/login"
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def find_member(directory: Directory, email: str, org: str) -> Member | None:
+    """The member with `email` in the named org, or in the first org (by name) that has it."""
+    raw = directory.redis.hgetall(keys.ORGS_BY_NAME)
+    orgs = sorted((_s(k), _s(v)) for k, v in raw.items())
+    for name, org_id in orgs:
+        if org and org not in (name, org_id):
+            continue
+        member = directory.member_by_email(org_id, email)
+        if member is not None:
+            return member
+    return None
+
+
+def login_page(request: web.Request, template: str, status: int = 200,
+               **context: str) -> web.Response:
+    token = csrf_token(request)
+    response = page(request, template, status, csrf_token=token, **context)
+    remember_csrf(request, response, token)
+    return response
+
+
+async def show_login(request: web.Request) -> web.Response:
+    if await signed_in_member(request):
+        raise web.HTTPSeeOther("/dashboard")
+    return login_page(request, "login.html", error="")
+
+
+async def start_login(request: web.Request) -> web.Response:
+    form = await request.post()
+    if not csrf_ok(request, form.get(CSRF_FIELD)):
+        return login_page(request, "login.html", 403, error="The page expired; try again.")
+    email, org = str(form.get("email", "")).strip().lower(), str(form.get("org", "")).strip()
+    if "@" not in email or len(email) > 254:
+        return login_page(request, "login.html", 400, error="Enter your email address.")
+    member = await run(find_member, request.app[SERVICES].directory, email, org)
+    attempt, codes = secrets.token_urlsafe(24), request.app[WEB].codes
+    try:
+        await run(codes.send, "login", attempt, email, client_ip(request),
+                  context={"purpose": "login", "minutes": codes.policy.ttl_s // 60},
+                  record={"member_id": member.id if member else ""},
+                  rate_key=f"email:{email}", deliver=member is not None)
+    except RateLimited as error:
+        return login_page(request, "login.html", 429, error=error.message)
+    response = web.HTTPSeeOther(f"{LOGIN_PATH}/code")
+    set_cookie(request, response, LOGIN_COOKIE, attempt, path=LOGIN_PATH,
+               max_age=codes.policy.ttl_s)
+    raise response
+
+
+async def show_code(request: web.Request) -> web.Response:
+    if not request.cookies.get(LOGIN_COOKIE):
+        raise web.HTTPSeeOther(LOGIN_PATH)
+    return login_page(request, "login_code.html", error="")
+
+
+async def check_code(request: web.Request) -> web.Response:
+    form, attempt = await request.post(), request.cookies.get(LOGIN_COOKIE, "")
+    if not csrf_ok(request, form.get(CSRF_FIELD)) or not attempt:
+        return login_page(request, "login_code.html", 403, error="The page expired; "
+                          "start again.")
+    codes = request.app[WEB].codes
+    try:
+        record = await run(codes.verify, "login", attempt, str(form.get("code", "")))
+    except CodeLocked as error:
+        return login_page(request, "login_code.html", 403, error=error.message)
+    if not record or not record.get("member_id"):
+        left = await run(codes.tries_left, "login", attempt)
+        return login_page(request, "login_code.html", 400,
+                          error=f"That code is not right. {left} tries left.")
+    return await _signed_in(request, record["member_id"])
+
+
+async def _signed_in(request: web.Request, member_id: str) -> web.Response:
+    try:
+        member = await run(request.app[SERVICES].directory.member, member_id)
+    except NotFound:
+        raise web.HTTPSeeOther(LOGIN_PATH) from None
+    session_id = await create_session(request, {"kind": "member", "member_id": member.id,
+                                                "org_id": member.org_id})
+    response = web.HTTPSeeOther("/dashboard")
+    set_cookie(request, response, MEMBER_COOKIE, session_id,
+               max_age=request.app[SERVICES].settings.web_session_ttl_s)
+    response.del_cookie(LOGIN_COOKIE, path=LOGIN_PATH)
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    if csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
+        await drop_session(request, MEMBER_COOKIE)
+    response = web.HTTPSeeOther(LOGIN_PATH)
+    response.del_cookie(MEMBER_COOKIE, path="/")
+    raise response
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get(LOGIN_PATH, show_login)
+    app.router.add_post(LOGIN_PATH, start_login)
+    app.router.add_get(f"{LOGIN_PATH}/code", show_code)
+    app.router.add_post(f"{LOGIN_PATH}/code", check_code)
+    app.router.add_post("/dashboard/logout", logout)

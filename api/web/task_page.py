@@ -1,0 +1,121 @@
+"""A task in the dashboard: answers, timeline, sink deliveries, PDF, files, cancel."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from api.auth import Member
+from api.deliveries import DeliveryLog
+from api.errors import Conflict, NotFound
+from api.http.resources import SERVICES, run
+from api.models import Task
+from api.web.dashboard import member_page, require_member
+from api.web.files import file_response
+from api.web.pages import WEB, message
+from api.web.session import CSRF_FIELD, csrf_ok
+from renderers.pdf import task_pdf
+from renderers.values import display_value
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def timeline(task: Task) -> list[str]:
+    """What happened to the task, in order, as sentences."""
+    events = [f"{_when(task.created_at)}: created by {task.created_by}"]
+    for sent in task.external_message_ids:
+        moment = datetime.fromtimestamp(float(sent.ts), UTC)
+        events.append(f"{_when(moment)}: delivered to Slack ({sent.channel})")
+    events += [f"{_when(p.at)}: Slack delivery problem: {p.message}"
+               for p in task.delivery_problems]
+    if task.completed_at and task.completed_by:
+        by = task.completed_by
+        events.append(f"{_when(task.completed_at)}: answered by {by.name} via {by.channel}")
+    elif task.status == "cancelled":
+        reason = f": {task.cancel_reason}" if task.cancel_reason else ""
+        events.append(f"{_when(task.updated_at)}: cancelled{reason}")
+    elif task.status == "failed":
+        errors = "; ".join(e.message for e in task.errors)
+        events.append(f"{_when(task.updated_at)}: failed: {errors}")
+    return events
+
+
+def answers(task: Task) -> list[dict[str, Any]]:
+    rows = []
+    for f in task.fields():
+        value = task.data.get(f.name)
+        href = (f"/dashboard/tasks/{task.task_id}/files/{f.name}"
+                if isinstance(value, dict) else "")
+        rows.append({"label": f.label, "value": display_value(f, value), "href": href})
+    return rows
+
+
+async def _task(request: web.Request, member: Member) -> Task:
+    return await run(request.app[SERVICES].store.get, member.org_id,
+                     request.match_info["task_id"])
+
+
+async def show_task(request: web.Request) -> web.Response:
+    member = await require_member(request)
+    try:
+        task = await _task(request, member)
+    except NotFound:
+        return message("Task not found", "There is no such task in your organisation.", 404)
+    store = request.app[SERVICES].store
+    deliveries = await run(DeliveryLog(store).for_task, task)
+    return member_page(request, member, "task.html", task=task, answers=answers(task),
+                       timeline=timeline(task), deliveries=deliveries,
+                       form_href=f"/t/{task.link_id}")
+
+
+async def download_file(request: web.Request) -> web.Response:
+    member = await require_member(request)
+    task = await _task(request, member)
+    return await file_response(request, task, request.match_info["field"])
+
+
+async def download_pdf(request: web.Request) -> web.Response:
+    member = await require_member(request)
+    task = await _task(request, member)
+    pdf = await run(task_pdf, task, images=await run(_signatures, request, task))
+    return web.Response(body=pdf, content_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="task-{task.task_id}.pdf"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+def _signatures(request: web.Request, task: Task) -> dict[str, bytes]:
+    storage, images = request.app[WEB].storage, {}
+    for f in task.fields():
+        value = task.data.get(f.name)
+        if f.kind == "signature" and isinstance(value, dict):
+            try:
+                images[f.name] = storage.read(str(value.get("sha256", "")))
+            except FileNotFoundError:
+                continue
+    return images
+
+
+async def cancel(request: web.Request) -> web.Response:
+    member = await require_member(request)
+    form = await request.post()
+    if not csrf_ok(request, form.get(CSRF_FIELD)):
+        return message("Please try again", "The page expired; reload it.", 403)
+    if not member.admin:
+        return message("Not allowed", "Only admins can cancel tasks.", 403)
+    task = await _task(request, member)
+    reason = str(form.get("reason", "")).strip()[:2000] or None
+    with suppress(Conflict):  # already ended: the task page shows how
+        await run(request.app[SERVICES].store.cancel, task.task_id, reason)
+    raise web.HTTPSeeOther(f"/dashboard/tasks/{task.task_id}")
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/dashboard/tasks/{task_id}", show_task)
+    app.router.add_get("/dashboard/tasks/{task_id}/pdf", download_pdf)
+    app.router.add_get("/dashboard/tasks/{task_id}/files/{field}", download_file)
+    app.router.add_post("/dashboard/tasks/{task_id}/cancel", cancel)

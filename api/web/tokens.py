@@ -1,0 +1,73 @@
+"""Settings -> API tokens (admins): create with scopes (shown once), list by prefix, revoke."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.auth import Member
+from api.errors import NotFound
+from api.http.resources import SERVICES, run
+from api.models import ALL_SCOPES
+from api.web.dashboard import member_page, require_member
+from api.web.pages import message
+from api.web.session import CSRF_FIELD, csrf_ok
+
+PATH = "/dashboard/settings/tokens"
+
+
+async def require_admin(request: web.Request) -> Member | web.Response:
+    member = await require_member(request)
+    if not member.admin:
+        return message("Not allowed", "Only admins manage API tokens.", 403)
+    return member
+
+
+async def tokens_page(request: web.Request, member: Member, status: int = 200, *,
+                      error: str = "", created: str = "") -> web.Response:
+    rows = await run(request.app[SERVICES].directory.tokens, member.org_id)
+    return member_page(request, member, "tokens.html", status, tokens=rows,
+                       scopes=ALL_SCOPES, error=error, created=created)
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    member = await require_admin(request)
+    if isinstance(member, web.Response):
+        return member
+    return await tokens_page(request, member)
+
+
+async def create_token(request: web.Request) -> web.Response:
+    member = await require_admin(request)
+    if isinstance(member, web.Response):
+        return member
+    form = await request.post()
+    if not csrf_ok(request, form.get(CSRF_FIELD)):
+        return await tokens_page(request, member, 403, error="The page expired; try again.")
+    scopes = [s for s in form.getall("scope", []) if isinstance(s, str)]
+    label = str(form.get("label", "")).strip()[:100]
+    try:
+        token = await run(request.app[SERVICES].directory.create_token, member, scopes, label)
+    except ValueError:
+        return await tokens_page(request, member, 400, error="Choose at least one scope.")
+    return await tokens_page(request, member, created=token)
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    member = await require_admin(request)
+    if isinstance(member, web.Response):
+        return member
+    form = await request.post()
+    if not csrf_ok(request, form.get(CSRF_FIELD)):
+        return await tokens_page(request, member, 403, error="The page expired; try again.")
+    try:
+        await run(request.app[SERVICES].directory.revoke_token, str(form.get("prefix", "")),
+                  member.org_id)
+    except NotFound:
+        return await tokens_page(request, member, 404, error="No such token.")
+    raise web.HTTPSeeOther(PATH)
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get(PATH, list_tokens)
+    app.router.add_post(PATH, create_token)
+    app.router.add_post(f"{PATH}/revoke", revoke_token)
