@@ -1,0 +1,175 @@
+"""Modal submissions (bot/views.py): the HPI examples answered in Slack, validation,
+drafts across close/reopen, the web fallback, racing submissions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from api.models import CompletedBy
+from api.runtime import Services
+from renderers.slack import ACTION_OPEN
+from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, two_step_task
+from tests.bot.slack_stub import SlackStub, check_view
+from tests.fixtures import example
+
+Jobs = Callable[[], Awaitable[int]]
+DM = "D" + ASSIGNEE[0]
+FILE = {"name": "contract.pdf", "size": 1234, "content_type": "application/pdf",
+        "sha256": "ab" * 32, "url": "http://inloop.test/files/x"}
+SIGNATURE = {**FILE, "name": "signature.png", "content_type": "image/png"}
+
+
+def _step(view: dict[str, Any]) -> int:
+    step: int = json.loads(view["private_metadata"])["step"]
+    return step
+
+
+def _inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+
+
+async def _open(slack: Slack, task_id: str, count: int = 1,
+                user: tuple[str, str, str] = ASSIGNEE, channel: str = DM) -> dict[str, Any]:
+    await slack.click(user, ACTION_OPEN, task_id, channel=channel)
+    return await slack.opened_view(count)
+
+
+async def test_hpi_approval_in_slack(post_task: Poster, slack: Slack, slack_stub: SlackStub,
+                                     services: Services, jobs: Jobs) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    view = await _open(slack, task_id)
+    answer = await slack.submit(ASSIGNEE, view, {"decision": "Approve", "comments": "Ship it"})
+    assert answer == {}  # closes the modal
+    task = services.store.load(task_id)
+    assert task.status == "completed"
+    assert task.data == {"decision": "Approve", "comments": "Ship it"}
+    assert task.completed_by == CompletedBy(channel="slack", id=ASSIGNEE[0], name="ada")
+    await jobs()
+    (update,) = slack_stub.of("chat.update")
+    assert "Ship it" in json.dumps(update.args["blocks"])
+
+
+async def test_hpi_feedback_in_a_channel(post_task: Poster, slack: Slack,
+                                         services: Services) -> None:
+    task_id = await post_task(example("hpi_feedback"), slack_channel="ops")
+    view = await _open(slack, task_id, user=OTHER, channel=CHANNEL[1])
+    moment = int(datetime(2026, 2, 24, 12, tzinfo=UTC).timestamp())
+    answers = {"role": "PM", "start_date": moment, "ease_of_use": 7, "overall_rating": 4,
+               "comments": "Zoë likes it"}
+    assert await slack.submit(OTHER, view, answers) == {}
+    task = services.store.load(task_id)
+    assert task.data == {"role": "PM", "start_date": "2026-02-24T12:00:00+00:00",
+                         "ease_of_use": 7, "overall_rating": 4, "comments": "Zoë likes it"}
+    assert task.completed_by is not None and task.completed_by.id == OTHER[0]
+
+
+async def test_hpi_onboarding_step_one_in_slack_then_web(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services,
+        jobs: Jobs) -> None:
+    task_id = await post_task(example("hpi_onboarding"), assignee_email=ASSIGNEE[1])
+    view = await _open(slack, task_id)
+    answer = await slack.submit(ASSIGNEE, view, {"full_name": "Ada Lovelace",
+                                                 "department": "Engineering"})
+    assert answer["response_action"] == "update"
+    upload_step = check_view(answer["view"])
+    assert _step(upload_step) == 1 and "submit" not in upload_step
+    links = [e["url"] for b in upload_step["blocks"] if b["type"] == "actions"
+             for e in b["elements"]]
+    assert any(u.startswith(services.store.load(task_id).url) for u in links)
+    draft = services.store.load_draft(task_id)
+    assert draft == {"full_name": "Ada Lovelace", "department": "Engineering"}
+    # the web form finishes the task with the Slack answers carried over
+    task = services.store.load(task_id)
+    web = CompletedBy(channel="web", id=ASSIGNEE[1], name="Ada")
+    services.tasks.complete(task, {**draft, "contract": FILE, "approved": True,
+                                   "signature": SIGNATURE}, web)
+    await jobs()
+    (update,) = slack_stub.of("chat.update")
+    assert not any(b["type"] == "actions" for b in update.args["blocks"])
+    assert "Ada Lovelace" in json.dumps(update.args["blocks"])
+
+
+async def test_errors_go_back_per_block(post_task: Poster, slack: Slack,
+                                        services: Services) -> None:
+    task_id = await post_task(example("hpi_feedback"), assignee_email=ASSIGNEE[1])
+    view = await _open(slack, task_id)
+    answer = await slack.submit(ASSIGNEE, view, {"ease_of_use": 11, "overall_rating": 3})
+    assert answer == {"response_action": "errors",
+                      "errors": {"f:ease_of_use": "must be between 0 and 10"}}
+    approval = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    answer = await slack.submit(ASSIGNEE, await _open(slack, approval, 2), {})
+    assert answer["errors"] == {"f:decision": "this field is required"}
+    assert services.store.load(task_id).status == "pending"
+    assert services.store.load_draft(task_id) == {}
+
+
+async def test_draft_survives_close_and_reopen(post_task: Poster, slack: Slack,
+                                               services: Services) -> None:
+    task_id = await post_task(two_step_task(), assignee_email=ASSIGNEE[1])
+    first = await _open(slack, task_id)
+    answer = await slack.submit(ASSIGNEE, first, {"name": "Ada"})
+    assert answer["response_action"] == "update" and _step(answer["view"]) == 1
+    # closed without submitting step 2; reopening resumes there
+    resumed = await _open(slack, task_id, 2)
+    assert _step(resumed) == 1
+    answer = await slack.submit(ASSIGNEE, resumed, {"color": "Blue"})
+    assert answer == {}
+    assert services.store.load(task_id).data == {"name": "Ada", "color": "Blue"}
+
+
+async def test_reopen_prefills_saved_answers(post_task: Poster, slack: Slack,
+                                             services: Services) -> None:
+    task_id = await post_task(example("hpi_feedback"), assignee_email=ASSIGNEE[1])
+    services.store.save_draft(task_id, {"comments": "half done", "role": "Designer"})
+    view = await _open(slack, task_id)
+    inputs = _inputs(view)
+    assert _step(view) == 0 and inputs["f:comments"]["initial_value"] == "half done"
+    assert inputs["f:role"]["initial_option"]["text"]["text"] == "Designer"
+
+
+async def test_submission_by_someone_else_changes_nothing(post_task: Poster, slack: Slack,
+                                                          services: Services) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    view = await _open(slack, task_id)
+    answer = await slack.submit(OTHER, view, {"decision": "Reject"})
+    assert answer["response_action"] == "errors"
+    assert "not assigned to you" in answer["errors"]["f:decision"]
+    assert services.store.load(task_id).status == "pending"
+    assert services.store.load_draft(task_id) == {}
+
+
+async def test_second_submission_is_told_who_completed(post_task: Poster, slack: Slack,
+                                                       services: Services) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    view = await _open(slack, task_id)
+    assert await slack.submit(ASSIGNEE, view, {"decision": "Approve"}) == {}
+    again = await slack.submit(ASSIGNEE, view, {"decision": "Reject"})
+    assert again["errors"]["f:decision"].startswith("Already completed by ada at ")
+    assert services.store.load(task_id).data == {"decision": "Approve"}
+
+
+async def test_racing_submissions_complete_once(post_task: Poster, slack: Slack,
+                                                services: Services) -> None:
+    task_id = await post_task(example("hpi_approval"), slack_channel="ops")
+    users = [(f"U{i}", f"u{i}@example.com", f"u{i}") for i in range(6)]
+    views = [await _open(slack, task_id, n + 1, user=u, channel=CHANNEL[1])
+             for n, u in enumerate(users)]
+    api_done = asyncio.to_thread(_complete_via_api, services, task_id)
+    answers = await asyncio.gather(api_done, *(
+        slack.submit(u, v, {"decision": "Approve"}) for u, v in zip(users, views, strict=True)))
+    task = services.store.load(task_id)
+    winners = [a for a in answers[1:] if a == {}] + ([answers[0]] if answers[0] else [])
+    assert task.status == "completed" and len(winners) == 1
+
+
+def _complete_via_api(services: Services, task_id: str) -> bool:
+    try:
+        services.tasks.complete(services.store.load(task_id), {"decision": "Reject"},
+                                CompletedBy(channel="api", id="m", name="API"))
+    except Exception:
+        return False
+    return True
