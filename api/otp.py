@@ -4,7 +4,8 @@ A code is 6 random digits (`secrets`, not time-based). Redis keeps only an HMAC-
 it under a random per-code salt, for at most `ttl` seconds; it is single use and allows
 `max_tries` guesses. Sending is rate limited per subject (task or email) and per client
 IP. The code itself reaches the mailbox through an RQ job on the "email" queue, committed
-in the same MULTI as the hash (the job is dropped from Redis once run: `result_ttl=0`).
+in the same MULTI as the hash (the job is dropped from Redis once run: `result_ttl=0`,
+and its description hides the code from worker logs).
 """
 
 from __future__ import annotations
@@ -75,14 +76,15 @@ class EmailCodes:
         code, salt = new_code(), secrets.token_bytes(16)
         key = keys.otp_code(purpose, subject)
         pipe = self.redis.pipeline()
+        if deliver:  # first: RQ switches the pipeline to MULTI itself
+            self.queues["email"].enqueue(SEND_JOB, to, code, context, pipeline=pipe,
+                                         result_ttl=0, failure_ttl=self.policy.ttl_s,
+                                         description=f"one-time code ({purpose})")
         pipe.delete(key)
         fields = {**(record or {}), "email": to, "salt": salt.hex(), "tries": "0",
                   "digest": code_digest(salt, code)}
         pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
         pipe.expire(key, self.policy.ttl_s)
-        if deliver:
-            self.queues["email"].enqueue(SEND_JOB, to, code, context, pipeline=pipe,
-                                         result_ttl=0, failure_ttl=self.policy.ttl_s)
         pipe.execute()
 
     def _count_send(self, subject: str, ip: str) -> None:
