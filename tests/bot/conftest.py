@@ -20,7 +20,7 @@ import bot.http
 from api.http.app import create_app
 from api.runtime import Services
 from api.settings import Settings
-from tests.bot.slack_stub import TEAM, TOKEN, SlackStub
+from tests.bot.slack_stub import APP_TOKEN, TEAM, TOKEN, SlackStub
 
 SECRET = "test-signing-secret"
 ASSIGNEE = ("U0ADA", "ada@example.com", "ada")
@@ -44,7 +44,8 @@ def settings(redis_url: str, tmp_path: Path, slack_stub: SlackStub) -> Settings:
     return Settings(redis_url=redis_url, data_dir=tmp_path / "data",
                     base_url="http://inloop.test", allow_private_webhooks=True,
                     sink_retry_schedule=[1, 1, 1], slack_bot_token=TOKEN,
-                    slack_signing_secret=SECRET, slack_api_url=slack_stub.url)
+                    slack_signing_secret=SECRET, slack_api_url=slack_stub.url,
+                    slack_app_token=APP_TOKEN)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from slack_sdk.models.views import View
 from tests.ports import free_port
 
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
 TEAM = "T0001"
 TRIGGER_TTL_S = 3.0
 
@@ -50,6 +51,8 @@ class SlackStub:
     rate_limited: dict[str, list[int]] = field(default_factory=dict)  # method -> Retry-After
     triggers: dict[str, float] = field(default_factory=dict)
     port: int = 0
+    acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode acks received
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -92,6 +95,8 @@ class SlackStub:
         if waits:
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(waits.pop(0))})
+        if method == "apps.connections.open":
+            return self._connections_open(request, args)
         if _token(request, args) != self.token:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         try:
@@ -178,6 +183,32 @@ class SlackStub:
         view = check_view(args.get("view"))
         return {"view": {"id": f"V{next(self._ids)}", **view}}
 
+    # -- Socket Mode ----------------------------------------------------------------
+
+    def _connections_open(self, request: web.Request, args: dict[str, Any]) -> web.Response:
+        if _token(request, args) != APP_TOKEN:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"})
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        async for message in ws:
+            self.acks.append(json.loads(message.data))
+        return ws
+
+    def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Push a Socket Mode envelope to the connected app; its envelope id."""
+        envelope_id = f"env-{next(self._ids)}"
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload,
+                    "accepts_response_payload": kind == "interactive"}
+        future = asyncio.run_coroutine_threadsafe(self.sockets[-1].send_json(envelope),
+                                                  self._loop)
+        future.result(5)
+        return envelope_id
+
     # -- lifecycle ------------------------------------------------------------------
 
     def start(self) -> None:
@@ -191,6 +222,7 @@ class SlackStub:
         self._loop = asyncio.new_event_loop()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.handle)
+        app.router.add_get("/link", self._socket)
         runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(runner.setup())
         self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
@@ -199,6 +231,8 @@ class SlackStub:
         self._loop.run_forever()
 
     def stop(self) -> None:
+        for ws in self.sockets:
+            asyncio.run_coroutine_threadsafe(ws.close(), self._loop).result(5)
         future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
         future.result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)

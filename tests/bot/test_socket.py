@@ -1,0 +1,38 @@
+"""Socket Mode (bot/socket.py) over a real WebSocket served by the Slack stub."""
+
+from __future__ import annotations
+
+import asyncio
+
+from api.runtime import Services
+from bot.socket import run_socket_mode
+from renderers.slack import ACTION_OPEN
+from tests.bot.conftest import ASSIGNEE, TEAM, Poster, fill, until
+from tests.bot.slack_stub import SlackStub
+from tests.fixtures import example
+
+
+async def test_socket_mode_opens_and_submits(post_task: Poster, slack_stub: SlackStub,
+                                             services: Services) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    runner = asyncio.create_task(run_socket_mode(services))
+    try:
+        await until(lambda: bool(slack_stub.sockets))
+        user = {"id": ASSIGNEE[0], "name": "ada", "team_id": TEAM}
+        slack_stub.send_envelope("interactive", {
+            "type": "block_actions", "team": {"id": TEAM}, "user": user,
+            "trigger_id": slack_stub.trigger(), "channel": {"id": "D" + ASSIGNEE[0]},
+            "actions": [{"action_id": ACTION_OPEN, "value": task_id, "type": "button"}]})
+        (opened,) = await slack_stub.wait_for("views.open")
+        view = opened.args["view"]
+        state = {"values": fill(view, {"decision": "Reject"})}
+        sent = slack_stub.send_envelope("interactive", {
+            "type": "view_submission", "team": {"id": TEAM}, "user": user,
+            "view": {**view, "id": "V1", "state": state}})
+        await until(lambda: any(a.get("envelope_id") == sent for a in slack_stub.acks))
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    task = services.store.load(task_id)
+    assert task.status == "completed" and task.data == {"decision": "Reject"}
+    assert len(slack_stub.acks) == 2  # both envelopes acknowledged
