@@ -110,7 +110,7 @@ class StepFlow:
         raw, errors = await self._answers(submission, draft)
         clean, details = validate_answers(fields, {k: v for k, v in raw.items()
                                                    if k not in errors})
-        errors |= {d.loc.split(".", 1)[1]: d.msg for d in details}
+        errors = {d.loc.split(".", 1)[1]: d.msg for d in details} | errors
         keep = {f.name: clean.get(f.name) for f in fields if f.name not in errors}
         try:
             draft = await run(store.save_draft, self.task.task_id, keep)

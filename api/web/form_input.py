@@ -83,7 +83,10 @@ async def _bounded(part: BodyPartReader, limit: int) -> bytes | None:
 
 
 def _mib(limit: int) -> str:
-    return f"{limit / (1024 * 1024):g} MiB"
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit >= size:
+            return f"{limit / size:g} {unit}"
+    return f"{limit} bytes"
 
 
 class StepAnswers:

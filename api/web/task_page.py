@@ -25,9 +25,9 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def timeline(task: Task) -> list[str]:
+def timeline(task: Task, creator: str) -> list[str]:
     """What happened to the task, in order, as sentences."""
-    events = [f"{_when(task.created_at)}: created by {task.created_by}"]
+    events = [f"{_when(task.created_at)}: created by {creator}"]
     for sent in task.external_message_ids:
         moment = datetime.fromtimestamp(float(sent.ts), UTC)
         events.append(f"{_when(moment)}: delivered to Slack ({sent.channel})")
@@ -66,10 +66,14 @@ async def show_task(request: web.Request) -> web.Response:
         task = await _task(request, member)
     except NotFound:
         return message("Task not found", "There is no such task in your organisation.", 404)
-    store = request.app[SERVICES].store
-    deliveries = await run(DeliveryLog(store).for_task, task)
+    services = request.app[SERVICES]
+    deliveries = await run(DeliveryLog(services.store).for_task, task)
+    try:
+        creator = (await run(services.directory.member, task.created_by)).name
+    except NotFound:
+        creator = task.created_by
     return member_page(request, member, "task.html", task=task, answers=answers(task),
-                       timeline=timeline(task), deliveries=deliveries,
+                       timeline=timeline(task, creator), deliveries=deliveries,
                        form_href=f"/t/{task.link_id}")
 
 
