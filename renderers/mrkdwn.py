@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlparse
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -21,6 +20,7 @@ from renderers import mdsvex
 _QUOTE_OPEN, _QUOTE_CLOSE = "\x03", "\x04"  # sentinels: mdsvex.clean_source strips controls
 _QUOTED = re.compile(f"{_QUOTE_OPEN}([^{_QUOTE_OPEN}{_QUOTE_CLOSE}]*){_QUOTE_CLOSE}")
 _BLANK_LINES = re.compile(r"\n{3,}")
+_LINKABLE = re.compile(r"^(?:https?://[^\s/?#]|mailto:)", re.I)
 
 
 def escape(text: str) -> str:
@@ -65,14 +65,21 @@ class _Renderer(SlackifyMarkdown):
     code_block = fence
 
     def link_open(self, tokens: Sequence[Token], idx: int, options: Any, env: Env) -> str:
-        href = escape(str(tokens[idx].attrs.get("href", "")))
-        return f"<{href}" if tokens[idx + 1].nesting == -1 else f"<{href}|"
+        href = str(tokens[idx].attrs.get("href", ""))
+        # Slack links only absolute URLs; a relative link keeps just its text.
+        linked = bool(_LINKABLE.match(href))
+        env.setdefault("links", []).append(linked)
+        if not linked:
+            return ""
+        return f"<{escape(href)}" if tokens[idx + 1].nesting == -1 else f"<{escape(href)}|"
+
+    def link_close(self, tokens: Sequence[Token], idx: int, options: Any, env: Env) -> str:
+        return ">" if env.get("links") and env["links"].pop() else ""
 
     def image(self, tokens: Sequence[Token], idx: int, options: Any, env: Env) -> str:
         src = str(tokens[idx].attrs.get("src", ""))
         label = escape(tokens[idx].content or str(tokens[idx].attrs.get("title") or ""))
-        parsed = urlparse(src)
-        if not (parsed.scheme in ("http", "https") and parsed.netloc):
+        if not _LINKABLE.match(src):
             return label
         return f"<{escape(src)}|{label}>" if label else f"<{escape(src)}>"
 

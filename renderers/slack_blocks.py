@@ -27,6 +27,21 @@ ELLIPSIS = "…"
 
 Block = dict[str, Any]
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+SEVERITY = {
+    "info": ":information_source:",
+    "success": ":white_check_mark:",
+    "warning": ":warning:",
+    "error": ":rotating_light:",
+}
+
+
+def callout(severity: str, text: str) -> str:
+    """mrkdwn led by the severity's emoji; a leading quote or code block keeps its line."""
+    separator = "\n" if text.startswith((">", "```")) else " "
+    return f"{SEVERITY[severity]}{separator}{text}"
 
 
 def field_block_id(name: str) -> str:
@@ -51,7 +66,8 @@ def truncate(text: str, limit: int) -> str:
 
 def one_line(text: str, limit: int, fallback: str = "Untitled") -> str:
     """`text` on one line, whitespace collapsed, cut to `limit`; `fallback` when blank."""
-    return truncate(_SPACE.sub(" ", text).strip() or fallback, limit)
+    text = _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
+    return truncate(text or fallback, limit)
 
 
 def plain(text: str, limit: int, fallback: str = "Untitled") -> dict[str, Any]:
@@ -132,7 +148,7 @@ def sections(text: str) -> list[Block]:
 
 def escaped(text: str, limit: int) -> str:
     """User text escaped for mrkdwn, cut to `limit` without leaving half an entity."""
-    text = escape(text)
+    text = escape(_CONTROL.sub("", text))
     if len(text) <= limit:
         return text
     cut = limit - 1

@@ -12,6 +12,7 @@ from renderers.slack_blocks import (
     ACTION_QUICK,
     Block,
     button,
+    callout,
     context,
     escaped,
     header,
@@ -23,7 +24,6 @@ from renderers.slack_blocks import (
     split_mrkdwn,
     web_button,
 )
-from renderers.slack_modal import SEVERITY
 from renderers.values import display_value
 
 MAX_QUICK_OPTIONS = 5
@@ -69,9 +69,9 @@ def task_message(task: Task) -> Message:
     return {"text": f"New task: {escaped(task.title, 500)}", "blocks": blocks}
 
 
-def _markdown(markdown: str | None, task: Task, prefix: str = "") -> list[Block]:
+def _markdown(markdown: str | None, task: Task, severity: str | None = None) -> list[Block]:
     body = to_mrkdwn(markdown or "")
-    chunks = split_mrkdwn(prefix + body) if body else []
+    chunks = split_mrkdwn(callout(severity, body) if severity else body) if body else []
     if len(chunks) <= TEXT_SECTIONS:
         return [section(chunk) for chunk in chunks]
     more = f"_… continued in <{task.url}|the browser>._"
@@ -89,8 +89,8 @@ def _quick_content(task: Task) -> list[Block]:
 
 
 def _callout_or_markdown(item: MdsvexBlock | CalloutBlock, task: Task) -> list[Block]:
-    prefix = f"{SEVERITY[item.severity]} " if isinstance(item, CalloutBlock) else ""
-    return _markdown(item.content, task, prefix)
+    severity = item.severity if isinstance(item, CalloutBlock) else None
+    return _markdown(item.content, task, severity)
 
 
 def _details(task: Task) -> Block:

@@ -19,6 +19,7 @@ from renderers.slack_blocks import (
     CALLBACK_STEP,
     VALUE_ACTION,
     Block,
+    callout,
     context,
     escaped,
     field_block_id,
@@ -33,12 +34,6 @@ from renderers.slack_fields import input_block, parse_value
 MAX_BLOCKS = 100
 MAX_VIEW_SIZE = 240_000  # JSON as slack_sdk sends it (ASCII); Slack's limit is 250 kB
 TEXT_SIZE = 120_000  # room for markdown, so the inputs always fit beside it
-SEVERITY = {
-    "info": ":information_source:",
-    "success": ":white_check_mark:",
-    "warning": ":warning:",
-    "error": ":rotating_light:",
-}
 
 
 def needs_browser(step: Step) -> bool:
@@ -146,8 +141,8 @@ def _form_step(task: Task, step_index: int, answers: Mapping[str, Any]) -> list[
 
 def _content(block: MdsvexBlock | CalloutBlock) -> list[Block]:
     text = to_mrkdwn(block.content)
-    if isinstance(block, CalloutBlock):
-        text = f"{SEVERITY[block.severity]} {text}"
+    if isinstance(block, CalloutBlock) and text:
+        text = callout(block.severity, text)
     return sections(text)
 
 
