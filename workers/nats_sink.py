@@ -23,8 +23,10 @@ async def _quiet(_error: Exception) -> None:
 async def publish(url: str, subject: str, body: bytes, event_id: str,
                   timeout: float = 2) -> bool:
     """Publish once; True when JetStream acked it (stored, deduplicated by event id)."""
+    # max_reconnect_attempts=0 would mean "forever" to the first connect's server loop.
     client = await nats.connect(url, allow_reconnect=False, connect_timeout=timeout,
-                                max_reconnect_attempts=0, error_cb=_quiet)
+                                max_reconnect_attempts=1, reconnect_time_wait=0,
+                                error_cb=_quiet)
     try:
         return await _publish(client, subject, body, {"Nats-Msg-Id": event_id}, timeout)
     finally:
@@ -56,7 +58,8 @@ def send_nats(url: str, subject: str, body: bytes, event_id: str, timeout: float
     """One attempt from a sync RQ job."""
     started = time.monotonic()
     try:
-        asyncio.run(publish(url, subject, body, event_id, timeout))
+        asyncio.run(asyncio.wait_for(publish(url, subject, body, event_id, timeout),
+                                     timeout * 4))
     except (NatsError, OSError, TimeoutError) as error:
         message = f"NATS failed: {type(error).__name__}: {error}"[:300]
         return Attempt(False, _ms(started), error=message)

@@ -1,0 +1,70 @@
+"""NATS sink against real nats-server processes, with and without a JetStream stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import nats
+
+from api.deliveries import DeliveryLog, delivery_id
+from api.runtime import Services
+from api.store import event_id
+from tests.ports import free_port
+from tests.workers.conftest import ANSWERS, BY, Drain, make_task
+from workers.nats_sink import publish, send_nats
+from workers.sinks import SinkDelivery
+
+
+async def _stream_messages(url: str) -> list[nats.aio.msg.Msg]:
+    client = await nats.connect(url)
+    js = client.jetstream()
+    info = await js.stream_info("TASKS")
+    messages = [await js.get_msg("TASKS", seq) for seq in range(1, info.state.messages + 1)]
+    await client.close()
+    return messages
+
+
+async def _add_stream(url: str) -> None:
+    client = await nats.connect(url)
+    await client.jetstream().add_stream(name="TASKS", subjects=["tasks.>"])
+    await client.close()
+
+
+def test_jetstream_publish_is_acked_and_deduplicated(services: Services, jetstream_url: str,
+                                                     drain: Drain) -> None:
+    asyncio.run(_add_stream(jetstream_url))
+    services.settings.nats_url = jetstream_url
+    task_id = make_task(services, [{"type": "nats", "subject": "tasks.done"}])
+    task = services.store.complete(task_id, ANSWERS, BY)
+    drain(lambda: DeliveryLog(services.store).status(
+        delivery_id(task_id, "completed", 0)) == "delivered")
+    # A redelivery (say, after a worker died before RQ saw success) is deduplicated.
+    assert SinkDelivery(services).attempt(task, "completed", 0).ok
+
+    [stored] = asyncio.run(_stream_messages(jetstream_url))
+    assert stored.headers is not None
+    assert stored.headers["Nats-Msg-Id"] == event_id(task_id, "completed")
+    assert json.loads(stored.data)["task"]["data"] == ANSWERS
+
+
+async def test_core_publish_without_jetstream(nats_url: str) -> None:
+    client = await nats.connect(nats_url)
+    subscription = await client.subscribe("tasks.plain")
+    await client.flush()
+    acked = await publish(nats_url, "tasks.plain", b'{"id":"evt_1"}', "evt_1")
+    message = await subscription.next_msg(timeout=5)
+    await client.close()
+    assert acked is False
+    assert message.data == b'{"id":"evt_1"}' and message.headers == {"Nats-Msg-Id": "evt_1"}
+
+
+async def test_core_publish_when_no_stream_captures_the_subject(jetstream_url: str) -> None:
+    assert await publish(jetstream_url, "elsewhere.x", b"{}", "evt_2") is False
+
+
+def test_server_down_is_a_retryable_failure_within_the_connect_timeout() -> None:
+    attempt = send_nats(f"nats://127.0.0.1:{free_port()}", "tasks.done", b"{}", "evt_3", 1)
+    assert not attempt.ok and not attempt.final
+    assert attempt.error is not None and attempt.error.startswith("NATS failed")
+    assert attempt.latency_ms < 3000
