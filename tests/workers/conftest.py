@@ -13,8 +13,8 @@ from rq.serializers import JSONSerializer
 from api.models import CompletedBy, TaskCreate
 from api.runtime import Services
 from api.service import new_webhook_secret
-
-pytest_plugins = ["tests.workers.receiver", "tests.workers.nats_servers"]
+from tests.workers.nats_servers import jetstream_url, nats_url  # noqa: F401 (fixtures)
+from tests.workers.receiver import receiver  # noqa: F401 (fixture)
 
 ANSWERS = {"decision": "Approve", "comments": "Looks good"}
 BY = CompletedBy(channel="api", id="m-1", name="Ada Lovelace")
