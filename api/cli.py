@@ -72,6 +72,42 @@ def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
     print(f"revoked {args.prefix}")
 
 
+def cmd_deliveries_failed(settings: Settings, args: argparse.Namespace) -> None:
+    from api.deliveries import DeliveryLog
+
+    for d in DeliveryLog(build_services(settings).store).gave_up(args.limit):
+        last = d["attempts"][-1] if d["attempts"] else {}
+        print(f"{d['id']}  {d['updated_at']}  task {d['task_id']}  {d['event']}  "
+              f"{d['sink_type']} {d['target']}  attempts {d['attempt_count']}  "
+              f"last: {last.get('error') or last.get('status_code')}")
+
+
+def cmd_deliveries_retry(settings: Settings, args: argparse.Namespace) -> None:
+    from api.deliveries import DeliveryLog
+
+    delivery = DeliveryLog(build_services(settings).store).retry(args.delivery_id)
+    print(f"{delivery['id']} {delivery['status']}")
+
+
+def cmd_deliveries_reconcile(settings: Settings, args: argparse.Namespace) -> None:
+    from api.reconcile import reconcile
+
+    requeued = reconcile(build_services(settings).store)
+    print(f"re-enqueued {len(requeued)} lost deliveries", *requeued, sep="\n")
+
+
+def _deliveries_commands(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("deliveries", help="sink deliveries").add_subparsers(required=True)
+    p = group.add_parser("failed", help="deliveries that gave up, most recent first")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=cmd_deliveries_failed)
+    p = group.add_parser("retry", help="deliver one that gave up again")
+    p.add_argument("delivery_id")
+    p.set_defaults(func=cmd_deliveries_retry)
+    p = group.add_parser("reconcile", help="re-enqueue ended tasks' deliveries Redis lost")
+    p.set_defaults(func=cmd_deliveries_reconcile)
+
+
 def _commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     for name, func, text in (("dev", cmd_dev, "everything on an embedded Valkey"),
                              ("serve", cmd_serve, "the HTTP server (API, web, Slack events)")):
@@ -112,6 +148,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(required=True, metavar="COMMAND")
     _commands(sub)
     _admin_commands(sub)
+    _deliveries_commands(sub)
     return top
 
 

@@ -131,7 +131,8 @@ class DeliveryLog:
         return {"id": did, "task_id": task_id, "event": event,
                 "event_id": event_id(task_id, event), "sink_index": index,
                 "sink_type": sink.type, "target": sink_target(sink),
-                "status": record.get("status", "queued"), "attempts": attempts}
+                "status": record.get("status", "queued"),
+                "attempt_count": int(record.get("attempts", 0)), "attempts": attempts}
 
     def _load(self, did: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
         with self.redis.pipeline(transaction=False) as pipe:
@@ -145,8 +146,9 @@ class DeliveryLog:
         record, attempts = self._load(did)
         if not record or (org_id is not None and record["org_id"] != org_id):
             raise NotFound("delivery not found")
-        return {"id": did, **record, "sink_index": int(record["sink_index"]),
-                "attempts": attempts}
+        shown = {k: v for k, v in record.items() if k not in ("attempts", "tries")}
+        return {"id": did, **shown, "sink_index": int(record["sink_index"]),
+                "attempt_count": int(record.get("attempts", 0)), "attempts": attempts}
 
     def gave_up(self, limit: int = 100) -> list[dict[str, Any]]:
         """Deliveries that gave up, most recent first."""
@@ -178,10 +180,8 @@ class DeliveryLog:
             old.delete(pipeline=pipe)  # a fresh job, not the exhausted one's counters
         pipe.hset(keys.delivery(did), mapping={"status": "queued", "tries": 0})
         pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
-        spec = JobSpec(SINK_QUEUES[record["sink_type"]], "workers.sinks.deliver",
-                       (task_id, event, index), job_id,
-                       self.store.retry_schedules.get(record["sink_type"], ()))
-        self.store.queues.enqueue(pipe, spec)
+        self.store.queues.enqueue(pipe, sink_job(self.store, task_id, event, index,
+                                                 record["sink_type"]))
         pipe.execute()
 
     def _job(self, job_id: str) -> Job | None:
@@ -189,3 +189,9 @@ class DeliveryLog:
             return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
         except NoSuchJobError:
             return None
+
+
+def sink_job(store: TaskStore, task_id: str, event: str, index: int, kind: str) -> JobSpec:
+    """The same job the store enqueues at the transition."""
+    return JobSpec(SINK_QUEUES[kind], "workers.sinks.deliver", (task_id, event, index),
+                   sink_job_id(task_id, event, index), store.retry_schedules.get(kind, ()))
