@@ -1,0 +1,91 @@
+"""Dashboard access rules without a browser: sign-in, org boundaries, admin-only actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp.test_utils import TestClient
+
+from api.runtime import Services
+from tests.conftest import Account, AccountFactory, create
+from tests.fixtures import example
+from tests.servers import SmtpServer
+from tests.web.helpers import csrf_from, dashboard_sign_in, post_form
+
+
+async def test_pages_need_a_signed_in_member(client: TestClient) -> None:
+    for path in ("/dashboard", "/dashboard/tasks/x", "/dashboard/settings/tokens"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"] == "/dashboard/login"
+    assert (await client.get("/dashboard/api/tasks")).status == 401
+
+
+async def test_unknown_email_looks_the_same_and_gets_no_mail(
+        client: TestClient, services: Services, smtp_server: SmtpServer,
+        run_jobs: Callable[..., int]) -> None:
+    token = await csrf_from(client, "/dashboard/login")
+    response = await post_form(client, "/dashboard/login", {"csrf_token": token,
+                                                            "email": "nobody@example.com"})
+    assert response.status == 303 and response.headers["Location"] == "/dashboard/login/code"
+    assert services.queues["email"].count == 0
+    wrong = await post_form(client, "/dashboard/login/code", {"csrf_token": token,
+                                                              "code": "123456"})
+    assert wrong.status == 400 and "4 tries left" in await wrong.text()
+
+
+async def test_members_see_only_their_org(
+        client: TestClient, account: Account, make_account: AccountFactory,
+        smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    other = make_account()
+    theirs = await create(client, other, {**example("hpi_approval"), "title": "Theirs"})
+    mine = await create(client, account, {**example("hpi_approval"), "title": "Mine"})
+    await dashboard_sign_in(client, account, smtp_server, run_jobs)
+    listed = await (await client.get("/dashboard/api/tasks?tab=pending")).json()
+    assert [t["title"] for t in listed["tasks"]] == ["Mine"]
+    assert (await client.get(f"/dashboard/tasks/{theirs['task_id']}")).status == 404
+    assert (await client.get(f"/dashboard/tasks/{theirs['task_id']}/pdf")).status == 404
+    assert (await client.get(f"/dashboard/tasks/{mine['task_id']}")).status == 200
+    mine_only = await (await client.get("/dashboard/api/tasks?mine=1")).json()
+    assert mine_only["tasks"] == []
+
+
+async def test_cancel_needs_csrf_and_admin(
+        client: TestClient, account: Account, make_account: AccountFactory,
+        services: Services, smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    member = make_account(org_id=account.org_id)  # not an admin
+    task = await create(client, account, example("hpi_approval"))
+    await dashboard_sign_in(client, member, smtp_server, run_jobs)
+    path = f"/dashboard/tasks/{task['task_id']}/cancel"
+    token = await csrf_from(client, f"/dashboard/tasks/{task['task_id']}")
+    assert (await post_form(client, path, {"csrf_token": token})).status == 403
+    assert (await client.get("/dashboard/settings/tokens")).status == 403
+    tokens = await post_form(client, "/dashboard/settings/tokens",
+                             {"csrf_token": token, "scope": "admin"})
+    assert tokens.status == 403
+    assert services.store.load(task["task_id"]).status == "pending"
+
+
+async def test_admin_cancel_without_csrf_is_refused(
+        client: TestClient, account: Account, services: Services,
+        smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    task = await create(client, account, example("hpi_approval"))
+    await dashboard_sign_in(client, account, smtp_server, run_jobs)
+    path = f"/dashboard/tasks/{task['task_id']}/cancel"
+    assert (await post_form(client, path, {"reason": "x"})).status == 403
+    assert services.store.load(task["task_id"]).status == "pending"
+    token = await csrf_from(client, f"/dashboard/tasks/{task['task_id']}")
+    done = await post_form(client, path, {"csrf_token": token, "reason": "dup"})
+    assert done.status == 303
+    assert services.store.load(task["task_id"]).cancel_reason == "dup"
+
+
+async def test_sign_out_ends_the_session(client: TestClient, account: Account,
+                                         smtp_server: SmtpServer,
+                                         run_jobs: Callable[..., int]) -> None:
+    await dashboard_sign_in(client, account, smtp_server, run_jobs)
+    token = await csrf_from(client, "/dashboard")
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/"))["inloop_session"]
+    await post_form(client, "/dashboard/logout", {"csrf_token": token})
+    client.session.cookie_jar.update_cookies({"inloop_session": cookie.value})
+    response = await client.get("/dashboard", allow_redirects=False)
+    assert response.status == 303  # the old session id no longer works

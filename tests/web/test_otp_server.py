@@ -1,0 +1,78 @@
+"""Email codes: hashed at rest, short-lived, single use, limited tries and resends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from aiohttp.test_utils import TestClient
+
+from api import keys
+from api.runtime import Services
+from api.web.pages import WEB
+from tests.conftest import Account, create
+from tests.fixtures import example
+from tests.servers import SmtpServer
+from tests.web.conftest import emailed_code
+from tests.web.helpers import csrf_from, post_form
+
+
+async def external(client: TestClient, account: Account) -> dict:
+    return await create(client, account, {**example("hpi_approval"),
+                                          "assignee_email": "ext@partner.example"})
+
+
+async def test_code_is_stored_hashed_with_a_ttl_and_works_once(
+        client: TestClient, account: Account, services: Services,
+        smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    task = await external(client, account)
+    verify = f"/t/{task['link_id']}/verify"
+    token = await csrf_from(client, f"/t/{task['link_id']}")  # redirected to the code page
+    sent = await post_form(client, f"{verify}/send", {"csrf_token": token})
+    assert sent.status == 303 and sent.headers["Location"] == f"{verify}?sent=1"
+    code = emailed_code(smtp_server, run_jobs, 1)
+    key = keys.otp_code("task", task["task_id"])
+    stored = services.redis.hgetall(key)
+    assert code.encode() not in b"".join(stored.values())
+    assert 0 < services.redis.ttl(key) <= 600
+    assert not services.redis.keys("rq:job:*")  # the job (and the code in it) is gone
+
+    ok = await post_form(client, verify, {"csrf_token": token, "code": code})
+    assert ok.status == 303 and ok.headers["Location"] == f"/t/{task['link_id']}"
+    assert "Path=/t/" in ok.headers["Set-Cookie"] and "HttpOnly" in ok.headers["Set-Cookie"]
+    assert (await client.get(f"/t/{task['link_id']}")).status == 200
+    client.session.cookie_jar.clear()
+    again = await csrf_from(client, verify)
+    reused = await post_form(client, verify, {"csrf_token": again, "code": code})
+    assert reused.status == 403  # single use
+
+
+async def test_sending_needs_csrf_and_is_rate_limited(
+        client: TestClient, account: Account, services: Services) -> None:
+    task = await external(client, account)
+    send = f"/t/{task['link_id']}/verify/send"
+    assert (await post_form(client, send, {"csrf_token": "nope"})).status == 403
+    assert services.queues["email"].count == 0
+    token = await csrf_from(client, f"/t/{task['link_id']}/verify")
+    statuses = [(await post_form(client, send, {"csrf_token": token})).status
+                for _ in range(6)]
+    assert statuses == [303] * 5 + [429]
+    assert services.queues["email"].count == 5
+
+
+async def test_per_ip_limit_covers_many_tasks(client: TestClient, account: Account,
+                                              services: Services) -> None:
+    codes = client.app[WEB].codes
+    codes.policy = replace(codes.policy, sends_per_ip=3)
+    tasks = [await external(client, account) for _ in range(4)]
+    token = await csrf_from(client, f"/t/{tasks[0]['link_id']}/verify")
+    statuses = [(await post_form(client, f"/t/{t['link_id']}/verify/send",
+                                 {"csrf_token": token})).status for t in tasks]
+    assert statuses == [303, 303, 303, 429]
+
+
+async def test_tasks_without_otp_skip_the_code_page(client: TestClient,
+                                                    account: Account) -> None:
+    task = await create(client, account, example("hpi_approval"))
+    response = await client.get(f"/t/{task['link_id']}/verify", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == f"/t/{task['link_id']}"
