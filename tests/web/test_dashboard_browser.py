@@ -63,8 +63,8 @@ async def test_sign_in_and_a_new_task_appears_live(
 async def test_completed_task_page_shows_answers_and_pdf(
         page: Page, live_url: str, account: Account, smtp_server: SmtpServer,
         run_jobs: Callable[..., int]) -> None:
-    status, created = await api(live_url, "POST", "/api/v1/tasks", account,
-                                json=example("hpi_approval"))
+    _, created = await api(live_url, "POST", "/api/v1/tasks", account,
+                           json=example("hpi_approval"))
     await api(live_url, "POST", f"/api/v1/tasks/{created['task_id']}/complete", account,
               json={"data": {"decision": "Approve", "comments": "ok"}})
     await sign_in(page, account, smtp_server, run_jobs)
@@ -76,7 +76,7 @@ async def test_completed_task_page_shows_answers_and_pdf(
         await page.get_by_role("link", name="Download PDF").click()
     download = await info.value
     path = await download.path()
-    assert path is not None and open(path, "rb").read().startswith(b"%PDF")
+    assert path is not None and path.read_bytes().startswith(b"%PDF")
 
 
 async def test_admin_creates_and_revokes_a_token(

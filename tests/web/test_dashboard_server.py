@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from aiohttp.test_utils import TestClient
 
+from api.models import ExternalMessage
 from api.runtime import Services
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
@@ -89,3 +90,19 @@ async def test_sign_out_ends_the_session(client: TestClient, account: Account,
     client.session.cookie_jar.update_cookies({"inloop_session": cookie.value})
     response = await client.get("/dashboard", allow_redirects=False)
     assert response.status == 303  # the old session id no longer works
+
+
+async def test_task_page_shows_slack_delivery_and_sink_deliveries(
+        client: TestClient, account: Account, services: Services,
+        smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    body = {**example("hpi_approval"), "sinks": [{"type": "nats", "subject": "hitl.done"}]}
+    task = await create(client, account, body)
+    services.store.update(task["task_id"], lambda t: t.external_message_ids.append(
+        ExternalMessage(channel="D123", ts="1790000000.000100")))
+    await client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=account.headers,
+                      json={"data": {"decision": "Approve"}})
+    await dashboard_sign_in(client, account, smtp_server, run_jobs)
+    page = await (await client.get(f"/dashboard/tasks/{task['task_id']}")).text()
+    assert "delivered to Slack (D123)" in page
+    assert "answered by User 0 via api" in page
+    assert "hitl.done" in page and "Sink deliveries" in page

@@ -46,7 +46,7 @@ async def test_external_assignee_signs_in_with_an_emailed_code(
     await page.get_by_label("Decision").select_option("Reject")
     await page.get_by_role("button", name="Submit").click()
     await expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
-    status, task = await api(live_url, "GET", f"/api/v1/tasks/{created['task_id']}", account)
+    _, task = await api(live_url, "GET", f"/api/v1/tasks/{created['task_id']}", account)
     assert task["completed_by"] == {"channel": "web", "id": "Zoe.Ext@partner.example",
                                     "name": "Zoë Extern"}
 
