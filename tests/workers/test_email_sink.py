@@ -1,0 +1,36 @@
+"""Email sink against the real SMTP server fixture."""
+
+from __future__ import annotations
+
+from api.deliveries import DeliveryLog, delivery_id
+from api.runtime import Services
+from api.store import event_id
+from tests.ports import free_port
+from tests.servers import SmtpServer
+from tests.workers.conftest import ANSWERS, BY, Drain, make_task
+
+
+def test_smtp_down_then_up_is_retried(services: Services, smtp_server: SmtpServer,
+                                      drain: Drain) -> None:
+    services.settings.smtp_url = f"smtp://127.0.0.1:{free_port()}"
+    task_id = make_task(services, [{"type": "email", "to": "ops@example.com"}])
+    services.store.complete(task_id, ANSWERS, BY)
+    log, did = DeliveryLog(services.store), delivery_id(task_id, "completed", 0)
+    drain(lambda: log.tries(did) == 1)
+    assert log.status(did) == "retrying"
+    services.settings.smtp_url = smtp_server.url
+    drain(lambda: log.status(did) == "delivered")
+    [mail] = smtp_server.mailbox.wait_for(1)
+    assert mail["Message-ID"] == f"<{event_id(task_id, 'completed')}@inloop>"
+    assert mail["From"] == services.settings.smtp_from and mail["To"] == "ops@example.com"
+    errors = [a["error"] for a in log.get(did)["attempts"]]
+    assert errors[0].startswith("SMTP failed") and errors[1] is None
+
+
+def test_no_smtp_url_is_a_retryable_failure(services: Services, drain: Drain) -> None:
+    services.settings.sink_retry_schedule = []
+    task_id = make_task(services, [{"type": "email", "to": "ops@example.com"}])
+    services.store.cancel(task_id, None)
+    log, did = DeliveryLog(services.store), delivery_id(task_id, "cancelled", 0)
+    drain(lambda: log.status(did) == "gave_up")
+    assert log.get(did)["attempts"][0]["error"] == "INLOOP_SMTP_URL is not set"
