@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ class FieldView:
     error: str | None
     hint: str | None
     describedby: str | None
-    options: list[tuple[str, str]] = field(default_factory=list)  # (value, text)
+    options: tuple[tuple[str, str], ...] = ()  # (value, text)
     checked: bool = False
     current_file: str | None = None
 
@@ -61,11 +61,11 @@ def is_slider(form_field: FormField) -> bool:
     return all(n is not None and math.isfinite(n) for n in numbers)
 
 
-def _options(form_field: FormField) -> list[tuple[str, str]]:
+def _options(form_field: FormField) -> tuple[tuple[str, str], ...]:
     if form_field.kind == "rating":
         top = form_field.max_rating or 5
-        return [(str(n), f"{n} of {top} stars") for n in range(1, top + 1)]
-    return [(o, o) for o in form_field.options or []]
+        return tuple((str(n), f"{n} of {top} stars") for n in range(1, top + 1))
+    return tuple((o, o) for o in form_field.options or [])
 
 
 def _value(form_field: FormField, answer: Any) -> str:

@@ -128,6 +128,8 @@ def _markup(text: str) -> str:
 
     def font(char: str) -> str:
         code = ord(char)
+        if code > 0xFFFF:  # reportlab writes no usable text mapping beyond the BMP
+            return ""
         return REGULAR if code in regular or char == "\n" else FALLBACK if code in fallback else ""
 
     runs = []

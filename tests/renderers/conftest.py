@@ -49,3 +49,10 @@ def feedback() -> Task:
 @pytest.fixture
 def onboarding() -> Task:
     return example_task("hpi_onboarding")
+
+
+def one_step_task(*blocks: dict[str, Any], title: str = "Check", **extra: Any) -> Task:
+    """A task with one step made of `blocks` (fields given as bare field dicts)."""
+    wrapped = [b if "type" in b else {"type": "input", "field": b} for b in blocks]
+    step = {"id": "s1", "title": "Step one", "blocks": wrapped}
+    return make_task({"title": title, "steps": [step], **extra})

@@ -25,7 +25,8 @@ MARKDOWN = (
     "1. one\n2. two", "> quoted\n> still quoted", "```python\nif a < b && c > d:\n    pass\n```",
     "`code <b>&`", "[wiki](https://en.wikipedia.org/wiki/Foo_(bar))", "[rel](docs/a.md)",
     "![img](https://example.com/i.png)", "<script>alert(1)</script>", "<Chart data={x} />",
-    "{#if a}shown{:else}other{/if}", "<div>\n**in html**\n</div>", "| a | b |\n|---|---|\n| 1 | 2 |",
+    "{#if a}shown{:else}other{/if}", "<div>\n**in html**\n</div>",
+    "| a | b |\n|---|---|\n| 1 | 2 |",
     "<!-- hidden -->", "line  \nbreak", "***", "<@U123> <!here> @channel", "[js](javascript:x)",
     "<https://example.com/auto?a=1&b=2>", "---\ntitle: front\n---",
 )
