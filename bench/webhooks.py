@@ -49,7 +49,8 @@ class BenchReceiver:
     """Counts POSTs and keeps each event id's receipt time, on its own loop and thread."""
 
     def __init__(self, port: int) -> None:
-        self.port, self.received = port, {}  # type: dict[str, float]
+        self.port = port
+        self.received: dict[str, float] = {}
         self.count = 0
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
