@@ -124,24 +124,23 @@ def _paragraph(text: str, style: str) -> Paragraph:
 
 def _markup(text: str) -> str:
     """User text as Paragraph markup: escaped, each run in a font that has its glyphs."""
+    return "".join(_run(font, "".join(chars)) for font, chars in groupby(text, key=_font_of))
+
+
+def _font_of(char: str) -> str:
     regular, fallback = _glyphs()
+    code = ord(char)
+    if code > 0xFFFF:  # reportlab writes no usable text mapping beyond the BMP
+        return ""
+    return REGULAR if code in regular or char == "\n" else FALLBACK if code in fallback else ""
 
-    def font(char: str) -> str:
-        code = ord(char)
-        if code > 0xFFFF:  # reportlab writes no usable text mapping beyond the BMP
-            return ""
-        return REGULAR if code in regular or char == "\n" else FALLBACK if code in fallback else ""
 
-    runs = []
-    for name, chars in groupby(text, key=font):
-        run = "".join(chars)
-        if not name:
-            runs.append(MISSING * len(run))
-        elif name == FALLBACK:
-            runs.append(f'<font name="{FALLBACK}">{escape(run)}</font>')
-        else:
-            runs.append(escape(run).replace("\n", "<br/>"))
-    return "".join(runs)
+def _run(font: str, run: str) -> str:
+    if not font:
+        return MISSING * len(run)
+    if font == FALLBACK:
+        return f'<font name="{FALLBACK}">{escape(run)}</font>'
+    return escape(run).replace("\n", "<br/>")
 
 
 def _footer(task_id: str) -> Any:

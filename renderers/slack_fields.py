@@ -152,20 +152,30 @@ _ELEMENTS: dict[str, Callable[[FormField, Any], Element]] = {
 
 def parse_value(field: FormField, state: dict[str, Any]) -> Any:
     """The answer in one element's state (`state.values[block][action]`), or None."""
-    kind = state.get("type")
-    if kind in ("static_select", "radio_buttons"):
-        option = state.get("selected_option") or {}
-        return _option_answer(field, option.get("value"))
-    if kind == "checkboxes":
-        return bool(state.get("selected_options"))
-    if kind == "datepicker":
-        return state.get("selected_date")
-    if kind == "datetimepicker":
-        stamp = state.get("selected_date_time")
-        return None if stamp is None else datetime.fromtimestamp(int(stamp), UTC).isoformat()
-    if kind == "number_input":
-        return _number(state.get("value"))
+    return _PARSERS.get(state.get("type"), _typed_value)(field, state)
+
+
+def _typed_value(field: FormField, state: dict[str, Any]) -> Any:
     return state.get("value")
+
+
+def _selected(field: FormField, state: dict[str, Any]) -> Any:
+    return _option_answer(field, (state.get("selected_option") or {}).get("value"))
+
+
+def _moment(field: FormField, state: dict[str, Any]) -> str | None:
+    stamp = state.get("selected_date_time")
+    return None if stamp is None else datetime.fromtimestamp(int(stamp), UTC).isoformat()
+
+
+_PARSERS: dict[Any, Callable[[FormField, dict[str, Any]], Any]] = {
+    "static_select": _selected,
+    "radio_buttons": _selected,
+    "checkboxes": lambda field, state: bool(state.get("selected_options")),
+    "datepicker": lambda field, state: state.get("selected_date"),
+    "datetimepicker": _moment,
+    "number_input": lambda field, state: _number(state.get("value")),
+}
 
 
 def _option_answer(field: FormField, value: str | None) -> Any:
