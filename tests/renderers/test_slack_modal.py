@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from api.answers import validate_answers
 from api.errors import Detail
@@ -93,7 +94,7 @@ def test_long_markdown_is_split_into_sections() -> None:
 
 
 def test_too_much_text_is_cut_but_every_input_stays() -> None:
-    blocks = []
+    blocks: list[dict[str, Any]] = []
     for i in range(25):
         blocks.append({"type": "mdsvex", "content": ("paragraph <&> " * 280 + "\n\n") * 5})
         blocks.append({"type": "input", "field": {"name": f"f{i}", "label": "L", "kind": "text"}})

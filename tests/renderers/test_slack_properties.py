@@ -63,7 +63,7 @@ def prefilled_state(view: dict[str, Any]) -> dict[str, Any]:
         if block["type"] == "input":
             element = block["element"]
             sent, initial = keys[element["type"]]
-            default = [] if element["type"] == "checkboxes" else None
+            default: list[Any] | None = [] if element["type"] == "checkboxes" else None
             state[block["block_id"]] = {element["action_id"]: {
                 "type": element["type"], sent: element.get(initial, default)}}
     return state
