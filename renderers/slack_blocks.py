@@ -94,6 +94,11 @@ def button(text: str, action_id: str, **extra: Any) -> dict[str, Any]:
     return {"type": "button", "text": plain(text, BUTTON_TEXT), "action_id": action_id, **extra}
 
 
+def link(url: str, text: str) -> str:
+    """A mrkdwn link; `text` must already be mrkdwn."""
+    return f"<{escape(url)}|{text}>"
+
+
 def web_button(text: str, url: str) -> dict[str, Any]:
     # A url button still sends block_actions: ACTION_WEB lets the bot ack it.
     return button(text, ACTION_WEB, url=url)

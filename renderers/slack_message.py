@@ -16,6 +16,7 @@ from renderers.slack_blocks import (
     context,
     escaped,
     header,
+    link,
     plain,
     quick_value,
     section,
@@ -52,7 +53,7 @@ def is_quick_task(task: Task) -> bool:
 
 
 def option_style(option: str) -> str | None:
-    """"primary" for approving answers, "danger" for refusing ones, else None."""
+    """The button style of an answer: "primary" to approve, "danger" to refuse, else None."""
     word = _WORD.search(option.lower())
     if word and word.group() in PRIMARY:
         return "primary"
@@ -74,7 +75,7 @@ def _markdown(markdown: str | None, task: Task, severity: str | None = None) -> 
     chunks = split_mrkdwn(callout(severity, body) if severity else body) if body else []
     if len(chunks) <= TEXT_SECTIONS:
         return [section(chunk) for chunk in chunks]
-    more = f"_… continued in <{task.url}|the browser>._"
+    more = f"_… continued in {link(task.url, 'the browser')}._"
     return [section(chunk) for chunk in chunks[:TEXT_SECTIONS]] + [context(more)]
 
 
@@ -83,7 +84,7 @@ def _quick_content(task: Task) -> list[Block]:
     content = [b for b in step.blocks if not isinstance(b, InputBlock)]
     blocks = [block for item in content for block in _callout_or_markdown(item, task)]
     if len(blocks) > TEXT_SECTIONS:  # a message holds 50 blocks; the browser shows all
-        more = f"_… continued in <{task.url}|the browser>._"
+        more = f"_… continued in {link(task.url, 'the browser')}._"
         blocks = [*blocks[:TEXT_SECTIONS], context(more)]
     return [*blocks, *sections(f"*{escaped(step.fields()[0].label, 2000)}*")]
 

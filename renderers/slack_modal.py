@@ -24,6 +24,7 @@ from renderers.slack_blocks import (
     escaped,
     field_block_id,
     header,
+    link,
     plain,
     sections,
     web_button,
@@ -149,8 +150,8 @@ def _content(block: MdsvexBlock | CalloutBlock) -> list[Block]:
 def _cut_notice(task: Task, step_index: int, budget: _Budget) -> list[Block]:
     if not budget.cut:
         return []
-    link = f"<{web_step_url(task, step_index)}|the browser>"
-    return [context(f"Some text of this step is too long for Slack; read it all in {link}.")]
+    browser = link(web_step_url(task, step_index), "the browser")
+    return [context(f"Some text of this step is too long for Slack; read it all in {browser}.")]
 
 
 def _browser_step(task: Task, step_index: int, *, content: bool) -> list[Block]:
