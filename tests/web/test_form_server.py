@@ -176,3 +176,11 @@ async def test_file_download_needs_a_token_of_the_same_org(
     assert response.headers["Content-Disposition"] == (
         "attachment; filename=\"c.pdf\"; filename*=UTF-8''c.pdf")
     assert (await client.get(path[:-8] + "full_name", headers=account.headers)).status == 404
+
+
+async def test_cookies_are_secure_behind_https(client: TestClient, account: Account,
+                                               services: Services) -> None:
+    services.settings.base_url = "https://inloop.example"
+    task = await onboarding(client, account)
+    response = await client.get(f"/t/{task['link_id']}")
+    assert "Secure" in response.headers["Set-Cookie"]

@@ -76,3 +76,20 @@ async def test_tasks_without_otp_skip_the_code_page(client: TestClient,
     task = await create(client, account, example("hpi_approval"))
     response = await client.get(f"/t/{task['link_id']}/verify", allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == f"/t/{task['link_id']}"
+
+
+async def test_a_code_session_opens_only_its_own_task(
+        client: TestClient, account: Account, smtp_server: SmtpServer,
+        run_jobs: Callable[..., int]) -> None:
+    first, second = await external(client, account), await external(client, account)
+    verify = f"/t/{first['link_id']}/verify"
+    token = await csrf_from(client, verify)
+    await post_form(client, f"{verify}/send", {"csrf_token": token})
+    code = emailed_code(smtp_server, run_jobs, 1)
+    await post_form(client, verify, {"csrf_token": token, "code": code})
+    session = client.session.cookie_jar.filter_cookies(
+        client.make_url(f"/t/{first['link_id']}"))["inloop_task"].value
+    assert (await client.get(f"/t/{first['link_id']}", allow_redirects=False)).status == 200
+    client.session.cookie_jar.update_cookies({"inloop_task": session})  # replayed on path /
+    other = await client.get(f"/t/{second['link_id']}", allow_redirects=False)
+    assert other.status == 303 and other.headers["Location"].endswith("/verify")
