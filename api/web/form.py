@@ -13,13 +13,14 @@ from aiohttp import web
 from api.answers import validate_answers
 from api.errors import Conflict, InvalidRequest, NotFound
 from api.http.resources import SERVICES, run
-from api.models import CompletedBy, Task
+from api.models import UPLOAD_KINDS, CompletedBy, Task
 from api.web.access import visitor
 from api.web.form_input import StepAnswers, Submission, read_submission
 from api.web.pages import STATIC_PREFIX, WEB, html_response, message
 from api.web.session import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
 from renderers.html import render_step
 
+MIB = 1024 * 1024
 GONE = {
     "completed": ("This task is done", "It has already been answered. Thank you!"),
     "cancelled": ("This task was cancelled", "It no longer needs an answer."),
@@ -88,7 +89,11 @@ async def submit_form(request: web.Request) -> web.Response:
         return opened
     task, who = opened
     limit = request.app[SERVICES].settings.max_upload_bytes
-    submission = await read_submission(request, limit)
+    uploads = sum(f.kind in UPLOAD_KINDS for f in task.step_fields(step_index(request, task)))
+    try:
+        submission = await read_submission(request, limit, (uploads + 1) * limit + MIB)
+    except web.HTTPRequestEntityTooLarge:
+        return message("Too large", "What you sent is larger than this form accepts.", 413)
     if not csrf_ok(request, submission.fields.get(CSRF_FIELD)):
         return message("Please try again", "This form expired or was sent from another "
                        "page. Reload the page and send it again.", status=403)

@@ -40,28 +40,38 @@ class Submission:
     fields: dict[str, str] = field(default_factory=dict)
     uploads: dict[str, Upload] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    size: int = 0
 
 
-async def read_submission(request: web.Request, limit: int) -> Submission:
-    """The posted fields and files; parts over their limit become `errors`."""
+def too_large(total: int) -> web.HTTPRequestEntityTooLarge:
+    return web.HTTPRequestEntityTooLarge(max_size=total, actual_size=total + 1)
+
+
+async def read_submission(request: web.Request, limit: int, total: int) -> Submission:
+    """The posted fields and files; a part over `limit` becomes an error, a body over
+    `total` (or with too many parts) is refused with 413."""
+    if request.content_length is not None and request.content_length > total:
+        raise too_large(total)
     if not request.content_type.startswith("multipart/"):
         posted = await request.post()
         return Submission(fields={k: v for k, v in posted.items() if isinstance(v, str)})
-    submission = Submission()
-    reader = await request.multipart()
+    submission, reader = Submission(), await request.multipart()
     for _ in range(MAX_PARTS):
         part = await reader.next()
         if part is None:
             return submission
         if isinstance(part, BodyPartReader) and part.name:
             await _read_part(part, submission, limit)
-    raise web.HTTPRequestEntityTooLarge(max_size=MAX_PARTS, actual_size=MAX_PARTS + 1)
+        if submission.size > total:
+            raise too_large(total)
+    raise too_large(total)
 
 
 async def _read_part(part: BodyPartReader, submission: Submission, limit: int) -> None:
     name = str(part.name)
     text_limit = max(MAX_TEXT_PART, limit * 4 // 3 + 64)  # a signature's data URL
     data = await _bounded(part, limit if part.filename is not None else text_limit)
+    submission.size += len(data or b"")
     if data is None:
         submission.errors[name] = f"the file is larger than {_mib(limit)}"
     elif part.filename is not None:

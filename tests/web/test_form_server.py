@@ -184,3 +184,16 @@ async def test_cookies_are_secure_behind_https(client: TestClient, account: Acco
     task = await onboarding(client, account)
     response = await client.get(f"/t/{task['link_id']}")
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+async def test_a_body_over_the_total_limit_is_413(client: TestClient, account: Account,
+                                                  services: Services) -> None:
+    services.settings.max_upload_bytes = 1024
+    task = await onboarding(client, account)
+    path = f"/t/{task['link_id']}?step=2"
+    token = await csrf_from(client, path)
+    extra = {f"junk{i}": ("j.bin", b"j" * 1000, "application/octet-stream")
+             for i in range(1200)}  # each part is under the limit, the body is not
+    response = await post_form(client, path, {"csrf_token": token, "nav": "next"}, extra)
+    assert response.status == 413 and "Too large" in await response.text()
+    assert state(services, task["task_id"]) == ("pending", 1, None)
