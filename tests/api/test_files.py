@@ -1,0 +1,62 @@
+"""api.files: content-addressed local storage, safe names, signature decoding."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from api.files import (
+    PNG_MAGIC,
+    BadSignature,
+    FileTooLarge,
+    LocalFileStorage,
+    content_type,
+    decode_signature,
+    display_name,
+)
+
+
+def test_storage_is_by_sha256_and_idempotent(tmp_path: Path) -> None:
+    storage = LocalFileStorage(tmp_path)
+    digest = storage.put(b"hello")
+    assert digest == hashlib.sha256(b"hello").hexdigest()
+    assert storage.put(b"hello") == digest
+    assert (tmp_path / digest[:2] / digest).read_bytes() == b"hello"
+    assert storage.read(digest) == b"hello"
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "0" * 63, "G" * 64, ""])
+def test_storage_refuses_anything_but_a_digest(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(FileNotFoundError):
+        LocalFileStorage(tmp_path).read(bad)
+
+
+@pytest.mark.parametrize(("given", "shown"), [
+    ("C:\\Users\\x\\contract.pdf", "contract.pdf"), ("../../.bashrc", "bashrc"),
+    ("a\x00b\nc.txt", "abc.txt"), ("", "upload"), (None, "upload"), ("Zoë.pdf", "Zoë.pdf"),
+])
+def test_display_names_are_never_paths(given: str | None, shown: str) -> None:
+    assert display_name(given) == shown
+
+
+def test_content_types_are_checked() -> None:
+    assert content_type("Application/PDF; charset=x") == "application/pdf"
+    assert content_type("text/html\r\nX-Evil: 1") == "application/octet-stream"
+    assert content_type(None) == "application/octet-stream"
+
+
+def data_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def test_signature_must_be_a_small_png_data_url() -> None:
+    png = PNG_MAGIC + b"\0" * 10
+    assert decode_signature(data_url(png), 1000) == png
+    for bad in (data_url(b"GIF89a"), "data:image/gif;base64,R0lG", "data:image/png;base64,@@"):
+        with pytest.raises(BadSignature):
+            decode_signature(bad, 1000)
+    with pytest.raises(FileTooLarge):
+        decode_signature(data_url(PNG_MAGIC + b"\0" * 2000), 1000)
