@@ -71,19 +71,25 @@ async def start_login(request: web.Request) -> web.Response:
     email, org = str(form.get("email", "")).strip().lower(), str(form.get("org", "")).strip()
     if "@" not in email or len(email) > 254:
         return login_page(request, "login.html", 400, error="Enter your email address.")
-    member = await run(find_member, request.app[SERVICES].directory, email, org)
-    attempt, codes = secrets.token_urlsafe(24), request.app[WEB].codes
     try:
-        await run(codes.send, "login", attempt, email, client_ip(request),
-                  context={"purpose": "login", "minutes": codes.policy.ttl_s // 60},
-                  record={"member_id": member.id if member else ""},
-                  rate_key=f"email:{email}", deliver=member is not None)
+        attempt = await _send_login_code(request, email, org)
     except RateLimited as error:
         return login_page(request, "login.html", 429, error=error.message)
     response = web.HTTPSeeOther(f"{LOGIN_PATH}/code")
     set_cookie(request, response, LOGIN_COOKIE, attempt, path=LOGIN_PATH,
-               max_age=codes.policy.ttl_s)
+               max_age=request.app[WEB].codes.policy.ttl_s)
     raise response
+
+
+async def _send_login_code(request: web.Request, email: str, org: str) -> str:
+    """A new sign-in attempt id; its code is mailed only if `email` is a member's."""
+    member = await run(find_member, request.app[SERVICES].directory, email, org)
+    attempt, codes = secrets.token_urlsafe(24), request.app[WEB].codes
+    await run(codes.send, "login", attempt, email, client_ip(request),
+              context={"purpose": "login", "minutes": codes.policy.ttl_s // 60},
+              record={"member_id": member.id if member else ""},
+              rate_key=f"email:{email}", deliver=member is not None)
+    return attempt
 
 
 async def show_code(request: web.Request) -> web.Response:
