@@ -55,11 +55,14 @@ class WaitHub:
             await asyncio.wait_for(self._live.wait(), timeout)
             while True:
                 woken.clear()  # before the read: a wake-up after it is never lost
-                task = await read()
+                task = await _read_or_none(read)
                 remaining = deadline - loop.time()
-                if task.status != "pending" or remaining <= 0:
+                if task is not None and (task.status != "pending" or remaining <= 0):
                     return task
-                await _sleep_until(woken, remaining)
+                if remaining <= 0:
+                    return await read()  # still failing at the deadline: let it raise
+                # After a failed read, look again soon: Redis may be back before a wake-up.
+                await _sleep_until(woken, remaining if task else min(remaining, 0.5))
         except TimeoutError:
             return await read()
         finally:
@@ -102,6 +105,14 @@ class WaitHub:
         for group in self._waiters.values():
             for woken in group:
                 woken.set()
+
+
+async def _read_or_none(read: Reader) -> Task | None:
+    """The task, or None while Redis is briefly unreachable (the wait goes on)."""
+    try:
+        return await read()
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return None
 
 
 async def _sleep_until(event: asyncio.Event, seconds: float) -> None:
