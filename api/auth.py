@@ -22,7 +22,7 @@ from api import keys
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized
 from api.models import ALL_SCOPES
 
-TOKEN_PREFIX = "htk_"
+TOKEN_PREFIX = "htk_"  # noqa: S105 - a public marker, not a secret
 DISPLAY_PREFIX_LEN = 12
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -167,11 +167,12 @@ class Directory:
         return rows
 
     def revoke_token(self, prefix: str, org_id: str | None = None) -> None:
-        digest = self.redis.get(keys.token_prefix(prefix))
-        record_org = self.redis.hget(keys.token(_s(digest)), "org_id") if digest else None
+        found = self.redis.get(keys.token_prefix(prefix))
+        digest = _s(found) if found else ""
+        record_org = self.redis.hget(keys.token(digest), "org_id") if digest else None
         if record_org is None or (org_id is not None and _s(record_org) != org_id):
             raise NotFound(f"no token with prefix {prefix!r}")
         pipe = self.redis.pipeline()
-        pipe.delete(keys.token(_s(digest)), keys.token_prefix(prefix))
+        pipe.delete(keys.token(digest), keys.token_prefix(prefix))
         pipe.srem(keys.org_tokens(_s(record_org)), prefix)
         pipe.execute()

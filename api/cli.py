@@ -108,7 +108,7 @@ def _deliveries_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_deliveries_reconcile)
 
 
-def _commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _commands(sub: argparse._SubParsersAction) -> None:
     for name, func, text in (("dev", cmd_dev, "everything on an embedded Valkey"),
                              ("serve", cmd_serve, "the HTTP server (API, web, Slack events)")):
         p = sub.add_parser(name, help=text)
@@ -120,7 +120,7 @@ def _commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     p.set_defaults(func=cmd_worker)
 
 
-def _admin_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _admin_commands(sub: argparse._SubParsersAction) -> None:
     org = sub.add_parser("org", help="organisations").add_subparsers(required=True)
     p = org.add_parser("create")
     p.add_argument("name")

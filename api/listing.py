@@ -89,7 +89,8 @@ def query_page(redis: Redis, org_id: str, filters: Filters, *, limit: int,
 def _batch(redis: Redis, key: str, position: tuple[int, str] | None,
            size: int) -> list[tuple[str, int]]:
     top: int | str = position[0] if position else "+inf"
-    rows = redis.zrevrangebyscore(key, top, "-inf", start=0, num=size + 1, withscores=True)
+    rows: list[tuple[bytes, float]] = redis.zrevrangebyscore(  # type: ignore[assignment]
+        key, top, "-inf", start=0, num=size + 1, withscores=True)
     entries = [(m.decode(), int(s)) for m, s in rows]
     if position:
         entries = [(m, s) for m, s in entries if s < position[0] or m < position[1]]

@@ -56,9 +56,9 @@ class FormField(_In):
     placeholder: str | None = Field(default=None, max_length=150)
     options: list[str] | None = Field(default=None, validate_default=True)
     include_time: bool = False
-    min: float | None = Field(default=None, validate_default=True)
-    max: float | None = Field(default=None, validate_default=True)
-    step: float | None = Field(default=None, validate_default=True)
+    min: float | None = Field(default=None, validate_default=True, allow_inf_nan=False)
+    max: float | None = Field(default=None, validate_default=True, allow_inf_nan=False)
+    step: float | None = Field(default=None, validate_default=True, allow_inf_nan=False)
     max_rating: int | None = Field(default=None, validate_default=True)
 
     @field_validator("options")
@@ -154,7 +154,8 @@ class WebhookSink(_In):
 
 class NatsSink(_In):
     type: Literal["nats"]
-    subject: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
+    subject: str = Field(min_length=1, max_length=255,
+                         pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
     events: list[SinkEvent] = Field(default_factory=lambda: list(ALL_EVENTS), min_length=1)
 
 
@@ -233,7 +234,7 @@ class Task(TaskCreate):
 
     model_config = ConfigDict(extra="ignore")
 
-    task_id: str  # type: ignore[assignment]
+    task_id: str
     org_id: str
     link_id: str
     url: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
@@ -14,7 +15,8 @@ from api.service import TaskService
 from api.settings import Settings
 from api.store import TaskStore
 
-REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 10, "health_check_interval": 15}
+REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10,
+                                 "health_check_interval": 15}
 
 
 @dataclass
@@ -29,7 +31,7 @@ class Services:
     def async_redis(self) -> AsyncRedis:
         """A new asyncio client (one per event loop) on the same server."""
         url = redis_url(self.settings)
-        return AsyncRedis.from_url(url, **REDIS_OPTIONS)  # type: ignore[arg-type]
+        return AsyncRedis.from_url(url, **REDIS_OPTIONS)
 
 
 def dev_url_file(settings: Settings) -> Path:
@@ -52,7 +54,7 @@ def retry_schedules(settings: Settings) -> dict[str, list[int]]:
 
 
 def build_services(settings: Settings) -> Services:
-    redis = Redis.from_url(redis_url(settings), **REDIS_OPTIONS)  # type: ignore[arg-type]
+    redis = Redis.from_url(redis_url(settings), **REDIS_OPTIONS)
     queues = JobQueues(redis)
     store = TaskStore(redis, queues, base_url=settings.base_url,
                       slack_enabled=settings.slack_enabled,

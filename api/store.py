@@ -7,6 +7,7 @@ updates, waiter wake-ups) are committed with it or not at all.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Callable
@@ -154,7 +155,7 @@ class TaskStore:
 
     def by_link(self, link_id: str) -> Task:
         task_id = self.redis.get(keys.link(link_id))
-        if task_id is None:
+        if not isinstance(task_id, bytes):
             raise NotFound("link not found")
         return self.load(task_id.decode())
 
@@ -204,7 +205,7 @@ class TaskStore:
 
         return self._end(task_id, cancelled, "cancelled")
 
-    def fail(self, task_id: str, errors: list[TaskError]) -> Task:
+    def fail(self, task_id: str, errors: builtins.list[TaskError]) -> Task:
         def failed(task: Task, now: datetime) -> None:
             task.status, task.errors = "failed", errors
 

@@ -9,6 +9,7 @@ published meanwhile are gone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -54,11 +55,14 @@ class WaitHub:
             await asyncio.wait_for(self._live.wait(), timeout)
             while True:
                 woken.clear()  # before the read: a wake-up after it is never lost
-                task = await read()
+                task = await _read_or_none(read)
                 remaining = deadline - loop.time()
-                if task.status != "pending" or remaining <= 0:
+                if task is not None and (task.status != "pending" or remaining <= 0):
                     return task
-                await _sleep_until(woken, remaining)
+                if remaining <= 0:
+                    return await read()  # still failing at the deadline: let it raise
+                # After a failed read, look again soon: Redis may be back before a wake-up.
+                await _sleep_until(woken, remaining if task else min(remaining, 0.5))
         except TimeoutError:
             return await read()
         finally:
@@ -103,8 +107,14 @@ class WaitHub:
                 woken.set()
 
 
-async def _sleep_until(event: asyncio.Event, seconds: float) -> None:
+async def _read_or_none(read: Reader) -> Task | None:
+    """The task, or None while Redis is briefly unreachable (the wait goes on)."""
     try:
+        return await read()
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return None
+
+
+async def _sleep_until(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), seconds)
-    except TimeoutError:
-        pass

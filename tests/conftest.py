@@ -117,13 +117,16 @@ async def client(aiohttp_client: Callable[..., Awaitable[TestClient]],
 
 @pytest.fixture
 def run_jobs(services: Services) -> Callable[[], int]:
-    """Run every queued job now in this process (an RQ SimpleWorker in burst mode)."""
+    """Run every queued job now in this process (an RQ SimpleWorker in burst mode);
+    returns how many jobs finished or failed."""
 
     def run(queues: tuple[str, ...] = ()) -> int:
         chosen = [q for q in services.queues.all() if not queues or q.name in queues]
+        done = [q.finished_job_registry.count + q.failed_job_registry.count for q in chosen]
         worker = SimpleWorker(chosen, connection=services.redis, serializer=JSONSerializer)
         worker.work(burst=True)
-        return worker.successful_job_count + worker.failed_job_count
+        after = [q.finished_job_registry.count + q.failed_job_registry.count for q in chosen]
+        return sum(after) - sum(done)
 
     return run
 

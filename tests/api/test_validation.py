@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import io
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -129,7 +131,8 @@ async def test_malformed_body_is_400(client: TestClient, account: Account, conte
 
 async def test_body_over_one_mebibyte_is_413(client: TestClient, account: Account) -> None:
     body = {**example("hpi_approval"), "payload": {"blob": "x" * (1024 * 1024)}}
-    response = await client.post("/api/v1/tasks", json=body, headers=account.headers)
+    response = await client.post("/api/v1/tasks", data=io.BytesIO(json.dumps(body).encode()),
+                                 headers={**account.headers, "Content-Type": "application/json"})
     assert response.status == 413
     assert (await response.json())["error"] == "payload_too_large"
 
