@@ -143,7 +143,7 @@ async def test_listing_filters_and_cursor(client: TestClient, account: Account) 
         page = await (await client.get(f"/api/v1/tasks{query}", headers=account.headers)).json()
         pages.append([t["task_id"] for t in page["tasks"]])
         cursor = page["next_cursor"]
-    assert sum(pages, []) == ids[::-1] and [len(p) for p in pages] == [3, 3, 1]
+    assert [i for page in pages for i in page] == ids[::-1] and [len(p) for p in pages] == [3, 3, 1]
 
     async def ids_for(query: str) -> list[str]:
         page = await (await client.get(f"/api/v1/tasks?{query}", headers=account.headers)).json()
