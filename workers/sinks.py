@@ -65,8 +65,8 @@ class SinkDelivery:
 
     def attempt(self, task: Task, event: str, index: int) -> Attempt:
         """One delivery attempt to the sink, classified."""
-        sink, body, eid = task.sinks[index], self.log.body(task, event), event_id(task.task_id,
-                                                                                  event)
+        sink, body = task.sinks[index], self.log.body(task, event)
+        eid = event_id(task.task_id, event)
         if sink.type == "webhook":
             secret = self.services.store.secrets(task.task_id)[index]
             if not secret:

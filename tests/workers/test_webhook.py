@@ -45,6 +45,7 @@ def test_completed_event_is_signed_and_verifiable(services: Services, receiver: 
     assert body["task"]["data"] == ANSWERS and body["task"]["status"] == "completed"
     assert got.headers["Content-Type"] == "application/json"
     assert got.headers["User-Agent"] == "inloop/0.1"
+    assert got.headers["Host"] == f"127.0.0.1:{receiver.port}"  # the URL's, not re-resolved
     record = _record(services, task_id)
     assert record["status"] == "delivered"
     assert [a["status_code"] for a in record["attempts"]] == [200]
