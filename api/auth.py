@@ -12,7 +12,7 @@ import hmac
 import secrets
 import uuid
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -81,6 +81,25 @@ def _s(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def checked_digest(token: str | None) -> str:
+    """The SHA-256 to look a token up by; 401 for a token that cannot be one of ours."""
+    if not token or not well_formed(token):
+        raise Unauthorized("missing or invalid API token")
+    return token_hash(token)
+
+
+def principal_from_record(digest: str, raw: Mapping[bytes | str, bytes | str]) -> Principal:
+    """The caller described by a token record (401 if there is none)."""
+    record = {_s(k): _s(v) for k, v in raw.items()}
+    # Found by its hash already; the constant-time compare keeps that explicit.
+    if not record or not hmac.compare_digest(record.get("digest", ""), digest):
+        raise Unauthorized("missing or invalid API token")
+    member = Member(record["member_id"], record["org_id"], record["member_email"],
+                    record["member_name"], record["member_admin"] == "1")
+    return Principal(record["org_id"], member, frozenset(record["scopes"].split()),
+                     record["prefix"])
+
+
 class Directory:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -135,8 +154,11 @@ class Directory:
         token = new_token()
         digest, prefix = token_hash(token), token[:DISPLAY_PREFIX_LEN]
         pipe = self.redis.pipeline()
+        # The member is copied into the record so authenticating is one round trip.
         pipe.hset(keys.token(digest), mapping={
-            "org_id": member.org_id, "member_id": member.id, "scopes": " ".join(scopes),
+            "digest": digest, "org_id": member.org_id, "member_id": member.id,
+            "member_email": member.email, "member_name": member.name,
+            "member_admin": "1" if member.admin else "0", "scopes": " ".join(scopes),
             "prefix": prefix, "label": label, "created_at": datetime.now(UTC).isoformat()})
         pipe.set(keys.token_prefix(prefix), digest)
         pipe.sadd(keys.org_tokens(member.org_id), prefix)
@@ -144,17 +166,8 @@ class Directory:
         return token
 
     def authenticate(self, token: str | None) -> Principal:
-        if not token or not well_formed(token):
-            raise Unauthorized("missing or invalid API token")
-        digest = token_hash(token)
-        raw = self.redis.hgetall(keys.token(digest))
-        record = {_s(k): _s(v) for k, v in raw.items()}
-        stored = self.redis.get(keys.token_prefix(record.get("prefix", "")))
-        # The lookup is by hash; the compare guards against a record/prefix mismatch.
-        if not record or not hmac.compare_digest(_s(stored or b""), digest):
-            raise Unauthorized("missing or invalid API token")
-        return Principal(record["org_id"], self.member(record["member_id"]),
-                         frozenset(record["scopes"].split()), record["prefix"])
+        digest = checked_digest(token)
+        return principal_from_record(digest, self.redis.hgetall(keys.token(digest)))
 
     def tokens(self, org_id: str) -> list[dict[str, str]]:
         rows = []

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
+from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
 
 from api.auth import Directory
@@ -30,8 +31,12 @@ class Services:
 
     def async_redis(self) -> AsyncRedis:
         """A new asyncio client (one per event loop) on the same server."""
-        url = redis_url(self.settings)
-        return AsyncRedis.from_url(url, **REDIS_OPTIONS)
+        # Bounded: thousands of concurrent waiters queue for a connection instead of
+        # opening one each (and running Valkey out of clients).
+        pool = AsyncBlockingPool.from_url(redis_url(self.settings), timeout=20,
+                                          max_connections=self.settings.redis_pool_size,
+                                          **REDIS_OPTIONS)
+        return AsyncRedis(connection_pool=pool)
 
 
 def dev_url_file(settings: Settings) -> Path:

@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INLOOP_", extra="ignore", populate_by_name=True)
 
     redis_url: str | None = None
+    redis_pool_size: int = 64
     data_dir: Path = Path(".inloop")
     base_url: str = "http://localhost:8000"
     host: str = "127.0.0.1"

@@ -63,13 +63,20 @@ class TaskStore:
         """Store a new task; `(201 body, replayed)`. Same `task_id` + same body replays."""
         task = self._new_task(body, org_id=org_id, created_by=created_by, **resolved)
         response = self._created_response(task, secrets)
+        idem = {"hash": body_hash, "response": response}
+        if body.task_id is None:  # a fresh uuid4 cannot collide: no need to watch
+            with self.redis.pipeline() as pipe:
+                pipe.multi()
+                self._write_new(pipe, task, secrets, idem)
+                pipe.execute()
+            return response, False
 
         def write(pipe: Pipeline) -> tuple[dict[str, Any], bool]:
             replay = self._replay(pipe, task.task_id, org_id, body_hash)
             if replay is not None:
                 return replay, True
             pipe.multi()
-            self._write_new(pipe, task, secrets, {"hash": body_hash, "response": response})
+            self._write_new(pipe, task, secrets, idem)
             pipe.execute()
             return response, False
 

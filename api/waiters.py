@@ -29,6 +29,10 @@ class WaitHub:
     def __init__(self, redis: Redis, *, reconnect_delay: float = 0.5) -> None:
         self._redis = redis
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        # Waiters of one task share a read, but only one started after the latest wake-up
+        # of that task (same epoch): joining an older read could miss the change.
+        self._epochs: defaultdict[str, int] = defaultdict(int)
+        self._reads: dict[str, tuple[int, asyncio.Future[Task]]] = {}
         self._live = asyncio.Event()
         self._reconnect_delay = reconnect_delay
         self._runner: asyncio.Task[None] | None = None
@@ -55,7 +59,7 @@ class WaitHub:
             await asyncio.wait_for(self._live.wait(), timeout)
             while True:
                 woken.clear()  # before the read: a wake-up after it is never lost
-                task = await _read_or_none(read)
+                task = await _read_or_none(lambda: self._shared_read(task_id, read))
                 remaining = deadline - loop.time()
                 if task is not None and (task.status != "pending" or remaining <= 0):
                     return task
@@ -68,12 +72,28 @@ class WaitHub:
         finally:
             self._forget(task_id, woken)
 
+    def _shared_read(self, task_id: str, read: Reader) -> asyncio.Future[Task]:
+        epoch = self._epochs[task_id]
+        current = self._reads.get(task_id)
+        if current is None or current[0] != epoch:
+            future = asyncio.ensure_future(read())
+            current = self._reads[task_id] = (epoch, future)
+            future.add_done_callback(lambda done: self._drop_read(task_id, done))
+        return asyncio.shield(current[1])
+
+    def _drop_read(self, task_id: str, done: asyncio.Future[Task]) -> None:
+        if task_id in self._reads and self._reads[task_id][1] is done:
+            del self._reads[task_id]
+        if not done.cancelled():
+            done.exception()  # retrieved here: every waiter may have gone already
+
     def _forget(self, task_id: str, woken: asyncio.Event) -> None:
         group = self._waiters.get(task_id)
         if group is not None:
             group.discard(woken)
             if not group:
                 del self._waiters[task_id]
+                self._epochs.pop(task_id, None)
 
     async def _run(self) -> None:
         while True:
@@ -98,10 +118,15 @@ class WaitHub:
                     self._wake(message["data"].decode())
 
     def _wake(self, task_id: str) -> None:
-        for woken in self._waiters.get(task_id, ()):
+        if task_id not in self._waiters:
+            return
+        self._epochs[task_id] += 1
+        for woken in self._waiters[task_id]:
             woken.set()
 
     def _wake_all(self) -> None:
+        for task_id in self._waiters:
+            self._epochs[task_id] += 1
         for group in self._waiters.values():
             for woken in group:
                 woken.set()
