@@ -160,3 +160,11 @@ def test_retry_after_parsing(value: str, expected: int | None) -> None:
     from workers.webhook import parse_retry_after
 
     assert parse_retry_after(value) == expected
+
+
+def test_jitter_spreads_delays_within_bounds() -> None:
+    from workers.sinks import jittered
+
+    delays = {jittered(300, 0.2) for _ in range(200)}
+    assert min(delays) >= 240 and max(delays) <= 360 and len(delays) > 20
+    assert jittered(1, 0.2) == 1
