@@ -25,7 +25,6 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10 * 1024 * 1024
     wait_default_s: float = 30
     wait_max_s: float = 600
-    expiry_sweep_s: float = 1.0
     slack_bot_token: str | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_signing_secret: str | None = Field(
         default=None, validation_alias=_env("SLACK_SIGNING_SECRET")
