@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from api.models import InputBlock, Task
 from renderers import mdsvex
-from renderers.html_fields import field_view, is_slider
+from renderers.html_fields import field_view
 from renderers.values import number
 
 STATIC_PREFIX = "/static"
@@ -79,7 +79,6 @@ def render_step(
         views=views,
         summary=_summary(views, errors),
         multipart=any(f.kind == "file" for f in step.fields()),
-        is_slider=is_slider,
         csrf_token=csrf_token,
         action=action,
         static_prefix=static_prefix,

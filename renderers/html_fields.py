@@ -3,7 +3,6 @@ hints, the error and the ids that describe the input."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -47,18 +46,12 @@ def field_view(form_field: FormField, answer: Any, error: str | None) -> FieldVi
 
 
 def _hint(form_field: FormField) -> str | None:
-    if form_field.kind == "range" and is_slider(form_field):
+    if form_field.kind == "range":
         low, high = number(form_field.min or 0), number(form_field.max or 0)
         return f"From {low} to {high} in steps of {number(form_field.step or 1)}."
     if form_field.kind == "signature":
         return "Draw with a mouse, finger or pen, or type your name."
     return None
-
-
-def is_slider(form_field: FormField) -> bool:
-    """A range field with finite bounds (the others fall back to a number input)."""
-    numbers = (form_field.min, form_field.max, form_field.step)
-    return all(n is not None and math.isfinite(n) for n in numbers)
 
 
 def _options(form_field: FormField) -> tuple[tuple[str, str], ...]:
@@ -82,7 +75,7 @@ def _value(form_field: FormField, answer: Any) -> str:
 
 def _default(form_field: FormField) -> str:
     """A slider always has a value: show the one the browser would pick, the middle step."""
-    if form_field.kind != "range" or not is_slider(form_field):
+    if form_field.kind != "range":
         return ""
     low, high, step = form_field.min or 0.0, form_field.max or 0.0, form_field.step or 1.0
     middle = low + round((high - low) / 2 / step) * step

@@ -45,7 +45,7 @@ def input_block(field: FormField, answer: Any) -> Block:
 
 def _hints(field: FormField, answer: Any) -> list[str]:
     hints = []
-    if field.kind == "range" and _finite(field.min, field.max, field.step):
+    if field.kind == "range":
         low, high = number(field.min or 0), number(field.max or 0)
         hints.append(f"From {low} to {high} in steps of {number(field.step or 1)}.")
     if isinstance(answer, str) and len(answer) > MAX_INPUT and field.kind in ("text", "textarea"):
@@ -127,7 +127,7 @@ def _range(field: FormField, answer: Any) -> Element:
     decimal = not all(float(n).is_integer() for n in (field.min, field.max, field.step) if n)
     element: Element = {"type": "number_input", "is_decimal_allowed": decimal}
     for key, bound in (("min_value", field.min), ("max_value", field.max)):
-        if bound is not None and math.isfinite(bound):
+        if bound is not None:  # the model fills in finite defaults for range fields
             element[key] = number(bound)
     if _is_number(answer) and _finite(answer) and (decimal or float(answer).is_integer()):
         element["initial_value"] = number(answer)

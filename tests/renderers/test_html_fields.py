@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from api.models import FormField
-from renderers.html_fields import field_view, is_slider
+from renderers.html_fields import field_view
 
 
 def field(kind: str, **extra: Any) -> FormField:
@@ -26,13 +26,6 @@ def test_ids_and_described_by() -> None:
                                                  ({"min": 0.5, "max": 1, "step": 0.25}, "0.75")])
 def test_an_unanswered_slider_starts_in_the_middle(bounds: dict[str, float], default: str) -> None:
     assert field_view(field("range", **bounds), None, None).value == default
-
-
-def test_a_range_without_finite_bounds_is_no_slider() -> None:
-    unbounded = field("range", max=float("inf"))
-    assert not is_slider(unbounded)
-    assert field_view(unbounded, None, None).value == ""
-    assert field_view(unbounded, 3, None).value == "3"
 
 
 @pytest.mark.parametrize(

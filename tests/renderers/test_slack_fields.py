@@ -94,11 +94,6 @@ def test_range_is_a_number_input_with_string_bounds_and_a_hint() -> None:
     assert element("range", min=0, max=1, step=1e-7)["min_value"] == "0"
 
 
-def test_range_without_finite_bounds_leaves_them_out() -> None:
-    unbounded = element("range", min=float("-inf"), max=float("inf"))
-    assert "min_value" not in unbounded and "max_value" not in unbounded
-
-
 def test_rating_is_radio_buttons_of_stars() -> None:
     rating = element("rating", 4, max_rating=5)
     assert rating["type"] == "radio_buttons"
