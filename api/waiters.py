@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -36,6 +37,8 @@ class WaitHub:
         self._live = asyncio.Event()
         self._reconnect_delay = reconnect_delay
         self._runner: asyncio.Task[None] | None = None
+        self._pubsub: PubSub | None = None
+        self._stopping = False
 
     @property
     def waiting(self) -> int:
@@ -45,9 +48,16 @@ class WaitHub:
         self._runner = asyncio.create_task(self._run(), name="inloop-wait-hub")
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
-            await asyncio.gather(self._runner, return_exceptions=True)
+        if self._runner is None:
+            return
+        self._stopping = True
+        self._runner.cancel()
+        _, pending = await asyncio.wait({self._runner}, timeout=1)
+        if pending and self._pubsub is not None:
+            # redis-py can swallow a cancel while blocked in a read; closing the
+            # connection ends that read, and the stop flag ends the loop.
+            await self._pubsub.aclose()
+            await asyncio.wait(pending, timeout=2)
 
     async def wait(self, task_id: str, timeout: float, read: Reader) -> Task:
         """The task once it has left `pending`, or as it is when `timeout` passes."""
@@ -96,18 +106,20 @@ class WaitHub:
                 self._epochs.pop(task_id, None)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._listen()
             except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-                log.warning("wait hub lost Redis (%s); reconnecting", error)
+                if not self._stopping:
+                    log.warning("wait hub lost Redis (%s); reconnecting", error)
             self._live.clear()
             await asyncio.sleep(self._reconnect_delay)
 
     async def _listen(self) -> None:
         async with self._redis.pubsub() as pubsub:
+            self._pubsub = pubsub
             await pubsub.subscribe(keys.EVENTS_CHANNEL)
-            while True:
+            while not self._stopping:
                 message = await pubsub.get_message(timeout=30)
                 if message is None:
                     continue

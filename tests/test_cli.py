@@ -1,0 +1,109 @@
+"""The `inloop` command as people run it: admin commands and `inloop dev`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.runtime import Services
+from tests.fixtures import example
+from tests.ports import free_port
+
+
+def inloop(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, text=True,
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_admin_commands_make_a_working_token(services: Services, redis_url: str) -> None:
+    env = {**os.environ, "INLOOP_REDIS_URL": redis_url}
+    org_id = inloop("org", "create", "acme", env=env)
+    member_id = inloop("member", "add", "--org", "acme", "--email", "Ops@Acme.example",
+                       "--name", "Ops", "--admin", env=env)
+    token = inloop("token", "create", "--org", "acme", "--member", "ops@acme.example",
+                   "--scope", "tasks:create", "--scope", "tasks:read", env=env)
+    who = services.directory.authenticate(token)
+    assert (who.org_id, who.member.id, who.member.admin) == (org_id, member_id, True)
+    assert who.scopes == {"tasks:create", "tasks:read"}
+    assert inloop("token", "revoke", token[:12], env=env) == f"revoked {token[:12]}"
+    with pytest.raises(Exception, match="invalid API token"):
+        services.directory.authenticate(token)
+
+
+def _request(url: str, token: str, body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _start_dev(tmp: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INLOOP_", "SLACK_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "dev", "--port", str(port)],
+                            cwd=tmp, env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.stdout is not None:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "inloop is running" in line:
+            return proc, lines
+    proc.kill()
+    raise AssertionError("inloop dev did not start:\n" + "".join(lines))
+
+
+def _stop_dev(proc: subprocess.Popen[str]) -> str:
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole process group
+    output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    return output
+
+
+def _until_ready(port: int) -> None:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("never ready")
+
+
+@pytest.mark.slow
+def test_dev_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
+    port = free_port()
+    proc, lines = _start_dev(tmp_path, port)
+    token = re.search(r"htk_\w+", "".join(lines))
+    assert token, "".join(lines)
+    _until_ready(port)
+    created = _request(f"http://127.0.0.1:{port}/api/v1/tasks", token.group(),
+                       example("hpi_approval"))
+    assert created["url"].startswith(f"http://127.0.0.1:{port}/t/")
+    output = _stop_dev(proc)
+    assert "Traceback" not in output and "inloop dev stopped" in output
+    assert not (tmp_path / ".inloop" / "redis.url").exists()
+
+    proc, lines = _start_dev(tmp_path, port)
+    try:
+        assert "admin token" not in "".join(lines)  # shown once, on first start only
+        _until_ready(port)
+        task = _request(f"http://127.0.0.1:{port}/api/v1/tasks/{created['task_id']}",
+                        token.group())
+        assert task["status"] == "pending"
+    finally:
+        _stop_dev(proc)
+    assert list((tmp_path / ".inloop" / "valkey" / "appendonlydir").iterdir())
