@@ -17,11 +17,13 @@ log = logging.getLogger("inloop")
 
 def http_extras(services: Services) -> list[Callable[..., None]]:
     """Optional parts of the HTTP app, mounted by the composition root only."""
-    extras: list[Callable[..., None]] = []
     if not services.settings.slack_enabled:
         log.info("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): "
                  "running without the Slack bot")
-    return extras
+        return []
+    from bot.http import register
+
+    return [register]
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -39,6 +41,17 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     from workers.runner import run_worker
 
     run_worker(build_services(settings), args.queue or None)
+
+
+def cmd_bot(settings: Settings, args: argparse.Namespace) -> None:
+    import asyncio
+
+    from bot.socket import run_socket_mode
+
+    try:
+        asyncio.run(run_socket_mode(build_services(settings)))
+    except KeyboardInterrupt:
+        log.info("Slack Socket Mode stopped")
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
@@ -115,6 +128,8 @@ def _commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--host")
         p.add_argument("--port", type=int)
         p.set_defaults(func=func)
+    sub.add_parser("bot", help="the Slack bot over Socket Mode (SLACK_APP_TOKEN)"
+                   ).set_defaults(func=cmd_bot)
     p = sub.add_parser("worker", help="an RQ worker with its scheduler")
     p.add_argument("--queue", action="append", help="only these queues (repeatable)")
     p.set_defaults(func=cmd_worker)

@@ -54,6 +54,8 @@ def _children(host: str, port: int) -> list[subprocess.Popen[bytes]]:
            **os.environ}
     base = [sys.executable, "-m", "api.cli"]
     commands = [[*base, "serve", "--host", host, "--port", str(port)], [*base, "worker"]]
+    if os.environ.get("SLACK_APP_TOKEN"):
+        commands.append([*base, "bot"])
     return [subprocess.Popen(c, env=env) for c in commands]  # noqa: S603
 
 
