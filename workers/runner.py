@@ -14,7 +14,7 @@ from workers.context import install
 RQ_HEARTBEAT_GRACE_S = 60
 # Imported once in the worker, so each forked work horse starts with them loaded (the sink
 # job's imports cost ~0.3 s, which every job would otherwise pay again).
-PRELOADED_JOBS = ("workers.expiry", "workers.sinks")
+PRELOADED_JOBS = ("workers.expiry", "workers.sinks", "workers.slack", "workers.email_codes")
 
 
 class InloopWorker(Worker):
