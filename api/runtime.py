@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redis import Redis
+from redis import BlockingConnectionPool, Redis
 from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
 
@@ -59,7 +59,12 @@ def retry_schedules(settings: Settings) -> dict[str, list[int]]:
 
 
 def build_services(settings: Settings) -> Services:
-    redis = Redis.from_url(redis_url(settings), **REDIS_OPTIONS)
+    # Blocking pools: callers beyond the pool size wait for a connection instead of
+    # failing (redis-py's default pool raises past 100 connections).
+    pool = BlockingConnectionPool.from_url(redis_url(settings), timeout=20,
+                                           max_connections=settings.redis_pool_size,
+                                           **REDIS_OPTIONS)
+    redis = Redis(connection_pool=pool)
     queues = JobQueues(redis)
     store = TaskStore(redis, queues, base_url=settings.base_url,
                       slack_enabled=settings.slack_enabled,
