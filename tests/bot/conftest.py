@@ -57,7 +57,7 @@ def signed_headers(body: str, content_type: str, secret: str = SECRET,
                    timestamp: int | None = None) -> dict[str, str]:
     stamp = str(timestamp if timestamp is not None else int(time.time()))
     signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature,
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature or "",
             "Content-Type": content_type}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from api.models import CompletedBy
 from api.runtime import Services
@@ -17,7 +18,7 @@ def _opened(event_user: str) -> dict[str, str]:
             "tab": "home", "event_ts": "1.2"}
 
 
-def _open_buttons(view: dict) -> list[str]:  # type: ignore[type-arg]
+def _open_buttons(view: dict[str, Any]) -> list[str]:
     return [b["accessory"]["value"] for b in view["blocks"]
             if b.get("accessory", {}).get("action_id") == ACTION_OPEN]
 
