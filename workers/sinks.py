@@ -87,7 +87,10 @@ class SinkDelivery:
         self.log.record(task, event, index, attempt, status)
         if status != "retrying":
             return status
-        delay = attempt.retry_after or jittered(schedule[tries - 1], self.settings.retry_jitter)
+        # RQ schedules on whole seconds (it truncates), so a Retry-After of N s waits N + 1
+        # to never come back early.
+        delay = (attempt.retry_after + 1 if attempt.retry_after
+                 else jittered(schedule[tries - 1], self.settings.retry_jitter))
         return Retry(max=len(schedule), interval=[delay])
 
     def _record_crash(self, task: Task, event: str, index: int, error: Exception) -> None:
