@@ -16,10 +16,9 @@ TASK_FIELDS = ("task_id", "status", "title", "data", "completed_at", "completed_
 def event_body(task: Task, event: str) -> dict[str, Any]:
     """The event for `task` having ended with `event`; `id` is stable across redeliveries.
 
-    `created_at` is the task's `updated_at`: the transition's time when built from the task
-    as the transition left it (the delivery log pins the first body built for each event).
+    `created_at` is when the task ended (`ended_at`, set by the transition itself).
     """
     shown = task.model_dump(mode="json", include=set(TASK_FIELDS))
     return {"id": event_id(task.task_id, event), "type": EVENT_TYPES[event],
-            "created_at": task.model_dump(mode="json", include={"updated_at"})["updated_at"],
+            "created_at": task.model_dump(mode="json", include={"ended_at"})["ended_at"],
             "task": {name: shown[name] for name in TASK_FIELDS}}

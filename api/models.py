@@ -246,6 +246,7 @@ class Task(TaskCreate):
     completed_by: CompletedBy | None = None
     errors: list[TaskError] = Field(default_factory=list)
     cancel_reason: str | None = None
+    ended_at: datetime | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime

@@ -251,7 +251,8 @@ class TaskStore:
             task = self._pending(pipe, task_id)
             if event != "failed" and self._overdue(task):
                 raise Conflict("the task has expired")
-            change(task, self._bump(task))
+            task.ended_at = self._bump(task)
+            change(task, task.ended_at)
             pipe.multi()
             pipe.set(keys.task(task_id), task.model_dump_json())
             self._move_status(pipe, task)

@@ -47,7 +47,8 @@ def test_event_body_shape(services: Services) -> None:
     task = services.store.complete(task_id, ANSWERS, BY)
     body = event_body(task, "completed")
     assert body["id"] == event_id(task_id, "completed") and body["type"] == "task.completed"
-    assert body["created_at"] == task.model_dump(mode="json")["updated_at"]
+    assert task.ended_at == task.completed_at == task.updated_at
+    assert body["created_at"] == task.model_dump(mode="json")["ended_at"]
     assert list(body["task"]) == ["task_id", "status", "title", "data", "completed_at",
                                   "completed_by", "errors", "cancel_reason", "corr_id",
                                   "process_id", "process_step", "payload"]
