@@ -5,6 +5,7 @@ Layout (all under the `inloop:` prefix):
   task:{id}:secrets           STRING  JSON list of sink secrets, index-aligned with sinks
   task:{id}:draft             STRING  JSON answers saved between steps (Slack and web share it)
   task:{id}:idem              STRING  sha256 of the create body + the original 201 response
+  task:{id}:files             SET     sha256 of files uploaded for the task
   link:{link_id}              STRING  task id of a web link
   org:{org}:tasks             ZSET    task ids by creation time (µs)
   org:{org}:status:{s}        ZSET    task ids in status s
@@ -57,6 +58,11 @@ def task_draft(task_id: str) -> str:
 
 def task_idempotency(task_id: str) -> str:
     return f"{PREFIX}task:{task_id}:idem"
+
+
+def task_files(task_id: str) -> str:
+    """SET of sha256 of the files uploaded for this task (only those may be its answers)."""
+    return f"{PREFIX}task:{task_id}:files"
 
 
 def link(link_id: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from api.answers import validate_answers
 from api.auth import Directory, Principal
 from api.errors import Detail, InvalidRequest
-from api.models import CompletedBy, Task, TaskCreate, WebhookSink
+from api.models import UPLOAD_KINDS, CompletedBy, Task, TaskCreate, WebhookSink
 from api.netguard import BlockedAddress, resolve_checked
 from api.store import TaskStore
 from api.validation import parse_task
@@ -86,9 +86,18 @@ class TaskService:
             return None
         return sink.secret or new_webhook_secret()
 
+    def _unclaimed_files(self, task: Task, clean: dict[str, Any]) -> list[Detail]:
+        """File answers must name files uploaded for this very task (storage is shared by
+        content, so a sha256 alone would reach other tasks' files)."""
+        return [Detail(f"data.{f.name}", "upload the file for this task first "
+                       "(POST /api/v1/tasks/{id}/files/{field})", "unknown_file")
+                for f in task.fields() if f.kind in UPLOAD_KINDS and f.name in clean
+                and not self.store.owns_file(task.task_id, clean[f.name]["sha256"])]
+
     def complete(self, task: Task, data: dict[str, Any], by: CompletedBy) -> Task:
         """Validate every answer of the task like a form submission, then complete it."""
         clean, details = validate_answers(task.fields(), data)
+        details += self._unclaimed_files(task, clean)
         if details:
             raise InvalidRequest(details)
         return self.store.complete(task.task_id, clean, by)

@@ -177,6 +177,15 @@ class TaskStore:
         raws = self.redis.mget([keys.task(i) for i in ids]) if ids else []
         return [Task.model_validate_json(r) for r in raws if r is not None], next_cursor
 
+    # -- files ------------------------------------------------------------------------
+
+    def claim_file(self, task_id: str, sha256: str) -> None:
+        """Record that `sha256` was uploaded for this task (storage is shared by content)."""
+        self.redis.sadd(keys.task_files(task_id), sha256)
+
+    def owns_file(self, task_id: str, sha256: str) -> bool:
+        return bool(self.redis.sismember(keys.task_files(task_id), sha256))
+
     # -- drafts -----------------------------------------------------------------------
 
     def load_draft(self, task_id: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from api.errors import NotFound
+from api.errors import Detail, InvalidRequest, NotFound
+from api.files import PNG_MAGIC, content_type, display_name
 from api.http.resources import SERVICES, principal, run
 from api.models import UPLOAD_KINDS, FileRef, Task
 from api.web.form import open_task
@@ -46,11 +47,42 @@ async def file_ref(request: web.Request, task: Task, field: str) -> FileRef:
 
 async def file_response(request: web.Request, task: Task, field: str) -> web.Response:
     ref = await file_ref(request, task, field)
+    if not await run(request.app[SERVICES].store.owns_file, task.task_id, ref.sha256):
+        raise NotFound("no file was uploaded for this field")
     try:
         data = await run(request.app[WEB].storage.read, ref.sha256)
     except FileNotFoundError:
         raise NotFound("the file is no longer stored") from None
     return web.Response(body=data, content_type=ref.content_type, headers=file_headers(ref))
+
+
+async def api_upload(request: web.Request) -> web.Response:
+    """`POST /api/v1/tasks/{id}/files/{field}`: the raw body becomes the file answer's
+    reference (`?filename=`, the Content-Type header), to pass in `complete`."""
+    who = await principal(request, "tasks:complete")
+    services = request.app[SERVICES]
+    task = await run(services.store.get, who.org_id, request.match_info["task_id"])
+    field = next((f for f in task.fields() if f.name == request.match_info["field"]
+                  and f.kind in UPLOAD_KINDS), None)
+    if field is None:
+        raise NotFound("no such file field")
+    data = await request.content.read(services.settings.max_upload_bytes + 1)
+    if len(data) > services.settings.max_upload_bytes or not data:
+        raise InvalidRequest([Detail("body", "the file must be 1 byte to "
+                                     f"{services.settings.max_upload_bytes} bytes")])
+    if field.kind == "signature" and not data.startswith(PNG_MAGIC):
+        raise InvalidRequest([Detail("body", "a signature must be a PNG image")])
+    ref = await _stored_ref(request, task, field.name, data)
+    return web.json_response(ref.model_dump(), status=201)
+
+
+async def _stored_ref(request: web.Request, task: Task, field: str, data: bytes) -> FileRef:
+    services = request.app[SERVICES]
+    digest = await run(request.app[WEB].storage.put, data)
+    await run(services.store.claim_file, task.task_id, digest)
+    url = f"{services.settings.base_url.rstrip('/')}/api/v1/tasks/{task.task_id}/files/{field}"
+    return FileRef(name=display_name(request.query.get("filename")), size=len(data),
+                   content_type=content_type(request.content_type), sha256=digest, url=url)
 
 
 async def api_download(request: web.Request) -> web.Response:

@@ -128,7 +128,7 @@ class StepFlow:
                        draft: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         settings = self.services.settings
         collector = StepAnswers(self.task, self.request.app[WEB].storage, settings.base_url,
-                                settings.max_upload_bytes)
+                                settings.max_upload_bytes, self.services.store)
         return await collector.collect(self.task.step_fields(self.index), submission, draft)
 
     async def _navigate(self, nav: str, draft: dict[str, Any], raw: dict[str, Any],

@@ -22,6 +22,7 @@ from api.files import (
 )
 from api.http.resources import run
 from api.models import FileRef, FormField, Task
+from api.store import TaskStore
 
 MAX_PARTS = 200
 MAX_TEXT_PART = 256 * 1024
@@ -102,9 +103,11 @@ def _mib(limit: int) -> str:
 class StepAnswers:
     """Turns one step's submission into raw answers, storing files as it goes."""
 
-    def __init__(self, task: Task, storage: FileStorage, base_url: str, limit: int) -> None:
+    def __init__(self, task: Task, storage: FileStorage, base_url: str, limit: int,
+                 store: TaskStore) -> None:
         self.task = task
         self.storage = storage
+        self.store = store
         self.base_url = base_url.rstrip("/")
         self.limit = limit
 
@@ -141,6 +144,7 @@ class StepAnswers:
 
     async def _store(self, f: FormField, upload: Upload) -> dict[str, Any]:
         digest = await run(self.storage.put, upload.data)
+        await run(self.store.claim_file, self.task.task_id, digest)
         url = f"{self.base_url}/api/v1/tasks/{self.task.task_id}/files/{f.name}"
         return FileRef(name=upload.filename, size=len(upload.data),
                        content_type=upload.content_type, sha256=digest, url=url).model_dump()

@@ -50,6 +50,7 @@ def register(app: web.Application) -> None:
     router.add_post("/t/{link_id}/verify/send", otp_pages.send_code)
     router.add_post("/t/{link_id}/verify", otp_pages.check_code)
     router.add_get("/api/v1/tasks/{task_id}/files/{field}", files.api_download)
+    router.add_post("/api/v1/tasks/{task_id}/files/{field}", files.api_upload)
     sign_in.register(app)
     dashboard.register(app)
     task_page.register(app)

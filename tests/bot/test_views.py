@@ -85,6 +85,8 @@ async def test_hpi_onboarding_step_one_in_slack_then_web(
     # the web form finishes the task with the Slack answers carried over
     task = services.store.load(task_id)
     web = CompletedBy(channel="web", id=ASSIGNEE[1], name="Ada")
+    for ref in (FILE, SIGNATURE):  # the web form claims what it stores for the task
+        services.store.claim_file(task_id, ref["sha256"])
     services.tasks.complete(task, {**draft, "contract": FILE, "approved": True,
                                    "signature": SIGNATURE}, web)
     await jobs()

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from api import keys
-from api.models import TaskError
+from api.models import CompletedBy, TaskError
 from api.runtime import Services
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
@@ -125,12 +125,8 @@ async def test_finished_tasks_show_a_410_page(client: TestClient, account: Accou
     done, cancelled, expired = [await onboarding(client, account) for _ in range(3)]
     services.store.cancel(cancelled["task_id"], "no longer needed")
     services.store.fail(expired["task_id"], [TaskError(code="expired", message="late")])
-    await client.post(f"/api/v1/tasks/{done['task_id']}/complete", headers=account.headers,
-                      json={"data": {"full_name": "A", "signature": {
-                          "name": "s.png", "size": 1, "content_type": "image/png",
-                          "sha256": "0" * 64, "url": "x"}, "contract": {
-                          "name": "c.pdf", "size": 1, "content_type": "application/pdf",
-                          "sha256": "1" * 64, "url": "x"}}})
+    by = CompletedBy(channel="api", id=account.member.id, name="A")
+    services.store.complete(done["task_id"], {"full_name": "A"}, by)
     for task, heading in ((done, "This task is done"), (cancelled, "was cancelled"),
                           (expired, "has expired")):
         for method in ("GET", "POST"):
@@ -159,12 +155,18 @@ async def test_file_download_needs_a_token_of_the_same_org(
     from api.web.pages import WEB
 
     task = await create(client, account, example("hpi_onboarding"))
-    digest = app[WEB].storage.put(PDF)
-    ref = {"name": "c.pdf", "size": len(PDF), "content_type": "application/pdf",
-           "sha256": digest, "url": "x"}
-    await client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=account.headers,
-                      json={"data": {"full_name": "A", "contract": ref, "signature": {
-                          **ref, "content_type": "image/png"}}})
+    refs = {}
+    for field, name, kind, data in (("contract", "c.pdf", "application/pdf", PDF),
+                                    ("signature", "s.png", "image/png", PNG)):
+        uploaded = await client.post(
+            f"/api/v1/tasks/{task['task_id']}/files/{field}?filename={name}", data=data,
+            headers={**account.headers, "Content-Type": kind})
+        refs[field] = await uploaded.json()
+    done = await client.post(f"/api/v1/tasks/{task['task_id']}/complete",
+                             headers=account.headers,
+                             json={"data": {"full_name": "A", **refs}})
+    assert done.status == 200
+    assert refs["contract"]["sha256"] == app[WEB].storage.put(PDF)  # stored by content
     path = f"/api/v1/tasks/{task['task_id']}/files/contract"
     assert (await client.get(path)).status == 401
     other = make_account()
