@@ -138,6 +138,14 @@ class Directory:
         row = {_s(k): _s(v) for k, v in raw.items()}
         return Member(row["id"], row["org_id"], row["email"], row["name"], row["admin"] == "1")
 
+    def find_member(self, org_id: str, member_id: str) -> Member | None:
+        """The member with this id if it belongs to `org_id`."""
+        try:
+            member = self.member(member_id)
+        except NotFound:
+            return None
+        return member if member.org_id == org_id else None
+
     def member_by_email(self, org_id: str, email: str) -> Member | None:
         member_id = self.redis.hget(keys.org_members(org_id), email.lower())
         return self.member(_s(member_id)) if member_id else None

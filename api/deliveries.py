@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +32,9 @@ MAX_ATTEMPTS_KEPT = 50
 def sink_job_id(task_id: str, event: str, index: int) -> str:
     """The RQ job id the store gives the sink job (see TaskStore._enqueue_event_jobs)."""
     return f"sink:{task_id}:{event}:{index}"
+
+
+DELIVERY_ID = re.compile(r"^dlv_[0-9a-f]{32}$")
 
 
 def delivery_id(task_id: str, event: str, index: int) -> str:
@@ -143,6 +147,8 @@ class DeliveryLog:
 
     def get(self, did: str, org_id: str | None = None) -> dict[str, Any]:
         """A recorded delivery (of `org_id`'s task when given), with its attempts."""
+        if not DELIVERY_ID.match(did):
+            raise NotFound("delivery not found")
         record, attempts = self._load(did)
         if not record or (org_id is not None and record["org_id"] != org_id):
             raise NotFound("delivery not found")
@@ -159,6 +165,8 @@ class DeliveryLog:
 
     def retry(self, did: str, org_id: str | None = None) -> dict[str, Any]:
         """Queue a delivery that gave up again, with a fresh retry budget."""
+        if not DELIVERY_ID.match(did):
+            raise NotFound("delivery not found")
 
         def write(pipe: Pipeline) -> None:
             record = _text(pipe.hgetall(keys.delivery(did)))

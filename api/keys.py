@@ -13,7 +13,6 @@ Layout (all under the `inloop:` prefix):
   org:{org}:tag:{t}           ZSET    task ids with tag t
   org:{org}:process:{p}       ZSET    task ids of process p
   org:{org}:corr:{c}          ZSET    task ids with correlation id c
-  expiring                    ZSET    pending task ids by expires_at (s), swept by workers
   org:{id}                    HASH    organisation
   orgs:by-name                HASH    name -> org id
   member:{id}                 HASH    member
@@ -38,10 +37,21 @@ Layout (all under the `inloop:` prefix):
 
 from __future__ import annotations
 
+import re
+
 PREFIX = "inloop:"
 EVENTS_CHANNEL = PREFIX + "events"
-EXPIRING = PREFIX + "expiring"
 ORGS_BY_NAME = PREFIX + "orgs:by-name"
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}$")
+
+
+def is_uuid(value: str) -> bool:
+    """Task and link ids are UUIDs; anything else must never be spliced into a key
+    (`{id}:secrets` would otherwise address a neighbouring key)."""
+    return bool(_UUID.match(value))
 
 
 def task(task_id: str) -> str:

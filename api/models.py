@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AwareDatetime,
@@ -39,7 +40,16 @@ ALL_EVENTS: list[SinkEvent] = ["completed", "cancelled", "failed"]
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_MARKDOWN = 20_000
+MAX_PAYLOAD_DEPTH = 32
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
 
 
 class _In(BaseModel):
@@ -149,6 +159,13 @@ class WebhookSink(_In):
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/?#]+([/?#]\S*)?$", value):
             raise ValueError("url must be an absolute http(s) URL")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as error:
+            raise ValueError(f"url is malformed: {error}") from None
+        if not parts.hostname:
+            raise ValueError("url needs a host")
         return value
 
 
@@ -194,6 +211,13 @@ class TaskCreate(_In):
         default_factory=list, max_length=20
     )
     slack_channel: str | None = Field(default=None, min_length=1, max_length=80)
+
+    @field_validator("payload")
+    @classmethod
+    def _shallow(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and _depth(value) > MAX_PAYLOAD_DEPTH:
+            raise ValueError(f"payload nests deeper than {MAX_PAYLOAD_DEPTH} levels")
+        return value
 
     @model_validator(mode="after")
     def _one_assignee(self) -> TaskCreate:

@@ -6,11 +6,18 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-_EXTRA_BLOCKED = (ipaddress.ip_network("100.64.0.0/10"), ipaddress.ip_network("64:ff9b::/96"))
+# Not global, or carrying an IPv4 address that may be private: CGNAT, NAT64 (well-known
+# and local-use) and 6to4.
+_EXTRA_BLOCKED = tuple(ipaddress.ip_network(n) for n in (
+    "100.64.0.0/10", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"))
 
 
 class BlockedAddress(ValueError):
     """The URL resolves to an address inloop must not call."""
+
+
+class Unresolvable(BlockedAddress):
+    """The URL's host does not resolve now (perhaps a DNS blip: worth retrying)."""
 
 
 def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -25,12 +32,12 @@ def resolve_checked(url: str, *, allow_private: bool) -> list[str]:
     Callers connect to one of the returned addresses, never re-resolving the name, so a
     DNS answer cannot change between the check and the connection.
     """
-    parts = urlsplit(url)
-    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
     try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise BlockedAddress(f"cannot resolve {host!r}") from None
+    except (socket.gaierror, UnicodeError, ValueError):
+        raise Unresolvable(f"cannot resolve the host of {url!r}") from None
     addresses = sorted({str(info[4][0]) for info in infos})
     if not allow_private:
         refused = [a for a in addresses if not _allowed(ipaddress.ip_address(a))]

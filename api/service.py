@@ -40,22 +40,28 @@ class TaskService:
     def create(self, principal: Principal, raw: Any) -> tuple[dict[str, Any], bool]:
         """Validate and store a task: `(201 body, replayed)`."""
         body = parse_task(raw)
+        digest = body_hash(raw)
+        if body.task_id:  # a retry replays even if DNS or the directory changed meanwhile
+            replayed = self.store.replay(body.task_id, principal.org_id, digest)
+            if replayed is not None:
+                return replayed, True
         resolved, details = self._resolve_assignee(principal, body)
         details += self._check_sinks(body)
         if details:
             raise InvalidRequest(details)
         secrets_ = [self._secret(s) for s in body.sinks]
+        revealed = [secret if isinstance(sink, WebhookSink) and not sink.secret else None
+                    for sink, secret in zip(body.sinks, secrets_, strict=True)]
         return self.store.create(body, org_id=principal.org_id,
-                                 created_by=principal.member.id,
-                                 body_hash=body_hash(raw), secrets=secrets_, **resolved)
+                                 created_by=principal.member.id, body_hash=digest,
+                                 secrets=secrets_, revealed=revealed, **resolved)
 
     def _resolve_assignee(self, principal: Principal,
                           body: TaskCreate) -> tuple[dict[str, Any], list[Detail]]:
         if body.assignee_member_id:
             member_id = (principal.member.id if body.assignee_member_id == "me"
                          else body.assignee_member_id)
-            member = next((m for m in self.directory.members(principal.org_id)
-                           if m.id == member_id), None)
+            member = self.directory.find_member(principal.org_id, member_id)
             if member is None:
                 return {}, [Detail("assignee_member_id", "no such member in this org",
                                    "not_found")]

@@ -59,10 +59,14 @@ class TaskStore:
     # -- creation ---------------------------------------------------------------------
 
     def create(self, body: TaskCreate, *, org_id: str, created_by: str, body_hash: str,
-               secrets: list[str | None], **resolved: Any) -> tuple[dict[str, Any], bool]:
-        """Store a new task; `(201 body, replayed)`. Same `task_id` + same body replays."""
+               secrets: list[str | None], revealed: list[str | None],
+               **resolved: Any) -> tuple[dict[str, Any], bool]:
+        """Store a new task; `(201 body, replayed)`. Same `task_id` + same body replays.
+
+        `secrets` sign the sinks' webhooks; `revealed` are the ones shown in the response
+        (generated ones: an integrator's own secret is never echoed)."""
         task = self._new_task(body, org_id=org_id, created_by=created_by, **resolved)
-        response = self._created_response(task, secrets)
+        response = self._created_response(task, revealed)
         idem = {"hash": body_hash, "response": response}
         if body.task_id is None:  # a fresh uuid4 cannot collide: no need to watch
             with self.redis.pipeline() as pipe:
@@ -108,15 +112,19 @@ class TaskStore:
                               created_at=task.created_at)
         return created.model_dump(mode="json")
 
-    def _replay(self, pipe: Pipeline, task_id: str, org_id: str,
+    def replay(self, task_id: str, org_id: str, body_hash: str) -> dict[str, Any] | None:
+        """The original 201 body of a retried create, None for a new task_id, 409 else."""
+        return self._replay(self.redis, task_id, org_id, body_hash)
+
+    @staticmethod
+    def _replay(client: Redis | Pipeline, task_id: str, org_id: str,
                 body_hash: str) -> dict[str, Any] | None:
-        raw = pipe.get(keys.task_idempotency(task_id))
-        if raw is None:
-            if pipe.exists(keys.task(task_id)):
-                raise Conflict("task_id is already in use")
+        raw = client.get(keys.task_idempotency(task_id))
+        if raw is None and not client.exists(keys.task(task_id)):
             return None
-        record = json.loads(raw)
-        if record["org_id"] != org_id or record["hash"] != body_hash:
+        record = json.loads(raw) if raw else {}
+        # One answer for every mismatch, so another org learns nothing about the id.
+        if record.get("org_id") != org_id or record.get("hash") != body_hash:
             raise Conflict("task_id is already in use with a different body")
         response: dict[str, Any] = record["response"]
         return response
@@ -145,7 +153,7 @@ class TaskStore:
 
     def load(self, task_id: str) -> Task:
         """The task, whatever its org (for workers and the bot). Expires it if overdue."""
-        raw = self.redis.get(keys.task(task_id))
+        raw = self.redis.get(keys.task(task_id)) if keys.is_uuid(task_id) else None
         if raw is None:
             raise NotFound("task not found")
         task = Task.model_validate_json(raw)
@@ -161,7 +169,7 @@ class TaskStore:
         return task
 
     def by_link(self, link_id: str) -> Task:
-        task_id = self.redis.get(keys.link(link_id))
+        task_id = self.redis.get(keys.link(link_id)) if keys.is_uuid(link_id) else None
         if not isinstance(task_id, bytes):
             raise NotFound("link not found")
         return self.load(task_id.decode())
@@ -175,7 +183,10 @@ class TaskStore:
         """Newest first, with an opaque cursor for the next page."""
         ids, next_cursor = query_page(self.redis, org_id, filters, limit=limit, cursor=cursor)
         raws = self.redis.mget([keys.task(i) for i in ids]) if ids else []
-        return [Task.model_validate_json(r) for r in raws if r is not None], next_cursor
+        tasks = [Task.model_validate_json(r) for r in raws if r is not None]
+        # Overdue tasks expire as they are listed, like any read: nobody sees them pending.
+        tasks = [self.load(t.task_id) if self._overdue(t) else t for t in tasks]
+        return [t for t in tasks if filters.status in (None, t.status)], next_cursor
 
     # -- files ------------------------------------------------------------------------
 

@@ -59,10 +59,15 @@ class WaitHub:
             await self._pubsub.aclose()
             await asyncio.wait(pending, timeout=2)
 
-    async def wait(self, task_id: str, timeout: float, read: Reader) -> Task:
-        """The task once it has left `pending`, or as it is when `timeout` passes."""
+    async def wait(self, task_id: str, timeout: float, read: Reader,
+                   expires_in: float | None = None) -> Task:
+        """The task once it has left `pending`, or as it is when `timeout` passes.
+
+        `expires_in`: when the task's own deadline falls, read it again even without a
+        wake-up (reading an overdue task expires it)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        recheck = None if expires_in is None else loop.time() + max(expires_in, 0)
         woken = asyncio.Event()
         self._waiters[task_id].add(woken)
         try:
@@ -76,7 +81,7 @@ class WaitHub:
                 if remaining <= 0:
                     return await read()  # still failing at the deadline: let it raise
                 # After a failed read, look again soon: Redis may be back before a wake-up.
-                await _sleep_until(woken, remaining if task else min(remaining, 0.5))
+                await _sleep_until(woken, _nap(loop.time(), remaining, task, recheck))
         except TimeoutError:
             return await read()
         finally:
@@ -103,7 +108,10 @@ class WaitHub:
             group.discard(woken)
             if not group:
                 del self._waiters[task_id]
+                # A read started for the last waiter must not serve a later one: with the
+                # epoch gone, a new waiter would take it for current.
                 self._epochs.pop(task_id, None)
+                self._reads.pop(task_id, None)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -112,6 +120,8 @@ class WaitHub:
             except (RedisConnectionError, RedisTimeoutError, OSError) as error:
                 if not self._stopping:
                     log.warning("wait hub lost Redis (%s); reconnecting", error)
+            except Exception:  # the hub must outlive any surprise, or every wait stalls
+                log.exception("wait hub failed; restarting it")
             self._live.clear()
             await asyncio.sleep(self._reconnect_delay)
 
@@ -142,6 +152,14 @@ class WaitHub:
         for group in self._waiters.values():
             for woken in group:
                 woken.set()
+
+
+def _nap(now: float, remaining: float, task: Task | None, recheck: float | None) -> float:
+    if task is None:
+        return min(remaining, 0.5)  # Redis was unreachable: look again soon
+    if recheck is not None and recheck > now - 1:
+        return min(remaining, max(recheck - now, 0) + 0.05)
+    return remaining
 
 
 async def _read_or_none(read: Reader) -> Task | None:

@@ -21,7 +21,7 @@ import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
 from api.deliveries import Attempt
-from api.netguard import BlockedAddress, resolve_checked
+from api.netguard import BlockedAddress, Unresolvable, resolve_checked
 
 USER_AGENT = "inloop/0.1"
 MAX_RETRY_AFTER_S = 86_400
@@ -129,8 +129,7 @@ def send_webhook(call: WebhookCall, post: HttpPost = pinned_post) -> Attempt:
         headers = signed_headers(call.secret, call.event_id, call.body)
         response = post(call.url, addresses, headers, call.body, call.timeout)
     except BlockedAddress as error:
-        # An unresolvable name may be a DNS blip; a non-public address is a refusal.
-        final = not str(error).startswith("cannot resolve")
+        final = not isinstance(error, Unresolvable)  # a DNS blip is worth another try
         return Attempt(False, _ms(started), error=f"refused: {error}", final=final)
     except NewConnectionError as error:  # before TimeoutError: urllib3 makes it a subclass
         return Attempt(False, _ms(started), error=f"connection failed: {_reason(error)}")

@@ -61,6 +61,9 @@ async def json_body(request: web.Request) -> Any:
     raw = await request.read()
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise InvalidRequest([Detail("body", "JSON nests too deeply", "json_invalid")]
+                             ) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidRequest([Detail("body", f"malformed JSON: {error}", "json_invalid")]
                              ) from None

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from api import keys
+from api.auth import Principal
 from api.errors import Detail, InvalidRequest, NotFound
 from api.http.resources import AREDIS, HUB, SERVICES, json_body, principal, run
 from api.listing import Filters
@@ -27,7 +28,7 @@ async def create_task(request: web.Request) -> web.Response:
 async def read_task(request: web.Request, org_id: str) -> Task:
     """The task from Redis without a thread hop; overdue tasks expire on read."""
     task_id = request.match_info["task_id"]
-    raw = await request.app[AREDIS].get(keys.task(task_id))
+    raw = await request.app[AREDIS].get(keys.task(task_id)) if keys.is_uuid(task_id) else None
     if raw is None:
         raise NotFound("task not found")
     task = Task.model_validate_json(raw)
@@ -45,16 +46,25 @@ async def get_task(request: web.Request) -> web.Response:
     return web.json_response((await read_task(request, who.org_id)).public())
 
 
-def _filters(request: web.Request, member_id: str) -> Filters:
+async def _assignee(request: web.Request, who: Principal) -> str | None:
+    """The index value of `?assignee=`: `me`, a member id, or an email (a member's email
+    means that member; any other is an external assignee)."""
+    assignee = request.query.get("assignee")
+    if assignee == "me":
+        return who.member.id
+    if assignee and "@" in assignee:
+        directory = request.app[SERVICES].directory
+        member = await run(directory.member_by_email, who.org_id, assignee)
+        return member.id if member else f"email:{assignee.lower()}"
+    return assignee
+
+
+async def _filters(request: web.Request, who: Principal) -> Filters:
     query = request.query
     status = query.get("status")
     if status is not None and status not in STATUSES:
         raise InvalidRequest([Detail("status", f"must be one of {', '.join(STATUSES)}")])
-    assignee = query.get("assignee")
-    if assignee == "me":
-        assignee = member_id
-    elif assignee and "@" in assignee:
-        assignee = f"email:{assignee.lower()}"
+    assignee = await _assignee(request, who)
     return Filters(status=status, assignee=assignee, tag=query.get("tag"),
                    process_id=query.get("process_id"), corr_id=query.get("corr_id"))
 
@@ -74,7 +84,7 @@ def _int_param(request: web.Request, name: str, default: float, low: float,
 async def list_tasks(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:read")
     services = request.app[SERVICES]
-    filters = _filters(request, who.member.id)
+    filters = await _filters(request, who)
     limit = int(_int_param(request, "limit", 50, 1, 200))
     tasks, cursor = await run(services.store.list, who.org_id, filters, limit=limit,
                               cursor=request.query.get("cursor"))
@@ -87,8 +97,11 @@ async def wait_task(request: web.Request) -> web.Response:
     timeout = _int_param(request, "timeout", settings.wait_default_s, 0, settings.wait_max_s)
     task = await read_task(request, who.org_id)
     if task.status == "pending" and timeout > 0:
+        store = request.app[SERVICES].store
+        expires_in = ((task.expires_at - store.clock()).total_seconds()
+                      if task.expires_at else None)
         task = await request.app[HUB].wait(
-            task.task_id, timeout, lambda: read_task(request, who.org_id))
+            task.task_id, timeout, lambda: read_task(request, who.org_id), expires_in)
     result = WaitResult(task_id=task.task_id, status=task.status, data=task.data,
                         completed_at=task.completed_at)
     return web.json_response(result.model_dump(mode="json"))
@@ -96,8 +109,8 @@ async def wait_task(request: web.Request) -> web.Response:
 
 async def complete_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:complete")
-    body = parse(CompleteRequest, await json_body(request))
     task = await read_task(request, who.org_id)
+    body = parse(CompleteRequest, await json_body(request))
     by = CompletedBy(channel="api", id=who.member.id, name=who.member.name)
     done = await run(request.app[SERVICES].tasks.complete, task, body.data, by)
     return web.json_response(done.public())
@@ -105,8 +118,8 @@ async def complete_task(request: web.Request) -> web.Response:
 
 async def cancel_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:cancel")
-    body = parse(CancelRequest, await _optional_json(request))
     task = await read_task(request, who.org_id)
+    body = parse(CancelRequest, await _optional_json(request))
     done = await run(request.app[SERVICES].store.cancel, task.task_id, body.reason)
     return web.json_response(done.public())
 

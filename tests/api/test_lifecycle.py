@@ -155,7 +155,8 @@ async def test_listing_filters_and_cursor(client: TestClient, account: Account) 
     assert await ids_for("process_id=p1") == [ids[2], ids[1], ids[0]]
     assert await ids_for("corr_id=c5") == [ids[5]]
     assert await ids_for("assignee=me") == [ids[6]]
-    assert await ids_for(f"assignee={account.member.email}") == []
+    assert await ids_for(f"assignee={account.member.email}") == [ids[6]]
+    assert await ids_for("assignee=someone@elsewhere.example") == []
     bad = await client.get("/api/v1/tasks?status=done", headers=account.headers)
     assert bad.status == 400 and (await bad.json())["details"][0]["loc"] == "status"
 
