@@ -7,9 +7,10 @@ import socket
 from urllib.parse import urlsplit
 
 # Not global, or carrying an IPv4 address that may be private: CGNAT, NAT64 (well-known
-# and local-use) and 6to4.
+# and local-use), 6to4, IPv4-compatible and SIIT-translated addresses.
 _EXTRA_BLOCKED = tuple(ipaddress.ip_network(n) for n in (
-    "100.64.0.0/10", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"))
+    "100.64.0.0/10", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96",
+    "::ffff:0:0:0/96"))
 
 
 class BlockedAddress(ValueError):

@@ -85,7 +85,8 @@ def test_replay_comes_before_checks_that_may_change(services: Services,
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "100.64.0.1", "169.254.1.1",
                                      "::1", "fd00::1", "64:ff9b::a00:1", "64:ff9b:1::1",
-                                     "2002:7f00:1::1", "::ffff:10.0.0.1"])
+                                     "2002:7f00:1::1", "::ffff:10.0.0.1",
+                                     "::127.0.0.1", "::ffff:0:7f00:1"])
 def test_ssrf_guard_refuses_non_public_addresses(address: str) -> None:
     assert not netguard._allowed(ipaddress.ip_address(address))
 
