@@ -24,12 +24,14 @@ ADMIN_EMAIL = "admin@localhost"
 
 
 def bootstrap(directory: Directory) -> str | None:
-    """Create the default org, its admin and an admin token on first start."""
+    """Create the default org, its admin and an admin token unless the admin exists
+    (each part is checked, so a first start that died half-way completes next time)."""
     try:
-        directory.org_id(DEFAULT_ORG)
-        return None
-    except NotFound:  # first start
+        org_id = directory.org_id(DEFAULT_ORG)
+    except NotFound:
         org_id = directory.create_org(DEFAULT_ORG)
+    if directory.member_by_email(org_id, ADMIN_EMAIL) is not None:
+        return None
     admin = directory.add_member(org_id, ADMIN_EMAIL, "Admin", admin=True)
     return directory.create_token(admin, ALL_SCOPES, label="inloop dev")
 

@@ -107,3 +107,14 @@ def test_dev_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
     finally:
         _stop_dev(proc)
     assert list((tmp_path / ".inloop" / "valkey" / "appendonlydir").iterdir())
+
+
+def test_dev_bootstrap_completes_a_half_done_first_start(services: Services) -> None:
+    from api.devserver import ADMIN_EMAIL, DEFAULT_ORG, bootstrap
+
+    org_id = services.directory.create_org(DEFAULT_ORG)  # died right after this
+    token = bootstrap(services.directory)
+    assert token is not None
+    assert services.directory.authenticate(token).org_id == org_id
+    assert bootstrap(services.directory) is None  # a second start makes no new token
+    assert services.directory.member_by_email(org_id, ADMIN_EMAIL) is not None
