@@ -58,7 +58,10 @@ def _children(host: str, port: int) -> list[subprocess.Popen[bytes]]:
     commands = [[*base, "serve", "--host", host, "--port", str(port)], [*base, "worker"]]
     if os.environ.get("SLACK_APP_TOKEN"):
         commands.append([*base, "bot"])
-    return [subprocess.Popen(c, env=env) for c in commands]  # noqa: S603
+    # Own sessions: Ctrl-C reaches only `inloop dev`, which stops the children in order
+    # (SIGTERM: the worker stops its scheduler itself; no KeyboardInterrupt tracebacks).
+    return [subprocess.Popen(c, env=env, start_new_session=True)  # noqa: S603
+            for c in commands]
 
 
 def run_dev(settings: Settings, *, host: str, port: int) -> None:
