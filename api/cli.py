@@ -17,7 +17,7 @@ log = logging.getLogger("inloop")
 
 def http_extras(services: Services) -> list[Callable[..., None]]:
     """Optional parts of the HTTP app, mounted by the composition root only."""
-    if not services.settings.slack_enabled:
+    if not services.settings.slack_http_enabled:
         log.info("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): "
                  "running without the Slack bot")
         return []

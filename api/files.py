@@ -17,6 +17,8 @@ import unicodedata
 from pathlib import Path
 from typing import Protocol
 
+from api.models import Task
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PNG_DATA_URL = "data:image/png;base64,"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -94,3 +96,16 @@ def decode_signature(data_url: str, limit: int) -> bytes:
     if not data.startswith(PNG_MAGIC):
         raise BadSignature("the signature must be a PNG image")
     return data
+
+
+def signature_images(storage: FileStorage, task: Task) -> dict[str, bytes]:
+    """The PNG of every signature the task's answers hold, by field name (for the PDF)."""
+    images = {}
+    for f in task.fields():
+        value = task.data.get(f.name)
+        if f.kind == "signature" and isinstance(value, dict):
+            try:
+                images[f.name] = storage.read(str(value.get("sha256", "")))
+            except FileNotFoundError:
+                continue  # a missing file costs the image, not the whole PDF
+    return images

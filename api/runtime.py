@@ -67,7 +67,7 @@ def build_services(settings: Settings) -> Services:
     redis = Redis(connection_pool=pool)
     queues = JobQueues(redis)
     store = TaskStore(redis, queues, base_url=settings.base_url,
-                      slack_enabled=settings.slack_enabled,
+                      slack_enabled=settings.slack_delivery_enabled,
                       retry_schedules=retry_schedules(settings))
     directory = Directory(redis)
     tasks = TaskService(store, directory, allow_private_webhooks=settings.allow_private_webhooks)

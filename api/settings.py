@@ -66,5 +66,12 @@ class Settings(BaseSettings):
         return self.base_url.startswith("https://")
 
     @property
-    def slack_enabled(self) -> bool:
+    def slack_delivery_enabled(self) -> bool:
+        """Post tasks to Slack and update their messages: the bot token is enough (Socket
+        Mode needs no signing secret)."""
+        return bool(self.slack_bot_token)
+
+    @property
+    def slack_http_enabled(self) -> bool:
+        """Answer Slack at `POST /slack/events`: requests are signed, so the secret too."""
         return bool(self.slack_bot_token and self.slack_signing_secret)

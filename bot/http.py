@@ -18,7 +18,7 @@ BOLT = web.AppKey("slack_bolt", AsyncApp)
 
 def register(app: web.Application) -> None:
     """An aiohttp registrar for `create_app(services, extras=[register])`."""
-    if not app[SERVICES].settings.slack_enabled:
+    if not app[SERVICES].settings.slack_http_enabled:
         return
     app.on_startup.append(_start)
     app.router.add_post("/slack/events", slack_events)

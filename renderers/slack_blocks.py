@@ -50,8 +50,9 @@ def field_block_id(name: str) -> str:
 
 
 def web_step_url(task: Task, step_index: int) -> str:
-    """The web form of `task` opened at `step_index` (0-based)."""
-    return f"{task.url}?step={step_index}"
+    """The web form of `task` opened at `step_index` (0-based; the form's `?step=N` counts
+    from 1)."""
+    return f"{task.url}?step={step_index + 1}"
 
 
 def quick_value(task: Task, option_index: int) -> str:

@@ -14,6 +14,7 @@ from api.models import Task
 from renderers.pdf import task_pdf
 from renderers.values import display_value
 from workers.smtp import SmtpConfig, send
+from workers.timing import elapsed_ms
 
 SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed"}
 Sender = Callable[[SmtpConfig, EmailMessage], None]
@@ -53,24 +54,23 @@ def email_message(task: Task, event: str, *, sender: str, to: str, event_id: str
 
 
 def send_email(task: Task, event: str, to: str, *, smtp_url: str | None, sender: str,
-               event_id: str, deliver: Sender = send) -> Attempt:
-    """One attempt; a permanent SMTP refusal (5xx) is final, anything else is retried."""
+               event_id: str, deliver: Sender = send,
+               images: dict[str, bytes] | None = None) -> Attempt:
+    """One attempt; a permanent SMTP refusal (5xx) is final, anything else is retried.
+    `images` are the signatures (by field name) the attached PDF shows."""
     started = time.monotonic()
     if not smtp_url:
         return Attempt(False, 0, error="INLOOP_SMTP_URL is not set")
-    pdf = task_pdf(task, images=None) if event == "completed" else None
+    pdf = task_pdf(task, images=images) if event == "completed" else None
     message = email_message(task, event, sender=sender, to=to, event_id=event_id, pdf=pdf)
     try:
         deliver(SmtpConfig.from_url(smtp_url), message)
     except smtplib.SMTPRecipientsRefused as error:
-        return Attempt(False, _ms(started), error=f"refused: {error.recipients}", final=True)
+        return Attempt(False, elapsed_ms(started), error=f"refused: {error.recipients}", final=True)
     except smtplib.SMTPResponseException as error:
-        return Attempt(False, _ms(started), status_code=error.smtp_code,
+        return Attempt(False, elapsed_ms(started), status_code=error.smtp_code,
                        error=f"SMTP {error.smtp_code}", final=error.smtp_code >= 500)
     except (smtplib.SMTPException, OSError) as error:
-        return Attempt(False, _ms(started), error=f"SMTP failed: {error}"[:300])
-    return Attempt(True, _ms(started), status_code=250)
+        return Attempt(False, elapsed_ms(started), error=f"SMTP failed: {error}"[:300])
+    return Attempt(True, elapsed_ms(started), status_code=250)
 
-
-def _ms(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 1)

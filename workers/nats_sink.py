@@ -14,6 +14,7 @@ from nats.errors import NoRespondersError
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from api.deliveries import Attempt
+from workers.timing import elapsed_ms
 
 
 async def _quiet(_error: Exception) -> None:
@@ -62,9 +63,6 @@ def send_nats(url: str, subject: str, body: bytes, event_id: str, timeout: float
                                      timeout * 4))
     except (NatsError, OSError, TimeoutError) as error:
         message = f"NATS failed: {type(error).__name__}: {error}"[:300]
-        return Attempt(False, _ms(started), error=message)
-    return Attempt(True, _ms(started))
+        return Attempt(False, elapsed_ms(started), error=message)
+    return Attempt(True, elapsed_ms(started))
 
-
-def _ms(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 1)

@@ -17,6 +17,7 @@ from rq import Retry, get_current_job
 
 from api.deliveries import Attempt, DeliveryLog, delivery_id
 from api.errors import NotFound
+from api.files import LocalFileStorage, signature_images
 from api.models import Task
 from api.runtime import Services, retry_schedules
 from api.store import event_id
@@ -77,8 +78,11 @@ class SinkDelivery:
         if sink.type == "nats":
             return send_nats(self.settings.nats_url, sink.subject, body, eid,
                              self.settings.nats_connect_timeout_s)
+        images = (signature_images(LocalFileStorage(self.settings.files_dir), task)
+                  if event == "completed" else None)
         return send_email(task, event, str(sink.to), smtp_url=self.settings.smtp_url,
-                          sender=self.settings.smtp_from, event_id=eid, deliver=self.smtp)
+                          sender=self.settings.smtp_from, event_id=eid, deliver=self.smtp,
+                          images=images)
 
     def _settle(self, task: Task, event: str, index: int, attempt: Attempt) -> str | Retry:
         schedule = retry_schedules(self.settings)[task.sinks[index].type]
@@ -87,10 +91,12 @@ class SinkDelivery:
         self.log.record(task, event, index, attempt, status)
         if status != "retrying":
             return status
-        # RQ schedules on whole seconds (it truncates), so a Retry-After of N s waits N + 1
-        # to never come back early.
-        delay = (attempt.retry_after + 1 if attempt.retry_after
-                 else jittered(schedule[tries - 1], self.settings.retry_jitter))
+        delay = jittered(schedule[tries - 1], self.settings.retry_jitter)
+        if attempt.retry_after:
+            # RQ schedules on whole seconds (it truncates), so a Retry-After of N s waits
+            # N + 1 to never come back early. The schedule stays the floor: each 429 counts
+            # a try, and a receiver's short Retry-After must not spend the budget in seconds.
+            delay = max(attempt.retry_after + 1, delay)
         return Retry(max=len(schedule), interval=[delay])
 
     def _record_crash(self, task: Task, event: str, index: int, error: Exception) -> None:

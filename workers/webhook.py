@@ -22,6 +22,7 @@ from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
 from api.deliveries import Attempt
 from api.netguard import BlockedAddress, Unresolvable, resolve_checked
+from workers.timing import elapsed_ms
 
 USER_AGENT = "inloop/0.1"
 MAX_RETRY_AFTER_S = 86_400
@@ -130,14 +131,14 @@ def send_webhook(call: WebhookCall, post: HttpPost = pinned_post) -> Attempt:
         response = post(call.url, addresses, headers, call.body, call.timeout)
     except BlockedAddress as error:
         final = not isinstance(error, Unresolvable)  # a DNS blip is worth another try
-        return Attempt(False, _ms(started), error=f"refused: {error}", final=final)
+        return Attempt(False, elapsed_ms(started), error=f"refused: {error}", final=final)
     except NewConnectionError as error:  # before TimeoutError: urllib3 makes it a subclass
-        return Attempt(False, _ms(started), error=f"connection failed: {_reason(error)}")
+        return Attempt(False, elapsed_ms(started), error=f"connection failed: {_reason(error)}")
     except TimeoutError:
-        return Attempt(False, _ms(started), error=f"timeout after {call.timeout:g} s")
+        return Attempt(False, elapsed_ms(started), error=f"timeout after {call.timeout:g} s")
     except HTTPError as error:
-        return Attempt(False, _ms(started), error=f"connection failed: {_reason(error)}")
-    return classify(response, _ms(started))
+        return Attempt(False, elapsed_ms(started), error=f"connection failed: {_reason(error)}")
+    return classify(response, elapsed_ms(started))
 
 
 def classify(response: HttpResponse, latency_ms: float) -> Attempt:
@@ -153,6 +154,3 @@ def classify(response: HttpResponse, latency_ms: float) -> Attempt:
 def _reason(error: Exception) -> str:
     return str(getattr(error, "reason", None) or error)[:300]
 
-
-def _ms(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 1)

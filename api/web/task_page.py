@@ -11,6 +11,7 @@ from aiohttp import web
 from api.auth import Member
 from api.deliveries import DeliveryLog
 from api.errors import Conflict, NotFound
+from api.files import signature_images
 from api.http.resources import SERVICES, run
 from api.models import Task
 from api.web.dashboard import member_page, require_member
@@ -86,22 +87,11 @@ async def download_file(request: web.Request) -> web.Response:
 async def download_pdf(request: web.Request) -> web.Response:
     member = await require_member(request)
     task = await _task(request, member)
-    pdf = await run(task_pdf, task, images=await run(_signatures, request, task))
+    images = await run(signature_images, request.app[WEB].storage, task)
+    pdf = await run(task_pdf, task, images=images)
     return web.Response(body=pdf, content_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="task-{task.task_id}.pdf"',
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
-
-
-def _signatures(request: web.Request, task: Task) -> dict[str, bytes]:
-    storage, images = request.app[WEB].storage, {}
-    for f in task.fields():
-        value = task.data.get(f.name)
-        if f.kind == "signature" and isinstance(value, dict):
-            try:
-                images[f.name] = storage.read(str(value.get("sha256", "")))
-            except FileNotFoundError:
-                continue
-    return images
 
 
 async def cancel(request: web.Request) -> web.Response:

@@ -27,7 +27,8 @@ from tests.renderers.strategies import markdown
 
 def test_ids_and_urls(approval) -> None:
     assert field_block_id("decision") == "f:decision"
-    assert web_step_url(approval, 2) == "http://localhost:8000/t/l1?step=2"
+    assert web_step_url(approval, 0) == "http://localhost:8000/t/l1?step=1"
+    assert web_step_url(approval, 2) == "http://localhost:8000/t/l1?step=3"
     assert json.loads(quick_value(approval, 1)) == {"t": TASK_ID, "o": 1}
 
 

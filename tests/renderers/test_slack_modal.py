@@ -65,7 +65,7 @@ def test_a_step_with_a_file_or_signature_continues_in_the_browser(onboarding: Ta
         assert view["close"]["text"] == "Close"
         button = view["blocks"][-1]["elements"][0]
         assert button["action_id"] == ACTION_WEB
-        assert button["url"] == f"http://localhost:8000/t/l1?step={index}"
+        assert button["url"] == f"http://localhost:8000/t/l1?step={index + 1}"
         assert_slack_limits(view)
     assert "Signed Contract" in texts(modal_view(onboarding, 1, {}))
     assert ":information_source: Please upload" in texts(modal_view(onboarding, 1, {}))

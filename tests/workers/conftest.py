@@ -36,7 +36,8 @@ def make_task(services: Services, sinks: list[dict[str, Any]], org_id: str = "or
     secrets = [(s.get("secret") or new_webhook_secret()) if s["type"] == "webhook" else None
                for s in sinks]
     created, _ = services.store.create(body, org_id=org_id, created_by="m-1",
-                                       body_hash=str(time.time_ns()), secrets=secrets)
+                                       body_hash=str(time.time_ns()), secrets=secrets,
+                                       revealed=secrets)
     return str(created["task_id"])
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
+from pypdf import PdfReader
+
 from api.deliveries import DeliveryLog, delivery_id
+from api.files import LocalFileStorage
+from api.models import FileRef, TaskCreate
 from api.runtime import Services
 from api.store import event_id
 from tests.ports import free_port
@@ -34,3 +41,37 @@ def test_no_smtp_url_is_a_retryable_failure(services: Services, drain: Drain) ->
     log, did = DeliveryLog(services.store), delivery_id(task_id, "cancelled", 0)
     drain(lambda: log.status(did) == "gave_up")
     assert log.get(did)["attempts"][0]["error"] == "INLOOP_SMTP_URL is not set"
+
+
+def _signed_task(services: Services) -> str:
+    body = TaskCreate.model_validate({
+        "title": "Sign the NDA", "sinks": [{"type": "email", "to": "ops@example.com"}],
+        "steps": [{"id": "s1", "title": "Sign", "blocks": [{"type": "input", "field": {
+            "name": "signature", "label": "Signature", "kind": "signature"}}]}]})
+    created, _ = services.store.create(body, org_id="org-1", created_by="m-1",
+                                       body_hash="h", secrets=[None], revealed=[None])
+    return str(created["task_id"])
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 100), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_emailed_pdf_shows_the_signature(services: Services, smtp_server: SmtpServer,
+                                         drain: Drain) -> None:
+    services.settings.smtp_url = smtp_server.url
+    task_id = _signed_task(services)
+    data = _png()
+    sha = LocalFileStorage(services.settings.files_dir).put(data)
+    services.store.claim_file(task_id, sha)
+    ref = FileRef(name="signature.png", size=len(data), content_type="image/png", sha256=sha,
+                  url=f"http://inloop.test/api/v1/tasks/{task_id}/files/signature")
+    services.store.complete(task_id, {"signature": ref.model_dump()}, BY)
+    did = delivery_id(task_id, "completed", 0)
+    drain(lambda: DeliveryLog(services.store).status(did) == "delivered")
+    [mail] = smtp_server.mailbox.wait_for(1)
+    [pdf] = [part.get_content() for part in mail.iter_attachments()]
+    [page] = PdfReader(io.BytesIO(pdf)).pages
+    assert len(page.images) == 1

@@ -131,16 +131,23 @@ def test_410_stops_retrying(services: Services, receiver: Receiver, drain: Drain
         [delivery_id(task_id, "completed", 0)]
 
 
-def test_429_retry_after_is_honoured_over_the_schedule(
-        services: Services, receiver: Receiver, drain: Drain) -> None:
-    services.settings.webhook_retry_schedule = [600]
-    receiver.plan = [(429, {"Retry-After": "1"})]
+@pytest.mark.parametrize("schedule, retry_after, least, most", [
+    ([1], 2, 2, 4),  # Retry-After is a lower bound over a shorter schedule
+    ([4], 1, 3, 5.5),  # the schedule is a floor under a shorter Retry-After
+])
+def test_429_waits_the_longer_of_retry_after_and_the_schedule(
+        services: Services, receiver: Receiver, drain: Drain, schedule: list[int],
+        retry_after: int, least: float, most: float) -> None:
+    services.settings.webhook_retry_schedule = schedule
+    services.settings.retry_jitter = 0
+    receiver.plan = [(429, {"Retry-After": str(retry_after)})]
     task_id = _webhook_task(services, receiver.url)
     services.store.complete(task_id, ANSWERS, BY)
     drain(_settled(services, task_id), timeout=8)
     first, second = receiver.received
-    assert 0.9 <= second.at - first.at < 5
-    assert _record(services, task_id)["attempts"][0]["retry_after"] == 1
+    # RQ truncates scheduled times to whole seconds: a delay of N s comes back after N - 1.
+    assert least <= second.at - first.at < most
+    assert _record(services, task_id)["attempts"][0]["retry_after"] == retry_after
 
 
 def test_private_address_is_refused_at_delivery(services: Services, receiver: Receiver,
