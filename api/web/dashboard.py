@@ -23,6 +23,7 @@ from api.web.session import csrf_token, remember_csrf
 TABS = {"pending": ("Pending", ("pending",)), "completed": ("Completed", ("completed",)),
         "closed": ("Cancelled & failed", ("cancelled", "failed"))}
 PAGE_SIZE = 100
+SEARCH_DEPTH = 5000  # tasks per status a search looks through, newest first
 
 
 async def require_member(request: web.Request) -> Member:
@@ -59,9 +60,22 @@ def task_rows(store: TaskStore, member: Member, tab: str, mine: bool,
     found: list[Task] = []
     for status in TABS[tab][1]:
         filters = Filters(status=status, assignee=member.id if mine else None)
-        found += store.list(member.org_id, filters, limit=PAGE_SIZE * 2)[0]
+        found += _search(store, member.org_id, filters, q)
     found.sort(key=lambda t: t.created_at, reverse=True)
-    return [_row(t) for t in found if _matches(t, q)][:PAGE_SIZE]
+    return [_row(t) for t in found][:PAGE_SIZE]
+
+
+def _search(store: TaskStore, org_id: str, filters: Filters, q: str) -> list[Task]:
+    """Up to PAGE_SIZE matches, newest first, looking through at most SEARCH_DEPTH tasks."""
+    found: list[Task] = []
+    cursor, seen = None, 0
+    while seen < SEARCH_DEPTH and len(found) < PAGE_SIZE:
+        page, cursor = store.list(org_id, filters, limit=200, cursor=cursor)
+        seen += len(page)
+        found += [t for t in page if _matches(t, q)]
+        if cursor is None:
+            break
+    return found[:PAGE_SIZE]
 
 
 def _row(task: Task) -> dict[str, Any]:
