@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from api.models import InputBlock, Task
+from api.models import UPLOAD_KINDS, InputBlock, Task
 from renderers import mdsvex
 from renderers.html_fields import field_view
 from renderers.values import number
@@ -78,7 +78,7 @@ def render_step(
         step_index=step_index,
         views=views,
         summary=_summary(views, errors),
-        multipart=any(f.kind == "file" for f in step.fields()),
+        multipart=any(f.kind in UPLOAD_KINDS for f in step.fields()),
         csrf_token=csrf_token,
         action=action,
         static_prefix=static_prefix,

@@ -1,15 +1,32 @@
-"""Socket Mode (bot/socket.py) over a real WebSocket served by the Slack stub."""
+"""Socket Mode (bot/socket.py) over a real WebSocket served by the Slack stub, configured
+the way a Socket Mode deployment is: bot and app tokens, no signing secret."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from api.runtime import Services
+from api.settings import Settings
 from bot.socket import run_socket_mode
 from renderers.slack import ACTION_OPEN
 from tests.bot.conftest import ASSIGNEE, TEAM, Poster, fill, until
 from tests.bot.slack_stub import SlackStub
 from tests.fixtures import example
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"slack_signing_secret": None})
+
+
+async def test_tokens_without_a_signing_secret_still_deliver(
+        post_task: Poster, slack_stub: SlackStub, services: Services) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    (posted,) = slack_stub.of("chat.postMessage")
+    assert posted.args["channel"] == "D" + ASSIGNEE[0]
+    assert len(services.store.load(task_id).external_message_ids) == 1
 
 
 async def test_socket_mode_opens_and_submits(post_task: Poster, slack_stub: SlackStub,

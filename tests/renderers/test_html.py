@@ -53,6 +53,12 @@ def test_form_posts_with_csrf_and_multipart_for_files(every_kind: Task) -> None:
     assert find(elements, "input", type="hidden", name="csrf_token")[0].attrs["value"] == "tok<&>"
 
 
+def test_a_signature_alone_posts_multipart() -> None:
+    # A signature's data URL is capped by the upload limit, not the 1 MiB form body limit.
+    task = one_step_task({"name": "sig", "label": "Signature", "kind": "signature"})
+    assert find(page(task), "form")[0].attrs["enctype"] == "multipart/form-data"
+
+
 def test_no_multipart_without_a_file(approval: Task) -> None:
     assert "enctype" not in find(page(approval), "form")[0].attrs
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from api import keys
@@ -16,6 +18,10 @@ from tests.web.helpers import csrf_from, post_form
 
 PDF = b"%PDF-1.4 contract"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 async def onboarding(client: TestClient, account: Account) -> dict[str, Any]:
@@ -118,6 +124,23 @@ async def test_signature_must_be_a_png(client: TestClient, account: Account,
                                               "signature": gif})
     assert response.status == 400 and "must be a PNG image" in await response.text()
     assert state(services, task["task_id"])[0] == "pending"
+
+
+async def test_a_signature_over_the_body_limit_is_accepted_as_multipart(
+        client: TestClient, account: Account, services: Services) -> None:
+    task = await onboarding(client, account)
+    path = f"/t/{task['link_id']}?step=3"
+    token = await csrf_from(client, path)
+    png = PNG + b"\0" * services.settings.max_body_bytes  # over 1 MiB, under the upload limit
+    form = FormData()
+    form.add_field("csrf_token", token)
+    form.add_field("nav", "next")
+    # A text part, as a browser sends the signature pad's hidden input.
+    form.add_field("signature", data_url(png).encode(), content_type="text/plain")
+    response = await client.post(path, data=form, allow_redirects=False)
+    assert response.status == 303, await response.text()
+    ref = services.store.load_draft(task["task_id"])["signature"]
+    assert ref["sha256"] == hashlib.sha256(png).hexdigest() and ref["size"] == len(png)
 
 
 async def test_finished_tasks_show_a_410_page(client: TestClient, account: Account,
