@@ -2,7 +2,11 @@
 
 Problems Slack will not fix by itself (unknown user, unknown channel, revoked token) are
 recorded on the task, which stays pending at its web link; anything else raises, so RQ
-retries the job. Each target is posted once even when the job is retried.
+retries the job. A target is settled once it is posted or its problem is recorded, and a
+retried job skips settled targets, so another target's temporary error neither reposts
+nor records a problem twice. That is not exactly once: a worker dying after
+`chat.postMessage` returned (or a problem was recorded) and before the target is marked
+settled leaves a retry that posts (or records) that target again.
 """
 
 from __future__ import annotations
@@ -65,8 +69,8 @@ class Delivery:
             if problem is None:
                 raise
             self._record_problem(task.task_id, *problem)
-            return
-        self._record_message(task.task_id, str(posted["channel"]), str(posted["ts"]))
+        else:
+            self._record_message(task.task_id, str(posted["channel"]), str(posted["ts"]))
         self.state.mark_sent(task.task_id, f"{kind}:{target}")
 
     def _dm_channel(self, task: Task, email: str) -> str:

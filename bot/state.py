@@ -34,6 +34,7 @@ class SlackState:
         found = self.redis.get(keys.task_slack_user(task_id))
         return _s(found) if found else None
 
+    # "Sent" means settled: posted, or a lasting problem recorded for the target.
     def was_sent(self, task_id: str, target: str) -> bool:
         return bool(self.redis.sismember(keys.task_slack_sent(task_id), target))
 

@@ -11,6 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from api.models import CompletedBy
 from api.runtime import Services
+from bot.clients import web_client
+from bot.delivery import Delivery
 from tests.bot.conftest import ASSIGNEE, CHANNEL, Poster, quick_task
 from tests.bot.slack_stub import SlackStub
 from tests.conftest import Account
@@ -143,3 +145,16 @@ async def test_task_ended_before_delivery_is_not_posted(
     started = time.monotonic()
     await jobs()
     assert not slack_stub.of("chat.postMessage") and time.monotonic() - started < 5
+
+
+async def test_a_lasting_problem_is_recorded_once_across_retries(
+        post_task: Poster, slack_stub: SlackStub, services: Services) -> None:
+    slack_stub.rate_limit("chat.postMessage", 0, 0, 0)  # more 429s than the client retries
+    task_id = await post_task(quick_task(), assignee_email="carol@example.com",
+                              slack_channel="ops")
+    assert not slack_stub.messages  # the channel post failed: RQ retries the job
+    Delivery(services, web_client(services.settings)).deliver(task_id)  # the retry
+    task = services.store.load(task_id)
+    assert [p.code for p in task.delivery_problems] == ["slack_user_not_found"]
+    assert len(slack_stub.of("users.lookupByEmail")) == 1
+    assert len(task.external_message_ids) == 1 and len(slack_stub.messages) == 1
