@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from typing import Any
 
-from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from api import keys
@@ -18,6 +18,8 @@ from tests.web.helpers import csrf_from, post_form
 
 PDF = b"%PDF-1.4 contract"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+BOUNDARY = "inloop-test-boundary"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 
 
 def data_url(png: bytes) -> str:
@@ -132,12 +134,12 @@ async def test_a_signature_over_the_body_limit_is_accepted_as_multipart(
     path = f"/t/{task['link_id']}?step=3"
     token = await csrf_from(client, path)
     png = PNG + b"\0" * services.settings.max_body_bytes  # over 1 MiB, under the upload limit
-    form = FormData()
-    form.add_field("csrf_token", token)
-    form.add_field("nav", "next")
-    # A text part, as a browser sends the signature pad's hidden input.
-    form.add_field("signature", data_url(png).encode(), content_type="text/plain")
-    response = await client.post(path, data=form, allow_redirects=False)
+    # Text parts only, as a browser sends the signature pad's hidden input.
+    fields = {"csrf_token": token, "nav": "next", "signature": data_url(png)}
+    body = "".join(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                   f"{value}\r\n" for name, value in fields.items()) + f"--{BOUNDARY}--\r\n"
+    response = await client.post(path, data=io.BytesIO(body.encode()), allow_redirects=False,
+                                 headers={"Content-Type": MULTIPART})
     assert response.status == 303, await response.text()
     ref = services.store.load_draft(task["task_id"])["signature"]
     assert ref["sha256"] == hashlib.sha256(png).hexdigest() and ref["size"] == len(png)
