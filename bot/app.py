@@ -31,9 +31,10 @@ def build_bolt_app(services: Services, client: AsyncWebClient | None = None) -> 
     app = AsyncApp(client=client or async_web_client(settings),
                    signing_secret=settings.slack_signing_secret or "", logger=log,
                    raise_error_for_unhandled_request=False)
+    state = SlackState(services.redis)
     app.use(_with_services(services))
-    app.use(_skip_seen_events(SlackState(services.redis)))
-    app.error(_on_error)
+    app.use(_skip_seen_events(state))
+    app.error(_on_error(state))
     for module in (actions, views, home):
         module.register(app)
     return app
@@ -48,7 +49,11 @@ def _with_services(services: Services) -> Callable[..., Awaitable[Any]]:
 
 
 def _skip_seen_events(state: SlackState) -> Callable[..., Awaitable[Any]]:
-    """Slack resends an event it thinks was not acked (`X-Slack-Retry-Num`): do it once."""
+    """Slack resends an event it thinks was not acked (`X-Slack-Retry-Num`): do it once.
+
+    Event listeners run after the ack, so the mark is set here and `_on_error` removes
+    it when handling fails: Slack's next retry of that event is then handled again.
+    """
 
     async def skip(body: dict[str, Any], next: Next) -> Any:
         event_id = body.get("event_id")
@@ -59,5 +64,12 @@ def _skip_seen_events(state: SlackState) -> Callable[..., Awaitable[Any]]:
     return skip
 
 
-async def _on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
-    logger.error("Slack %s listener failed", body.get("type", "request"), exc_info=error)
+def _on_error(state: SlackState) -> Callable[..., Awaitable[None]]:
+    async def on_error(error: Exception, body: dict[str, Any],
+                       logger: logging.Logger) -> None:
+        logger.error("Slack %s listener failed", body.get("type", "request"), exc_info=error)
+        event_id = body.get("event_id")
+        if event_id:
+            await call(state.forget_event, str(event_id))
+
+    return on_error

@@ -64,3 +64,7 @@ class SlackState:
     def first_time(self, event_id: str) -> bool:
         """True the first time an event id is seen (Slack retries unacked events)."""
         return bool(self.redis.set(keys.slack_event(event_id), "1", nx=True, ex=EVENT_TTL_S))
+
+    def forget_event(self, event_id: str) -> None:
+        """Handling the event failed: let Slack's retry of it through."""
+        self.redis.delete(keys.slack_event(event_id))

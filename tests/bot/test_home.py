@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from api import keys
 from api.models import CompletedBy
 from api.runtime import Services
 from renderers.slack import ACTION_OPEN
-from tests.bot.conftest import ASSIGNEE, OTHER, Poster, Slack, quick_task
+from tests.bot.conftest import ASSIGNEE, OTHER, Poster, Slack, quick_task, until
 from tests.bot.slack_stub import SlackStub
 from tests.fixtures import example
 
@@ -55,3 +56,14 @@ async def test_messages_tab_publishes_nothing(slack: Slack, slack_stub: SlackStu
     assert (await slack.event(_opened(OTHER[0]), "Ev5")).status == 200
     (published,) = await slack_stub.wait_for("views.publish")
     assert published.args["user_id"] == OTHER[0]
+
+
+async def test_event_whose_handling_failed_is_handled_on_retry(
+        slack: Slack, slack_stub: SlackStub, services: Services) -> None:
+    slack_stub.rate_limit("views.publish", 0, 0, 0)  # more 429s than the client retries
+    assert (await slack.event(_opened(ASSIGNEE[0]), "Ev6")).status == 200
+    await slack_stub.wait_for("views.publish", 3)
+    await until(lambda: not services.redis.exists(keys.slack_event("Ev6")))
+    assert (await slack.event(_opened(ASSIGNEE[0]), "Ev6", retry=1)).status == 200
+    await slack_stub.wait_for("views.publish", 4)
+    assert services.redis.exists(keys.slack_event("Ev6"))  # handled: later retries skip
