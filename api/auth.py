@@ -77,10 +77,6 @@ class Principal:
             raise Forbidden(f"this token lacks the {scope} scope")
 
 
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def checked_digest(token: str | None) -> str:
     """The SHA-256 to look a token up by; 401 for a token that cannot be one of ours."""
     if not token or not well_formed(token):
@@ -90,7 +86,7 @@ def checked_digest(token: str | None) -> str:
 
 def principal_from_record(digest: str, raw: Mapping[bytes | str, bytes | str]) -> Principal:
     """The caller described by a token record (401 if there is none)."""
-    record = {_s(k): _s(v) for k, v in raw.items()}
+    record = {keys.text(k): keys.text(v) for k, v in raw.items()}
     # Found by its hash already; the constant-time compare keeps that explicit.
     if not record or not hmac.compare_digest(record.get("digest", ""), digest):
         raise Unauthorized("missing or invalid API token")
@@ -117,15 +113,16 @@ class Directory:
         found = self.redis.hget(keys.ORGS_BY_NAME, name_or_id)
         if found is None:
             raise NotFound(f"no org {name_or_id!r}")
-        return _s(found)
+        return keys.text(found)
 
     def org_name(self, org_id: str) -> str:
-        return _s(self.redis.hget(keys.org(org_id), "name") or b"")
+        return keys.text(self.redis.hget(keys.org(org_id), "name") or b"")
 
     def add_member(self, org_id: str, email: str, name: str, admin: bool = False) -> Member:
         member = Member("mem_" + uuid.uuid4().hex[:16], org_id, email.lower(), name, admin)
         if not self.redis.hsetnx(keys.org_members(org_id), member.email, member.id):
             raise Conflict(f"{email} is already a member")
+        self.redis.sadd(keys.members_by_email(member.email), member.id)
         self.redis.hset(keys.member(member.id), mapping={
             "id": member.id, "org_id": org_id, "email": member.email, "name": name,
             "admin": "1" if admin else "0"})
@@ -135,7 +132,7 @@ class Directory:
         raw = self.redis.hgetall(keys.member(member_id))
         if not raw:
             raise NotFound("member not found")
-        row = {_s(k): _s(v) for k, v in raw.items()}
+        row = {keys.text(k): keys.text(v) for k, v in raw.items()}
         return Member(row["id"], row["org_id"], row["email"], row["name"], row["admin"] == "1")
 
     def find_member(self, org_id: str, member_id: str) -> Member | None:
@@ -146,13 +143,19 @@ class Directory:
             return None
         return member if member.org_id == org_id else None
 
+    def members_with_email(self, email: str) -> list[Member]:
+        """Every org's member with this email, ordered by org name."""
+        ids = self.redis.smembers(keys.members_by_email(email.lower()))
+        found = [self.member(keys.text(i)) for i in ids]
+        return sorted(found, key=lambda m: self.org_name(m.org_id))
+
     def member_by_email(self, org_id: str, email: str) -> Member | None:
         member_id = self.redis.hget(keys.org_members(org_id), email.lower())
-        return self.member(_s(member_id)) if member_id else None
+        return self.member(keys.text(member_id)) if member_id else None
 
     def members(self, org_id: str) -> list[Member]:
         ids = self.redis.hvals(keys.org_members(org_id))
-        return [self.member(_s(i)) for i in ids]
+        return [self.member(keys.text(i)) for i in ids]
 
     def create_token(self, member: Member, scopes: Iterable[str], label: str = "") -> str:
         scopes = sorted(set(scopes))
@@ -179,21 +182,21 @@ class Directory:
 
     def tokens(self, org_id: str) -> list[dict[str, str]]:
         rows = []
-        for prefix in sorted(_s(p) for p in self.redis.smembers(keys.org_tokens(org_id))):
+        for prefix in sorted(keys.text(p) for p in self.redis.smembers(keys.org_tokens(org_id))):
             digest = self.redis.get(keys.token_prefix(prefix))
-            raw = self.redis.hgetall(keys.token(_s(digest))) if digest else {}
-            row = {_s(k): _s(v) for k, v in raw.items()}
+            raw = self.redis.hgetall(keys.token(keys.text(digest))) if digest else {}
+            row = {keys.text(k): keys.text(v) for k, v in raw.items()}
             rows.append({k: row.get(k, "") for k in ("prefix", "scopes", "label",
                                                      "member_id", "created_at")})
         return rows
 
     def revoke_token(self, prefix: str, org_id: str | None = None) -> None:
         found = self.redis.get(keys.token_prefix(prefix))
-        digest = _s(found) if found else ""
+        digest = keys.text(found) if found else ""
         record_org = self.redis.hget(keys.token(digest), "org_id") if digest else None
-        if record_org is None or (org_id is not None and _s(record_org) != org_id):
+        if record_org is None or (org_id is not None and keys.text(record_org) != org_id):
             raise NotFound(f"no token with prefix {prefix!r}")
         pipe = self.redis.pipeline()
         pipe.delete(keys.token(digest), keys.token_prefix(prefix))
-        pipe.srem(keys.org_tokens(_s(record_org)), prefix)
+        pipe.srem(keys.org_tokens(keys.text(record_org)), prefix)
         pipe.execute()

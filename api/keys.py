@@ -17,6 +17,7 @@ Layout (all under the `inloop:` prefix):
   orgs:by-name                HASH    name -> org id
   member:{id}                 HASH    member
   org:{org}:members           HASH    email -> member id
+  members-by-email:{email}    SET     member ids with that email, in any org
   token:{sha256}              HASH    API token record (the token itself is never stored)
   token-prefix:{prefix}       STRING  sha256 of the token with that display prefix
   org:{org}:tokens            SET     display prefixes of the org's tokens
@@ -98,6 +99,16 @@ def member(member_id: str) -> str:
 
 def org_members(org_id: str) -> str:
     return f"{PREFIX}org:{org_id}:members"
+
+
+def members_by_email(email: str) -> str:
+    """SET of member ids with this (lower-case) email, across orgs (dashboard sign-in)."""
+    return f"{PREFIX}members-by-email:{email}"
+
+
+def text(value: bytes | str) -> str:
+    """A Redis reply as text (clients return bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def token(token_hash: str) -> str:

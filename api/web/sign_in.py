@@ -10,7 +10,6 @@ import secrets
 
 from aiohttp import web
 
-from api import keys
 from api.auth import Directory, Member
 from api.errors import NotFound
 from api.http.resources import SERVICES, run
@@ -33,19 +32,10 @@ LOGIN_COOKIE = "inloop_login"
 LOGIN_PATH = "/dashboard/login"
 
 
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def find_member(directory: Directory, email: str, org: str) -> Member | None:
     """The member with `email` in the named org, or in the first org (by name) that has it."""
-    raw = directory.redis.hgetall(keys.ORGS_BY_NAME)
-    orgs = sorted((_s(k), _s(v)) for k, v in raw.items())
-    for name, org_id in orgs:
-        if org and org not in (name, org_id):
-            continue
-        member = directory.member_by_email(org_id, email)
-        if member is not None:
+    for member in directory.members_with_email(email):
+        if not org or org in (member.org_id, directory.org_name(member.org_id)):
             return member
     return None
 
