@@ -22,16 +22,12 @@ from rq.serializers import JSONSerializer
 from api import keys
 from api.errors import Conflict, NotFound
 from api.events import EVENT_TYPES, event_body
-from api.jobs import JobSpec, rq_job_id
+from api.jobs import rq_job_id, sink_job, sink_job_id
 from api.models import Task
-from api.store import SINK_QUEUES, TaskStore, event_id
+from api.store import TaskStore, event_id
 
 MAX_ATTEMPTS_KEPT = 50
-
-
-def sink_job_id(task_id: str, event: str, index: int) -> str:
-    """The RQ job id the store gives the sink job (see TaskStore._enqueue_event_jobs)."""
-    return f"sink:{task_id}:{event}:{index}"
+SETTLED = ("delivered", "gave_up")
 
 
 DELIVERY_ID = re.compile(r"^dlv_[0-9a-f]{32}$")
@@ -188,8 +184,8 @@ class DeliveryLog:
             old.delete(pipeline=pipe)  # a fresh job, not the exhausted one's counters
         pipe.hset(keys.delivery(did), mapping={"status": "queued", "tries": 0})
         pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
-        self.store.queues.enqueue(pipe, sink_job(self.store, task_id, event, index,
-                                                 record["sink_type"]))
+        self.store.queues.enqueue(pipe, sink_job(task_id, event, index, record["sink_type"],
+                                                 self.store.retry_schedules))
         pipe.execute()
 
     def _job(self, job_id: str) -> Job | None:
@@ -197,9 +193,3 @@ class DeliveryLog:
             return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
         except NoSuchJobError:
             return None
-
-
-def sink_job(store: TaskStore, task_id: str, event: str, index: int, kind: str) -> JobSpec:
-    """The same job the store enqueues at the transition."""
-    return JobSpec(SINK_QUEUES[kind], "workers.sinks.deliver", (task_id, event, index),
-                   sink_job_id(task_id, event, index), store.retry_schedules.get(kind, ()))

@@ -6,17 +6,18 @@ deterministic id, so a transition that happens once enqueues once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
 from rq.serializers import JSONSerializer
 
 QUEUE_NAMES = ("expiry", "slack", "webhook", "nats", "email")
+SINK_QUEUES = {"webhook": "webhook", "nats": "nats", "email": "email"}
 
 
 def rq_job_id(job_id: str) -> str:
@@ -31,6 +32,7 @@ class JobSpec:
     args: tuple[Any, ...]
     job_id: str
     retry_intervals: Sequence[int] = ()
+    on_failure: str | None = None  # dotted path of an RQ failure callback
 
 
 class JobQueues:
@@ -54,8 +56,26 @@ class JobQueues:
             options["retry"] = Retry(
                 max=len(spec.retry_intervals), interval=list(spec.retry_intervals)
             )
+        if spec.on_failure:
+            options["on_failure"] = Callback(spec.on_failure)
         queue = self._queues[spec.queue]
         if at is None:
             queue.enqueue(spec.func, *spec.args, **options)
         else:
             queue.enqueue_at(at, spec.func, *spec.args, **options)
+
+
+def sink_job_id(task_id: str, event: str, index: int) -> str:
+    """The job id of the delivery of `event` to the task's sink number `index`."""
+    return f"sink:{task_id}:{event}:{index}"
+
+
+def sink_job(task_id: str, event: str, index: int, kind: str,
+             retry_schedules: Mapping[str, Sequence[int]]) -> JobSpec:
+    """The sink job, the same at the transition, on a retry and on reconcile.
+
+    RQ calls `on_failure` also for a job whose work horse died (AbandonedJobError), which
+    the job itself cannot record."""
+    return JobSpec(SINK_QUEUES[kind], "workers.sinks.deliver", (task_id, event, index),
+                   sink_job_id(task_id, event, index), retry_schedules.get(kind, ()),
+                   on_failure="workers.sinks.on_failure")

@@ -1,57 +1,87 @@
-"""Re-enqueue sink jobs that Redis lost (an AOF `everysec` crash can drop the last second).
+"""Re-enqueue sink jobs that Redis lost (an AOF `everysec` crash can drop the last second),
+and settle deliveries whose job RQ gave up on without the job recording it.
 
 An ended task's delivery is lost when it has no RQ job and is not settled: no record yet
 (the job vanished before running) or `retrying` (its scheduled retry vanished). Receivers
-dedupe on the event id, so a redundant re-enqueue costs a duplicate at worst.
+dedupe on the event id, so a redundant re-enqueue costs a duplicate at worst. A delivery
+whose job failed for good while its record is unsettled (a work horse killed on the last
+try of a job enqueued without the failure callback) is recorded as gave up, so it is
+listed and can be retried.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.serializers import JSONSerializer
 
 from api import keys
-from api.deliveries import DeliveryLog, delivery_id, sink_job, sink_job_id
-from api.jobs import rq_job_id
+from api.deliveries import Attempt, DeliveryLog, delivery_id
+from api.events import EVENT_TYPES
+from api.jobs import rq_job_id, sink_job, sink_job_id
 from api.models import Task
 from api.store import TaskStore
 
-ENDED = ("completed", "cancelled", "failed")
+UNSETTLED = ("queued", "retrying")
 
 
 def ended_task_ids(store: TaskStore) -> Iterator[str]:
-    for status in ENDED:
+    for status in EVENT_TYPES:
         pattern = keys.org_index("*", "status", status)
         for key in store.redis.scan_iter(match=pattern, count=500):
             for member in store.redis.zrange(key, 0, -1):
                 yield member.decode() if isinstance(member, bytes) else str(member)
 
 
+def unsettled(store: TaskStore, task: Task) -> Iterator[tuple[int, Job | None]]:
+    """(sink index, its RQ job or None) of every delivery of `task` not yet settled."""
+    log, event = DeliveryLog(store), task.status
+    for index, sink in enumerate(task.sinks):
+        if event in sink.events and log.status(delivery_id(task.task_id, event, index)) \
+                in UNSETTLED:
+            yield index, _job(store, rq_job_id(sink_job_id(task.task_id, event, index)))
+
+
+def _job(store: TaskStore, job_id: str) -> Job | None:
+    try:
+        return Job.fetch(job_id, connection=store.redis, serializer=JSONSerializer)
+    except NoSuchJobError:
+        return None
+
+
 def lost_deliveries(store: TaskStore, task: Task) -> list[int]:
     """Sink indexes of `task` whose delivery has neither a job nor a settled record."""
-    log, event = DeliveryLog(store), task.status
-    lost = []
-    for index, sink in enumerate(task.sinks):
-        if event not in sink.events:
-            continue
-        status = log.status(delivery_id(task.task_id, event, index))
-        job_id = rq_job_id(sink_job_id(task.task_id, event, index))
-        if status in ("queued", "retrying") and not Job.exists(job_id, store.redis):
-            lost.append(index)
-    return lost
+    return [index for index, job in unsettled(store, task) if job is None]
 
 
 def reconcile(store: TaskStore) -> list[str]:
-    """Enqueue every lost delivery again; returns their delivery ids."""
+    """Enqueue every lost delivery again and record the failed ones as gave up; returns
+    the delivery ids enqueued again."""
     requeued = []
     for task_id in ended_task_ids(store):
         task = store.load(task_id)
-        for index in lost_deliveries(store, task):
-            spec = sink_job(store, task_id, task.status, index, task.sinks[index].type)
-            with store.redis.pipeline() as pipe:
-                pipe.multi()
-                store.queues.enqueue(pipe, spec)
-                pipe.execute()
-            requeued.append(delivery_id(task_id, task.status, index))
+        for index, job in unsettled(store, task):
+            if job is None:
+                _requeue(store, task, index)
+                requeued.append(delivery_id(task_id, task.status, index))
+            elif job.is_failed:
+                error = f"RQ gave up on the job: {_last_line(job)}"
+                DeliveryLog(store).record(task, task.status, index,
+                                          Attempt(False, 0, error=error), "gave_up")
     return requeued
+
+
+def _requeue(store: TaskStore, task: Task, index: int) -> None:
+    spec = sink_job(task.task_id, task.status, index, task.sinks[index].type,
+                    store.retry_schedules)
+    with store.redis.pipeline() as pipe:
+        pipe.multi()
+        store.queues.enqueue(pipe, spec)
+        pipe.execute()
+
+
+def _last_line(job: Job) -> str:
+    lines = (job.exc_info or "unknown").strip().splitlines()
+    return lines[-1][:300] if lines else "unknown"

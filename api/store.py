@@ -19,14 +19,13 @@ from redis.client import Pipeline
 
 from api import keys
 from api.errors import Conflict, NotFound
-from api.jobs import JobQueues, JobSpec
+from api.jobs import JobQueues, JobSpec, sink_job
 from api.listing import Filters, index_keys, query_page
 from api.models import CompletedBy, Task, TaskCreate, TaskCreated, TaskError
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 EVENT_NAMESPACE = uuid.UUID("6f1f6c0e-3c55-4b8e-9d0a-1a4b8f3f1e11")
-SINK_QUEUES = {"webhook": "webhook", "nats": "nats", "email": "email"}
 
 
 def utcnow() -> datetime:
@@ -288,9 +287,7 @@ class TaskStore:
         tid = task.task_id
         for index, sink in enumerate(task.sinks):
             if event in sink.events:
-                spec = JobSpec(SINK_QUEUES[sink.type], "workers.sinks.deliver",
-                               (tid, event, index), f"sink:{tid}:{event}:{index}",
-                               self.retry_schedules.get(sink.type, ()))
+                spec = sink_job(tid, event, index, sink.type, self.retry_schedules)
                 self.queues.enqueue(pipe, spec)
         if task.external_message_ids:
             spec = JobSpec("slack", "workers.slack.update_messages", (tid,),

@@ -57,8 +57,11 @@ async def _respond(services: Services, body: dict[str, Any], view: dict[str, Any
     clean, details = validate_answers(task.step_fields(step), answers)
     if details:
         return {"response_action": "errors", "errors": view_errors(details)}
+    # Every field of the step, unanswered ones as None: the step counts as submitted
+    # (bot.steps.finished); completion drops the Nones.
+    submitted = {f.name: clean.get(f.name) for f in task.step_fields(step)}
     try:
-        draft = await call(services.store.save_draft, task_id, clean)
+        draft = await call(services.store.save_draft, task_id, submitted)
     except (Conflict, NotFound):
         return _note(view, await _ended(services, task_id))
     if step + 1 < len(task.steps):

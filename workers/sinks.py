@@ -3,7 +3,7 @@
 Delivery failures are classified (see `api.deliveries.Attempt`) and retried by returning
 `rq.Retry` with a jittered delay from the sink's schedule, or the receiver's Retry-After.
 Unexpected exceptions propagate, so RQ's own retries (set at enqueue) cover them and a
-killed worker; the last one is recorded as gave up.
+killed worker; the last one is recorded as gave up (a killed worker's by `on_failure`).
 """
 
 from __future__ import annotations
@@ -12,15 +12,20 @@ import logging
 import random
 from collections.abc import Sequence
 from contextlib import suppress
+from typing import Any
 
+from redis import Redis
 from rq import Retry, get_current_job
+from rq.exceptions import AbandonedJobError
+from rq.job import Job
 
-from api.deliveries import Attempt, DeliveryLog, delivery_id
+from api.deliveries import SETTLED, Attempt, DeliveryLog, delivery_id
 from api.errors import NotFound
 from api.files import LocalFileStorage, signature_images
+from api.jobs import JobQueues
 from api.models import Task
 from api.runtime import Services, retry_schedules
-from api.store import event_id
+from api.store import TaskStore, event_id
 from workers.context import services
 from workers.email_sink import Sender, send_email
 from workers.nats_sink import send_nats
@@ -33,6 +38,32 @@ log = logging.getLogger(__name__)
 def deliver(task_id: str, event: str, sink_index: int) -> str | Retry:
     """RQ entry point (`workers.sinks.deliver`)."""
     return SinkDelivery(services()).run(task_id, event, sink_index)
+
+
+def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
+               *_exc_info: Any) -> None:
+    """RQ failure callback of sink jobs (`workers.sinks.on_failure`).
+
+    Records a work horse that died mid-delivery (AbandonedJobError, found by RQ's registry
+    cleanup in whichever process runs it), so a delivery RQ gives up on is listed as gave
+    up; any other exception was recorded by the job itself."""
+    if not issubclass(exc_type, AbandonedJobError):
+        return
+    store = TaskStore(connection, JobQueues(connection), base_url="")
+    try:
+        record_abandoned(store, *job.args, last=not job.retries_left)
+    except Exception:  # RQ's cleanup must go on: the job still lands in its registries
+        log.exception("could not record the abandoned sink job %s", job.id)
+
+
+def record_abandoned(store: TaskStore, task_id: str, event: str, index: int, *,
+                     last: bool) -> None:
+    deliveries = DeliveryLog(store)
+    if deliveries.status(delivery_id(task_id, event, index)) in SETTLED:
+        return  # the horse died after the outcome was recorded
+    attempt = Attempt(False, 0, error="internal error: the worker died during the delivery")
+    deliveries.record(store.load(task_id), event, index, attempt,
+                      "gave_up" if last else "retrying")
 
 
 def jittered(seconds: int, jitter: float) -> int:

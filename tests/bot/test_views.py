@@ -123,6 +123,32 @@ async def test_draft_survives_close_and_reopen(post_task: Poster, slack: Slack,
     assert services.store.load(task_id).data == {"name": "Ada", "color": "Blue"}
 
 
+def _three_steps() -> dict[str, Any]:
+    def step(name: str, required: bool) -> dict[str, Any]:
+        field = {"name": name, "label": name.title(), "kind": "text", "required": required}
+        return {"id": name, "title": name.title(), "blocks": [{"type": "input",
+                                                               "field": field}]}
+
+    return {"title": "Three steps", "steps": [step("name", True), step("note", False),
+                                              step("team", True)]}
+
+
+async def test_reopen_never_skips_an_optional_step_not_yet_seen(
+        post_task: Poster, slack: Slack, services: Services) -> None:
+    task_id = await post_task(_three_steps(), assignee_email=ASSIGNEE[1])
+    answer = await slack.submit(ASSIGNEE, await _open(slack, task_id), {"name": "Ada"})
+    assert _step(answer["view"]) == 1
+    # closed on the optional step; reopening shows it, not the step after it
+    optional = await _open(slack, task_id, 2)
+    assert _step(optional) == 1
+    answer = await slack.submit(ASSIGNEE, optional, {})
+    assert _step(answer["view"]) == 2
+    assert services.store.load_draft(task_id) == {"name": "Ada", "note": None}
+    assert _step(await _open(slack, task_id, 3)) == 2  # submitted empty: done
+    assert await slack.submit(ASSIGNEE, answer["view"], {"team": "Core"}) == {}
+    assert services.store.load(task_id).data == {"name": "Ada", "team": "Core"}
+
+
 async def test_reopen_prefills_saved_answers(post_task: Poster, slack: Slack,
                                              services: Services) -> None:
     task_id = await post_task(example("hpi_feedback"), assignee_email=ASSIGNEE[1])
