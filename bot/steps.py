@@ -9,12 +9,14 @@ from api.models import Step, Task
 
 
 def finished(step: Step, draft: Mapping[str, Any]) -> bool:
-    return all(f.name in draft for f in step.fields() if f.required)
+    """Submitted: Slack and the web form save every field of a valid step, unanswered
+    optional ones as None, so a step of only optional fields is not done unseen."""
+    return all(f.name in draft for f in step.fields())
 
 
 def resume_step(task: Task, draft: Mapping[str, Any]) -> int:
-    """The first step whose required answers are not all in the draft (step 1 for an
-    empty draft; the last step when every required answer is there)."""
+    """The first step not yet submitted (step 1 for an empty draft; the last step when
+    every step was)."""
     if not draft:
         return 0
     for index, step in enumerate(task.steps):
