@@ -4,23 +4,29 @@ drafts across close/reopen, the web fallback, racing submissions."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient
 
 from api.models import CompletedBy
 from api.runtime import Services
 from renderers.slack import ACTION_OPEN
 from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, two_step_task
 from tests.bot.slack_stub import SlackStub, check_view
+from tests.conftest import Account
 from tests.fixtures import example
 
 Jobs = Callable[[], Awaitable[int]]
 DM = "D" + ASSIGNEE[0]
-FILE = {"name": "contract.pdf", "size": 1234, "content_type": "application/pdf",
-        "sha256": "ab" * 32, "url": "http://inloop.test/files/x"}
-SIGNATURE = {**FILE, "name": "signature.png", "content_type": "image/png"}
+PDF = b"%PDF-1.4 contract"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
 def _step(view: dict[str, Any]) -> int:
@@ -69,7 +75,8 @@ async def test_hpi_feedback_in_a_channel(post_task: Poster, slack: Slack,
 
 async def test_hpi_onboarding_step_one_in_slack_then_web(
         post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services,
-        jobs: Jobs) -> None:
+        client: TestClient, account: Account, jobs: Jobs) -> None:
+    services.directory.add_member(account.org_id, ASSIGNEE[1], "Ada")  # no email code
     task_id = await post_task(example("hpi_onboarding"), assignee_email=ASSIGNEE[1])
     view = await _open(slack, task_id)
     answer = await slack.submit(ASSIGNEE, view, {"full_name": "Ada Lovelace",
@@ -77,22 +84,57 @@ async def test_hpi_onboarding_step_one_in_slack_then_web(
     assert answer["response_action"] == "update"
     upload_step = check_view(answer["view"])
     assert _step(upload_step) == 1 and "submit" not in upload_step
-    links = [e["url"] for b in upload_step["blocks"] if b["type"] == "actions"
-             for e in b["elements"]]
-    assert any(u.startswith(services.store.load(task_id).url) for u in links)
-    draft = services.store.load_draft(task_id)
-    assert draft == {"full_name": "Ada Lovelace", "department": "Engineering"}
-    # the web form finishes the task with the Slack answers carried over
+    (link,) = [e["url"] for b in upload_step["blocks"] if b["type"] == "actions"
+               for e in b["elements"]]
+    assert link == f"{services.store.load(task_id).url}?step=2"
+    slack_answers = {"full_name": "Ada Lovelace", "department": "Engineering"}
+    assert services.store.load_draft(task_id) == slack_answers
+    # the person follows the link: the web form opens at the upload step
+    path = link.removeprefix("http://inloop.test")
+    page = await client.get(path)
+    html = await page.text()
+    assert page.status == 200 and "Step 2 of 3" in html and 'name="contract"' in html
+    token = _csrf(html)
+    first = await (await client.get(path.replace("?step=2", "?step=1"))).text()
+    assert 'value="Ada Lovelace"' in first  # the Slack answers, carried over
+    uploaded = await _post(client, path, {"csrf_token": token, "nav": "next"},
+                           ("contract", "contract.pdf", PDF, "application/pdf"))
+    assert uploaded.status == 303 and uploaded.headers["Location"].endswith("?step=3")
+    last = await client.get(uploaded.headers["Location"])
+    assert "Step 3 of 3" in await last.text()
+    signature = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    done = await _post(client, uploaded.headers["Location"], {
+        "csrf_token": token, "nav": "submit", "approved": "on", "signature": signature})
+    assert done.status == 200 and "Thank you!" in await done.text()
     task = services.store.load(task_id)
-    web = CompletedBy(channel="web", id=ASSIGNEE[1], name="Ada")
-    for ref in (FILE, SIGNATURE):  # the web form claims what it stores for the task
-        services.store.claim_file(task_id, ref["sha256"])
-    services.tasks.complete(task, {**draft, "contract": FILE, "approved": True,
-                                   "signature": SIGNATURE}, web)
+    assert task.status == "completed" and task.completed_by is not None
+    assert task.completed_by.channel == "web"
+    assert {k: task.data[k] for k in slack_answers} == slack_answers
+    assert task.data["approved"] is True
+    assert task.data["contract"]["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert task.data["signature"]["sha256"] == hashlib.sha256(PNG).hexdigest()
+    assert set(task.data) == {*slack_answers, "contract", "approved", "signature"}
     await jobs()
     (update,) = slack_stub.of("chat.update")
     assert not any(b["type"] == "actions" for b in update.args["blocks"])
     assert "Ada Lovelace" in json.dumps(update.args["blocks"])
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+async def _post(client: TestClient, path: str, fields: dict[str, str],
+                upload: tuple[str, str, bytes, str] | None = None) -> Any:
+    form = FormData()
+    for name, value in fields.items():
+        form.add_field(name, value)
+    if upload:
+        name, filename, data, content_type = upload
+        form.add_field(name, data, filename=filename, content_type=content_type)
+    return await client.post(path, data=form, allow_redirects=False)
 
 
 async def test_errors_go_back_per_block(post_task: Poster, slack: Slack,
