@@ -83,5 +83,6 @@ def _requeue(store: TaskStore, task: Task, index: int) -> None:
 
 
 def _last_line(job: Job) -> str:
-    lines = (job.exc_info or "unknown").strip().splitlines()
+    result = job.latest_result()
+    lines = ((result and result.exc_string) or "").strip().splitlines()
     return lines[-1][:300] if lines else "unknown"

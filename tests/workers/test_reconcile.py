@@ -49,3 +49,41 @@ def test_cli_lists_and_retries_deliveries_that_gave_up(
     drain(lambda: DeliveryLog(services.store).status(did) == "delivered")
     main(["deliveries", "failed"])
     assert capsys.readouterr().out == ""
+
+
+def _abandon(services: Services, task_id: str, *, callback: bool = True) -> None:
+    """The sink job's work horse dies on its last try: RQ's own registry cleanup finds it.
+
+    Without `callback` the job looks like one enqueued before sink jobs had one."""
+    queue = services.queues["webhook"]
+    job = Job.fetch(rq_job_id(sink_job_id(task_id, "completed", 0)),
+                    connection=services.redis, serializer=JSONSerializer)
+    assert not job.retries_left and job.failure_callback is not None
+    if not callback:
+        services.redis.hdel(job.key, "failure_callback_name")
+    queue.remove(job)
+    registry = queue.started_job_registry
+    services.redis.zadd(registry.key, {f"{job.id}:dead-horse": 1})  # its heartbeat expired
+    registry.cleanup()
+    assert job.id in queue.failed_job_registry
+
+
+@pytest.mark.parametrize("callback", [True, False], ids=["callback", "reconcile"])
+def test_a_job_abandoned_on_its_last_try_gives_up_and_can_be_retried(
+        services: Services, receiver: Receiver, drain: Drain, callback: bool) -> None:
+    services.store.retry_schedules = {}  # no RQ retries: the first death is the last
+    task_id = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    services.store.complete(task_id, ANSWERS, BY)
+    _abandon(services, task_id, callback=callback)
+
+    did, log = delivery_id(task_id, "completed", 0), DeliveryLog(services.store)
+    assert reconcile(services.store) == []  # not lost: settled by the callback or here
+    assert log.status(did) == "gave_up"
+    assert [d["id"] for d in log.gave_up()] == [did]
+    error = log.get(did)["attempts"][-1]["error"]
+    assert error.startswith("internal error: the worker died" if callback else
+                            "RQ gave up on the job: Moved to FailedJobRegistry, due to "
+                            "AbandonedJobError")
+    log.retry(did)
+    drain(lambda: log.status(did) == "delivered")
+    assert len(receiver.received) == 1
