@@ -24,7 +24,13 @@ def test_without_slack_settings_the_route_is_absent(services: Services) -> None:
     app = create_app(services, extras=[bot.http.register])
     paths = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
     assert "/slack/events" not in paths
-    services.settings = services.settings.model_copy(update={"slack_bot_token": "xoxb-x"})
+    # a bot token alone delivers (Socket Mode) but cannot check signed HTTP requests
+    services.settings = services.settings.model_copy(
+        update={"slack_bot_token": "xoxb-x", "slack_signing_secret": None})
+    app = create_app(services, extras=[bot.http.register])
+    assert "/slack/events" not in {r.resource.canonical for r in app.router.routes()
+                                   if r.resource is not None}
+    services.settings = services.settings.model_copy(update={"slack_signing_secret": "s"})
     app = create_app(services, extras=[bot.http.register])
     assert "/slack/events" in {r.resource.canonical for r in app.router.routes()
                                if r.resource is not None}
