@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from api.deliveries import DeliveryLog, delivery_id
@@ -61,3 +62,34 @@ def test_killed_worker_delivery_resumes_with_the_same_event_id(
     ids = {r.headers["webhook-id"] for r in receiver.received}
     assert ids == {event_id(task_id, "completed")} and len(receiver.received) == 2
     assert time.monotonic() - started < 20
+
+
+def test_killed_worker_on_the_last_try_gives_up_and_can_be_retried(
+        services: Services, receiver: Receiver, redis_url: str, tmp_path: Path) -> None:
+    services.store.retry_schedules = {}  # no RQ retries: the first death is the last
+    receiver.plan = [("hang", 30)]
+    task_id = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    log = tmp_path / "workers.log"
+    first = _worker(redis_url, log, scheduler=False)
+    try:
+        services.store.complete(task_id, ANSWERS, BY)
+        receiver.wait_for(1, timeout=15)
+    finally:
+        _stop(first, signal.SIGKILL)
+    second = _worker(redis_url, log, scheduler=True)
+    deliveries, did = DeliveryLog(services.store), delivery_id(task_id, "completed", 0)
+    try:
+        _until(lambda: deliveries.status(did) == "gave_up", log)
+        assert [d["id"] for d in deliveries.gave_up()] == [did]
+        deliveries.retry(did)
+        _until(lambda: deliveries.status(did) == "delivered", log)
+    finally:
+        _stop(second, signal.SIGTERM)
+    assert len(receiver.received) == 2
+
+
+def _until(condition: Callable[[], bool], log: Path, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.1)
