@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from redis.client import Pipeline
@@ -59,12 +59,9 @@ class Attempt:
     final: bool = False
 
 
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
 
 def _text(raw: Any) -> dict[str, str]:
-    return {_s(k): _s(v) for k, v in raw.items()}
+    return {keys.text(k): keys.text(v) for k, v in raw.items()}
 
 
 class DeliveryLog:
@@ -77,7 +74,7 @@ class DeliveryLog:
         key = keys.task_event(task.task_id, event)
         fresh = json.dumps(event_body(task, event), separators=(",", ":"))
         self.redis.set(key, fresh, nx=True)
-        return _s(self.redis.get(key) or fresh).encode()
+        return keys.text(self.redis.get(key) or fresh).encode()
 
     def tries(self, did: str) -> int:
         """Attempts since the delivery was (re)queued."""
@@ -85,7 +82,7 @@ class DeliveryLog:
 
     def status(self, did: str) -> str:
         raw = self.redis.hget(keys.delivery(did), "status")
-        return _s(raw) if raw else "queued"
+        return keys.text(raw) if raw else "queued"
 
     def record(self, task: Task, event: str, index: int, attempt: Attempt, status: str) -> None:
         """Append `attempt` and set the delivery's status, in one transaction."""
@@ -155,7 +152,7 @@ class DeliveryLog:
     def gave_up(self, limit: int = 100) -> list[dict[str, Any]]:
         """Deliveries that gave up, most recent first."""
         ids = self.redis.zrevrange(keys.DELIVERIES_GAVE_UP, 0, limit - 1)
-        return [self.get(_s(did)) for did in ids]
+        return [self.get(keys.text(did)) for did in cast(list[bytes], ids)]
 
     # -- redelivery -------------------------------------------------------------------
 

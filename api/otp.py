@@ -54,9 +54,6 @@ def code_digest(salt: bytes, code: str) -> str:
     return hmac.new(salt, code.encode(), hashlib.sha256).hexdigest()
 
 
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
 
 class EmailCodes:
     def __init__(self, redis: Redis, queues: JobQueues, policy: CodePolicy) -> None:
@@ -111,7 +108,7 @@ class EmailCodes:
     def _verify_once(self, key: str, code: str) -> dict[str, str] | None:
         with self.redis.pipeline() as pipe:
             pipe.watch(key)
-            record = {_s(k): _s(v) for k, v in pipe.hgetall(key).items()}
+            record = {keys.text(k): keys.text(v) for k, v in pipe.hgetall(key).items()}
             if not record or int(record["tries"]) >= self.policy.max_tries:
                 raise CodeLocked("this code has expired or was tried too often; "
                                  "request a new one")

@@ -14,9 +14,6 @@ EVENT_TTL_S = 3600
 GRANT_TTL_S = 30 * 24 * 3600
 
 
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
 
 class SlackState:
     def __init__(self, redis: Redis) -> None:
@@ -32,7 +29,7 @@ class SlackState:
 
     def assignee(self, task_id: str) -> str | None:
         found = self.redis.get(keys.task_slack_user(task_id))
-        return _s(found) if found else None
+        return keys.text(found) if found else None
 
     # "Sent" means settled: posted, or a lasting problem recorded for the target.
     def was_sent(self, task_id: str, target: str) -> bool:
@@ -55,7 +52,7 @@ class SlackState:
         """The Slack user's task ids, newest first."""
         found = cast(list[bytes], self.redis.zrevrange(keys.slack_user_tasks(user_id), 0,
                                                         limit - 1))
-        return [_s(i) for i in found]
+        return [keys.text(i) for i in found]
 
     def forget_tasks(self, user_id: str, task_ids: list[str]) -> None:
         if task_ids:
