@@ -26,24 +26,43 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def timeline(task: Task, creator: str) -> list[str]:
-    """What happened to the task, in order, as sentences."""
-    events = [f"{_when(task.created_at)}: created by {creator}"]
-    for sent in task.external_message_ids:
-        moment = datetime.fromtimestamp(float(sent.ts), UTC)
-        events.append(f"{_when(moment)}: delivered to Slack ({sent.channel})")
-    events += [f"{_when(p.at)}: Slack delivery problem: {p.message}"
-               for p in task.delivery_problems]
+def timeline(task: Task, creator: str, deliveries: list[dict[str, Any]]) -> list[str]:
+    """What happened to the task, oldest first, as sentences."""
+    events = [(task.created_at, f"created by {creator}")]
+    events += [(datetime.fromtimestamp(float(sent.ts), UTC), f"delivered to Slack ({sent.channel})")
+               for sent in task.external_message_ids]
+    events += [(p.at, f"Slack delivery problem: {p.message}") for p in task.delivery_problems]
+    events += _end(task)
+    events += [_sink_event(d) for d in deliveries if d["attempts"]]
+    return [f"{_when(moment)}: {text}" for moment, text in sorted(events, key=lambda e: e[0])]
+
+
+def _end(task: Task) -> list[tuple[datetime, str]]:
+    ended = task.ended_at or task.updated_at
     if task.completed_at and task.completed_by:
         by = task.completed_by
-        events.append(f"{_when(task.completed_at)}: answered by {by.name} via {by.channel}")
-    elif task.status == "cancelled":
+        return [(task.completed_at, f"answered by {by.name} via {by.channel}")]
+    if task.status == "cancelled":
         reason = f": {task.cancel_reason}" if task.cancel_reason else ""
-        events.append(f"{_when(task.updated_at)}: cancelled{reason}")
-    elif task.status == "failed":
-        errors = "; ".join(e.message for e in task.errors)
-        events.append(f"{_when(task.updated_at)}: failed: {errors}")
-    return events
+        return [(ended, f"cancelled{reason}")]
+    if task.status == "failed":
+        return [(ended, "failed: " + "; ".join(e.message for e in task.errors))]
+    return []
+
+
+def _sink_event(delivery: dict[str, Any]) -> tuple[datetime, str]:
+    """A sink delivery's state as of its latest attempt."""
+    last = delivery["attempts"][-1]
+    sink = f"{delivery['sink_type']} {delivery['target']} ({delivery['event']})"
+    tries = f"{delivery['attempt_count']} attempt{'s' * (delivery['attempt_count'] != 1)}"
+    outcome = f"HTTP {last['status_code']}" if last.get("status_code") else last.get("error")
+    if delivery["status"] == "delivered":
+        text = f"{sink} delivered after {tries}"
+    elif delivery["status"] == "gave_up":
+        text = f"{sink} gave up after {tries}, last: {outcome}"
+    else:
+        text = f"{sink} not delivered yet ({tries}, last: {outcome}); retrying"
+    return datetime.fromisoformat(last["at"]), text
 
 
 def answers(task: Task) -> list[dict[str, Any]]:
@@ -74,7 +93,7 @@ async def show_task(request: web.Request) -> web.Response:
     except NotFound:
         creator = task.created_by
     return member_page(request, member, "task.html", task=task, answers=answers(task),
-                       timeline=timeline(task, creator), deliveries=deliveries,
+                       timeline=timeline(task, creator, deliveries), deliveries=deliveries,
                        form_href=f"/t/{task.link_id}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from aiohttp.test_utils import TestClient
@@ -10,6 +11,7 @@ from api.models import ExternalMessage
 from api.runtime import Services
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
+from tests.ports import free_port
 from tests.servers import SmtpServer
 from tests.web.helpers import csrf_from, dashboard_sign_in, post_form
 
@@ -92,17 +94,28 @@ async def test_sign_out_ends_the_session(client: TestClient, account: Account,
     assert response.status == 303  # the old session id no longer works
 
 
-async def test_task_page_shows_slack_delivery_and_sink_deliveries(
+async def test_task_page_timeline_shows_slack_answer_and_each_sink_outcome(
         client: TestClient, account: Account, services: Services,
         smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
-    body = {**example("hpi_approval"), "sinks": [{"type": "nats", "subject": "hitl.done"}]}
+    closed = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: refused, retried later
+    body = {**example("hpi_approval"), "sinks": [{"type": "email", "to": "ops@example.com"},
+                                                 {"type": "webhook", "url": closed}]}
     task = await create(client, account, body)
+    sent = f"{services.store.load(task['task_id']).created_at.timestamp() + 0.001:.6f}"
     services.store.update(task["task_id"], lambda t: t.external_message_ids.append(
-        ExternalMessage(channel="D123", ts="1790000000.000100")))
+        ExternalMessage(channel="D123", ts=sent)))
     await client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=account.headers,
                       json={"data": {"decision": "Approve"}})
-    await dashboard_sign_in(client, account, smtp_server, run_jobs)
+    run_jobs(("email", "webhook"))  # the webhook attempt fails and is scheduled again
+    await dashboard_sign_in(client, account, smtp_server, run_jobs, count=2)
     page = await (await client.get(f"/dashboard/tasks/{task['task_id']}")).text()
-    assert "delivered to Slack (D123)" in page
-    assert "answered by User 0 via api" in page
-    assert "hitl.done" in page and "Sink deliveries" in page
+    timeline = page[page.index('<ol class="timeline">'):page.index("</ol>")]
+    entries = re.findall(r"<li>(.*?)</li>", timeline)
+    assert "created by User 0" in entries[0] and "delivered to Slack (D123)" in entries[1]
+    assert any("answered by User 0 via api" in e for e in entries)
+    assert any("email ops@example.com (completed) delivered after 1 attempt" in e
+               for e in entries)
+    refused = [e for e in entries if f"webhook {closed} (completed) not delivered yet" in e]
+    assert len(refused) == 1 and "retrying" in refused[0]
+    moments = [e.split(": ", 1)[0] for e in entries]
+    assert moments == sorted(moments)
