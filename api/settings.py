@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     otp_sends_per_ip: int = 20
     otp_send_window_s: int = 3600
     web_session_ttl_s: int = 12 * 3600
+    # Reverse proxies in front of inloop that append to X-Forwarded-For (0: none, use the
+    # peer address). With N, the client is the Nth address from the right.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
 
     @property
     def files_dir(self) -> Path:

@@ -10,8 +10,10 @@ task (path `/t/{link_id}`, so it is never sent anywhere else).
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import secrets
+from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
@@ -72,5 +74,13 @@ async def drop_session(request: web.Request, cookie: str) -> None:
 
 
 def client_ip(request: web.Request) -> str:
-    """The peer address (inloop does not trust X-Forwarded-For unless a proxy sets it)."""
+    """The client's address: the peer, or behind `trusted_proxy_hops` proxies the address
+    the outermost trusted proxy saw (the Nth from the right of X-Forwarded-For; what a
+    client puts further left is its own claim and ignored)."""
+    hops = request.app[SERVICES].settings.trusted_proxy_hops
+    forwarded = [a.strip() for a in ",".join(request.headers.getall("X-Forwarded-For", []))
+                 .split(",") if a.strip()]
+    if hops and len(forwarded) >= hops:
+        with suppress(ValueError):
+            return str(ipaddress.ip_address(forwarded[-hops]))
     return request.remote or "unknown"

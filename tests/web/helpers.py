@@ -25,13 +25,14 @@ async def csrf_from(client: TestClient, path: str) -> str:
 
 
 async def post_form(client: TestClient, path: str, fields: dict[str, Any],
-                    files: dict[str, tuple[str, bytes, str]] | None = None) -> Any:
+                    files: dict[str, tuple[str, bytes, str]] | None = None,
+                    headers: dict[str, str] | None = None) -> Any:
     form = FormData()
     for name, value in fields.items():
         form.add_field(name, value)
     for name, (filename, data, ctype) in (files or {}).items():
         form.add_field(name, data, filename=filename, content_type=ctype)
-    return await client.post(path, data=form, allow_redirects=False)
+    return await client.post(path, data=form, allow_redirects=False, headers=headers)
 
 
 async def dashboard_sign_in(client: TestClient, account: Account, smtp_server: SmtpServer,

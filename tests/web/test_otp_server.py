@@ -71,6 +71,26 @@ async def test_per_ip_limit_covers_many_tasks(client: TestClient, account: Accou
     assert statuses == [303, 303, 303, 429]
 
 
+async def test_behind_trusted_proxies_the_limit_is_per_forwarded_client(
+        client: TestClient, account: Account, services: Services) -> None:
+    services.settings.trusted_proxy_hops = 1
+    codes = client.app[WEB].codes
+    codes.policy = replace(codes.policy, sends_per_ip=2)
+    tasks = [await external(client, account) for _ in range(5)]
+    token = await csrf_from(client, f"/t/{tasks[0]['link_id']}/verify")
+
+    async def send(task: dict, forwarded: str) -> int:
+        response = await post_form(client, f"/t/{task['link_id']}/verify/send",
+                                   {"csrf_token": token}, headers={"X-Forwarded-For": forwarded})
+        return int(response.status)
+
+    # The proxy appends the real client; what the client claims further left is ignored.
+    assert [await send(tasks[0], "203.0.113.7"), await send(tasks[1], "1.1.1.1, 203.0.113.7"),
+            await send(tasks[2], "2.2.2.2, 203.0.113.7")] == [303, 303, 429]
+    assert await send(tasks[3], "198.51.100.9") == 303  # another client behind the proxy
+    assert services.redis.keys(keys.PREFIX + "*203.0.113.7*")
+
+
 async def test_tasks_without_otp_skip_the_code_page(client: TestClient,
                                                     account: Account) -> None:
     task = await create(client, account, example("hpi_approval"))
