@@ -6,6 +6,7 @@ deterministic id, so a transition that happens once enqueues once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 from rq import Callback, Queue, Retry
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 QUEUE_NAMES = ("expiry", "slack", "webhook", "nats", "email")
@@ -51,7 +53,7 @@ class JobQueues:
 
     def enqueue(self, pipe: Pipeline, spec: JobSpec, at: datetime | None = None) -> None:
         """Add `spec` to `pipe`'s MULTI; runs at `at` (needs a worker with scheduler)."""
-        options: dict[str, Any] = {"job_id": rq_job_id(spec.job_id), "pipeline": pipe}
+        options: dict[str, Any] = {"job_id": rq_job_id(spec.job_id)}
         if spec.retry_intervals:
             options["retry"] = Retry(
                 max=len(spec.retry_intervals), interval=list(spec.retry_intervals)
@@ -60,9 +62,20 @@ class JobQueues:
             options["on_failure"] = Callback(spec.on_failure)
         queue = self._queues[spec.queue]
         if at is None:
-            queue.enqueue(spec.func, *spec.args, **options)
+            queue.enqueue(spec.func, *spec.args, pipeline=pipe, **options)
         else:
-            queue.enqueue_at(at, spec.func, *spec.args, **options)
+            self._schedule(pipe, queue, queue.create_job(
+                spec.func, args=spec.args, status=JobStatus.SCHEDULED, **options), at)
+
+    @staticmethod
+    def _schedule(pipe: Pipeline, queue: Queue, job: Job, at: datetime) -> None:
+        """What `Queue.enqueue_at` does, but all inside `pipe` (RQ's registry write skips
+        the pipeline) and at the second after `at`: RQ truncates the time to whole
+        seconds, so a job due at 12.7 s would otherwise run at 12 s, before it is due."""
+        pipe.sadd(queue.redis_queues_keys, queue.key)
+        job.set_status(JobStatus.SCHEDULED, pipeline=pipe)
+        job.save(pipeline=pipe)
+        pipe.zadd(queue.scheduled_job_registry.key, {job.id: math.ceil(at.timestamp())})
 
 
 def sink_job_id(task_id: str, event: str, index: int) -> str:

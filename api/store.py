@@ -237,6 +237,15 @@ class TaskStore:
 
         return self._end(task_id, failed, "failed")
 
+    def due_in(self, task_id: str) -> float | None:
+        """Seconds until a pending task's `expires_at` (negative once overdue); None for an
+        ended task or one that never expires."""
+        raw = self.redis.get(keys.task(task_id))
+        task = Task.model_validate_json(raw) if raw is not None else None
+        if task is None or task.status != "pending" or task.expires_at is None:
+            return None
+        return (task.expires_at - self.clock()).total_seconds()
+
     def expire(self, task_id: str) -> Task | None:
         """Fail an overdue pending task; `None` if it is not overdue or already ended."""
         raw = self.redis.get(keys.task(task_id))

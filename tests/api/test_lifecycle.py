@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -112,6 +113,34 @@ async def test_expired_task_fails_by_the_scheduled_job(client: TestClient, accou
     assert run_jobs(("expiry",)) == 1
     raw = services.store.redis.get(f"inloop:task:{task_id}")
     assert b'"status":"failed"' in raw and b'"code":"expired"' in raw
+
+
+async def test_expiry_is_scheduled_for_the_second_after_expires_at(
+        client: TestClient, account: Account, services: Services) -> None:
+    task_id = (await create(client, account, {**example("hpi_approval"),
+                                              "expires_in": 60}))["task_id"]
+    expires_at = services.store.load(task_id).expires_at
+    assert expires_at is not None
+    registry = services.queues["expiry"].scheduled_job_registry
+    score = services.redis.zscore(registry.key, rq_job_id(f"expire:{task_id}"))
+    # RQ releases a job once the current whole second reaches its score: never before.
+    assert score == math.ceil(expires_at.timestamp()) and score >= expires_at.timestamp()
+
+
+async def test_an_expiry_job_started_a_little_early_waits_and_expires(
+        client: TestClient, account: Account, services: Services, run_jobs: Any) -> None:
+    task_id = (await create(client, account, {**example("hpi_approval"),
+                                              "expires_in": 60}))["task_id"]
+    expires_at = services.store.load(task_id).expires_at
+    assert expires_at is not None
+    # The worker's clock reads 0.4 s before expires_at when the job starts.
+    skew = expires_at - datetime.now(UTC) - timedelta(seconds=0.4)
+    services.store.clock = lambda: datetime.now(UTC) + skew
+    queue = services.queues["expiry"]
+    queue.enqueue_job(queue.fetch_job(rq_job_id(f"expire:{task_id}")))
+    assert run_jobs(("expiry",)) == 1
+    task = services.store.load(task_id)
+    assert task.status == "failed" and task.errors[0].code == "expired"
 
 
 async def test_overdue_task_reads_as_failed_even_before_the_job(client: TestClient,
