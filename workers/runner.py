@@ -10,6 +10,7 @@ from rq.serializers import JSONSerializer
 
 from api.runtime import Services
 from workers.context import install
+from workers.sinks import on_horse_killed
 
 RQ_HEARTBEAT_GRACE_S = 60
 # Imported once in the worker, so each forked work horse starts with them loaded (the sink
@@ -40,7 +41,8 @@ def make_worker(services: Services, queues: list[str] | None = None) -> Worker:
     worker = InloopWorker(chosen, connection=services.redis, serializer=JSONSerializer,
                           worker_ttl=settings.worker_ttl_s,
                           maintenance_interval=settings.maintenance_interval_s,
-                          job_monitoring_interval=settings.job_monitoring_interval_s)
+                          job_monitoring_interval=settings.job_monitoring_interval_s,
+                          work_horse_killed_handler=on_horse_killed)
     worker.heartbeat_grace_s = settings.job_heartbeat_grace_s
     return worker
 

@@ -3,7 +3,8 @@
 Delivery failures are classified (see `api.deliveries.Attempt`) and retried by returning
 `rq.Retry` with a jittered delay from the sink's schedule, or the receiver's Retry-After.
 Unexpected exceptions propagate, so RQ's own retries (set at enqueue) cover them and a
-killed worker; the last one is recorded as gave up (a killed worker's by `on_failure`).
+killed worker; the last one is recorded as gave up (a dead work horse's by `on_failure`
+or, when its worker lives on, by `on_horse_killed`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from workers.smtp import send
 from workers.webhook import HttpPost, WebhookCall, pinned_post, send_webhook
 
 log = logging.getLogger(__name__)
+SINK_JOB = "workers.sinks.deliver"
 
 
 def deliver(task_id: str, event: str, sink_index: int) -> str | Retry:
@@ -44,15 +46,26 @@ def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
                *_exc_info: Any) -> None:
     """RQ failure callback of sink jobs (`workers.sinks.on_failure`).
 
-    Records a work horse that died mid-delivery (AbandonedJobError, found by RQ's registry
-    cleanup in whichever process runs it), so a delivery RQ gives up on is listed as gave
-    up; any other exception was recorded by the job itself."""
-    if not issubclass(exc_type, AbandonedJobError):
-        return
+    Records a work horse that died along with its worker (AbandonedJobError, found by RQ's
+    registry cleanup in whichever process runs it), so a delivery RQ gives up on is listed
+    as gave up; any other exception was recorded by the job itself."""
+    if issubclass(exc_type, AbandonedJobError):
+        record_death(job, connection)
+
+
+def on_horse_killed(job: Job, _pid: int, _status: int, _rusage: Any) -> None:
+    """The worker's `work_horse_killed_handler`: a horse killed under a living worker
+    (SIGKILL, OOM) never reaches the failure callback, so it is recorded here."""
+    if job.func_name == SINK_JOB:
+        record_death(job, job.connection)
+
+
+def record_death(job: Job, connection: Redis) -> None:
+    """Record the attempt a dead work horse could not; `gave_up` on the job's last try."""
     store = TaskStore(connection, JobQueues(connection), base_url="")
     try:
         record_abandoned(store, *job.args, last=not job.retries_left)
-    except Exception:  # RQ's cleanup must go on: the job still lands in its registries
+    except Exception:  # RQ's failure handling must go on: the job still lands in its registries
         log.exception("could not record the abandoned sink job %s", job.id)
 
 

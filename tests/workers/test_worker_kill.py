@@ -1,4 +1,5 @@
-"""A worker killed with SIGKILL mid-delivery: another worker delivers the same event."""
+"""A worker (or only its work horse) killed with SIGKILL mid-delivery: the event is
+delivered again, or recorded as gave up on the last try."""
 
 from __future__ import annotations
 
@@ -86,6 +87,40 @@ def test_killed_worker_on_the_last_try_gives_up_and_can_be_retried(
     finally:
         _stop(second, signal.SIGTERM)
     assert len(receiver.received) == 2
+
+
+def _horse_of(worker: subprocess.Popen[bytes], log: Path) -> int:
+    """The work horse: the only child of a worker without scheduler."""
+    children: list[str] = []
+    deadline = time.monotonic() + 10
+    while not children:
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        found = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True)
+        children = found.stdout.split()
+    [horse] = children
+    return int(horse)
+
+
+def test_killed_work_horse_on_the_last_try_gives_up_and_can_be_retried(
+        services: Services, receiver: Receiver, redis_url: str, tmp_path: Path) -> None:
+    services.store.retry_schedules = {}  # no RQ retries: the first death is the last
+    receiver.plan = [("hang", 30)]
+    task_id = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    log = tmp_path / "workers.log"
+    worker = _worker(redis_url, log, scheduler=False)  # its only child is the horse
+    deliveries, did = DeliveryLog(services.store), delivery_id(task_id, "completed", 0)
+    try:
+        services.store.complete(task_id, ANSWERS, BY)
+        receiver.wait_for(1, timeout=15)
+        os.kill(_horse_of(worker, log), signal.SIGKILL)  # the worker itself lives on
+        _until(lambda: deliveries.status(did) == "gave_up", log)
+        assert [d["id"] for d in deliveries.gave_up()] == [did]
+        assert "worker died" in deliveries.get(did)["attempts"][0]["error"]
+        deliveries.retry(did)
+        _until(lambda: deliveries.status(did) == "delivered", log)
+    finally:
+        _stop(worker, signal.SIGTERM)
+    assert worker.returncode is not None and len(receiver.received) == 2
 
 
 def _until(condition: Callable[[], bool], log: Path, timeout: float = 20) -> None:
