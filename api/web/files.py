@@ -19,6 +19,8 @@ from api.models import UPLOAD_KINDS, FileRef, Task
 from api.web.form import open_task
 from api.web.pages import WEB
 
+CHUNK = 64 * 1024
+
 
 def _ascii_name(name: str) -> str:
     return "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
@@ -66,14 +68,27 @@ async def api_upload(request: web.Request) -> web.Response:
                   and f.kind in UPLOAD_KINDS), None)
     if field is None:
         raise NotFound("no such file field")
-    data = await request.content.read(services.settings.max_upload_bytes + 1)
-    if len(data) > services.settings.max_upload_bytes or not data:
+    data = await read_body(request, services.settings.max_upload_bytes)
+    if not data:
         raise InvalidRequest([Detail("body", "the file must be 1 byte to "
                                      f"{services.settings.max_upload_bytes} bytes")])
     if field.kind == "signature" and not data.startswith(PNG_MAGIC):
         raise InvalidRequest([Detail("body", "a signature must be a PNG image")])
     ref = await _stored_ref(request, task, field.name, data)
     return web.json_response(ref.model_dump(), status=201)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body (however it arrives: buffered, chunked), 413 once over `limit`."""
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _stored_ref(request: web.Request, task: Task, field: str, data: bytes) -> FileRef:
