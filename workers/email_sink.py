@@ -56,7 +56,8 @@ def email_message(task: Task, event: str, *, sender: str, to: str, event_id: str
 def send_email(task: Task, event: str, to: str, *, smtp_url: str | None, sender: str,
                event_id: str, deliver: Sender = send,
                images: dict[str, bytes] | None = None) -> Attempt:
-    """One attempt; a permanent SMTP refusal (5xx) is final, anything else is retried.
+    """One attempt; a permanent SMTP refusal (5xx) is final, anything else (a 4xx such as
+    greylisting, a connection failure) is retried.
     `images` are the signatures (by field name) the attached PDF shows."""
     started = time.monotonic()
     if not smtp_url:
@@ -66,7 +67,7 @@ def send_email(task: Task, event: str, to: str, *, smtp_url: str | None, sender:
     try:
         deliver(SmtpConfig.from_url(smtp_url), message)
     except smtplib.SMTPRecipientsRefused as error:
-        return Attempt(False, elapsed_ms(started), error=f"refused: {error.recipients}", final=True)
+        return refused(error, elapsed_ms(started))
     except smtplib.SMTPResponseException as error:
         return Attempt(False, elapsed_ms(started), status_code=error.smtp_code,
                        error=f"SMTP {error.smtp_code}", final=error.smtp_code >= 500)
@@ -74,3 +75,12 @@ def send_email(task: Task, event: str, to: str, *, smtp_url: str | None, sender:
         return Attempt(False, elapsed_ms(started), error=f"SMTP failed: {error}"[:300])
     return Attempt(True, elapsed_ms(started), status_code=250)
 
+
+
+def refused(error: smtplib.SMTPRecipientsRefused, latency_ms: float) -> Attempt:
+    """Final only when every recipient was refused for good (5xx); 421/450/451/452
+    (greylisting, a full mailbox, a busy server) are worth another try."""
+    codes = [code for code, _message in error.recipients.values()]
+    return Attempt(False, latency_ms, status_code=max(codes, default=None),
+                   error=f"refused: {error.recipients}"[:300],
+                   final=bool(codes) and min(codes) >= 500)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
+from aiosmtpd.controller import Controller
 from PIL import Image
 from pypdf import PdfReader
 
@@ -13,7 +15,7 @@ from api.models import FileRef, TaskCreate
 from api.runtime import Services
 from api.store import event_id
 from tests.ports import free_port
-from tests.servers import SmtpServer
+from tests.servers import Mailbox, SmtpServer
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
 
 
@@ -32,6 +34,59 @@ def test_smtp_down_then_up_is_retried(services: Services, smtp_server: SmtpServe
     assert mail["From"] == services.settings.smtp_from and mail["To"] == "ops@example.com"
     errors = [a["error"] for a in log.get(did)["attempts"]]
     assert errors[0].startswith("SMTP failed") and errors[1] is None
+
+
+class Greylisting(Mailbox):
+    """Answers RCPT with `codes` in turn, then accepts."""
+
+    def __init__(self, *codes: str) -> None:
+        super().__init__()
+        self.codes = list(codes)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if self.codes:
+            return self.codes.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def _refusing_server(*codes: str) -> tuple[Controller, Greylisting, str]:
+    handler, port = Greylisting(*codes), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, handler, f"smtp://127.0.0.1:{port}"
+
+
+def test_greylisted_recipient_is_retried(services: Services, drain: Drain) -> None:
+    services.settings.sink_retry_schedule = [1]
+    controller, mailbox, services.settings.smtp_url = _refusing_server(
+        "451 4.7.1 Greylisted, try again later")
+    try:
+        task_id = make_task(services, [{"type": "email", "to": "ops@example.com"}])
+        services.store.cancel(task_id, "not needed")
+        log, did = DeliveryLog(services.store), delivery_id(task_id, "cancelled", 0)
+        drain(lambda: log.status(did) == "delivered")
+    finally:
+        controller.stop()
+    first, second = log.get(did)["attempts"]
+    assert first["status_code"] == 451 and not first["final"]
+    assert second["status_code"] == 250 and len(mailbox.messages) == 1
+
+
+def test_permanently_refused_recipient_gives_up(services: Services, drain: Drain) -> None:
+    services.settings.sink_retry_schedule = [1]
+    controller, mailbox, services.settings.smtp_url = _refusing_server(
+        "550 5.1.1 No such user")
+    try:
+        task_id = make_task(services, [{"type": "email", "to": "nobody@example.com"}])
+        services.store.cancel(task_id, "not needed")
+        log, did = DeliveryLog(services.store), delivery_id(task_id, "cancelled", 0)
+        drain(lambda: log.status(did) == "gave_up")
+    finally:
+        controller.stop()
+    [attempt] = log.get(did)["attempts"]
+    assert attempt["status_code"] == 550 and attempt["final"] and mailbox.messages == []
 
 
 def test_no_smtp_url_is_a_retryable_failure(services: Services, drain: Drain) -> None:
