@@ -19,7 +19,6 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 FieldKind = Literal[
@@ -219,11 +218,12 @@ class TaskCreate(_In):
             raise ValueError(f"payload nests deeper than {MAX_PAYLOAD_DEPTH} levels")
         return value
 
-    @model_validator(mode="after")
-    def _one_assignee(self) -> TaskCreate:
-        if self.assignee_member_id and self.assignee_email:
+    @field_validator("assignee_email")
+    @classmethod
+    def _one_assignee(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and info.data.get("assignee_member_id"):
             raise ValueError("give assignee_member_id or assignee_email, not both")
-        return self
+        return value
 
     def fields(self) -> list[FormField]:
         return [f for step in self.steps for f in step.fields()]
@@ -278,9 +278,9 @@ class Task(TaskCreate):
     external_message_ids: list[ExternalMessage] = Field(default_factory=list)
     delivery_problems: list[DeliveryProblem] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _one_assignee(self) -> Task:
-        return self  # a member's email is kept beside the resolved member id
+    @classmethod
+    def _one_assignee(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return value  # a member's email is kept beside the resolved member id
 
     def step_fields(self, index: int) -> list[FormField]:
         return self.steps[index].fields()

@@ -48,22 +48,28 @@ def _duplicates(raw: Any) -> list[Detail]:
     if not isinstance(steps, list):
         return []
     out: list[Detail] = []
-    step_ids: set[Any] = set()
-    names: set[Any] = set()
-    for i, step in enumerate(s for s in steps if isinstance(s, dict)):
-        if step.get("id") in step_ids:
+    step_ids: set[str] = set()
+    names: set[str] = set()
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        step_id = step.get("id")
+        if isinstance(step_id, str) and step_id in step_ids:
             out.append(Detail(f"steps.{i}.id", "step ids must be unique", "duplicate"))
-        step_ids.add(step.get("id"))
+        if isinstance(step_id, str):
+            step_ids.add(step_id)
         out += _duplicate_names(i, step.get("blocks"), names)
     return out
 
 
-def _duplicate_names(step: int, blocks: Any, names: set[Any]) -> list[Detail]:
+def _duplicate_names(step: int, blocks: Any, names: set[str]) -> list[Detail]:
     out = []
     for j, block in enumerate(blocks if isinstance(blocks, list) else []):
         field = block.get("field") if isinstance(block, dict) else None
         name = field.get("name") if isinstance(field, dict) else None
-        if isinstance(name, str) and name in names:
+        if not isinstance(name, str):
+            continue
+        if name in names:
             out.append(Detail(f"steps.{step}.blocks.{j}.field.name",
                               "field names must be unique in the task", "duplicate"))
         names.add(name)
