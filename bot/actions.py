@@ -36,7 +36,7 @@ async def open_form(body: dict[str, Any], action: dict[str, Any], client: AsyncW
         await tell(client, body, task)
         return
     draft = await call(services.store.load_draft, task.task_id)
-    view = modal_view(task, resume_step(task, draft), draft)
+    view = await call(modal_view, task, resume_step(task, draft), draft)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 

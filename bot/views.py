@@ -1,7 +1,8 @@
 """Modal submissions: validate a step, save it as the draft, go on or complete the task.
 
 Everything happens before the ack because the ack carries the answer Slack shows
-(`errors`, the next step's view, or nothing to close); it is a few Redis round trips.
+(`errors`, the next step's view, or nothing to close); it is a few Redis round trips and
+a render, which runs in a thread so a large step never stalls other requests' acks.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ async def _respond(services: Services, body: dict[str, Any], view: dict[str, Any
     except (Conflict, NotFound):
         return _note(view, await _ended(services, task_id))
     if step + 1 < len(task.steps):
-        return {"response_action": "update", "view": modal_view(task, step + 1, draft)}
+        return {"response_action": "update",
+                "view": await call(modal_view, task, step + 1, draft)}
     return await _finish(services, task, step, draft, body["user"], view)
 
 
@@ -82,7 +84,7 @@ async def _finish(services: Services, task: Task, step: int, draft: dict[str, An
         if errors:
             return {"response_action": "errors", "errors": errors}
         return {"response_action": "update",
-                "view": modal_view(task, resume_step(task, draft), draft)}
+                "view": await call(modal_view, task, resume_step(task, draft), draft)}
     return {}
 
 

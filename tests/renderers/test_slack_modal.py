@@ -105,6 +105,21 @@ def test_too_much_text_is_cut_but_every_input_stays() -> None:
     assert_slack_limits(view)
 
 
+def test_the_largest_step_renders_within_limits_and_stops_at_the_cut() -> None:
+    # 49 blocks of 20 kB took ~2.8 s to convert on Slack's 3 s clock; once the text
+    # budget is cut nothing more is converted, so nothing after the cut is shown either.
+    paragraph = "Some **bold**, a [link](https://example.com/x) and `code` <&>. " * 40
+    content = ((paragraph + "\n\n") * 20)[:20_000]
+    blocks: list[dict[str, Any]] = [{"type": "mdsvex", "content": content}] * 48
+    blocks.append({"type": "mdsvex", "content": "after the cut"})
+    blocks.append({"type": "input", "field": {"name": "a", "label": "A", "kind": "text"}})
+    view = modal_view(one_step_task(*blocks, description_mdsvex=content), 0, {})
+    assert [b["block_id"] for b in inputs(view)] == ["f:a"]
+    assert "after the cut" not in texts(view)
+    assert "too long for Slack" in view["blocks"][-1]["elements"][0]["text"]
+    assert_slack_limits(view)
+
+
 def test_a_step_too_big_for_a_modal_goes_to_the_browser() -> None:
     options = [f"{'選択肢 ' * 70}{i}" for i in range(100)]
     fields = [{"name": f"f{i}", "label": "Pick", "kind": "select", "options": options}
