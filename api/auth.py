@@ -76,6 +76,12 @@ class Principal:
         if scope not in self.scopes and "admin" not in self.scopes:
             raise Forbidden(f"this token lacks the {scope} scope")
 
+    @property
+    def sees_links(self) -> bool:
+        """A task's link answers it (unless it needs an email code), so only tokens that
+        may create or complete tasks see `url` and `link_id`; `tasks:read` alone does not."""
+        return bool(self.scopes & {"tasks:create", "tasks:complete", "admin"})
+
 
 def checked_digest(token: str | None) -> str:
     """The SHA-256 to look a token up by; 401 for a token that cannot be one of ours."""

@@ -285,9 +285,10 @@ class Task(TaskCreate):
     def step_fields(self, index: int) -> list[FormField]:
         return self.steps[index].fields()
 
-    def public(self) -> dict[str, Any]:
-        """The JSON returned by `GET /api/v1/tasks/{id}` (no sink secrets)."""
-        body = self.model_dump(mode="json")
+    def public(self, with_link: bool = True) -> dict[str, Any]:
+        """The JSON returned by `GET /api/v1/tasks/{id}` (no sink secrets; without the
+        answering link unless `with_link`)."""
+        body = self.model_dump(mode="json", exclude=None if with_link else {"url", "link_id"})
         for sink in body["sinks"]:
             sink.pop("secret", None)
         return body

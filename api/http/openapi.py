@@ -11,9 +11,13 @@ from pydantic.json_schema import models_json_schema
 from api import models
 
 REF = "#/components/schemas/{model}"
-_MODELS: list[type[Any]] = [models.TaskCreate, models.TaskCreated, models.Task,
-                            models.CompleteRequest, models.CancelRequest, models.WaitResult,
-                            models.TaskPage, models.ErrorBody]
+# Request bodies in validation mode, responses in serialization mode (what is sent).
+_MODELS: list[tuple[type[Any], Any]] = [
+    (models.TaskCreate, "validation"), (models.CompleteRequest, "validation"),
+    (models.CancelRequest, "validation"), (models.TaskCreated, "serialization"),
+    (models.Task, "serialization"), (models.WaitResult, "serialization"),
+    (models.TaskPage, "serialization"), (models.ErrorBody, "serialization")]
+_OBJECT = {"type": "object"}
 
 
 def _ref(model: type[Any]) -> dict[str, Any]:
@@ -32,13 +36,17 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json(models.ErrorBody, text[s]) for s in statuses}
 
 
+def _any(description: str, content_type: str = "application/json") -> dict[str, Any]:
+    return {"description": description, "content": {content_type: {"schema": _OBJECT}}}
+
+
 def _op(summary: str, scope: str, ok: dict[str, Any], *errors: int,
         body: type[Any] | None = None, params: list[dict[str, Any]] | None = None,
-        ) -> dict[str, Any]:
+        body_required: bool = True) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "description": f"Required scope: `{scope}`.",
                           "responses": {**ok, **_errors(401, 403, 503, *errors)}}
     if body is not None:
-        op["requestBody"] = {"required": True,
+        op["requestBody"] = {"required": body_required,
                              "content": {"application/json": {"schema": _ref(body)}}}
     if params:
         op["parameters"] = params
@@ -76,13 +84,41 @@ def _paths() -> dict[str, Any]:
         "/api/v1/tasks/{task_id}/cancel": {
             "post": _op("Cancel a task", "tasks:cancel",
                         {"200": _json(models.Task, "Cancelled")}, 400, 404, 409,
-                        body=models.CancelRequest, params=tid)},
+                        body=models.CancelRequest, params=tid, body_required=False)},
+        **_extra_paths(tid),
+    }
+
+
+def _extra_paths(tid: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sink deliveries and file answers (plain JSON objects, described in the README)."""
+    field = [*tid, _param("field", "path")]
+    upload = {"required": True, "content": {"*/*": {"schema": {"type": "string",
+                                                               "format": "binary"}}}}
+    return {
+        "/api/v1/tasks/{task_id}/deliveries": {
+            "get": _op("The task's sink deliveries and their attempts", "tasks:read",
+                       {"200": _any("Deliveries")}, 404, params=tid)},
+        "/api/v1/deliveries/{delivery_id}/retry": {
+            "post": _op("Deliver one that gave up again", "admin",
+                        {"202": _any("Queued again")}, 404, 409,
+                        params=[_param("delivery_id", "path")])},
+        "/api/v1/tasks/{task_id}/files/{field}": {
+            "get": _op("Download a file answer", "tasks:read",
+                       {"200": _any("The file", "application/octet-stream")}, 404,
+                       params=field),
+            "post": {**_op("Upload a file answer (the body is the file)", "tasks:complete",
+                           {"201": _any("The file reference to pass in complete")},
+                           400, 404, 413, params=[*field, _param("filename")]),
+                     "requestBody": upload}},
     }
 
 
 @cache
 def document() -> dict[str, Any]:
-    _, schema = models_json_schema([(m, "validation") for m in _MODELS], ref_template=REF)
+    _, schema = models_json_schema(_MODELS, ref_template=REF)
+    task = schema["$defs"]["Task"]
+    # Tokens without tasks:create/complete get tasks without their answering link.
+    task["required"] = [name for name in task["required"] if name not in ("url", "link_id")]
     return {
         "openapi": "3.1.0",
         "info": {"title": "inloop", "version": "1",

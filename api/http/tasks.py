@@ -43,7 +43,7 @@ async def read_task(request: web.Request, org_id: str) -> Task:
 
 async def get_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:read")
-    return web.json_response((await read_task(request, who.org_id)).public())
+    return web.json_response((await read_task(request, who.org_id)).public(who.sees_links))
 
 
 async def _assignee(request: web.Request, who: Principal) -> str | None:
@@ -88,7 +88,8 @@ async def list_tasks(request: web.Request) -> web.Response:
     limit = int(_int_param(request, "limit", 50, 1, 200))
     tasks, cursor = await run(services.store.list, who.org_id, filters, limit=limit,
                               cursor=request.query.get("cursor"))
-    return web.json_response({"tasks": [t.public() for t in tasks], "next_cursor": cursor})
+    return web.json_response({"tasks": [t.public(who.sees_links) for t in tasks],
+                              "next_cursor": cursor})
 
 
 async def wait_task(request: web.Request) -> web.Response:

@@ -76,6 +76,22 @@ async def test_other_org_never_sees_task_in_listing(client: TestClient,
     assert listed["tasks"] == []
 
 
+@pytest.mark.parametrize(("scopes", "sees"), [
+    (("tasks:read",), False), (("tasks:read", "tasks:cancel"), False),
+    (("tasks:read", "tasks:complete"), True), (("tasks:read", "tasks:create"), True),
+    (("admin",), True)])
+async def test_only_tokens_that_may_answer_see_the_answering_link(
+        client: TestClient, make_account: AccountFactory, account: Account, task_id: str,
+        scopes: tuple[str, ...], sees: bool) -> None:
+    reader = make_account(scopes=scopes, org_id=account.org_id)
+    one = await (await client.get(f"/api/v1/tasks/{task_id}", headers=reader.headers)).json()
+    listed = await (await client.get("/api/v1/tasks", headers=reader.headers)).json()
+    for body in (one, listed["tasks"][0]):
+        assert body["task_id"] == task_id
+        assert ("url" in body and "link_id" in body) is sees
+        assert ("url" in body or "link_id" in body) is sees
+
+
 async def test_unknown_task_is_404(client: TestClient, account: Account) -> None:
     response = await client.get("/api/v1/tasks/00000000-0000-0000-0000-000000000000",
                                 headers=account.headers)
