@@ -49,7 +49,8 @@ def sink_target(sink: Any) -> str:
 
 @dataclass(frozen=True)
 class Attempt:
-    """The outcome of one delivery attempt. `final` failures are not retried (410, refused)."""
+    """The outcome of one delivery attempt. `final` failures are not retried (410, refused).
+    `detail` says how a success went where that matters (NATS: the JetStream ack or not)."""
 
     ok: bool
     latency_ms: float
@@ -57,6 +58,7 @@ class Attempt:
     error: str | None = None
     retry_after: int | None = None
     final: bool = False
+    detail: str | None = None
 
 
 

@@ -23,7 +23,7 @@ def _wait_listening(port: int, timeout: float = 10) -> None:
     raise RuntimeError(f"nats-server did not listen on {port}")
 
 
-def _serve(*extra: str) -> Iterator[str]:
+def serve(*extra: str) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), *extra],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -38,10 +38,10 @@ def _serve(*extra: str) -> Iterator[str]:
 @pytest.fixture
 def nats_url() -> Iterator[str]:
     """A core NATS server without JetStream."""
-    yield from _serve()
+    yield from serve()
 
 
 @pytest.fixture
 def jetstream_url(tmp_path: Path) -> Iterator[str]:
     """A NATS server with JetStream, storing in a temporary directory."""
-    yield from _serve("-js", "-sd", str(tmp_path / "jetstream"))
+    yield from serve("-js", "-sd", str(tmp_path / "jetstream"))
