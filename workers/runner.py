@@ -1,4 +1,7 @@
-"""`inloop worker`: an RQ worker on every queue, with the scheduler for delayed jobs."""
+"""`inloop worker`: an RQ worker on every queue, with the scheduler for delayed jobs.
+
+Queues are served round-robin, not in strict priority order: a backlog of webhooks to a
+hanging receiver must not starve the NATS and email sinks (or expiry and Slack jobs)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import importlib
 from rq import Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.worker import DequeueStrategy
 
 from api.runtime import Services
 from workers.context import install
@@ -47,5 +51,8 @@ def make_worker(services: Services, queues: list[str] | None = None) -> Worker:
     return worker
 
 
-def run_worker(services: Services, queues: list[str] | None = None) -> None:
-    make_worker(services, queues).work(with_scheduler=True)
+def run_worker(services: Services, queues: list[str] | None = None, *,
+               burst: bool = False) -> None:
+    """Work until stopped (or, with `burst`, until the queues are empty)."""
+    make_worker(services, queues).work(burst=burst, with_scheduler=True,
+                                       dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
