@@ -126,7 +126,8 @@ def largest_step_render(rounds: int = 5) -> list[float]:
     content = ((paragraph + "\n\n") * 20)[:20_000]
     blocks: list[dict[str, object]] = [{"type": "mdsvex", "content": content}] * 49
     blocks.append({"type": "input", "field": {"name": "a", "label": "A", "kind": "text"}})
-    task = one_step_task(*blocks, description_mdsvex=content)
+    task = one_step_task(*blocks)
+    task.steps[0].description_mdsvex = content
     samples = []
     for _ in range(rounds):
         started = time.perf_counter()

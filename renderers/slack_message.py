@@ -80,16 +80,29 @@ def _markdown(markdown: str | None, task: Task, severity: str | None = None) -> 
 
 
 def _quick_content(task: Task) -> list[Block]:
+    """What the modal would show before the buttons: the step's title, description and
+    text (a quick task never opens a modal, so this is all the person reads)."""
     step = task.steps[0]
-    content = [b for b in step.blocks if not isinstance(b, InputBlock)]
+    content = [step.description_mdsvex, *(b for b in step.blocks if not isinstance(b, InputBlock))]
     blocks = [block for item in content for block in _callout_or_markdown(item, task)]
     if len(blocks) > TEXT_SECTIONS:  # a message holds 50 blocks; the browser shows all
         more = f"_… continued in {link(task.url, 'the browser')}._"
         blocks = [*blocks[:TEXT_SECTIONS], context(more)]
-    return [*blocks, *sections(f"*{escaped(step.fields()[0].label, 2000)}*")]
+    label = sections(f"*{escaped(step.fields()[0].label, 2000)}*")
+    return [*_step_title(task), *blocks, *label]
 
 
-def _callout_or_markdown(item: MdsvexBlock | CalloutBlock, task: Task) -> list[Block]:
+def _step_title(task: Task) -> list[Block]:
+    title = task.steps[0].title.strip()
+    if not title or title == task.title.strip():
+        return []  # the header says it already
+    return [section(f"*{escaped(title, 200)}*")]
+
+
+def _callout_or_markdown(item: MdsvexBlock | CalloutBlock | str | None,
+                         task: Task) -> list[Block]:
+    if item is None or isinstance(item, str):
+        return _markdown(item, task)
     severity = item.severity if isinstance(item, CalloutBlock) else None
     return _markdown(item.content, task, severity)
 

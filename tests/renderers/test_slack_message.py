@@ -92,6 +92,23 @@ def test_quick_task_has_one_button_per_option() -> None:
     assert_slack_limits(message)
 
 
+def test_quick_task_shows_the_step_title_and_description() -> None:
+    # No modal opens for a quick task: what the step says must be in the message.
+    task = quick(["Approve", "Reject"], title="Migrate the database")
+    task.steps[0].title = "Review the migration"
+    task.steps[0].description_mdsvex = "**Risk:** drops table users & more"
+    rendered = json.dumps(task_message(task)["blocks"], ensure_ascii=False)
+    assert "*Review the migration*" in rendered
+    assert "*Risk:* drops table users &amp; more" in rendered
+    assert rendered.index("Risk") < rendered.index("*Go?*")
+    assert_slack_limits(task_message(task))
+
+
+def test_a_quick_step_titled_like_its_task_is_not_repeated() -> None:
+    task = quick(["Yes", "Maybe"], title="Step one")
+    assert json.dumps(task_message(task)["blocks"]).count("Step one") == 1
+
+
 def test_quick_buttons_sit_in_their_own_blocks_so_action_ids_stay_unique() -> None:
     actions = [b for b in task_message(quick(["Yes", "No"]))["blocks"] if b["type"] == "actions"]
     assert [len(b["elements"]) for b in actions] == [1, 2]
