@@ -24,12 +24,14 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer
 
+from api.files import clean_signature
 from api.models import FormField, Task
 from renderers.values import EMPTY, display_value, human_date, human_size
 
 FONTS = Path(__file__).parent / "fonts"
 REGULAR, BOLD, FALLBACK = "InloopSans", "InloopSans-Bold", "InloopFallback"
 MISSING = "\ufffd"
+UNREADABLE = "(the signature image could not be shown)"
 
 
 @cache
@@ -95,6 +97,7 @@ def _answer(field: FormField, value: Any, image: bytes | None) -> list[Flowable]
         picture = _image(image)
         if picture:
             return [picture]
+        return [_paragraph(UNREADABLE, "meta"), *_answer(field, value, None)]
     if field.kind in ("file", "signature") and isinstance(value, Mapping):
         return [_paragraph(_file_line(value), "answer"), _paragraph(_sha(value), "meta")]
     return [_paragraph(display_value(field, value) if value is not None else EMPTY, "answer")]
@@ -109,11 +112,14 @@ def _sha(value: Mapping[str, Any]) -> str:
     return f"SHA-256 {value.get('sha256', '')}"
 
 
-def _image(png: bytes) -> Image | None:
+def _image(stored: bytes) -> Image | None:
+    """The signature as a flowable, or None if it is not a sane PNG (whatever Pillow or
+    reportlab raise: a stored file must never cost the whole PDF)."""
     try:
+        png = clean_signature(stored)  # decoded in full here, so never fails in build()
         width, height = ImageReader(io.BytesIO(png)).getSize()
-    except (OSError, ValueError):
-        return None  # not an image: the caller prints the file reference instead
+    except Exception:
+        return None  # the caller prints a placeholder and the file reference instead
     scale = min(7 * cm / width, 3 * cm / height, 1.0)
     return Image(io.BytesIO(png), width=width * scale, height=height * scale, hAlign="LEFT")
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from api.errors import Detail, InvalidRequest, NotFound
-from api.files import PNG_MAGIC, content_type, display_name
+from api.files import BadSignature, clean_signature, content_type, display_name
 from api.http.resources import SERVICES, principal, run
 from api.models import UPLOAD_KINDS, FileRef, Task
 from api.web.form import open_task
@@ -72,8 +72,8 @@ async def api_upload(request: web.Request) -> web.Response:
     if not data:
         raise InvalidRequest([Detail("body", "the file must be 1 byte to "
                                      f"{services.settings.max_upload_bytes} bytes")])
-    if field.kind == "signature" and not data.startswith(PNG_MAGIC):
-        raise InvalidRequest([Detail("body", "a signature must be a PNG image")])
+    if field.kind == "signature":
+        data = await _signature(data)
     ref = await _stored_ref(request, task, field.name, data)
     return web.json_response(ref.model_dump(), status=201)
 
@@ -89,6 +89,13 @@ async def read_body(request: web.Request, limit: int) -> bytes:
             raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _signature(data: bytes) -> bytes:
+    try:
+        return await run(clean_signature, data)
+    except BadSignature as error:
+        raise InvalidRequest([Detail("body", str(error))]) from None
 
 
 async def _stored_ref(request: web.Request, task: Task, field: str, data: bytes) -> FileRef:

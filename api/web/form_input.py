@@ -138,7 +138,7 @@ class StepAnswers:
         if f.kind == "signature":
             if is_empty(raw):
                 return draft.get(f.name)
-            png = decode_signature(str(raw), self.limit)
+            png = await run(decode_signature, str(raw), self.limit)
             return await self._store(f, Upload("signature.png", "image/png", png))
         return None if is_empty(raw) else raw
 

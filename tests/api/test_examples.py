@@ -10,8 +10,9 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import Account, create
 from tests.fixtures import EXAMPLES, example
+from tests.images import png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+PNG = png()
 UPLOADS = {"contract": ("contract.pdf", "application/pdf", b"%PDF-1.4 signed"),
            "signature": ("signature.png", "image/png", PNG)}
 ANSWERS: dict[str, dict[str, Any]] = {

@@ -22,11 +22,12 @@ from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, two_step
 from tests.bot.slack_stub import SlackStub, check_view
 from tests.conftest import Account
 from tests.fixtures import example
+from tests.images import png
 
 Jobs = Callable[[], Awaitable[int]]
 DM = "D" + ASSIGNEE[0]
 PDF = b"%PDF-1.4 contract"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = png()
 
 
 def _step(view: dict[str, Any]) -> int:

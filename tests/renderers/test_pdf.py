@@ -15,6 +15,7 @@ from api.answers import validate_answers
 from api.models import Task
 from renderers.pdf import task_pdf
 from renderers.values import display_value
+from tests.images import huge_png
 from tests.renderers.conftest import NOW, example_task, make_task
 from tests.renderers.strategies import answers, task_bodies
 
@@ -72,6 +73,19 @@ def test_a_missing_or_broken_signature_image_prints_the_file_reference(
         pdf = task_pdf(onboarding_done, images=images)
         assert images_in(pdf) == 0
         assert "signature.png" in text_of(pdf)
+
+
+@pytest.mark.parametrize("stored", [huge_png(), huge_png(4001, 10), png()[:60],
+                                    b"\x89PNG\r\n\x1a\n" + b"\0" * 64],
+                         ids=["bomb", "too-wide", "truncated", "magic-only"])
+def test_a_hostile_or_broken_stored_signature_prints_a_placeholder(
+    onboarding_done: Task, stored: bytes,
+) -> None:
+    """Stored before signatures were checked: a decompression bomb, too wide, truncated."""
+    pdf = task_pdf(onboarding_done, images={"signature": stored})
+    assert images_in(pdf) == 0
+    text = text_of(pdf)
+    assert "the signature image could not be shown" in text and "signature.png" in text
 
 
 def test_ratings_dates_ranges_and_unanswered_fields() -> None:

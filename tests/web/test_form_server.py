@@ -14,10 +14,11 @@ from api.models import CompletedBy, TaskError
 from api.runtime import Services
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
+from tests.images import png
 from tests.web.helpers import csrf_from, post_form
 
 PDF = b"%PDF-1.4 contract"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = png()
 BOUNDARY = "inloop-test-boundary"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 
@@ -133,16 +134,18 @@ async def test_a_signature_over_the_body_limit_is_accepted_as_multipart(
     task = await onboarding(client, account)
     path = f"/t/{task['link_id']}?step=3"
     token = await csrf_from(client, path)
-    png = PNG + b"\0" * services.settings.max_body_bytes  # over 1 MiB, under the upload limit
+    signature = png(800, 400, noise=True)  # over 1 MiB, under the upload limit
+    assert len(signature) > services.settings.max_body_bytes
     # Text parts only, as a browser sends the signature pad's hidden input.
-    fields = {"csrf_token": token, "nav": "next", "signature": data_url(png)}
+    fields = {"csrf_token": token, "nav": "next", "signature": data_url(signature)}
     body = "".join(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
                    f"{value}\r\n" for name, value in fields.items()) + f"--{BOUNDARY}--\r\n"
     response = await client.post(path, data=io.BytesIO(body.encode()), allow_redirects=False,
                                  headers={"Content-Type": MULTIPART})
     assert response.status == 303, await response.text()
     ref = services.store.load_draft(task["task_id"])["signature"]
-    assert ref["sha256"] == hashlib.sha256(png).hexdigest() and ref["size"] == len(png)
+    assert ref["sha256"] == hashlib.sha256(signature).hexdigest()
+    assert ref["size"] == len(signature)
 
 
 async def test_finished_tasks_show_a_410_page(client: TestClient, account: Account,

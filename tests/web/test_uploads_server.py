@@ -3,17 +3,25 @@ checked images, a cap on files per task."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from pypdf import PdfReader
 
+from api.files import PNG_MAGIC
+from api.models import CompletedBy
 from api.runtime import Services
+from api.web.pages import WEB
 from tests.conftest import Account, create
 from tests.fixtures import example
+from tests.images import huge_png, png
+from tests.servers import SmtpServer
+from tests.web.helpers import csrf_from, dashboard_sign_in, post_form
 
 
 async def onboarding(client: TestClient, account: Account) -> dict[str, Any]:
@@ -60,3 +68,53 @@ async def test_api_upload_over_the_limit_is_413(client: TestClient, account: Acc
     assert not services.settings.files_dir.exists()
     exact = await upload(client, account, task, "contract", io.BytesIO(b"z" * (256 * 1024)))
     assert exact.status == 201
+
+
+async def test_api_signature_must_be_a_sane_png(client: TestClient, account: Account,
+                                                services: Services) -> None:
+    task = await onboarding(client, account)
+    for bad, reason in ((huge_png(), "larger than 4000x2000 pixels"),
+                        (PNG_MAGIC + b"\0" * 64, "could not be read"),
+                        (b"GIF89a", "must be a PNG image")):
+        response = await upload(client, account, task, "signature", bad, "image/png")
+        assert response.status == 400
+        assert reason in (await response.json())["details"][0]["msg"]
+    assert not services.settings.files_dir.exists()
+    signature = png()
+    response = await upload(client, account, task, "signature", signature + b"<script>",
+                            "image/png")
+    ref = await response.json()
+    assert response.status == 201 and ref["sha256"] == hashlib.sha256(signature).hexdigest()
+    assert stored(services, ref["sha256"]) == signature  # re-encoded: the tail is gone
+
+
+async def test_form_signature_over_the_pixel_cap_is_a_field_error(
+        client: TestClient, account: Account, services: Services) -> None:
+    task = await onboarding(client, account)
+    path = f"/t/{task['link_id']}?step=3"
+    token = await csrf_from(client, path)
+    bomb = "data:image/png;base64," + base64.b64encode(huge_png()).decode()
+    response = await post_form(client, path, {"csrf_token": token, "nav": "submit",
+                                              "approved": "on", "signature": bomb})
+    assert response.status == 400
+    assert "larger than 4000x2000 pixels" in await response.text()
+    assert services.store.load(task["task_id"]).status == "pending"
+    assert not services.settings.files_dir.exists()
+
+
+async def test_dashboard_pdf_survives_a_hostile_stored_signature(
+        client: TestClient, account: Account, services: Services, app: Any,
+        smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    """A bomb stored before signatures were checked costs the image, not the PDF."""
+    task = await onboarding(client, account)
+    digest = app[WEB].storage.put(huge_png())
+    services.store.claim_file(task["task_id"], digest)
+    ref = {"name": "signature.png", "size": 27_000, "content_type": "image/png",
+           "sha256": digest, "url": "http://x/signature"}
+    by = CompletedBy(channel="api", id=account.member.id, name="A")
+    services.store.complete(task["task_id"], {"full_name": "A", "signature": ref}, by)
+    await dashboard_sign_in(client, account, smtp_server, run_jobs)
+    response = await client.get(f"/dashboard/tasks/{task['task_id']}/pdf")
+    assert response.status == 200
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(await response.read())).pages)
+    assert "the signature image could not be shown" in text
