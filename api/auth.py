@@ -168,8 +168,7 @@ class Directory:
         unknown = set(scopes) - set(ALL_SCOPES)
         if unknown or not scopes:
             raise ValueError(f"scopes must be among {', '.join(ALL_SCOPES)}")
-        token = new_token()
-        digest, prefix = token_hash(token), token[:DISPLAY_PREFIX_LEN]
+        token, digest, prefix = self._claim_prefix()
         pipe = self.redis.pipeline()
         # The member is copied into the record so authenticating is one round trip.
         pipe.hset(keys.token(digest), mapping={
@@ -177,10 +176,18 @@ class Directory:
             "member_email": member.email, "member_name": member.name,
             "member_admin": "1" if member.admin else "0", "scopes": " ".join(scopes),
             "prefix": prefix, "label": label, "created_at": datetime.now(UTC).isoformat()})
-        pipe.set(keys.token_prefix(prefix), digest)
         pipe.sadd(keys.org_tokens(member.org_id), prefix)
         pipe.execute()
         return token
+
+    def _claim_prefix(self) -> tuple[str, str, str]:
+        """A new token whose display prefix no other token has (listing and revoking go
+        by prefix); a clash, about one in 10^14 per pair, draws again."""
+        while True:
+            token = new_token()
+            digest, prefix = token_hash(token), token[:DISPLAY_PREFIX_LEN]
+            if self.redis.set(keys.token_prefix(prefix), digest, nx=True):
+                return token, digest, prefix
 
     def authenticate(self, token: str | None) -> Principal:
         digest = checked_digest(token)

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
+from api.auth import DISPLAY_PREFIX_LEN
 from api.errors import InloopError
 from api.models import ALL_SCOPES
 from api.runtime import Services, build_services
@@ -33,7 +34,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
     services = build_services(settings)
     app = create_app(services, extras=http_extras(services))
-    web.run_app(app, host=args.host or settings.host, port=args.port or settings.port,
+    # A production server behind a platform router or proxy: every interface by default.
+    host = args.host or settings.host or "0.0.0.0"  # noqa: S104
+    web.run_app(app, host=host, port=args.port or settings.port,
                 print=lambda text: log.info("%s", text.strip()))
 
 
@@ -57,7 +60,8 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
     from api.devserver import run_dev
 
-    run_dev(settings, host=args.host or settings.host, port=args.port or settings.port)
+    run_dev(settings, host=args.host or settings.host or "127.0.0.1",
+            port=args.port or settings.port)
 
 
 def cmd_org_create(settings: Settings, args: argparse.Namespace) -> None:
@@ -77,7 +81,16 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None:
     member = directory.member_by_email(org_id, args.member)
     if member is None:
         raise SystemExit(f"inloop: no member {args.member!r} in {args.org!r}")
-    print(directory.create_token(member, args.scope, label=args.label or ""))
+    token = directory.create_token(member, args.scope, label=args.label or "")
+    print(token)
+    print(f"prefix {token[:DISPLAY_PREFIX_LEN]} (to list or revoke it)", file=sys.stderr)
+
+
+def cmd_token_list(settings: Settings, args: argparse.Namespace) -> None:
+    directory = build_services(settings).directory
+    for row in directory.tokens(directory.org_id(args.org)):
+        print(f"{row['prefix']}  member {row['member_id']}  scopes {row['scopes']}  "
+              f"created {row['created_at']}  {row['label']}".rstrip())
 
 
 def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
@@ -153,6 +166,9 @@ def _admin_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scope", action="append", required=True, choices=ALL_SCOPES)
     p.add_argument("--label")
     p.set_defaults(func=cmd_token_create)
+    p = token.add_parser("list", help="the org's tokens by prefix (never the tokens)")
+    p.add_argument("--org", required=True)
+    p.set_defaults(func=cmd_token_list)
     p = token.add_parser("revoke")
     p.add_argument("prefix")
     p.set_defaults(func=cmd_token_revoke)

@@ -24,15 +24,17 @@ ADMIN_EMAIL = "admin@localhost"
 
 
 def bootstrap(directory: Directory) -> str | None:
-    """Create the default org, its admin and an admin token unless the admin exists
-    (each part is checked, so a first start that died half-way completes next time)."""
+    """Create the default org, its admin and an admin token, each unless it exists, so a
+    first start that died half-way completes next time; the token only if the admin has
+    none (it is shown once)."""
     try:
         org_id = directory.org_id(DEFAULT_ORG)
     except NotFound:
         org_id = directory.create_org(DEFAULT_ORG)
-    if directory.member_by_email(org_id, ADMIN_EMAIL) is not None:
+    admin = (directory.member_by_email(org_id, ADMIN_EMAIL)
+             or directory.add_member(org_id, ADMIN_EMAIL, "Admin", admin=True))
+    if any(row["member_id"] == admin.id for row in directory.tokens(org_id)):
         return None
-    admin = directory.add_member(org_id, ADMIN_EMAIL, "Admin", admin=True)
     return directory.create_token(admin, ALL_SCOPES, label="inloop dev")
 
 

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     redis_pool_size: int = 64
     data_dir: Path = Path(".inloop")
     base_url: str = "http://localhost:8000"
-    host: str = "127.0.0.1"
+    host: str | None = None  # `serve`: all interfaces (0.0.0.0); `dev`: loopback
     port: int = Field(default=8000, validation_alias=_env("PORT", "INLOOP_PORT"))
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024

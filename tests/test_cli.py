@@ -37,7 +37,11 @@ def test_admin_commands_make_a_working_token(services: Services, redis_url: str)
     who = services.directory.authenticate(token)
     assert (who.org_id, who.member.id, who.member.admin) == (org_id, member_id, True)
     assert who.scopes == {"tasks:create", "tasks:read"}
+    listed = inloop("token", "list", "--org", "acme", env=env)
+    assert listed.startswith(f"{token[:12]}  member {member_id}  scopes tasks:create tasks:read")
+    assert token not in listed
     assert inloop("token", "revoke", token[:12], env=env) == f"revoked {token[:12]}"
+    assert inloop("token", "list", "--org", "acme", env=env) == ""
     with pytest.raises(Exception, match="invalid API token"):
         services.directory.authenticate(token)
 
@@ -90,6 +94,7 @@ def test_dev_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
     token = re.search(r"htk_\w+", "".join(lines))
     assert token, "".join(lines)
     _until_ready(port)
+    assert _listening_on(port) == {"0100007F"}  # 127.0.0.1 only
     created = _request(f"http://127.0.0.1:{port}/api/v1/tasks", token.group(),
                        example("hpi_approval"))
     assert created["url"].startswith(f"http://127.0.0.1:{port}/t/")
@@ -118,3 +123,39 @@ def test_dev_bootstrap_completes_a_half_done_first_start(services: Services) -> 
     assert services.directory.authenticate(token).org_id == org_id
     assert bootstrap(services.directory) is None  # a second start makes no new token
     assert services.directory.member_by_email(org_id, ADMIN_EMAIL) is not None
+
+
+def test_dev_bootstrap_makes_the_token_a_first_start_died_before(services: Services) -> None:
+    from api.devserver import ADMIN_EMAIL, DEFAULT_ORG, bootstrap
+
+    org_id = services.directory.create_org(DEFAULT_ORG)
+    admin = services.directory.add_member(org_id, ADMIN_EMAIL, "Admin", admin=True)
+    token = bootstrap(services.directory)  # the admin exists, its token was never made
+    assert token is not None
+    assert services.directory.authenticate(token).member.id == admin.id
+    assert bootstrap(services.directory) is None
+
+
+def _listening_on(port: int) -> set[str]:
+    """The IPv4 addresses (hex, as /proc shows them) listening on `port`."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return {local.split(":")[0] for local, state in (
+        (row.split()[1], row.split()[3]) for row in rows)
+        if state == "0A" and int(local.split(":")[1], 16) == port}
+
+
+def test_serve_listens_on_every_interface(redis_url: str, tmp_path: Path) -> None:
+    """Procfile platforms route to the web process from outside: `serve` binds 0.0.0.0
+    (`--host`/`INLOOP_HOST` narrow it); `dev` keeps to loopback."""
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("INLOOP_", "SLACK_"))},
+           "INLOOP_REDIS_URL": redis_url, "PORT": str(port),
+           "INLOOP_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _until_ready(port)
+        assert _listening_on(port) == {"00000000"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

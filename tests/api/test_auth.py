@@ -125,3 +125,18 @@ def test_token_format_has_a_checksum() -> None:
     token = new_token()
     assert token.startswith("htk_") and well_formed(token)
     assert not well_formed(token[:-1] + ("A" if token[-1] != "A" else "B"))
+
+
+def test_a_token_never_shares_its_prefix(services: Services, account: Account,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing and revoking go by prefix: a new token drawn with a taken prefix is
+    drawn again instead of hiding the older one."""
+    clash = account.token[:12] + new_token()[12:]
+    fresh = iter([clash, new_token()])
+    monkeypatch.setattr("api.auth.new_token", lambda: next(fresh))
+    second = services.directory.create_token(account.member, ["tasks:read"])
+    assert second != clash and second[:12] != account.token[:12]
+    prefixes = [row["prefix"] for row in services.directory.tokens(account.org_id)]
+    assert sorted(prefixes) == sorted([account.token[:12], second[:12]])
+    services.directory.revoke_token(account.token[:12])
+    assert services.directory.authenticate(second).scopes == {"tasks:read"}
