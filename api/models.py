@@ -167,6 +167,15 @@ class WebhookSink(_In):
             raise ValueError("url needs a host")
         return value
 
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        from api.whsec import decode
+
+        if value is not None:
+            decode(value)  # raises BadSecret (a ValueError) naming what is wrong
+        return value
+
 
 class NatsSink(_In):
     type: Literal["nats"]

@@ -1,8 +1,7 @@
 """Standard Webhooks delivery: signed POST to the checked address, never following redirects.
 
-Signing key: a `whsec_<base64>` secret signs with its base64-decoded bytes; any other
-secret (an integrator's own, >= 16 chars) signs with its UTF-8 bytes, so a receiver verifies
-with `standardwebhooks.Webhook(secret)` or `Webhook(secret.encode())` respectively.
+Signing key: a `whsec_<base64>` secret (padding optional) signs with its base64-decoded
+bytes, so a receiver verifies with `standardwebhooks.Webhook(secret)` (see `api.whsec`).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
 from api.deliveries import Attempt
 from api.netguard import BlockedAddress, Unresolvable, resolve_checked
+from api.whsec import BadSecret, signing_key
 from workers.timing import elapsed_ms
 
 USER_AGENT = "inloop/0.1"
@@ -39,12 +39,6 @@ class HttpPost(Protocol):
 
     def __call__(self, url: str, addresses: list[str], headers: dict[str, str], body: bytes,
                  timeout: float) -> HttpResponse: ...
-
-
-def signing_key(secret: str) -> bytes:
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()
 
 
 def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -129,6 +123,9 @@ def send_webhook(call: WebhookCall, post: HttpPost = pinned_post) -> Attempt:
         addresses = resolve_checked(call.url, allow_private=call.allow_private)
         headers = signed_headers(call.secret, call.event_id, call.body)
         response = post(call.url, addresses, headers, call.body, call.timeout)
+    except BadSecret:  # only a task stored before secrets were validated
+        return Attempt(False, 0, error="the webhook secret is not valid whsec_ base64",
+                       final=True)
     except BlockedAddress as error:
         final = not isinstance(error, Unresolvable)  # a DNS blip is worth another try
         return Attempt(False, elapsed_ms(started), error=f"refused: {error}", final=final)

@@ -55,7 +55,8 @@ async def test_deeply_nested_json_is_400(client: TestClient, account: Account,
 async def test_an_integrators_own_secret_is_not_echoed(client: TestClient,
                                                        account: Account) -> None:
     body = {**example("hpi_approval"), "sinks": [
-        {"type": "webhook", "url": "http://127.0.0.1:9/a", "secret": "s3cret-of-my-own-123"},
+        {"type": "webhook", "url": "http://127.0.0.1:9/a",
+         "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
         {"type": "webhook", "url": "http://127.0.0.1:9/b"}]}
     created = await create(client, account, body)
     assert "secret" not in created["sinks"][0]
