@@ -9,8 +9,9 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+. scripts/python.sh
+"$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
 
-python3 -m ruff check api bot renderers workers tests bench
-python3 -m mypy
-python3 -m pytest -q -p no:cacheprovider "$@"
+"$PY" -m ruff check api bot renderers workers tests bench
+"$PY" -m mypy
+"$PY" -m pytest -q -p no:cacheprovider "$@"

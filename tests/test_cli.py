@@ -54,13 +54,15 @@ def _request(url: str, token: str, body: dict[str, Any] | None = None) -> Any:
         return json.loads(response.read())
 
 
-def _start_dev(tmp: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
+def _start_dev(tmp: Path, port: int, command: tuple[str, ...] = (sys.executable, "-m",
+               "api.cli", "dev"), **extra_env: str) -> tuple[subprocess.Popen[str], list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INLOOP_", "SLACK_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "dev", "--port", str(port)],
-                            cwd=tmp, env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen([*command, "--port", str(port)],
+                            cwd=tmp, env={**env, **extra_env}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     lines: list[str] = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.stdout is not None:
         line = proc.stdout.readline()
         lines.append(line)
@@ -112,6 +114,21 @@ def test_dev_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
     finally:
         _stop_dev(proc)
     assert list((tmp_path / ".inloop" / "valkey" / "appendonlydir").iterdir())
+
+
+@pytest.mark.slow
+def test_the_quickstart_script_installs_and_runs_inloop_dev(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[1] / "scripts" / "dev.sh"
+    port = free_port()
+    proc, lines = _start_dev(tmp_path, port, (str(script),),
+                             INLOOP_DATA_DIR=str(tmp_path / "data"))
+    try:
+        assert re.search(r"htk_\w+", "".join(lines)), "".join(lines)
+        _until_ready(port)
+    finally:
+        output = _stop_dev(proc)
+    assert "Traceback" not in output
+    assert (tmp_path / "data" / "valkey").is_dir()
 
 
 def test_dev_bootstrap_completes_a_half_done_first_start(services: Services) -> None:
