@@ -28,6 +28,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PNG_DATA_URL = "data:image/png;base64,"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[\w.+-]+$")
+MAX_FILES_PER_TASK = 50  # files (by content) one task may hold, answers or not
 MAX_SIGNATURE_PX = (4000, 2000)  # width, height: far above any signature pad
 PNG_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA"})
 TOO_MANY_PIXELS = "the signature image is larger than {}x{} pixels".format(*MAX_SIGNATURE_PX)
@@ -35,6 +36,14 @@ TOO_MANY_PIXELS = "the signature image is larger than {}x{} pixels".format(*MAX_
 
 class FileTooLarge(ValueError):
     """The upload is over the configured limit."""
+
+
+class TooManyFiles(ValueError):
+    """The task already holds MAX_FILES_PER_TASK files."""
+
+    def __init__(self) -> None:
+        super().__init__(f"this task already holds {MAX_FILES_PER_TASK} uploaded files, "
+                         "the most it may")
 
 
 class BadSignature(ValueError):

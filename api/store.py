@@ -189,9 +189,21 @@ class TaskStore:
 
     # -- files ------------------------------------------------------------------------
 
-    def claim_file(self, task_id: str, sha256: str) -> None:
-        """Record that `sha256` was uploaded for this task (storage is shared by content)."""
-        self.redis.sadd(keys.task_files(task_id), sha256)
+    def claim_file(self, task_id: str, sha256: str, limit: int = 50) -> bool:
+        """Record that `sha256` was uploaded for this task (storage is shared by content).
+        False, recording nothing, once the task holds `limit` other files: every upload
+        of every step POST is claimed (valid step or not), so this bounds one link."""
+        key = keys.task_files(task_id)
+
+        def write(pipe: Pipeline) -> bool:
+            if not pipe.sismember(key, sha256) and pipe.scard(key) >= limit:
+                return False
+            pipe.multi()
+            pipe.sadd(key, sha256)
+            pipe.execute()
+            return True
+
+        return self._atomic(write, key)
 
     def owns_file(self, task_id: str, sha256: str) -> bool:
         return bool(self.redis.sismember(keys.task_files(task_id), sha256))

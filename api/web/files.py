@@ -13,10 +13,11 @@ from urllib.parse import quote
 from aiohttp import web
 
 from api.errors import Detail, InvalidRequest, NotFound
-from api.files import BadSignature, clean_signature, content_type, display_name
+from api.files import BadSignature, TooManyFiles, clean_signature, content_type, display_name
 from api.http.resources import SERVICES, principal, run
 from api.models import UPLOAD_KINDS, FileRef, Task
 from api.web.form import open_task
+from api.web.form_input import store_file
 from api.web.pages import WEB
 
 CHUNK = 64 * 1024
@@ -100,8 +101,10 @@ async def _signature(data: bytes) -> bytes:
 
 async def _stored_ref(request: web.Request, task: Task, field: str, data: bytes) -> FileRef:
     services = request.app[SERVICES]
-    digest = await run(request.app[WEB].storage.put, data)
-    await run(services.store.claim_file, task.task_id, digest)
+    try:
+        digest = await store_file(services.store, request.app[WEB].storage, task.task_id, data)
+    except TooManyFiles as error:
+        raise InvalidRequest([Detail("body", str(error), "too_many_files")]) from None
     url = f"{services.settings.base_url.rstrip('/')}/api/v1/tasks/{task.task_id}/files/{field}"
     return FileRef(name=display_name(request.query.get("filename")), size=len(data),
                    content_type=content_type(request.content_type), sha256=digest, url=url)

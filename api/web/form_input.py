@@ -6,6 +6,7 @@ file is stored. Uploads over the limit become a field error, not a stored file.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +14,11 @@ from aiohttp import BodyPartReader, web
 
 from api.answers import is_empty
 from api.files import (
+    MAX_FILES_PER_TASK,
     BadSignature,
     FileStorage,
     FileTooLarge,
+    TooManyFiles,
     content_type,
     decode_signature,
     display_name,
@@ -100,6 +103,17 @@ def _mib(limit: int) -> str:
     return f"{limit} bytes"
 
 
+async def store_file(store: TaskStore, storage: FileStorage, task_id: str,
+                     data: bytes) -> str:
+    """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK never
+    reaches the disk); its sha256. TooManyFiles if the task is full."""
+    digest = await run(lambda: hashlib.sha256(data).hexdigest())
+    if not await run(store.claim_file, task_id, digest, MAX_FILES_PER_TASK):
+        raise TooManyFiles()
+    await run(storage.put, data)
+    return digest
+
+
 class StepAnswers:
     """Turns one step's submission into raw answers, storing files as it goes."""
 
@@ -123,7 +137,7 @@ class StepAnswers:
                 continue
             try:
                 answers[f.name] = await self._answer(f, submission, draft)
-            except (BadSignature, FileTooLarge) as error:
+            except (BadSignature, FileTooLarge, TooManyFiles) as error:
                 errors[f.name], answers[f.name] = str(error), draft.get(f.name)
         return answers, errors
 
@@ -143,8 +157,7 @@ class StepAnswers:
         return None if is_empty(raw) else raw
 
     async def _store(self, f: FormField, upload: Upload) -> dict[str, Any]:
-        digest = await run(self.storage.put, upload.data)
-        await run(self.store.claim_file, self.task.task_id, digest)
+        digest = await store_file(self.store, self.storage, self.task.task_id, upload.data)
         url = f"{self.base_url}/api/v1/tasks/{self.task.task_id}/files/{f.name}"
         return FileRef(name=upload.filename, size=len(upload.data),
                        content_type=upload.content_type, sha256=digest, url=url).model_dump()

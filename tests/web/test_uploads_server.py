@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from pypdf import PdfReader
 
+from api import keys
 from api.files import PNG_MAGIC
 from api.models import CompletedBy
 from api.runtime import Services
@@ -118,3 +119,32 @@ async def test_dashboard_pdf_survives_a_hostile_stored_signature(
     assert response.status == 200
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(await response.read())).pages)
     assert "the signature image could not be shown" in text
+
+
+def files_on_disk(services: Services) -> int:
+    root = services.settings.files_dir
+    return sum(1 for p in root.glob("*/*") if p.is_file()) if root.exists() else 0
+
+
+async def test_a_task_holds_at_most_50_files(client: TestClient, account: Account,
+                                             services: Services) -> None:
+    task = await onboarding(client, account)
+    for n in range(49):  # as if uploaded before
+        assert services.store.claim_file(task["task_id"], f"{n:064x}")
+    last = await upload(client, account, task, "contract", b"file 50")
+    assert last.status == 201
+    again = await upload(client, account, task, "contract", b"file 50")  # already held
+    assert again.status == 201
+    over = await upload(client, account, task, "contract", b"file 51")
+    assert over.status == 400
+    detail = (await over.json())["details"][0]
+    assert detail["type"] == "too_many_files" and "50 uploaded files" in detail["msg"]
+    assert files_on_disk(services) == 1  # the refused file never reached the disk
+
+    path = f"/t/{task['link_id']}?step=2"
+    token = await csrf_from(client, path)
+    form = await post_form(client, path, {"csrf_token": token, "nav": "next"},
+                           {"contract": ("c.pdf", b"file 52", "application/pdf")})
+    assert form.status == 400 and "50 uploaded files" in await form.text()
+    assert files_on_disk(services) == 1
+    assert services.redis.scard(keys.task_files(task["task_id"])) == 50
