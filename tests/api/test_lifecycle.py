@@ -32,6 +32,21 @@ async def test_same_task_id_same_body_replays_the_original(client: TestClient,
     assert [t["task_id"] for t in listed["tasks"]] == [body["task_id"]]
 
 
+async def test_concurrent_creates_with_one_task_id_make_one_task(
+        client: TestClient, account: Account, services: Services) -> None:
+    body = {**example("hpi_approval"), "task_id": str(uuid.uuid4()),
+            "sinks": [{"type": "webhook", "url": "http://127.0.0.1:9/hook"}]}
+    responses = await asyncio.gather(*(
+        client.post("/api/v1/tasks", json=body, headers=account.headers) for _ in range(20)))
+    assert [r.status for r in responses] == [201] * 20
+    bodies = [await r.json() for r in responses]
+    assert all(b == bodies[0] for b in bodies)  # one link, one generated secret
+    assert sum("Idempotent-Replayed" not in r.headers for r in responses) == 1
+    listed = await (await client.get("/api/v1/tasks", headers=account.headers)).json()
+    assert [t["task_id"] for t in listed["tasks"]] == [body["task_id"]]
+    assert services.store.load(body["task_id"]).link_id == bodies[0]["link_id"]
+
+
 async def test_same_task_id_other_body_is_409(client: TestClient, account: Account) -> None:
     body = {**example("hpi_approval"), "task_id": str(uuid.uuid4())}
     await create(client, account, body)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import Account
+from tests.conftest import Account, AccountFactory
 from tests.fixtures import example
 
 Body = dict[str, Any]
@@ -207,3 +207,12 @@ async def test_date_without_time_rejects_garbage_and_normalises(client: TestClie
     good = await client.post(f"/api/v1/tasks/{task_id}/complete",
                              json={"data": {"day": "2026-02-24"}}, headers=account.headers)
     assert (await good.json())["data"] == {"day": "2026-02-24"}
+
+
+async def test_another_orgs_member_cannot_be_the_assignee(
+        client: TestClient, account: Account, make_account: AccountFactory) -> None:
+    stranger = make_account()
+    body = {**example("hpi_approval"), "assignee_member_id": stranger.member.id}
+    response = await client.post("/api/v1/tasks", json=body, headers=account.headers)
+    assert response.status == 400
+    assert [d["loc"] for d in (await response.json())["details"]] == ["assignee_member_id"]
