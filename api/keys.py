@@ -28,7 +28,8 @@ Layout (all under the `inloop:` prefix):
   deliveries:gave-up          ZSET    delivery ids that gave up, by time (s)
   task:{id}:slack-user        STRING  Slack user id of the assignee (who may answer in Slack)
   task:{id}:slack-sent        SET     Slack delivery targets already posted to (retry-safe)
-  task:{id}:slack-grants      SET     Slack user ids who opened the task from its channel
+  task:{id}:slack-grants      SET     Slack user ids who opened the task from its channel (TTL)
+  slack-channel:{cid}:members SET     member ids of a Slack channel, plus "-" (cache, TTL)
   slack-user:{uid}:tasks      ZSET    task ids assigned to Slack user uid (App Home)
   slack-event:{event_id}      STRING  seen Slack event ids (dedupe retried events, TTL)
   otp:{purpose}:{subject}     HASH    one email code: salt, sha256 HMAC, tries, email (TTL)
@@ -147,6 +148,10 @@ def task_slack_sent(task_id: str) -> str:
 
 def task_slack_grants(task_id: str) -> str:
     return f"{PREFIX}task:{task_id}:slack-grants"
+
+
+def slack_channel_members(channel_id: str) -> str:
+    return f"{PREFIX}slack-channel:{channel_id}:members"
 
 
 def slack_user_tasks(user_id: str) -> str:

@@ -31,7 +31,7 @@ async def open_form(body: dict[str, Any], action: dict[str, Any], client: AsyncW
                     context: AsyncBoltContext) -> None:
     """Open the modal at the first unfinished step, prefilled with the saved draft."""
     services = services_of(context)
-    task = await answerable(services, action["value"], body)
+    task = await answerable(services, client, action["value"], body)
     if isinstance(task, str):
         await tell(client, body, task)
         return
@@ -45,7 +45,7 @@ async def quick_answer(body: dict[str, Any], action: dict[str, Any], client: Asy
     """Complete a one-question task with the clicked option."""
     services = services_of(context)
     value = json.loads(action["value"])
-    task = await answerable(services, value["t"], body)
+    task = await answerable(services, client, value["t"], body)
     if isinstance(task, str):
         await tell(client, body, task)
         return

@@ -18,6 +18,7 @@ from api.errors import NotFound
 from api.models import CompletedBy, Task
 from api.runtime import Services
 from bot import notes
+from bot.members import is_member
 from bot.state import SlackState
 
 T = TypeVar("T")
@@ -41,16 +42,21 @@ def completed_by(user: dict[str, Any]) -> CompletedBy:
     return CompletedBy(channel="slack", id=user["id"], name=name)
 
 
-def may_answer(task: Task, user_id: str, state: SlackState, channel_id: str | None) -> bool:
-    """The assignee, or (for a channel task) whoever clicks in the task's channel."""
-    if state.assignee(task.task_id) == user_id:
+async def may_answer(client: AsyncWebClient, task: Task, user_id: str, state: SlackState,
+                     channel_id: str | None) -> bool:
+    """The assignee, or (for a channel task) a member of the task's channel who clicked
+    it there. Modal submissions carry no channel: they rely on the grant of that click."""
+    if await call(state.assignee, task.task_id) == user_id:
         return True
     if not task.slack_channel:
         return False
-    if channel_id and channel_id in {m.channel for m in task.external_message_ids}:
-        state.grant(task.task_id, user_id)
+    if not channel_id or channel_id not in {m.channel for m in task.external_message_ids}:
+        return await call(state.granted, task.task_id, user_id)
+    if await is_member(client, state, channel_id, user_id):
+        await call(state.grant, task.task_id, user_id)
         return True
-    return state.granted(task.task_id, user_id)
+    await call(state.revoke, task.task_id, user_id)
+    return False
 
 
 async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
@@ -63,7 +69,8 @@ async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
         await client.chat_postMessage(channel=user, text=text)
 
 
-async def answerable(services: Services, task_id: str, body: dict[str, Any]) -> Task | str:
+async def answerable(services: Services, client: AsyncWebClient, task_id: str,
+                     body: dict[str, Any]) -> Task | str:
     """The pending task this person may answer, or the note saying why not."""
     try:
         task = await call(services.store.load, task_id)
@@ -73,7 +80,7 @@ async def answerable(services: Services, task_id: str, body: dict[str, Any]) -> 
         return notes.ended(task)
     channel = (body.get("channel") or {}).get("id")
     state = SlackState(services.redis)
-    if not await call(may_answer, task, body["user"]["id"], state, channel):
+    if not await may_answer(client, task, body["user"]["id"], state, channel):
         return notes.NOT_YOURS
     return task
 

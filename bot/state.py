@@ -11,8 +11,12 @@ from api import keys
 from api.models import Task
 
 EVENT_TTL_S = 3600
-GRANT_TTL_S = 30 * 24 * 3600
-
+# A grant carries a membership checked at the click to that person's modal submissions
+# (which say nothing about the channel). A working day covers a modal left open; someone
+# who leaves the channel loses it by the next day, or at once on their next click.
+GRANT_TTL_S = 12 * 3600
+MEMBERS_TTL_S = 60  # a channel's member list: people who join can answer within a minute
+_LISTED = "-"  # in every cached member set, so that an empty channel is cached too
 
 
 class SlackState:
@@ -47,6 +51,26 @@ class SlackState:
 
     def granted(self, task_id: str, user_id: str) -> bool:
         return bool(self.redis.sismember(keys.task_slack_grants(task_id), user_id))
+
+    def revoke(self, task_id: str, user_id: str) -> None:
+        self.redis.srem(keys.task_slack_grants(task_id), user_id)
+
+    def is_member(self, channel_id: str, user_id: str) -> bool | None:
+        """Whether the user is in the channel by the cached list; None when not cached."""
+        key = keys.slack_channel_members(channel_id)
+        pipe = self.redis.pipeline()
+        pipe.sismember(key, _LISTED)
+        pipe.sismember(key, user_id)
+        listed, member = pipe.execute()
+        return bool(member) if listed else None
+
+    def cache_members(self, channel_id: str, members: list[str]) -> None:
+        key = keys.slack_channel_members(channel_id)
+        pipe = self.redis.pipeline()
+        pipe.delete(key)
+        pipe.sadd(key, _LISTED, *members)
+        pipe.expire(key, MEMBERS_TTL_S)
+        pipe.execute()
 
     def user_task_ids(self, user_id: str, limit: int = 100) -> list[str]:
         """The Slack user's task ids, newest first."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from api.answers import validate_answers
 from api.errors import Conflict, InvalidRequest, NotFound
@@ -36,9 +37,9 @@ def register(app: AsyncApp) -> None:
 
 
 async def submit_step(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
-                      context: AsyncBoltContext) -> None:
+                      client: AsyncWebClient, context: AsyncBoltContext) -> None:
     meta = json.loads(view["private_metadata"])
-    response = await _respond(services_of(context), body, view, int(meta["step"]),
+    response = await _respond(services_of(context), client, body, view, int(meta["step"]),
                               str(meta["task_id"]))
     await ack(**response)
 
@@ -49,9 +50,9 @@ def _note(view: dict[str, Any], text: str) -> Response:
     return {"response_action": "errors", "errors": {blocks[0]: text}} if blocks else {}
 
 
-async def _respond(services: Services, body: dict[str, Any], view: dict[str, Any],
-                   step: int, task_id: str) -> Response:
-    task = await answerable(services, task_id, body)
+async def _respond(services: Services, client: AsyncWebClient, body: dict[str, Any],
+                   view: dict[str, Any], step: int, task_id: str) -> Response:
+    task = await answerable(services, client, task_id, body)
     if isinstance(task, str):
         return _note(view, task)
     answers = parse_submission(task, step, view["state"]["values"])

@@ -34,6 +34,7 @@ def slack_stub() -> Iterator[SlackStub]:
     for user in (ASSIGNEE, OTHER):
         stub.add_user(*user)
     stub.channels[CHANNEL[0]] = CHANNEL[1]
+    stub.members[CHANNEL[1]] = [ASSIGNEE[0], OTHER[0]]
     stub.start()
     yield stub
     stub.stop()

@@ -45,6 +45,7 @@ class SlackStub:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # email -> user
     channels: dict[str, str] = field(default_factory=dict)  # name -> channel id
     members: dict[str, list[str]] = field(default_factory=dict)  # channel id -> user ids
+    members_page: int = 2  # conversations.members page size: small, so tests paginate
     token: str = TOKEN
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -118,9 +119,7 @@ class SlackStub:
             "users.lookupByEmail": self._lookup,
             "users.info": self._user_info,
             "conversations.open": lambda a: {"channel": {"id": "D" + a["users"]}},
-            "conversations.members": lambda a: {
-                "members": self.members.get(a["channel"], []),
-                "response_metadata": {"next_cursor": ""}},
+            "conversations.members": self._members,
             "chat.postMessage": self._post,
             "chat.update": self._update,
             "chat.postEphemeral": self._ephemeral,
@@ -140,6 +139,17 @@ class SlackStub:
             if user["id"] == args.get("user"):
                 return {"user": user}
         raise Invalid("user_not_found")
+
+    def _members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """One page of a channel's members (`members_page` at most, whatever `limit` asks);
+        the cursor is the offset of the next page."""
+        members = self.members.get(str(args.get("channel")))
+        if members is None:
+            raise Invalid("channel_not_found")
+        start = int(args.get("cursor") or 0)
+        end = start + self.members_page
+        following = str(end) if end < len(members) else ""
+        return {"members": members[start:end], "response_metadata": {"next_cursor": following}}
 
     def _channel(self, name: str) -> str:
         if name.startswith("U") and name.isupper():

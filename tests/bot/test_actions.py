@@ -6,8 +6,10 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 
+from api import keys
 from api.runtime import Services
 from bot import notes
+from bot.state import SlackState
 from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB
 from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, quick_task, until
 from tests.bot.slack_stub import SlackStub
@@ -88,6 +90,7 @@ async def test_racing_clicks_complete_exactly_once(post_task: Poster, slack: Sla
 
     task_id = await post_task(quick_task(), slack_channel="ops")
     users = [(f"U{i}", f"u{i}@example.com", f"u{i}") for i in range(8)]
+    slack_stub.members[CHANNEL[1]] += [u[0] for u in users]
     await asyncio.gather(*(slack.click(u, ACTION_QUICK, _quick(task_id, i % 2),
                                        channel=CHANNEL[1]) for i, u in enumerate(users)))
     told = await slack_stub.wait_for("chat.postEphemeral", 7)
@@ -95,6 +98,41 @@ async def test_racing_clicks_complete_exactly_once(post_task: Poster, slack: Sla
     assert task.status == "completed" and task.completed_by is not None
     winner = task.completed_by.id
     assert winner not in {c.args["user"] for c in told} and len(told) == 7
+
+
+async def test_only_channel_members_may_answer_a_channel_task(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services) -> None:
+    # a non-member previewing a public channel, or someone who left, sees the buttons too
+    slack_stub.members[CHANNEL[1]] = ["U0A", "U0B", "U0C", "U0D", OTHER[0]]  # 3 pages
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    visitor = ("U0VIS", "vis@example.com", "vis")
+    await slack.click(visitor, ACTION_OPEN, task_id, channel=CHANNEL[1])
+    await slack.click(visitor, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
+    told = await slack_stub.wait_for("chat.postEphemeral", 2)
+    assert {c.args["text"] for c in told} == {notes.NOT_YOURS}
+    assert not slack_stub.of("views.open")
+    assert not SlackState(services.redis).granted(task_id, visitor[0])
+    pages = slack_stub.of("conversations.members")
+    assert [c.args.get("cursor") for c in pages] == [None, "2", "4"]  # then cached
+    await slack.click(OTHER, ACTION_OPEN, task_id, channel=CHANNEL[1])  # on the last page
+    await slack.opened_view()
+    assert len(slack_stub.of("conversations.members")) == 3
+    assert services.store.load(task_id).status == "pending"
+
+
+async def test_someone_who_left_the_channel_loses_their_grant(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services) -> None:
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    await slack.click(OTHER, ACTION_OPEN, task_id, channel=CHANNEL[1])
+    await slack.opened_view()
+    state = SlackState(services.redis)
+    assert state.granted(task_id, OTHER[0])
+    assert 0 < services.redis.ttl(keys.task_slack_grants(task_id)) <= 12 * 3600
+    slack_stub.members[CHANNEL[1]] = [ASSIGNEE[0]]
+    services.redis.delete(keys.slack_channel_members(CHANNEL[1]))  # the cache expired
+    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
+    (told,) = await slack_stub.wait_for("chat.postEphemeral")
+    assert told.args["text"] == notes.NOT_YOURS and not state.granted(task_id, OTHER[0])
 
 
 async def test_web_link_click_is_acked(post_task: Poster, slack: Slack,

@@ -224,9 +224,11 @@ async def test_second_submission_is_told_who_completed(post_task: Poster, slack:
 
 
 async def test_racing_submissions_complete_once(post_task: Poster, slack: Slack,
+                                                slack_stub: SlackStub,
                                                 services: Services) -> None:
     task_id = await post_task(example("hpi_approval"), slack_channel="ops")
     users = [(f"U{i}", f"u{i}@example.com", f"u{i}") for i in range(6)]
+    slack_stub.members[CHANNEL[1]] += [u[0] for u in users]
     views = [await _open(slack, task_id, n + 1, user=u, channel=CHANNEL[1])
              for n, u in enumerate(users)]
     api_done = asyncio.to_thread(_complete_via_api, services, task_id)
