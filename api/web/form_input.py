@@ -64,18 +64,21 @@ async def read_submission(request: web.Request, limit: int, total: int) -> Submi
         part = await reader.next()
         if part is None:
             return submission
-        if isinstance(part, BodyPartReader) and part.name:
-            await _read_part(part, submission, limit)
-        if submission.size > total:
-            raise too_large(total)
+        if not isinstance(part, BodyPartReader):
+            raise too_large(total)  # nested multipart: no browser sends it
+        await _read_part(part, submission, limit, total)
     raise too_large(total)
 
 
-async def _read_part(part: BodyPartReader, submission: Submission, limit: int) -> None:
+async def _read_part(part: BodyPartReader, submission: Submission, limit: int,
+                     total: int) -> None:
+    if not part.name:
+        await _bounded(part, 0, submission, total)  # drained, but counted
+        return
     name = str(part.name)
     text_limit = max(MAX_TEXT_PART, limit * 4 // 3 + 64)  # a signature's data URL
-    data = await _bounded(part, limit if part.filename is not None else text_limit)
-    submission.size += len(data or b"")
+    part_limit = limit if part.filename is not None else text_limit
+    data = await _bounded(part, part_limit, submission, total)
     if data is None:
         submission.errors[name] = f"the file is larger than {_mib(limit)}"
     elif part.filename is not None:
@@ -86,11 +89,17 @@ async def _read_part(part: BodyPartReader, submission: Submission, limit: int) -
         submission.fields[name] = data.decode("utf-8", errors="replace")
 
 
-async def _bounded(part: BodyPartReader, limit: int) -> bytes | None:
-    """The part's bytes, or None (after draining it) if it is longer than `limit`."""
+async def _bounded(part: BodyPartReader, limit: int, submission: Submission,
+                   total: int) -> bytes | None:
+    """The part's bytes, or None (after draining it) if it is longer than `limit`. Every
+    byte read, kept or drained, counts toward the body's `total`: 413 once over it, so
+    an endless part of a chunked body is stopped."""
     chunks, size = [], 0
     while chunk := await part.read_chunk(CHUNK):
         size += len(chunk)
+        submission.size += len(chunk)
+        if submission.size > total:
+            raise too_large(total)
         if size <= limit:
             chunks.append(chunk)
     return b"".join(chunks) if size <= limit else None

@@ -148,3 +148,33 @@ async def test_a_task_holds_at_most_50_files(client: TestClient, account: Accoun
     assert form.status == 400 and "50 uploaded files" in await form.text()
     assert files_on_disk(services) == 1
     assert services.redis.scard(keys.task_files(task["task_id"])) == 50
+
+
+async def endless_part(head: bytes, boundary: str, most: int = 64 * 1024 * 1024
+                       ) -> AsyncIterator[bytes]:
+    """A chunked multipart body whose last part never ends (well: after `most` bytes)."""
+    yield head
+    block, sent = b"x" * (256 * 1024), 0
+    while sent < most:
+        sent += len(block)
+        yield block
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+async def test_an_endless_part_of_a_chunked_form_post_is_413(
+        client: TestClient, account: Account, services: Services) -> None:
+    services.settings.max_upload_bytes = 64 * 1024  # the body may hold 2 x 64 KiB + 1 MiB
+    task = await onboarding(client, account)
+    path = f"/t/{task['link_id']}?step=2"
+    token = await csrf_from(client, path)
+    boundary = "endless-boundary"
+    start = (f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+             f"{token}\r\n--{boundary}\r\nContent-Disposition: form-data; ")
+    for disposition in ('name="contract"; filename="big.pdf"', 'filename="nameless.bin"'):
+        head = f"{start}{disposition}\r\n\r\n".encode()
+        response = await client.post(path, data=endless_part(head, boundary), headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        assert response.status == 413, (disposition, response.status)
+        assert "Too large" in await response.text()
+    assert services.store.load_draft(task["task_id"]) == {}
+    assert not services.settings.files_dir.exists()
