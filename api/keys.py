@@ -29,6 +29,7 @@ Layout (all under the `inloop:` prefix):
   task:{id}:slack-user        STRING  Slack user id of the assignee (who may answer in Slack)
   task:{id}:slack-sent        SET     Slack delivery targets already posted to (retry-safe)
   task:{id}:slack-grants      SET     Slack user ids who opened the task from its channel (TTL)
+  task:{id}:slack-draft:{uid} STRING  JSON answers of one channel member between steps (TTL)
   slack-channel:{cid}:members SET     member ids of a Slack channel, plus "-" (cache, TTL)
   slack-user:{uid}:tasks      ZSET    task ids assigned to Slack user uid (App Home)
   slack-event:{event_id}      STRING  seen Slack event ids (dedupe retried events, TTL)
@@ -148,6 +149,10 @@ def task_slack_sent(task_id: str) -> str:
 
 def task_slack_grants(task_id: str) -> str:
     return f"{PREFIX}task:{task_id}:slack-grants"
+
+
+def task_slack_draft(task_id: str, user_id: str) -> str:
+    return f"{PREFIX}task:{task_id}:slack-draft:{user_id}"
 
 
 def slack_channel_members(channel_id: str) -> str:

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from api.errors import Conflict, InvalidRequest, NotFound
 from api.models import Task
 from bot import notes
+from bot.drafts import load_draft
 from bot.gate import ack_first, answerable, call, completed_by, services_of, tell
 from bot.steps import resume_step
 from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, modal_view
@@ -35,7 +36,7 @@ async def open_form(body: dict[str, Any], action: dict[str, Any], client: AsyncW
     if isinstance(task, str):
         await tell(client, body, task)
         return
-    draft = await call(services.store.load_draft, task.task_id)
+    draft = await call(load_draft, services, task, body["user"]["id"])
     view = await call(modal_view, task, resume_step(task, draft), draft)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 

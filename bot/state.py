@@ -3,9 +3,11 @@ deliveries were made, who opened a channel task, each Slack user's tasks, seen e
 
 from __future__ import annotations
 
-from typing import cast
+import json
+from typing import Any, cast
 
 from redis import Redis
+from redis.client import Pipeline
 
 from api import keys
 from api.models import Task
@@ -16,6 +18,7 @@ EVENT_TTL_S = 3600
 # who leaves the channel loses it by the next day, or at once on their next click.
 GRANT_TTL_S = 12 * 3600
 MEMBERS_TTL_S = 60  # a channel's member list: people who join can answer within a minute
+DRAFT_TTL_S = 30 * 24 * 3600  # from the last step saved; the task's own draft has none
 _LISTED = "-"  # in every cached member set, so that an empty channel is cached too
 
 
@@ -71,6 +74,27 @@ class SlackState:
         pipe.sadd(key, _LISTED, *members)
         pipe.expire(key, MEMBERS_TTL_S)
         pipe.execute()
+
+    def load_draft(self, task_id: str, user_id: str) -> dict[str, Any]:
+        """One channel member's answers so far (each person answers for themselves)."""
+        raw = self.redis.get(keys.task_slack_draft(task_id, user_id))
+        found: dict[str, Any] = json.loads(raw) if raw else {}
+        return found
+
+    def save_draft(self, task_id: str, user_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """Merge `answers` into the member's draft; returns the whole draft."""
+        key = keys.task_slack_draft(task_id, user_id)
+        draft: dict[str, Any] = {}
+
+        def write(pipe: Pipeline) -> None:  # redis-py runs it again if the key changed
+            raw = pipe.get(key)
+            draft.clear()
+            draft.update({**(json.loads(raw) if raw else {}), **answers})
+            pipe.multi()
+            pipe.set(key, json.dumps(draft), ex=DRAFT_TTL_S)
+
+        self.redis.transaction(write, key)
+        return draft
 
     def user_task_ids(self, user_id: str, limit: int = 100) -> list[str]:
         """The Slack user's task ids, newest first."""

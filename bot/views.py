@@ -19,6 +19,7 @@ from api.errors import Conflict, InvalidRequest, NotFound
 from api.models import Task
 from api.runtime import Services
 from bot import notes
+from bot.drafts import save_draft
 from bot.gate import answerable, call, completed_by, services_of
 from bot.steps import resume_step
 from renderers.slack import (
@@ -63,7 +64,7 @@ async def _respond(services: Services, client: AsyncWebClient, body: dict[str, A
     # (bot.steps.finished); completion drops the Nones.
     submitted = {f.name: clean.get(f.name) for f in task.step_fields(step)}
     try:
-        draft = await call(services.store.save_draft, task_id, submitted)
+        draft = await call(save_draft, services, task, body["user"]["id"], submitted)
     except (Conflict, NotFound):
         return _note(view, await _ended(services, task_id))
     if step + 1 < len(task.steps):

@@ -202,6 +202,33 @@ async def test_reopen_prefills_saved_answers(post_task: Poster, slack: Slack,
     assert inputs["f:role"]["initial_option"]["text"]["text"] == "Designer"
 
 
+async def test_channel_members_each_have_their_own_draft(post_task: Poster, slack: Slack,
+                                                         services: Services) -> None:
+    task_id = await post_task(two_step_task(), slack_channel="ops")
+    bob_first = await _open(slack, task_id, user=OTHER, channel=CHANNEL[1])
+    bob_next = await slack.submit(OTHER, bob_first, {"name": "Bob"})
+    assert _step(bob_next["view"]) == 1
+    # Ada (in the channel, not the assignee) starts afresh, not from Bob's answers
+    ada_first = await _open(slack, task_id, 2, user=ASSIGNEE, channel=CHANNEL[1])
+    assert _step(ada_first) == 0 and "initial_value" not in _inputs(ada_first)["f:name"]
+    ada_next = await slack.submit(ASSIGNEE, ada_first, {"name": "Ada"})
+    assert await slack.submit(ASSIGNEE, ada_next["view"], {"color": "Red"}) == {}
+    task = services.store.load(task_id)
+    assert task.data == {"name": "Ada", "color": "Red"} and task.completed_by is not None
+    assert task.completed_by.id == ASSIGNEE[0]
+    assert services.store.load_draft(task_id) == {}  # nobody wrote the assignee's draft
+
+
+async def test_the_assignee_shares_the_web_draft_in_a_channel_task(
+        post_task: Poster, slack: Slack, services: Services) -> None:
+    task_id = await post_task(two_step_task(), slack_channel="ops", assignee_email=ASSIGNEE[1])
+    first = await _open(slack, task_id, user=ASSIGNEE, channel=CHANNEL[1])
+    await slack.submit(ASSIGNEE, first, {"name": "Ada"})
+    assert services.store.load_draft(task_id) == {"name": "Ada"}
+    bob = await _open(slack, task_id, 2, user=OTHER, channel=CHANNEL[1])
+    assert _step(bob) == 0 and "initial_value" not in _inputs(bob)["f:name"]
+
+
 async def test_submission_by_someone_else_changes_nothing(post_task: Poster, slack: Slack,
                                                           services: Services) -> None:
     task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
