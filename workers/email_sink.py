@@ -13,7 +13,7 @@ from api.deliveries import Attempt
 from api.models import Task
 from renderers.pdf import task_pdf
 from renderers.values import display_value
-from workers.smtp import SmtpConfig, send
+from workers.smtp import SmtpConfig, SmtpUrlError, send
 from workers.timing import elapsed_ms
 
 SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed"}
@@ -62,10 +62,19 @@ def send_email(task: Task, event: str, to: str, *, smtp_url: str | None, sender:
     started = time.monotonic()
     if not smtp_url:
         return Attempt(False, 0, error="INLOOP_SMTP_URL is not set")
+    try:
+        config = SmtpConfig.from_url(smtp_url)
+    except SmtpUrlError as error:  # its text never quotes the URL and its password
+        return Attempt(False, 0, error=str(error))
     pdf = task_pdf(task, images=images) if event == "completed" else None
     message = email_message(task, event, sender=sender, to=to, event_id=event_id, pdf=pdf)
+    return _deliver(deliver, config, message, started)
+
+
+def _deliver(deliver: Sender, config: SmtpConfig, message: EmailMessage,
+             started: float) -> Attempt:
     try:
-        deliver(SmtpConfig.from_url(smtp_url), message)
+        deliver(config, message)
     except smtplib.SMTPRecipientsRefused as error:
         return refused(error, elapsed_ms(started))
     except smtplib.SMTPResponseException as error:

@@ -1,7 +1,11 @@
 """Send email over SMTP, configured by one URL.
 
-`smtp://user:pass@host:587?starttls=true` (STARTTLS), `smtps://user:pass@host:465`
-(implicit TLS), `smtp://host:25` (plain, for local relays and tests).
+`smtps://user:pass@host:465` (implicit TLS), `smtp://user:pass@host:587` (STARTTLS, the
+default whenever the URL has credentials), `smtp://host:25` (plain, for local relays and
+tests; `?tls=starttls` upgrades it). Credentials never cross a plaintext connection: a
+server without STARTTLS fails the attempt before the password is sent, unless the URL opts
+out with `?tls=none`. Reserved characters in the user or password must be percent-encoded
+(`/` as `%2F`, `#` as `%23`, `@` as `%40`, `:` as `%3A`, `%` as `%25`).
 """
 
 from __future__ import annotations
@@ -10,7 +14,15 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+
+TRUE = ("1", "true", "yes")
+INVALID_URL = ("INLOOP_SMTP_URL is invalid: use smtp:// or smtps://, user and password "
+               "percent-encoded (/ as %2F, # as %23, @ as %40), a host and a port")
+
+
+class SmtpUrlError(ValueError):
+    """INLOOP_SMTP_URL cannot be used. The text never quotes the URL: it holds a password."""
 
 
 @dataclass(frozen=True)
@@ -25,20 +37,45 @@ class SmtpConfig:
 
     @classmethod
     def from_url(cls, url: str) -> SmtpConfig:
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps"):
-            raise ValueError("INLOOP_SMTP_URL must start with smtp:// or smtps://")
-        query = parse_qs(parts.query)
-        tls = parts.scheme == "smtps"
-        return cls(host=parts.hostname or "localhost", port=parts.port or (465 if tls else 25),
-                   username=unquote(parts.username) if parts.username else None,
+        """The URL's settings; raises SmtpUrlError (fixed texts only) if it is unusable."""
+        try:
+            return cls._parse(urlsplit(url))
+        except SmtpUrlError:
+            raise
+        except ValueError:  # urllib's text quotes the URL (say, a password's tail as port)
+            raise SmtpUrlError(INVALID_URL) from None
+
+    @classmethod
+    def _parse(cls, parts: SplitResult) -> SmtpConfig:
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise SmtpUrlError(INVALID_URL)
+        if parts.fragment or parts.path.strip("/"):  # an unencoded / or # cut the password
+            raise SmtpUrlError(INVALID_URL)
+        implicit = parts.scheme == "smtps"
+        username = unquote(parts.username) if parts.username else None
+        return cls(host=parts.hostname, port=parts.port or (465 if implicit else 25),
+                   username=username,
                    password=unquote(parts.password) if parts.password else None,
-                   implicit_tls=tls,
-                   starttls=query.get("starttls", ["false"])[0].lower() in ("1", "true", "yes"))
+                   implicit_tls=implicit,
+                   starttls=not implicit and _starttls(parts.query, username is not None))
+
+
+def _starttls(query: str, credentials: bool) -> bool:
+    """`?tls=starttls|none`; without it STARTTLS when there are credentials to protect
+    (or with the older `?starttls=true`)."""
+    params = parse_qs(query)
+    tls = params.get("tls", [""])[0].lower()
+    if tls not in ("", "starttls", "none"):
+        raise SmtpUrlError("INLOOP_SMTP_URL: tls must be starttls or none")
+    if tls:
+        return tls == "starttls"
+    return credentials or params.get("starttls", ["false"])[0].lower() in TRUE
 
 
 def send(config: SmtpConfig, message: EmailMessage) -> None:
-    """Deliver one message; raises smtplib/OSError errors for the caller's retry policy."""
+    """Deliver one message; raises smtplib/OSError errors for the caller's retry policy.
+    With STARTTLS, a server that does not offer it raises SMTPNotSupportedError before
+    any credentials are sent."""
     context = ssl.create_default_context()
     client: smtplib.SMTP
     if config.implicit_tls:
