@@ -3,20 +3,26 @@
 A code is 6 random digits (`secrets`, not time-based). Redis keeps only an HMAC-SHA256 of
 it under a random per-code salt, for at most `ttl` seconds; it is single use and allows
 `max_tries` guesses. Sending is rate limited per subject (task or email) and per client
-IP. The code itself reaches the mailbox through an RQ job on the "email" queue, committed
-in the same MULTI as the hash (the job is dropped from Redis once run: `result_ttl=0`,
-and its description hides the code from worker logs).
+IP (an IPv6 client by its /64: one host usually holds the whole prefix). Wrong guesses are
+also counted per subject over `failure_window_s` (24 h): after `max_failures` of them, no
+code of that subject is checked or sent until the window has passed, so resends do not
+buy an attacker unlimited guesses. The code itself reaches the mailbox through an RQ job
+on the "email" queue, committed in the same MULTI as the hash (the job is dropped from
+Redis once run: `result_ttl=0`, and its description hides the code from worker logs).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis, WatchError
+from redis.client import Pipeline
 
 from api import keys
 from api.errors import InloopError
@@ -44,6 +50,8 @@ class CodePolicy:
     sends_per_subject: int = 5
     sends_per_ip: int = 20
     window_s: int = 3600
+    max_failures: int = 15
+    failure_window_s: int = 24 * 3600
 
 
 def new_code() -> str:
@@ -53,6 +61,22 @@ def new_code() -> str:
 def code_digest(salt: bytes, code: str) -> str:
     return hmac.new(salt, code.encode(), hashlib.sha256).hexdigest()
 
+
+def ip_group(ip: str) -> str:
+    """What per-IP limits count by: an IPv4 address, or an IPv6 address's /64."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def _failures(rate_key: str) -> str:
+    return keys.otp_rate("failures", rate_key)
 
 
 class EmailCodes:
@@ -69,7 +93,9 @@ class EmailCodes:
         `rate_key` is what resends are counted by (default: the subject). With
         `deliver=False` a code is stored but never sent, so an unknown address behaves
         exactly like a known one (no account enumeration)."""
-        self._count_send(rate_key or f"{purpose}:{subject}", ip)
+        rate_key = rate_key or f"{purpose}:{subject}"
+        self._refuse_if_locked(self.redis, rate_key, RateLimited)
+        self._count_send(rate_key, ip)
         code, salt = new_code(), secrets.token_bytes(16)
         key = keys.otp_code(purpose, subject)
         pipe = self.redis.pipeline()
@@ -79,14 +105,14 @@ class EmailCodes:
                                          description=f"one-time code ({purpose})")
         pipe.delete(key)
         fields = {**(record or {}), "email": to, "salt": salt.hex(), "tries": "0",
-                  "digest": code_digest(salt, code)}
+                  "digest": code_digest(salt, code), "rate_key": rate_key}
         pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
         pipe.expire(key, self.policy.ttl_s)
         pipe.execute()
 
     def _count_send(self, subject: str, ip: str) -> None:
         limits = ((keys.otp_rate("subject", subject), self.policy.sends_per_subject),
-                  (keys.otp_rate("ip", ip), self.policy.sends_per_ip))
+                  (keys.otp_rate("ip", ip_group(ip)), self.policy.sends_per_ip))
         pipe = self.redis.pipeline()
         for key, _ in limits:
             pipe.incr(key)
@@ -112,16 +138,34 @@ class EmailCodes:
             if not record or int(record["tries"]) >= self.policy.max_tries:
                 raise CodeLocked("this code has expired or was tried too often; "
                                  "request a new one")
-            expected = record["digest"]
+            rate_key = record.get("rate_key") or key  # codes issued before the day cap
+            pipe.watch(key, _failures(rate_key))
+            self._refuse_if_locked(pipe, rate_key, CodeLocked)
             right = hmac.compare_digest(code_digest(bytes.fromhex(record["salt"]), code),
-                                        expected)
+                                        record["digest"])
             pipe.multi()
             if right:
                 pipe.delete(key)
             else:
-                pipe.hincrby(key, "tries", 1)
+                self._count_failure(pipe, key, rate_key)
             pipe.execute()
         return record if right else None
+
+    def _count_failure(self, pipe: Pipeline, key: str, rate_key: str) -> None:
+        pipe.hincrby(key, "tries", 1)
+        pipe.incr(_failures(rate_key))
+        pipe.expire(_failures(rate_key), self.policy.failure_window_s, nx=True)
+
+    def _refuse_if_locked(self, client: Redis | Pipeline, rate_key: str,
+                          error: type[InloopError]) -> None:
+        """`error` if the subject had max_failures wrong guesses in the current window."""
+        failures = client.get(_failures(rate_key))
+        if failures is None or int(failures) < self.policy.max_failures:
+            return
+        left = max(int(client.ttl(_failures(rate_key))), 1)
+        hours = math.ceil(left / 3600)
+        raise error(f"too many wrong codes were entered; try again in {hours} "
+                    f"hour{'s' * (hours != 1)}")
 
     def tries_left(self, purpose: str, subject: str) -> int:
         tries = self.redis.hget(keys.otp_code(purpose, subject), "tries")

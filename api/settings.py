@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     otp_sends_per_subject: int = 5
     otp_sends_per_ip: int = 20
     otp_send_window_s: int = 3600
+    otp_max_failures_per_day: int = 15  # wrong codes per task or email in 24 h, then locked
     web_session_ttl_s: int = 12 * 3600
     # Reverse proxies in front of inloop that append to X-Forwarded-For (0: none, use the
     # peer address). With N, the client is the Nth address from the right.

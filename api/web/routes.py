@@ -34,7 +34,8 @@ def web_context(services: Services) -> WebContext:
     policy = CodePolicy(ttl_s=settings.otp_ttl_s, max_tries=settings.otp_max_tries,
                         sends_per_subject=settings.otp_sends_per_subject,
                         sends_per_ip=settings.otp_sends_per_ip,
-                        window_s=settings.otp_send_window_s)
+                        window_s=settings.otp_send_window_s,
+                        max_failures=settings.otp_max_failures_per_day)
     return WebContext(env=build_env(), storage=LocalFileStorage(settings.files_dir),
                       codes=EmailCodes(services.redis, services.queues, policy))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api import keys
-from api.otp import CodeLocked, CodePolicy, EmailCodes, RateLimited, code_digest
+from api.otp import CodeLocked, CodePolicy, EmailCodes, RateLimited, code_digest, ip_group
 from api.runtime import Services
 
 
@@ -56,3 +56,27 @@ def test_undelivered_codes_are_stored_but_not_sent(services: Services) -> None:
     codes(services).send("login", "a1", "x@example.com", "ip", context={}, deliver=False)
     assert services.redis.exists(keys.otp_code("login", "a1"))
     assert services.queues["email"].count == 0
+
+
+@pytest.mark.parametrize(("ip", "group"), [
+    ("203.0.113.7", "203.0.113.7"), ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2::", "2001:db8:1:2::/64"), ("::ffff:203.0.113.7", "203.0.113.7"),
+    ("unknown", "unknown")])
+def test_per_ip_limits_count_an_ipv6_client_by_its_64(ip: str, group: str) -> None:
+    assert ip_group(ip) == group
+
+
+def test_wrong_codes_of_one_subject_are_capped_across_codes(services: Services) -> None:
+    otp = codes(services, max_failures=3)
+    for _ in range(3):
+        otp.send("login", "attempt", "a@example.com", "1.2.3.4", context={},
+                 rate_key="email:a@example.com")
+        code = issued_code(services)
+        assert otp.verify("login", "attempt", "x" + code) is None
+    with pytest.raises(CodeLocked, match="too many wrong codes"):
+        otp.verify("login", "attempt", code)
+    with pytest.raises(RateLimited, match="too many wrong codes"):
+        otp.send("login", "other", "a@example.com", "5.6.7.8", context={},
+                 rate_key="email:a@example.com")
+    otp.send("login", "b", "b@example.com", "1.2.3.4", context={}, rate_key="email:b@x")
+    assert otp.verify("login", "b", issued_code(services)) is not None  # others are not locked

@@ -113,3 +113,61 @@ async def test_a_code_session_opens_only_its_own_task(
     client.session.cookie_jar.update_cookies({"inloop_task": session})  # replayed on path /
     other = await client.get(f"/t/{second['link_id']}", allow_redirects=False)
     assert other.status == 303 and other.headers["Location"].endswith("/verify")
+
+
+async def test_wrong_codes_are_capped_per_day_across_resends(
+        client: TestClient, account: Account, services: Services,
+        smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    """5 tries per code, but 15 wrong codes per task in 24 h however many are sent."""
+    task = await external(client, account)
+    verify = f"/t/{task['link_id']}/verify"
+    token = await csrf_from(client, verify)
+
+    async def guess(code: str) -> int:
+        return int((await post_form(client, verify, {"csrf_token": token,
+                                                     "code": code})).status)
+
+    async def send() -> int:
+        return int((await post_form(client, f"{verify}/send", {"csrf_token": token})).status)
+
+    for sent, wrong in enumerate((5, 5, 4), start=1):
+        assert await send() == 303
+        code = emailed_code(smtp_server, run_jobs, sent)
+        wrong_code = f"{(int(code) + 1) % 1_000_000:06d}"
+        assert [await guess(wrong_code) for _ in range(wrong)] == [400] * wrong
+    assert await send() == 303  # 14 wrong so far: still allowed
+    code = emailed_code(smtp_server, run_jobs, 4)
+    assert await guess(f"{(int(code) + 1) % 1_000_000:06d}") == 400  # the 15th
+    locked = await post_form(client, verify, {"csrf_token": token, "code": code})
+    assert locked.status == 403  # even the right code, until the day has passed
+    assert "too many wrong codes were entered; try again in 24 hours" in await locked.text()
+    refused = await post_form(client, f"{verify}/send", {"csrf_token": token})
+    assert refused.status == 429 and "try again in 24 hours" in await refused.text()
+    assert services.queues["email"].count == 0  # no code mailed that could not work
+
+    failures = keys.otp_rate("failures", f"task:{task['task_id']}")
+    assert 23 * 3600 < services.redis.ttl(failures) <= 24 * 3600
+    services.redis.delete(failures)  # the window has passed
+    assert await send() == 303
+    fresh = emailed_code(smtp_server, run_jobs, 5)
+    assert await guess(fresh) == 303
+
+
+async def test_ipv6_clients_are_limited_by_their_64_prefix(
+        client: TestClient, account: Account, services: Services) -> None:
+    services.settings.trusted_proxy_hops = 1
+    codes = client.app[WEB].codes
+    codes.policy = replace(codes.policy, sends_per_ip=2)
+    tasks = [await external(client, account) for _ in range(4)]
+    token = await csrf_from(client, f"/t/{tasks[0]['link_id']}/verify")
+
+    async def send(task: dict, forwarded: str) -> int:
+        response = await post_form(client, f"/t/{task['link_id']}/verify/send",
+                                   {"csrf_token": token}, headers={"X-Forwarded-For": forwarded})
+        return int(response.status)
+
+    # One host picks any address in its /64: still one client.
+    assert [await send(tasks[0], "2001:db8:1:2::1"), await send(tasks[1], "2001:db8:1:2:ffff::9"),
+            await send(tasks[2], "2001:db8:1:2:abcd:1234:5678:9abc")] == [303, 303, 429]
+    assert await send(tasks[3], "2001:db8:1:3::1") == 303  # the next /64 is someone else
+    assert services.redis.keys(keys.PREFIX + "*2001:db8:1:2::/64*")
