@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> int | None
             seconds = parsedate_to_datetime(value).timestamp() - (now or time.time())
         except (TypeError, ValueError):
             return None
+    if not math.isfinite(seconds):  # "nan", "inf": float() takes them, int() would not
+        return None
     return int(min(max(seconds, 1), MAX_RETRY_AFTER_S))
 
 

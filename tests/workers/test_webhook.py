@@ -163,7 +163,8 @@ def test_private_address_is_refused_at_delivery(services: Services, receiver: Re
 
 
 @pytest.mark.parametrize("value, expected", [("3", 3), ("0", 1), ("junk", None),
-                                             ("999999", 86_400)])
+                                             ("999999", 86_400), ("nan", None),
+                                             ("inf", None), ("-Infinity", None)])
 def test_retry_after_parsing(value: str, expected: int | None) -> None:
     from workers.webhook import parse_retry_after
 
