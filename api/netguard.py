@@ -7,10 +7,11 @@ import socket
 from urllib.parse import urlsplit
 
 # Not global, or carrying an IPv4 address that may be private: CGNAT, NAT64 (well-known
-# and local-use), 6to4, IPv4-compatible and SIIT-translated addresses.
+# and local-use), 6to4, IPv4-compatible and SIIT-translated addresses; and what Python
+# still calls global: IPv6 site-local, IETF protocol assignments, multicast.
 _EXTRA_BLOCKED = tuple(ipaddress.ip_network(n) for n in (
     "100.64.0.0/10", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96",
-    "::ffff:0:0:0/96"))
+    "::ffff:0:0:0/96", "fec0::/10", "192.0.0.0/24", "224.0.0.0/4", "ff00::/8"))
 
 
 class BlockedAddress(ValueError):
@@ -33,15 +34,23 @@ def resolve_checked(url: str, *, allow_private: bool) -> list[str]:
     Callers connect to one of the returned addresses, never re-resolving the name, so a
     DNS answer cannot change between the check and the connection.
     """
+    host, port = _host_port(url)
     try:
-        parts = urlsplit(url)
-        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, ValueError):
-        raise Unresolvable(f"cannot resolve the host of {url!r}") from None
+    except (socket.gaierror, UnicodeError):
+        # The host only: the URL may carry credentials or tokens in its userinfo or query.
+        raise Unresolvable(f"cannot resolve the host {host!r}") from None
     addresses = sorted({str(info[4][0]) for info in infos})
     if not allow_private:
         refused = [a for a in addresses if not _allowed(ipaddress.ip_address(a))]
         if refused:
             raise BlockedAddress(f"{host} resolves to a non-public address ({refused[0]})")
     return addresses
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    try:
+        parts = urlsplit(url)
+        return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise BlockedAddress("the URL's host or port is malformed") from None

@@ -87,9 +87,18 @@ def test_replay_comes_before_checks_that_may_change(services: Services,
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "100.64.0.1", "169.254.1.1",
                                      "::1", "fd00::1", "64:ff9b::a00:1", "64:ff9b:1::1",
                                      "2002:7f00:1::1", "::ffff:10.0.0.1",
-                                     "::127.0.0.1", "::ffff:0:7f00:1"])
+                                     "::127.0.0.1", "::ffff:0:7f00:1", "fec0::1",
+                                     "192.0.0.9", "224.0.1.1", "239.255.0.1", "ff0e::1",
+                                     "::ffff:224.0.0.251"])
 def test_ssrf_guard_refuses_non_public_addresses(address: str) -> None:
     assert not netguard._allowed(ipaddress.ip_address(address))
+
+
+def test_unresolvable_host_names_the_host_not_the_url() -> None:
+    url = "https://user:hunter2@no-such-host.invalid/hook?token=abc123"
+    with pytest.raises(netguard.Unresolvable) as raised:
+        netguard.resolve_checked(url, allow_private=False)
+    assert str(raised.value) == "cannot resolve the host 'no-such-host.invalid'"
 
 
 def test_ssrf_guard_allows_public_addresses() -> None:
