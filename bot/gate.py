@@ -19,6 +19,7 @@ from api.models import CompletedBy, Task
 from api.runtime import Services
 from bot import notes
 from bot.members import is_member
+from bot.respond import respond_ephemeral
 from bot.state import SlackState
 
 T = TypeVar("T")
@@ -60,9 +61,13 @@ async def may_answer(client: AsyncWebClient, task: Task, user_id: str, state: Sl
 
 
 async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
-    """A note only the clicking person sees: ephemeral in a channel, else in their DM."""
+    """A note only the clicking person sees: ephemeral in a channel (through the
+    interaction's response_url, else chat.postEphemeral), else in their DM."""
     user = body["user"]["id"]
     channel = (body.get("channel") or {}).get("id")
+    url = body.get("response_url")
+    if url and await respond_ephemeral(str(url), text):
+        return
     if channel:
         await client.chat_postEphemeral(channel=channel, user=user, text=text)
     else:

@@ -35,6 +35,7 @@ def slack_stub() -> Iterator[SlackStub]:
         stub.add_user(*user)
     stub.channels[CHANNEL[0]] = CHANNEL[1]
     stub.members[CHANNEL[1]] = [ASSIGNEE[0], OTHER[0]]
+    stub.not_joined.add(CHANNEL[1])  # public: posted with chat:write.public, never joined
     stub.start()
     yield stub
     stub.stop()
@@ -115,6 +116,7 @@ class Slack:
         if channel:
             payload["channel"] = {"id": channel, "name": "c"}
             payload["container"] = {"type": "message", "channel_id": channel, "message_ts": "1"}
+            payload["response_url"] = self.stub.response_url(user[0])
         else:
             payload["container"] = {"type": "view", "view_id": "VHOME"}
         response = await self.interact(payload)

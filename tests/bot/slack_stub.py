@@ -46,6 +46,9 @@ class SlackStub:
     channels: dict[str, str] = field(default_factory=dict)  # name -> channel id
     members: dict[str, list[str]] = field(default_factory=dict)  # channel id -> user ids
     members_page: int = 2  # conversations.members page size: small, so tests paginate
+    not_joined: set[str] = field(default_factory=set)  # public channels the bot is not in
+    response_url_status: int = 200  # what response_url posts get (404: expired or used)
+    response_users: dict[str, str] = field(default_factory=dict)  # response_url id -> user
     token: str = TOKEN
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -70,6 +73,13 @@ class SlackStub:
         trigger_id = f"{next(self._ids)}.{time.time():.0f}.trigger"
         self.triggers[trigger_id] = time.monotonic()
         return trigger_id
+
+    def response_url(self, user_id: str) -> str:
+        """A loopback response_url of `user_id`'s interaction; what is posted to it is
+        recorded as a "response_url" call, with that user."""
+        url_id = str(next(self._ids))
+        self.response_users[url_id] = user_id
+        return f"http://127.0.0.1:{self.port}/respond/{url_id}"
 
     def rate_limit(self, method: str, *retry_after: int) -> None:
         """The next calls of `method` get 429 with these Retry-After values."""
@@ -104,6 +114,14 @@ class SlackStub:
             return web.json_response({"ok": True, **self._answer(method, args)})
         except Invalid as error:
             return web.json_response({"ok": False, "error": str(error)})
+
+    async def respond(self, request: web.Request) -> web.Response:
+        user = self.response_users.get(request.match_info["id"])
+        args = {**await request.json(), "url": str(request.url), "user": user}
+        self.calls.append(Call("response_url", args, time.time()))
+        if self.response_url_status != 200:
+            return web.Response(status=self.response_url_status, text="expired_url")
+        return web.Response(text="ok")
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         handler = self._handlers().get(method)
@@ -177,7 +195,8 @@ class SlackStub:
         return {"channel": key[0], "ts": key[1]}
 
     def _ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        self._channel(str(args.get("channel", "")))
+        if self._channel(str(args.get("channel", ""))) in self.not_joined:
+            raise Invalid("not_in_channel")  # chat:write.public covers postMessage only
         return {"message_ts": f"{int(time.time())}.{next(self._ids):06d}"}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +252,7 @@ class SlackStub:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.handle)
         app.router.add_get("/link", self._socket)
+        app.router.add_post("/respond/{id}", self.respond)
         runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(runner.setup())
         self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())

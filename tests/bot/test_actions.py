@@ -44,7 +44,7 @@ async def test_someone_else_gets_a_not_yours_note(post_task: Poster, slack: Slac
     task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
     await slack.click(OTHER, ACTION_OPEN, task_id, channel="C0ELSE")
     await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 0), channel="C0ELSE")
-    notes_ = await slack_stub.wait_for("chat.postEphemeral", 2)
+    notes_ = await slack_stub.wait_for("response_url", 2)
     assert {(c.args["user"], c.args["text"]) for c in notes_} == {(OTHER[0], notes.NOT_YOURS)}
     await slack.click(OTHER, ACTION_OPEN, task_id)  # from App Home: told in a DM
     dm = (await slack_stub.wait_for("chat.postMessage", 2))[1]
@@ -76,7 +76,7 @@ async def test_second_click_is_told_who_completed(post_task: Poster, slack: Slac
     await until(lambda: services.store.load(task_id).status == "completed")
     await slack.click(ASSIGNEE, ACTION_QUICK, _quick(task_id, 1), channel=DM)
     await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
-    told = await slack_stub.wait_for("chat.postEphemeral", 2)
+    told = await slack_stub.wait_for("response_url", 2)
     assert all(c.args["text"].startswith("Already completed by ada at ") for c in told)
     task = services.store.load(task_id)
     assert task.data == {"decision": "Approve"} and task.completed_by is not None
@@ -93,7 +93,7 @@ async def test_racing_clicks_complete_exactly_once(post_task: Poster, slack: Sla
     slack_stub.members[CHANNEL[1]] += [u[0] for u in users]
     await asyncio.gather(*(slack.click(u, ACTION_QUICK, _quick(task_id, i % 2),
                                        channel=CHANNEL[1]) for i, u in enumerate(users)))
-    told = await slack_stub.wait_for("chat.postEphemeral", 7)
+    told = await slack_stub.wait_for("response_url", 7)
     task = services.store.load(task_id)
     assert task.status == "completed" and task.completed_by is not None
     winner = task.completed_by.id
@@ -108,7 +108,7 @@ async def test_only_channel_members_may_answer_a_channel_task(
     visitor = ("U0VIS", "vis@example.com", "vis")
     await slack.click(visitor, ACTION_OPEN, task_id, channel=CHANNEL[1])
     await slack.click(visitor, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
-    told = await slack_stub.wait_for("chat.postEphemeral", 2)
+    told = await slack_stub.wait_for("response_url", 2)
     assert {c.args["text"] for c in told} == {notes.NOT_YOURS}
     assert not slack_stub.of("views.open")
     assert not SlackState(services.redis).granted(task_id, visitor[0])
@@ -131,15 +131,37 @@ async def test_someone_who_left_the_channel_loses_their_grant(
     slack_stub.members[CHANNEL[1]] = [ASSIGNEE[0]]
     services.redis.delete(keys.slack_channel_members(CHANNEL[1]))  # the cache expired
     await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
-    (told,) = await slack_stub.wait_for("chat.postEphemeral")
+    (told,) = await slack_stub.wait_for("response_url")
     assert told.args["text"] == notes.NOT_YOURS and not state.granted(task_id, OTHER[0])
+
+
+async def test_notes_in_a_channel_the_bot_never_joined_use_the_response_url(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub) -> None:
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    visitor = ("U0VIS", "vis@example.com", "vis")
+    await slack.click(visitor, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
+    (note,) = await slack_stub.wait_for("response_url")
+    assert note.args == {"text": notes.NOT_YOURS, "response_type": "ephemeral",
+                         "replace_original": False, "url": note.args["url"],
+                         "user": visitor[0]}
+    assert not slack_stub.of("chat.postEphemeral")  # it would fail: not_in_channel
+
+
+async def test_an_expired_response_url_falls_back_to_post_ephemeral(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub) -> None:
+    slack_stub.response_url_status = 404
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 0), channel="C0ELSE")
+    (note,) = await slack_stub.wait_for("chat.postEphemeral")
+    assert (note.args["user"], note.args["text"]) == (OTHER[0], notes.NOT_YOURS)
+    assert len(slack_stub.of("response_url")) == 1
 
 
 async def test_web_link_click_is_acked(post_task: Poster, slack: Slack,
                                        slack_stub: SlackStub) -> None:
     task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
     await slack.click(ASSIGNEE, ACTION_WEB, task_id, channel=DM)
-    assert not slack_stub.of("chat.postEphemeral")
+    assert not slack_stub.of("response_url") and not slack_stub.of("chat.postEphemeral")
 
 
 async def test_unsigned_or_stale_requests_are_refused(post_task: Poster, slack: Slack,
