@@ -33,6 +33,15 @@ def masked(email: str) -> str:
     return f"{local[:1]}{'*' * max(len(local) - 1, 2)}@{domain}"
 
 
+def masked_phone(phone: str) -> str:
+    """"+44 7700 900123" -> "+** **** ****23": the last two digits, nothing else."""
+    hidden, out = sum(c.isdigit() for c in phone) - 2, []
+    for c in phone:
+        hidden -= c.isdigit()
+        out.append("*" if c.isdigit() and hidden >= 0 else c)
+    return "".join(out)
+
+
 async def _task_needing_code(request: web.Request) -> Task | web.Response:
     try:
         task = await task_by_link(request)
@@ -48,9 +57,10 @@ async def _task_needing_code(request: web.Request) -> Task | web.Response:
 def code_page(request: web.Request, task: Task, *, note: str = "", error: str = "",
               status: int = 200) -> web.Response:
     token = csrf_token(request)
-    response = page(request, "otp.html", status, task=task, email=masked(
-        task.assignee_email or ""), phone=task.assignee_phone, note=note, error=error,
-        csrf_token=token, base=f"/t/{task.link_id}/verify")
+    response = page(request, "otp.html", status, task=task,
+                    email=masked(task.assignee_email or ""),
+                    phone=masked_phone(task.assignee_phone or ""), note=note, error=error,
+                    csrf_token=token, base=f"/t/{task.link_id}/verify")
     remember_csrf(request, response, token)
     return response
 

@@ -36,6 +36,19 @@ async def test_unknown_email_looks_the_same_and_gets_no_mail(
     assert wrong.status == 400 and "4 tries left" in await wrong.text()
 
 
+async def test_a_login_error_is_tied_to_the_email_field(client: TestClient) -> None:
+    token = await csrf_from(client, "/dashboard/login")
+    page = await (await client.get("/dashboard/login")).text()
+    assert "aria-invalid" not in page
+    response = await post_form(client, "/dashboard/login", {"csrf_token": token,
+                                                            "email": "not-an-address"})
+    page = await response.text()
+    assert response.status == 400 and 'id="login-error"' in page
+    email = re.search(r'<input type="email"[^>]*>', page)
+    assert email and 'aria-describedby="login-error"' in email.group(0)
+    assert 'aria-invalid="true"' in email.group(0)
+
+
 async def test_members_see_only_their_org(
         client: TestClient, account: Account, make_account: AccountFactory,
         smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:

@@ -99,6 +99,10 @@ async def test_onboarding_example(page: Page, live_url: str, account: Account) -
     await page.get_by_role("button", name="Next").click()
 
     await expect(page.get_by_text("Step 3 of 3")).to_be_visible()
+    signature = page.get_by_role("group", name="Manager Signature (required)")
+    await expect(signature.get_by_role("img", name="Signature pad, required")).to_be_visible()
+    await expect(signature.get_by_label("Or type your name")).to_have_attribute(
+        "aria-required", "true")
     await page.get_by_role("button", name="Submit").click()  # no signature yet
     await expect(page.locator("#field-signature .error")).to_contain_text("required")
     await page.get_by_role("button", name="Back").click()

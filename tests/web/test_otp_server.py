@@ -171,3 +171,13 @@ async def test_ipv6_clients_are_limited_by_their_64_prefix(
             await send(tasks[2], "2001:db8:1:2:abcd:1234:5678:9abc")] == [303, 303, 429]
     assert await send(tasks[3], "2001:db8:1:3::1") == 303  # the next /64 is someone else
     assert services.redis.keys(keys.PREFIX + "*2001:db8:1:2::/64*")
+
+
+async def test_the_code_page_masks_the_phone_like_the_email(client: TestClient,
+                                                            account: Account) -> None:
+    task = await create(client, account, {**example("hpi_approval"),
+                                          "assignee_email": "ext@partner.example",
+                                          "assignee_phone": "+44 7700 900123"})
+    page = await (await client.get(f"/t/{task['link_id']}/verify")).text()
+    assert "e**@partner.example" in page and "+** **** ****23" in page
+    assert "900123" not in page and "7700" not in page
