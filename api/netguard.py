@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 # Not global, or carrying an IPv4 address that may be private: CGNAT, NAT64 (well-known
@@ -28,15 +30,17 @@ def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not any(ip in net for net in _EXTRA_BLOCKED)
 
 
-def resolve_checked(url: str, *, allow_private: bool) -> list[str]:
-    """The addresses to connect to for `url`; raises BlockedAddress if any is refused.
+def resolve_checked(url: str, *, allow_private: bool,
+                    timeout: float | None = None) -> list[str]:
+    """The addresses to connect to for `url`; raises BlockedAddress if any is refused,
+    Unresolvable if the lookup fails or takes longer than `timeout` seconds.
 
     Callers connect to one of the returned addresses, never re-resolving the name, so a
     DNS answer cannot change between the check and the connection.
     """
     host, port = _host_port(url)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = _getaddrinfo(host, port, timeout)
     except (socket.gaierror, UnicodeError):
         # The host only: the URL may carry credentials or tokens in its userinfo or query.
         raise Unresolvable(f"cannot resolve the host {host!r}") from None
@@ -46,6 +50,29 @@ def resolve_checked(url: str, *, allow_private: bool) -> list[str]:
         if refused:
             raise BlockedAddress(f"{host} resolves to a non-public address ({refused[0]})")
     return addresses
+
+
+def _getaddrinfo(host: str, port: int, timeout: float | None) -> list[Any]:
+    """getaddrinfo has no timeout of its own: a daemon thread runs it, given up on after
+    `timeout` (it ends on its own when the resolver does)."""
+    if timeout is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    outcome: list[Any] = []
+
+    def lookup() -> None:
+        try:
+            outcome.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=lookup, name="webhook-dns", daemon=True)
+    thread.start()
+    thread.join(max(timeout, 0))
+    if not outcome:
+        raise Unresolvable(f"resolving the host {host!r} took over {timeout:g} s")
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return list(outcome[0])
 
 
 def _host_port(url: str) -> tuple[str, int]:

@@ -18,7 +18,7 @@ from typing import Protocol
 from urllib.parse import SplitResult, urlsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, TimeoutError
 
 from api.deliveries import Attempt
 from api.netguard import BlockedAddress, Unresolvable, resolve_checked
@@ -75,21 +75,31 @@ def parse_retry_after(value: str | None, now: float | None = None) -> int | None
 
 def pinned_post(url: str, addresses: list[str], headers: dict[str, str], body: bytes,
                 timeout: float) -> HttpResponse:
-    """POST to the first reachable checked address; the URL's host names the TLS peer."""
-    parts = urlsplit(url)
+    """POST to the first reachable checked address, all of them within `timeout` seconds;
+    the URL's host (IDNA-encoded) names the TLS peer and the Host header."""
+    parts, deadline = urlsplit(url), time.monotonic() + timeout
     error: Exception = NewConnectionError(None, "no address")  # type: ignore[arg-type]
     for address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ConnectTimeoutError(f"no time left to try {address}")
         try:
-            return _post_to(parts, address, headers, body, timeout)
-        except urllib3.exceptions.ConnectTimeoutError as failed:  # NewConnectionError too
+            return _post_to(parts, address, headers, body, left)
+        except ConnectTimeoutError as failed:  # NewConnectionError too
             error = failed
     raise error
+
+
+def ascii_host(parts: SplitResult) -> str:
+    """The URL's host as it goes on the wire: IDNA for names, brackets for IPv6."""
+    host = parts.hostname or ""
+    return f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
 
 
 def _post_to(parts: SplitResult, address: str, headers: dict[str, str], body: bytes,
              timeout: float) -> HttpResponse:
     pool = _pool(parts, address, timeout)
-    host = parts.netloc.rpartition("@")[2]
+    host = ascii_host(parts) + (f":{parts.port}" if parts.port else "")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     with pool:
         response = pool.urlopen("POST", path, body=body, headers={**headers, "host": host},
@@ -102,10 +112,10 @@ def _post_to(parts: SplitResult, address: str, headers: dict[str, str], body: by
 def _pool(parts: SplitResult, address: str, timeout: float) -> urllib3.HTTPConnectionPool:
     limit = urllib3.Timeout(total=timeout)
     if parts.scheme == "https":
-        port = parts.port or 443
-        return urllib3.HTTPSConnectionPool(address, port, timeout=limit, retries=False,
-                                           server_hostname=parts.hostname,
-                                           assert_hostname=parts.hostname)
+        peer = ascii_host(parts).strip("[]")
+        return urllib3.HTTPSConnectionPool(address, parts.port or 443, timeout=limit,
+                                           retries=False, server_hostname=peer,
+                                           assert_hostname=peer)
     return urllib3.HTTPConnectionPool(address, parts.port or 80, timeout=limit, retries=False)
 
 
@@ -121,11 +131,13 @@ class WebhookCall:
 
 def send_webhook(call: WebhookCall, post: HttpPost = pinned_post) -> Attempt:
     """One signed attempt, classified: 2xx ok, 410 final, 429/503 with Retry-After."""
-    started = time.monotonic()
+    started = time.monotonic()  # one deadline for the lookup and every address tried
     try:
-        addresses = resolve_checked(call.url, allow_private=call.allow_private)
+        addresses = resolve_checked(call.url, allow_private=call.allow_private,
+                                    timeout=call.timeout)
         headers = signed_headers(call.secret, call.event_id, call.body)
-        response = post(call.url, addresses, headers, call.body, call.timeout)
+        left = call.timeout - (time.monotonic() - started)
+        response = post(call.url, addresses, headers, call.body, left)
     except BadSecret:  # only a task stored before secrets were validated
         return Attempt(False, 0, error="the webhook secret is not valid whsec_ base64",
                        final=True)

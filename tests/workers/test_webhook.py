@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import base64
+import socket
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
+from urllib3.exceptions import ConnectTimeoutError
 
 from api.deliveries import DeliveryLog, delivery_id
 from api.runtime import Services
 from api.store import event_id
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
 from tests.workers.receiver import Receiver
+from workers.webhook import pinned_post
 
 
 def _webhook_task(services: Services, url: str, secret: str | None = None) -> str:
@@ -177,3 +182,32 @@ def test_jitter_spreads_delays_within_bounds() -> None:
     delays = {jittered(300, 0.2) for _ in range(200)}
     assert min(delays) >= 240 and max(delays) <= 360 and len(delays) > 20
     assert jittered(1, 0.2) == 1
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose accept queue is full: new connects hang until they time out."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        fillers = [socket.socket() for _ in range(4)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(server.getsockname())
+        yield server.getsockname()[1]
+        for filler in fillers:
+            filler.close()
+
+
+def test_one_deadline_covers_every_address(unanswered_port: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectTimeoutError):
+        pinned_post(f"http://127.0.0.1:{unanswered_port}/hook", ["127.0.0.1"] * 3, {}, b"{}",
+                    timeout=1)
+    assert time.monotonic() - started < 1.8  # not 1 s per address
+
+
+def test_idn_host_goes_out_idna_encoded(receiver: Receiver) -> None:
+    url = f"http://bücher.example:{receiver.port}/hook"
+    assert pinned_post(url, ["127.0.0.1"], {}, b"{}", timeout=5).status == 200
+    assert receiver.received[0].headers["Host"] == f"xn--bcher-kva.example:{receiver.port}"
