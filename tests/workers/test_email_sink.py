@@ -95,7 +95,9 @@ def test_no_smtp_url_is_a_retryable_failure(services: Services, drain: Drain) ->
     services.store.cancel(task_id, None)
     log, did = DeliveryLog(services.store), delivery_id(task_id, "cancelled", 0)
     drain(lambda: log.status(did) == "gave_up")
-    assert log.get(did)["attempts"][0]["error"] == "INLOOP_SMTP_URL is not set"
+    [attempt] = log.get(did)["attempts"]
+    assert attempt["error"] == "INLOOP_SMTP_URL is not set"
+    assert attempt["final"] is False  # it gave up for want of retries, not as final
 
 
 def _signed_task(services: Services) -> str:

@@ -96,6 +96,9 @@ def test_500_is_retried_with_the_same_id_and_a_fresh_signature(
     first, second = receiver.received
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     assert first.body == second.body
+    # Fresh: signed at this attempt's time, seconds after the first.
+    assert int(second.headers["webhook-timestamp"]) > int(first.headers["webhook-timestamp"])
+    assert second.headers["webhook-signature"] != first.headers["webhook-signature"]
     secret = services.store.secrets(task_id)[0]
     assert secret is not None
     Webhook(secret).verify(second.body, second.headers)
@@ -137,16 +140,17 @@ def test_410_stops_retrying(services: Services, receiver: Receiver, drain: Drain
         [delivery_id(task_id, "completed", 0)]
 
 
-@pytest.mark.parametrize("schedule, retry_after, least, most", [
-    ([1], 2, 2, 4),  # Retry-After is a lower bound over a shorter schedule
-    ([4], 1, 3, 5.5),  # the schedule is a floor under a shorter Retry-After
+@pytest.mark.parametrize("status, schedule, retry_after, least, most", [
+    (429, [1], 2, 2, 4),  # Retry-After is a lower bound over a shorter schedule
+    (429, [4], 1, 3, 5.5),  # the schedule is a floor under a shorter Retry-After
+    (503, [1], 2, 2, 4),  # an overloaded receiver's Retry-After is honoured too
 ])
-def test_429_waits_the_longer_of_retry_after_and_the_schedule(
-        services: Services, receiver: Receiver, drain: Drain, schedule: list[int],
-        retry_after: int, least: float, most: float) -> None:
+def test_429_and_503_wait_the_longer_of_retry_after_and_the_schedule(
+        services: Services, receiver: Receiver, drain: Drain, status: int,
+        schedule: list[int], retry_after: int, least: float, most: float) -> None:
     services.settings.webhook_retry_schedule = schedule
     services.settings.retry_jitter = 0
-    receiver.plan = [(429, {"Retry-After": str(retry_after)})]
+    receiver.plan = [(status, {"Retry-After": str(retry_after)})]
     task_id = _webhook_task(services, receiver.url)
     services.store.complete(task_id, ANSWERS, BY)
     drain(_settled(services, task_id), timeout=8)
