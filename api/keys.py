@@ -36,6 +36,7 @@ Layout (all under the `inloop:` prefix):
   otp:{purpose}:{subject}     HASH    one email code: salt, sha256 HMAC, tries, email (TTL)
   otp-rate:{kind}:{value}     STRING  codes sent in the current window (TTL = window)
   web-session:{id}            STRING  JSON of a browser session: a task grant or a member
+  web-session:{id}:{name}     STRING  a value kept for the session's next page (TTL 5 min)
 """
 
 from __future__ import annotations
@@ -137,6 +138,11 @@ def otp_rate(kind: str, value: str) -> str:
 
 def web_session(session_id: str) -> str:
     return f"{PREFIX}web-session:{session_id}"
+
+
+def web_session_stash(session_id: str, name: str) -> str:
+    """A value shown once after a redirect (e.g. a new API token), read with GETDEL."""
+    return f"{PREFIX}web-session:{session_id}:{name}"
 
 
 def task_slack_user(task_id: str) -> str:

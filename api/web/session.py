@@ -67,6 +67,27 @@ async def load_session(request: web.Request, cookie: str) -> dict[str, Any] | No
     return json.loads(raw) if raw else None
 
 
+STASH_TTL_S = 300
+
+
+async def stash(request: web.Request, cookie: str, name: str, value: str) -> None:
+    """Keep `value` for this session's next page (`unstash` takes it once), e.g. a new
+    token to show after a redirect; briefly, so an unseen secret does not linger."""
+    session_id = request.cookies.get(cookie, "")
+    if await load_session(request, cookie) is not None:
+        await request.app[AREDIS].set(keys.web_session_stash(session_id, name), value,
+                                      ex=STASH_TTL_S)
+
+
+async def unstash(request: web.Request, cookie: str, name: str) -> str | None:
+    """The value `stash` kept under `name`, gone once read (None if none)."""
+    if await load_session(request, cookie) is None:
+        return None
+    key = keys.web_session_stash(request.cookies.get(cookie, ""), name)
+    value = await request.app[AREDIS].getdel(key)
+    return keys.text(value) if value is not None else None
+
+
 async def drop_session(request: web.Request, cookie: str) -> None:
     session_id = request.cookies.get(cookie, "")
     if session_id:

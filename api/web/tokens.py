@@ -1,8 +1,15 @@
-"""Settings -> API tokens (admins): create with scopes (shown once), list by prefix, revoke."""
+"""Settings -> API tokens (admins): create with scopes (shown once), list by prefix, revoke.
+
+Creating answers with a redirect (POST/redirect/GET): the new token waits in the member's
+session and the next tokens page shows it, once, so a reload never creates another.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from api.auth import Member
 from api.errors import NotFound
@@ -10,9 +17,11 @@ from api.http.resources import SERVICES, run
 from api.models import ALL_SCOPES
 from api.web.dashboard import member_page, require_member
 from api.web.pages import message
-from api.web.session import CSRF_FIELD, csrf_ok
+from api.web.session import CSRF_FIELD, MEMBER_COOKIE, csrf_ok, stash, unstash
 
 PATH = "/dashboard/settings/tokens"
+CREATED = "created"  # session entry holding a new token until it is shown
+Posted = MultiDictProxy[Any]  # what request.post() returns
 
 
 async def require_admin(request: web.Request) -> Member | web.Response:
@@ -20,6 +29,17 @@ async def require_admin(request: web.Request) -> Member | web.Response:
     if not member.admin:
         return message("Not allowed", "Only admins manage API tokens.", 403)
     return member
+
+
+async def admin_post(request: web.Request) -> tuple[Member, Posted] | web.Response:
+    """The signed-in admin and a form with a valid CSRF token, or the page to answer."""
+    member = await require_admin(request)
+    if isinstance(member, web.Response):
+        return member
+    form = await request.post()
+    if not csrf_ok(request, form.get(CSRF_FIELD)):
+        return await tokens_page(request, member, 403, error="The page expired; try again.")
+    return member, form
 
 
 async def tokens_page(request: web.Request, member: Member, status: int = 200, *,
@@ -33,32 +53,30 @@ async def list_tokens(request: web.Request) -> web.Response:
     member = await require_admin(request)
     if isinstance(member, web.Response):
         return member
-    return await tokens_page(request, member)
+    created = await unstash(request, MEMBER_COOKIE, CREATED)
+    return await tokens_page(request, member, created=created or "")
 
 
 async def create_token(request: web.Request) -> web.Response:
-    member = await require_admin(request)
-    if isinstance(member, web.Response):
-        return member
-    form = await request.post()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
-        return await tokens_page(request, member, 403, error="The page expired; try again.")
+    posted = await admin_post(request)
+    if isinstance(posted, web.Response):
+        return posted
+    member, form = posted
     scopes = [s for s in form.getall("scope", []) if isinstance(s, str)]
     label = str(form.get("label", "")).strip()[:100]
     try:
         token = await run(request.app[SERVICES].directory.create_token, member, scopes, label)
     except ValueError:
         return await tokens_page(request, member, 400, error="Choose at least one scope.")
-    return await tokens_page(request, member, created=token)
+    await stash(request, MEMBER_COOKIE, CREATED, token)
+    raise web.HTTPSeeOther(PATH)
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    member = await require_admin(request)
-    if isinstance(member, web.Response):
-        return member
-    form = await request.post()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
-        return await tokens_page(request, member, 403, error="The page expired; try again.")
+    posted = await admin_post(request)
+    if isinstance(posted, web.Response):
+        return posted
+    member, form = posted
     try:
         await run(request.app[SERVICES].directory.revoke_token, str(form.get("prefix", "")),
                   member.org_id)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from aiohttp.test_utils import TestClient
 
+from api import keys
 from api.models import ExternalMessage
 from api.runtime import Services
 from tests.conftest import Account, AccountFactory, create
@@ -132,3 +133,25 @@ async def test_task_page_timeline_shows_slack_answer_and_each_sink_outcome(
     assert len(refused) == 1 and "retrying" in refused[0]
     moments = [e.split(": ", 1)[0] for e in entries]
     assert moments == sorted(moments)
+
+
+async def test_a_created_token_is_shown_once_after_a_redirect(
+        client: TestClient, account: Account, services: Services,
+        smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    await dashboard_sign_in(client, account, smtp_server, run_jobs)
+    path = "/dashboard/settings/tokens"
+    token = await csrf_from(client, path)
+    before = len(services.directory.tokens(account.org_id))
+    created = await post_form(client, path, {"csrf_token": token, "label": "ci",
+                                             "scope": "tasks:read"})
+    assert created.status == 303 and created.headers["Location"] == path  # reload-safe
+    shown = re.search(r'id="new-token">(htk_\w+)<', await (await client.get(path)).text())
+    assert shown and len(services.directory.tokens(account.org_id)) == before + 1
+    assert not services.redis.keys(keys.web_session_stash("*", "*"))  # gone once shown
+    again = await (await client.get(path)).text()
+    assert 'id="new-token"' not in again and shown.group(1) not in again
+    for action in (path, f"{path}/revoke"):  # the shared admin + CSRF check
+        refused = await post_form(client, action, {"scope": "tasks:read",
+                                                   "prefix": shown.group(1)[:12]})
+        assert refused.status == 403
+    assert len(services.directory.tokens(account.org_id)) == before + 1
