@@ -14,6 +14,7 @@ from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
 from tests.ports import free_port
 from tests.servers import SmtpServer
+from tests.web.conftest import emailed_code
 from tests.web.helpers import csrf_from, dashboard_sign_in, post_form
 
 
@@ -155,3 +156,44 @@ async def test_a_created_token_is_shown_once_after_a_redirect(
                                                    "prefix": shown.group(1)[:12]})
         assert refused.status == 403
     assert len(services.directory.tokens(account.org_id)) == before + 1
+
+
+async def test_file_downloads_stay_inside_the_org(
+        client: TestClient, account: Account, make_account: AccountFactory,
+        services: Services, smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    other = make_account()
+    refs = {}
+    for owner in (account, other):
+        task = await create(client, owner, example("hpi_onboarding"))
+        uploaded = await client.post(
+            f"/api/v1/tasks/{task['task_id']}/files/contract?filename=c.pdf",
+            data=b"%PDF-1.4 " + owner.org_id.encode(),
+            headers={**owner.headers, "Content-Type": "application/pdf"})
+        assert uploaded.status == 201
+        services.store.save_draft(task["task_id"], {"contract": await uploaded.json()})
+        refs[owner.org_id] = task["task_id"]
+    await dashboard_sign_in(client, account, smtp_server, run_jobs)
+    mine = await client.get(f"/dashboard/tasks/{refs[account.org_id]}/files/contract")
+    assert mine.status == 200 and await mine.read() == b"%PDF-1.4 " + account.org_id.encode()
+    theirs = await client.get(f"/dashboard/tasks/{refs[other.org_id]}/files/contract")
+    assert theirs.status == 404 and other.org_id.encode() not in await theirs.read()
+
+
+async def test_the_sign_in_code_locks_after_five_wrong_tries(
+        client: TestClient, account: Account, smtp_server: SmtpServer,
+        run_jobs: Callable[..., int]) -> None:
+    token = await csrf_from(client, "/dashboard/login")
+    await post_form(client, "/dashboard/login", {"csrf_token": token,
+                                                 "email": account.member.email})
+    code = emailed_code(smtp_server, run_jobs, 1)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for left in (4, 3, 2, 1, 0):
+        response = await post_form(client, "/dashboard/login/code", {"csrf_token": token,
+                                                                     "code": wrong})
+        assert response.status == 400 and f"{left} tries left" in await response.text()
+    locked = await post_form(client, "/dashboard/login/code", {"csrf_token": token,
+                                                               "code": code})
+    assert locked.status == 403 and "tried too often" in await locked.text()
+    assert "inloop_session" not in client.session.cookie_jar.filter_cookies(
+        client.make_url("/"))
+    assert (await client.get("/dashboard", allow_redirects=False)).status == 303
