@@ -20,6 +20,8 @@ from rq.serializers import JSONSerializer
 
 QUEUE_NAMES = ("expiry", "slack", "webhook", "nats", "email")
 SINK_QUEUES = {"webhook": "webhook", "nats": "nats", "email": "email"}
+# Every Slack job records on the task why RQ gave up on it (a delivery problem).
+QUEUE_ON_FAILURE = {"slack": "workers.slack.on_failure"}
 
 
 def rq_job_id(job_id: str) -> str:
@@ -58,8 +60,9 @@ class JobQueues:
             options["retry"] = Retry(
                 max=len(spec.retry_intervals), interval=list(spec.retry_intervals)
             )
-        if spec.on_failure:
-            options["on_failure"] = Callback(spec.on_failure)
+        on_failure = spec.on_failure or QUEUE_ON_FAILURE.get(spec.queue)
+        if on_failure:
+            options["on_failure"] = Callback(on_failure)
         queue = self._queues[spec.queue]
         if at is None:
             queue.enqueue(spec.func, *spec.args, pipeline=pipe, **options)

@@ -1,34 +1,72 @@
 """Post a task to Slack and keep its messages up to date (run by `workers.slack`).
 
-Problems Slack will not fix by itself (unknown user, unknown channel, revoked token) are
-recorded on the task, which stays pending at its web link; anything else raises, so RQ
-retries the job. A target is settled once it is posted or its problem is recorded, and a
-retried job skips settled targets, so another target's temporary error neither reposts
-nor records a problem twice. That is not exactly once: a worker dying after
-`chat.postMessage` returned (or a problem was recorded) and before the target is marked
-settled leaves a retry that posts (or records) that target again.
+Problems Slack will not fix by itself (unknown user, unknown channel, revoked token, a
+message it refuses) are recorded on the task, which stays pending at its web link;
+anything else raises, so RQ retries the job (a 429 that outlasts the client's retries as
+`RateLimited`, retried after Slack's Retry-After), and once RQ gives up the job's failure
+callback records a problem (`workers.slack.on_failure`). A target is settled once it is
+posted or its problem is recorded, and a retried job skips settled targets, so another
+target's temporary error neither reposts nor records a problem twice. That is not exactly
+once: a worker dying after `chat.postMessage` returned (or a problem was recorded) and
+before the target is marked settled leaves a retry that posts (or records) it again.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from api.models import DeliveryProblem, ExternalMessage, Task
 from api.runtime import Services
+from api.store import TaskStore
 from bot.state import SlackState
 from renderers.slack import outcome_message, task_message
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired",
-                         "account_inactive", "missing_scope", "no_permission"})
+                         "account_inactive", "missing_scope", "no_permission",
+                         "not_allowed_token_type", "access_denied", "ekm_access_denied",
+                         "team_access_not_granted", "org_login_required",
+                         "enterprise_is_restricted", "two_factor_setup_required"})
 CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",
-                            "channel_is_archived"})
+                            "channel_is_archived", "restricted_action",
+                            "restricted_action_read_only_channel",
+                            "restricted_action_thread_only_channel",
+                            "restricted_action_non_threadable_channel",
+                            "method_not_supported_for_channel_type", "team_not_found"})
+USER_ERRORS = frozenset({"user_not_found", "user_not_visible", "user_disabled",
+                         "cannot_dm_bot", "is_bot", "user_is_restricted"})
+# Slack refuses the message itself: posting it again would fail the same way.
+MESSAGE_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long",
+                            "msg_blocks_too_long", "no_text", "too_many_attachments",
+                            "invalid_attachments", "invalid_arguments", "invalid_arg_name",
+                            "invalid_array_arg", "invalid_charset", "invalid_form_data",
+                            "invalid_post_type", "missing_post_type", "invalid_metadata_format",
+                            "metadata_too_large", "method_deprecated", "deprecated_endpoint",
+                            "unknown_method"})
 GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed",
                          *CHANNEL_ERRORS, *AUTH_ERRORS})
+
+
+class RateLimited(Exception):
+    """Slack kept answering 429 beyond the client's own retries."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Slack rate limit: retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def _reraise(error: SlackApiError) -> NoReturn:
+    """A 429 as `RateLimited` (with Slack's Retry-After), anything else as it is."""
+    if error.response.status_code != 429:
+        raise error
+    headers = {k.lower(): v for k, v in (error.response.headers or {}).items()}
+    found = headers.get("retry-after")
+    value = str((found[0] if isinstance(found, list) else found) or "")
+    raise RateLimited(int(value) if value.isdigit() else 1) from error
 
 
 def problem_for(error: SlackApiError, target: str) -> tuple[str, str] | None:
@@ -36,11 +74,23 @@ def problem_for(error: SlackApiError, target: str) -> tuple[str, str] | None:
     code = str(error.response.get("error", ""))
     if code == "users_not_found":
         return "slack_user_not_found", f"No Slack user has the email {target}."
+    if code in USER_ERRORS:
+        return "slack_user_unreachable", f"Cannot send a Slack DM to {target} ({code})."
     if code in CHANNEL_ERRORS:
         return "slack_channel_not_found", f"Cannot post in Slack channel {target} ({code})."
     if code in AUTH_ERRORS:
         return "slack_auth_failed", f"Slack refused the bot token ({code})."
+    if code in MESSAGE_ERRORS:
+        return "slack_message_rejected", f"Slack refused the task's message ({code})."
     return None
+
+
+def record_problem(store: TaskStore, task_id: str, code: str, message: str) -> None:
+    """A delivery problem shown on the task (`delivery_problems`)."""
+    log.warning("Slack delivery of task %s failed: %s", task_id, message)
+    now = store.clock()
+    store.update(task_id, lambda t: t.delivery_problems.append(
+        DeliveryProblem(code=code, message=message, at=now)))
 
 
 class Delivery:
@@ -67,8 +117,8 @@ class Delivery:
         except SlackApiError as error:
             problem = problem_for(error, target)
             if problem is None:
-                raise
-            self._record_problem(task.task_id, *problem)
+                _reraise(error)
+            record_problem(self.store, task.task_id, *problem)
         else:
             self._record_message(task.task_id, str(posted["channel"]), str(posted["ts"]))
         self.state.mark_sent(task.task_id, f"{kind}:{target}")
@@ -78,12 +128,6 @@ class Delivery:
         self.state.record_assignee(task, user["id"])
         opened = self.client.conversations_open(users=user["id"])
         return str(opened["channel"]["id"])
-
-    def _record_problem(self, task_id: str, code: str, message: str) -> None:
-        log.warning("Slack delivery of task %s failed: %s", task_id, message)
-        now = self.store.clock()
-        self.store.update(task_id, lambda t: t.delivery_problems.append(
-            DeliveryProblem(code=code, message=message, at=now)))
 
     def _record_message(self, task_id: str, channel: str, ts: str) -> None:
         task = self.store.update(task_id, lambda t: t.external_message_ids.append(
@@ -106,6 +150,6 @@ class Delivery:
             self.client.chat_update(channel=message.channel, ts=message.ts, **content)
         except SlackApiError as error:
             if error.response.get("error") not in GONE_ERRORS:
-                raise
+                _reraise(error)
             log.warning("cannot update Slack message %s/%s of task %s: %s", message.channel,
                         message.ts, task.task_id, error.response.get("error"))

@@ -1,10 +1,32 @@
-"""Slack jobs (queue "slack"): post a new task, update its messages once it ended."""
+"""Slack jobs (queue "slack"): post a new task, update its messages once it ended.
+
+A 429 that outlasts the client's retries is retried after Slack's Retry-After (the job
+returns `rq.Retry`), within the sink retry schedule's number of tries. Whatever else
+makes RQ give up is recorded on the task by `on_failure`, so it shows a delivery problem
+instead of failing silently in RQ's failed registry.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+from rq import Retry, get_current_job
+from rq.job import Job
+from slack_sdk.errors import SlackApiError
+
+from api.jobs import JobQueues
+from api.runtime import retry_schedules
+from api.store import TaskStore
 from bot.clients import web_client
-from bot.delivery import Delivery
+from bot.delivery import Delivery, RateLimited, record_problem
 from workers.context import services
+
+log = logging.getLogger(__name__)
+WHAT = {"workers.slack.deliver": "post the task", "workers.slack.update_messages":
+        "update the task's messages"}
 
 
 def _delivery() -> Delivery:
@@ -12,9 +34,50 @@ def _delivery() -> Delivery:
     return Delivery(found, web_client(found.settings))
 
 
-def deliver(task_id: str) -> str:
-    return _delivery().deliver(task_id)
+def deliver(task_id: str) -> str | Retry:
+    return _run(Delivery.deliver, task_id)
 
 
-def update_messages(task_id: str) -> str:
-    return _delivery().update_messages(task_id)
+def update_messages(task_id: str) -> str | Retry:
+    return _run(Delivery.update_messages, task_id)
+
+
+def _run(work: Callable[[Delivery, str], str], task_id: str) -> str | Retry:
+    delivery = _delivery()
+    try:
+        return work(delivery, task_id)
+    except RateLimited as limited:
+        return _after_rate_limit(delivery, task_id, limited)
+
+
+def _after_rate_limit(delivery: Delivery, task_id: str, limited: RateLimited) -> str | Retry:
+    tries = len(retry_schedules(services().settings)["slack"])
+    job = get_current_job()
+    if job is None or (job.number_of_retries or 0) >= tries:
+        record_problem(delivery.store, task_id, "slack_rate_limited",
+                       f"Slack kept rate limiting the bot after {tries + 1} tries.")
+        return "gave up: rate limited"
+    # RQ schedules on whole seconds (it truncates): + 1 never comes back early.
+    return Retry(max=tries, interval=[limited.retry_after + 1])
+
+
+def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
+               exc_value: BaseException | None = None, *_traceback: Any) -> None:
+    """RQ failure callback of Slack jobs (`workers.slack.on_failure`): once RQ has no
+    retry left, the failure becomes a delivery problem on the task."""
+    if job.retries_left:
+        return  # RQ tries again
+    store = TaskStore(connection, JobQueues(connection), base_url="")
+    what = WHAT.get(job.func_name or "", "deliver the task")
+    message = f"Slack could not {what}: {_reason(exc_type, exc_value)}."
+    try:
+        record_problem(store, str(job.args[0]), "slack_delivery_failed", message)
+    except Exception:  # RQ's own bookkeeping must go on
+        log.exception("could not record the failure of Slack job %s", job.id)
+
+
+def _reason(exc_type: type[BaseException], exc_value: BaseException | None) -> str:
+    if isinstance(exc_value, SlackApiError):
+        response = exc_value.response
+        return f"Slack answered {response.get('error') or response.status_code}"
+    return exc_type.__name__

@@ -53,6 +53,7 @@ class SlackStub:
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rate_limited: dict[str, list[int]] = field(default_factory=dict)  # method -> Retry-After
+    failing: dict[str, str] = field(default_factory=dict)  # method -> Slack error, every call
     triggers: dict[str, float] = field(default_factory=dict)
     port: int = 0
     acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode acks received
@@ -124,6 +125,8 @@ class SlackStub:
         return web.Response(text="ok")
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method in self.failing:
+            raise Invalid(self.failing[method])
         handler = self._handlers().get(method)
         if handler is None:
             raise Invalid("unknown_method")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from rq import Queue
 
 from api.models import CompletedBy
 from api.runtime import Services
@@ -158,3 +159,66 @@ async def test_a_lasting_problem_is_recorded_once_across_retries(
     assert [p.code for p in task.delivery_problems] == ["slack_user_not_found"]
     assert len(slack_stub.of("users.lookupByEmail")) == 1
     assert len(task.external_message_ids) == 1 and len(slack_stub.messages) == 1
+
+
+def _due_now(queue: Queue) -> int:
+    """Run RQ's scheduled retries now (no scheduler in tests): how many were waiting."""
+    registry = queue.scheduled_job_registry
+    job_ids = registry.get_job_ids()
+    for job_id in job_ids:
+        job = queue.fetch_job(job_id)
+        assert job is not None
+        registry.remove(job)
+        queue.enqueue_job(job)
+    return len(job_ids)
+
+
+async def test_a_refused_message_is_a_visible_problem(
+        post_task: Poster, slack_stub: SlackStub, services: Services) -> None:
+    slack_stub.failing["chat.postMessage"] = "msg_too_long"
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    problems = services.store.load(task_id).delivery_problems
+    assert [(p.code, p.message) for p in problems] == [
+        ("slack_message_rejected", "Slack refused the task's message (msg_too_long).")]
+    assert not _due_now(services.queues["slack"])  # nothing left to retry
+
+
+async def test_an_error_that_outlasts_rq_retries_is_a_visible_problem(
+        post_task: Poster, slack_stub: SlackStub, services: Services, jobs: Jobs) -> None:
+    slack_stub.failing["chat.postMessage"] = "fatal_error"  # worth retrying, at first
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    queue = services.queues["slack"]
+    for _ in range(3):  # the schedule's retries, each failing the same way
+        assert not services.store.load(task_id).delivery_problems
+        assert _due_now(queue) == 1
+        await jobs()
+    assert not _due_now(queue)
+    (problem,) = services.store.load(task_id).delivery_problems
+    assert problem.code == "slack_delivery_failed"
+    assert problem.message == "Slack could not post the task: Slack answered fatal_error."
+    assert len(slack_stub.of("chat.postMessage")) == 4
+
+
+async def test_a_lasting_rate_limit_is_retried_after_retry_after(
+        post_task: Poster, slack_stub: SlackStub, services: Services, jobs: Jobs) -> None:
+    slack_stub.rate_limit("chat.postMessage", 0, 0, 7)  # the client retries twice itself
+    started = time.time()
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    registry = services.queues["slack"].scheduled_job_registry
+    (job_id,) = registry.get_job_ids()
+    assert registry.get_scheduled_time(job_id).timestamp() >= started + 7
+    _due_now(services.queues["slack"])
+    await jobs()
+    task = services.store.load(task_id)
+    assert len(task.external_message_ids) == 1 and not task.delivery_problems
+
+
+async def test_a_rate_limit_that_never_ends_is_a_visible_problem(
+        post_task: Poster, slack_stub: SlackStub, services: Services, jobs: Jobs) -> None:
+    slack_stub.rate_limit("chat.postMessage", *[0] * 12)  # 3 calls per run, 4 runs
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    while _due_now(services.queues["slack"]):
+        await jobs()
+    task = services.store.load(task_id)
+    assert [p.code for p in task.delivery_problems] == ["slack_rate_limited"]
+    assert len(slack_stub.of("chat.postMessage")) == 12 and not task.external_message_ids
