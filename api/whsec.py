@@ -1,7 +1,9 @@
 """Standard Webhooks secrets: `whsec_` + base64 of 24..64 random bytes.
 
 Padding may be left out, as `standardwebhooks.Webhook(secret)` (the receivers' check)
-accepts it; the signing key is always what that library would decode.
+accepts it; the signing key is always what that library would decode. An integrator's own
+secret in another form (HPI documents free text) signs with its UTF-8 bytes: receivers
+verify with `Webhook("whsec_" + base64(secret))`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,5 @@ def decode(secret: str) -> bytes:
 
 
 def signing_key(secret: str) -> bytes:
-    """The key a webhook is signed with. A task created before `whsec_` secrets were
-    required may hold the integrator's own text, which signs with its UTF-8 bytes."""
+    """The key a webhook is signed with: a `whsec_` secret's bytes, other text's UTF-8."""
     return decode(secret) if secret.startswith(PREFIX) else secret.encode()

@@ -94,13 +94,13 @@ CASES: list[tuple[str, Body, str]] = [
     ("unknown sink", patched(lambda b: b.update(sinks=[{"type": "sms"}])), "sinks.0"),
     ("webhook url", patched(lambda b: b.update(sinks=[{"type": "webhook", "url": "ftp://x"}])),
      "sinks.0.url"),
-    ("webhook secret not whsec_", patched(lambda b: b.update(sinks=[
-        {"type": "webhook", "url": "https://example.com/h", "secret": "my-own-secret-text"}])),
+    ("webhook secret too short", patched(lambda b: b.update(sinks=[
+        {"type": "webhook", "url": "https://example.com/h", "secret": "short"}])),
      "sinks.0.secret"),
     ("webhook secret not base64", patched(lambda b: b.update(sinks=[
         {"type": "webhook", "url": "https://example.com/h", "secret": "whsec_" + "-" * 32}])),
      "sinks.0.secret"),
-    ("webhook secret too short", patched(lambda b: b.update(sinks=[
+    ("whsec_ secret too short", patched(lambda b: b.update(sinks=[
         {"type": "webhook", "url": "https://example.com/h", "secret": "whsec_" + "A" * 22}])),
      "sinks.0.secret"),
     ("sink event", patched(lambda b: b.update(

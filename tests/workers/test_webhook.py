@@ -70,6 +70,17 @@ def test_own_unpadded_whsec_secret_signs_with_its_decoded_bytes(
     assert body["task"]["cancel_reason"] == "not needed"
 
 
+def test_hpi_style_text_secret_signs_with_its_utf8_bytes(
+        services: Services, receiver: Receiver, drain: Drain) -> None:
+    secret = "optional-hmac-secret"  # HPI's documented example
+    task_id = _webhook_task(services, receiver.url, secret)
+    services.store.cancel(task_id, "not needed")
+    drain(lambda: len(receiver.received) == 1)
+    got = receiver.received[0]
+    as_whsec = "whsec_" + base64.b64encode(secret.encode()).decode()
+    assert Webhook(as_whsec).verify(got.body, got.headers)["type"] == "task.cancelled"
+
+
 def test_receiver_down_then_up_gets_the_same_event(services: Services, drain: Drain) -> None:
     down = Receiver()
     task_id = _webhook_task(services, down.url)
