@@ -150,7 +150,8 @@ class Step(_In):
 class WebhookSink(_In):
     type: Literal["webhook"]
     url: str = Field(min_length=1, max_length=2048)
-    secret: str | None = Field(default=None, min_length=16, max_length=256)
+    secret: str | None = Field(default=None, min_length=16, max_length=256,
+                               json_schema_extra={"writeOnly": True})  # never returned
     events: list[SinkEvent] = Field(default_factory=lambda: list(ALL_EVENTS), min_length=1)
 
     @field_validator("url")

@@ -37,5 +37,6 @@ async def test_openapi_document(client: TestClient, app: Application) -> None:
     cancel = doc["paths"]["/api/v1/tasks/{task_id}/cancel"]["post"]
     assert cancel["requestBody"]["required"] is False  # an empty body cancels too
     assert "url" not in schemas["Task"]["required"]  # tasks:read-only tokens get no link
+    assert schemas["WebhookSink"]["properties"]["secret"]["writeOnly"] is True
     kinds = json.dumps(schemas["FormField"]["properties"]["kind"])
     assert all(k in kinds for k in ("signature", "rating", "range"))
