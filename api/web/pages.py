@@ -17,11 +17,12 @@ HERE = Path(__file__).parent
 STATIC_PREFIX = "/static"
 ASSETS_PREFIX = "/assets"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+       "form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'")
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
+    # Only our own pages may frame ours (the dashboard shows a pending task's form).
+    "X-Frame-Options": "SAMEORIGIN",
     # Task links are bearer secrets: never leak them to other sites in Referer.
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",

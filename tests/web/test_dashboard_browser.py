@@ -60,6 +60,28 @@ async def test_sign_in_and_a_new_task_appears_live(
     await expect(page.locator(f"tr[data-task-id='{created['task_id']}']")).to_be_visible()
 
 
+async def test_a_pending_task_page_shows_its_form_and_the_member_answers_there(
+        page: Page, live_url: str, account: Account, smtp_server: SmtpServer,
+        run_jobs: Callable[..., int]) -> None:
+    _, created = await api(live_url, "POST", "/api/v1/tasks", account,
+                           json=example("hpi_approval"))
+    await sign_in(page, account, smtp_server, run_jobs)
+    await page.goto(f"/dashboard/tasks/{created['task_id']}")
+    form = page.frame_locator("iframe.task-form")
+    await form.get_by_label("Decision").select_option("Approve")
+    await shot(page, "dashboard-task-form")
+    await form.get_by_role("button", name="Submit").click()
+    await expect(form.get_by_role("heading", name="Thank you")).to_be_visible()
+    status, task = await api(live_url, "GET", f"/api/v1/tasks/{created['task_id']}", account)
+    assert status == 200 and task["status"] == "completed"
+    assert task["data"]["decision"] == "Approve"
+    assert task["completed_by"] == {"channel": "web", "id": account.member.id,
+                                    "name": account.member.name}
+    await page.reload()
+    await expect(page.locator("#task-status")).to_have_text("completed")
+    await expect(page.locator("iframe.task-form")).to_have_count(0)
+
+
 async def test_completed_task_page_shows_answers_and_pdf(
         page: Page, live_url: str, account: Account, smtp_server: SmtpServer,
         run_jobs: Callable[..., int]) -> None:
