@@ -28,6 +28,9 @@ ELLIPSIS = "…"
 Block = dict[str, Any]
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_LINK = re.compile(r"<((?:https?://|mailto:)[^<>|]*)(?:\|([^<>]*))?>")
+_PART_ENTITY = re.compile(r"&[#\w]*$")
+URL_TEXT = 100  # an over-long link without a label shows this much of its URL
 
 
 SEVERITY = {
@@ -115,7 +118,7 @@ def split_mrkdwn(text: str, limit: int = SECTION_TEXT) -> list[str]:
     """mrkdwn cut into non-empty chunks of at most `limit`, at paragraph or line breaks
     where possible; a code block cut in two is closed and reopened."""
     chunks: list[str] = []
-    text = text.strip()
+    text = fit_links(text.strip(), limit - 8)
     while len(text) > limit:
         cut = _cut_point(text, limit - 8)  # room to close and reopen a code fence
         head, text = text[:cut].rstrip(), text[cut:].strip()
@@ -124,6 +127,18 @@ def split_mrkdwn(text: str, limit: int = SECTION_TEXT) -> list[str]:
         if head.strip():
             chunks.append(head)
     return [*chunks, text] if text else chunks
+
+
+def fit_links(text: str, limit: int) -> str:
+    """mrkdwn whose links longer than `limit` (a chunk could only cut them in two, leaving
+    an unclosed `<https://…`) became their label, or their URL cut short as plain text."""
+
+    def shorten(match: re.Match[str]) -> str:
+        if len(match.group(0)) <= limit:
+            return match.group(0)
+        return match.group(2) or _PART_ENTITY.sub("", match.group(1)[: URL_TEXT - 1]) + ELLIPSIS
+
+    return _LINK.sub(shorten, text)
 
 
 def _cut_point(text: str, limit: int) -> int:

@@ -200,4 +200,4 @@ def _texts(node: Any) -> None:
 def _without_markup(text: str) -> str:
     """`text` without the links, dates and quote markers the renderer writes."""
     text = re.sub(r"<(?:https?://|mailto:|!date\^)[^<>]*>", "", text)
-    return re.sub(r"(?m)^> ", "", text)
+    return re.sub(r"(?m)^(?:> )+", "", text)  # nested quotes: "> > "

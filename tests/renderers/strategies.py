@@ -43,8 +43,17 @@ def text(max_size: int, min_size: int = 0) -> st.SearchStrategy[str]:
     return candidates.map(lambda s: s[:max_size]).filter(lambda s: len(s) >= min_size)
 
 
+def long_link() -> st.SearchStrategy[str]:
+    """A link (markdown or autolink) whose URL alone may exceed a section's 3000."""
+    url = st.builds(lambda n, q: f"https://example.com/{'p' * n}?q={'a&b' * q}",
+                    st.integers(1, 6000), st.integers(0, 300))
+    label = st.sampled_from(["", "the report", "<&> *bold*"])
+    return st.builds(lambda u, t: f"[{t}]({u})" if t else f"<{u}>", url, label)
+
+
 def markdown(max_size: int = 20_000) -> st.SearchStrategy[str]:
-    constructs = st.lists(st.sampled_from(MARKDOWN) | text(200), max_size=8).map("\n\n".join)
+    piece = st.sampled_from(MARKDOWN) | text(200) | long_link()
+    constructs = st.lists(piece, max_size=8).map("\n\n".join)
     repeated = st.builds(lambda m, n: ("\n\n".join(m) + "\n\n") * n,
                          st.lists(st.sampled_from(MARKDOWN), min_size=1, max_size=4),
                          st.integers(1, 400))

@@ -13,6 +13,7 @@ from renderers.slack_blocks import (
     callout,
     escaped,
     field_block_id,
+    fit_links,
     one_line,
     plain,
     quick_value,
@@ -22,6 +23,7 @@ from renderers.slack_blocks import (
     web_step_url,
 )
 from tests.renderers.conftest import TASK_ID
+from tests.renderers.slack_limits import CONTROL
 from tests.renderers.strategies import markdown
 
 
@@ -75,6 +77,17 @@ def test_split_never_cuts_a_link_or_entity() -> None:
         assert chunk.count("&") == chunk.count(";")
 
 
+def test_split_turns_a_link_too_long_for_a_section_into_text() -> None:
+    url = "https://example.com/" + "a&amp;b" * 700
+    text = f"<{url}|the report> and <{url}> and <https://example.com/short|ok>"
+    chunks = split_mrkdwn(text)
+    assert all(CONTROL.search(c) is None for c in chunks)
+    joined = " ".join(chunks)
+    assert joined.startswith("the report and https://example.com/a&amp;b")
+    assert "…" in joined and "<https://example.com/short|ok>" in joined
+    assert all(c.count("&") == c.count(";") for c in chunks)
+
+
 def test_split_closes_and_reopens_a_code_block() -> None:
     text = "```\n" + "\n".join(f"line {i}" for i in range(1000)) + "\n```"
     chunks = split_mrkdwn(text)
@@ -91,4 +104,5 @@ def test_split_chunks_are_within_the_limit_and_keep_the_text(source: str, limit:
     def squeeze(s: str) -> str:
         return "".join(s.replace("```", "").split())
 
-    assert squeeze("".join(chunks)) == squeeze(text)
+    assert all(CONTROL.search(c) is None for c in chunks)
+    assert squeeze("".join(chunks)) == squeeze(fit_links(text, limit - 8))

@@ -28,7 +28,7 @@ PROPERTY = settings(max_examples=40, deadline=None,
 @PROPERTY
 @given(st.data())
 def test_every_surface_of_a_valid_task_is_within_limits(data: st.DataObject) -> None:
-    task = make_task(data.draw(task_bodies()))
+    task = make_task(data.draw(task_bodies(max_blocks=50)))  # a step holds 50 blocks
     given_answers = data.draw(answers(task.fields()))
     assert_slack_limits(task_message(task))
     for index in range(len(task.steps)):
