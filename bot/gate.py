@@ -81,13 +81,12 @@ async def answerable(services: Services, client: AsyncWebClient, task_id: str,
         task = await call(services.store.load, task_id)
     except NotFound:
         return notes.GONE
-    if task.status != "pending":
-        return notes.ended(task)
     channel = (body.get("channel") or {}).get("id")
     state = SlackState(services.redis)
+    # checked first even for an ended task: who answered, when and why is not for everyone
     if not await may_answer(client, task, body["user"]["id"], state, channel):
         return notes.NOT_YOURS
-    return task
+    return task if task.status == "pending" else notes.ended(task)
 
 
 def ack_first(listener: ButtonListener) -> Callable[..., Awaitable[None]]:

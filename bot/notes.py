@@ -1,10 +1,15 @@
-"""Short plain-text notes the bot tells one person (ephemeral or in its DM)."""
+"""Short notes the bot tells one person (ephemeral or in its DM).
+
+Slack reads a note's text as mrkdwn, so text from people (a cancel reason, a name) is
+escaped: a reason of `<!channel>` must not notify a channel, nor `<https://…|x>` link.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from api.models import Task
+from renderers.slack_blocks import escaped
 
 NOT_YOURS = "This task is not assigned to you, so nothing was changed."
 GONE = "This task no longer exists."
@@ -17,10 +22,10 @@ def when(moment: datetime | None) -> str:
 def ended(task: Task) -> str:
     """Why a task cannot be answered any more."""
     if task.status == "completed":
-        who = task.completed_by.name if task.completed_by else "someone"
+        who = escaped(task.completed_by.name, 200) if task.completed_by else "someone"
         return f"Already completed by {who} at {when(task.completed_at)}."
     if task.status == "cancelled":
-        reason = f" ({task.cancel_reason})" if task.cancel_reason else ""
+        reason = f" ({escaped(task.cancel_reason, 500)})" if task.cancel_reason else ""
         return f"This task was cancelled{reason}."
     if any(e.code == "expired" for e in task.errors):
         return "This task expired before anyone answered it."

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from api import keys
+from api.models import CompletedBy
 from api.runtime import Services
 from bot import notes
 from bot.state import SlackState
@@ -81,6 +82,29 @@ async def test_second_click_is_told_who_completed(post_task: Poster, slack: Slac
     task = services.store.load(task_id)
     assert task.data == {"decision": "Approve"} and task.completed_by is not None
     assert task.completed_by.name == "ada"
+
+
+async def test_who_ended_a_task_is_told_only_to_who_may_answer_and_escaped(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services) -> None:
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    services.tasks.complete(services.store.load(task_id), {"decision": "Approve"},
+                            CompletedBy(channel="api", id="m", name="<!channel> Grace"))
+    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 1), channel="C0ELSE")
+    await slack.click(ASSIGNEE, ACTION_QUICK, _quick(task_id, 1), channel=DM)
+    told = {c.args["user"]: c.args["text"] for c in await slack_stub.wait_for("response_url", 2)}
+    assert told[OTHER[0]] == notes.NOT_YOURS
+    assert told[ASSIGNEE[0]].startswith("Already completed by &lt;!channel&gt; Grace at ")
+
+
+async def test_a_cancel_reason_is_escaped_in_the_note(post_task: Poster, slack: Slack,
+                                                      slack_stub: SlackStub,
+                                                      services: Services) -> None:
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    services.store.cancel(task_id, "<!channel> see <https://evil.example|x>")
+    await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
+    (note,) = await slack_stub.wait_for("response_url")
+    assert note.args["text"] == ("This task was cancelled (&lt;!channel&gt; see "
+                                 "&lt;https://evil.example|x&gt;).")
 
 
 async def test_racing_clicks_complete_exactly_once(post_task: Poster, slack: Slack,
