@@ -178,15 +178,20 @@ def _summary(task: Task, limit: int = 20_000) -> list[Block]:
     return sections("\n".join(lines))
 
 
+def _ended_at(task: Task) -> str:
+    # Who cancels is not recorded (the API call's token); when it ended always is.
+    return f" {slack_date(task.ended_at)}" if task.ended_at else ""
+
+
 def _cancelled(task: Task) -> tuple[str, list[Block]]:
     reason = task.cancel_reason and task.cancel_reason.strip()
     detail = f"\n*Reason:* {escaped(reason, 2000)}" if reason else ""
-    return f":no_entry_sign: Cancelled{detail}", []
+    return f":no_entry_sign: Cancelled{_ended_at(task)}{detail}", []
 
 
 def _failed(task: Task) -> tuple[str, list[Block]]:
     expired = any("expire" in e.code for e in task.errors)
-    status = ":hourglass: Expired" if expired else ":warning: Failed"
+    status = (":hourglass: Expired" if expired else ":warning: Failed") + _ended_at(task)
     lines = [f"• {escaped(e.code, 100)}: {escaped(e.message, 400)}" for e in task.errors[:5]]
     return "\n".join([status, *lines]), []
 

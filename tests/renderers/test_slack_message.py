@@ -172,6 +172,20 @@ def test_failed_and_expired_outcomes_show_errors(approval: Task, code: str, stat
     assert message["blocks"][1]["text"]["text"] == f"{status}\n• {code}: No answer in time"
 
 
+@pytest.mark.parametrize(("change", "status"), [
+    ({"status": "cancelled"}, ":no_entry_sign: Cancelled"),
+    ({"status": "failed", "errors": [{"code": "expired", "message": "late"}]},
+     ":hourglass: Expired"),
+    ({"status": "failed", "errors": [{"code": "x", "message": "y"}]}, ":warning: Failed"),
+])
+def test_cancelled_and_failed_outcomes_say_when(approval: Task, change: dict[str, Any],
+                                               status: str) -> None:
+    task = Task.model_validate({**approval.model_dump(), **change, "ended_at": NOW})
+    text = outcome_message(task)["blocks"][1]["text"]["text"]
+    stamp = int(NOW.timestamp())
+    assert text.startswith(f"{status} <!date^{stamp}^{{date_short_pretty}} {{time}}|")
+
+
 def test_a_pending_task_keeps_its_message(approval: Task) -> None:
     assert outcome_message(approval) == task_message(approval)
 
