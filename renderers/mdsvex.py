@@ -4,7 +4,11 @@ Every surface shows mdsvex as plain markdown: raw HTML and Svelte components are
 (markdown-it's `html` option) only so that they can be dropped, never passed through.
 `<script>`/`<style>` blocks and comments vanish with their content; other tags vanish while
 the text between them stays as markdown; Svelte logic tags (`{#if}`, `{:else}`, `{/if}`,
-`{@html x}`) are removed from text. Front matter is ignored.
+`{@html x}`) are removed from text, whole even when HTML inside splits them. Svelte's
+special elements (`<svelte:head>…</svelte:head>` with its content, `<svelte:component/>`)
+are not HTML to markdown-it, so they are removed from the source first (in code too).
+A declaration-like line (`<!channel> please review`) loses the tag, not its text.
+Front matter is ignored.
 """
 
 from __future__ import annotations
@@ -20,16 +24,20 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n---[ \t]*(?:\n|\Z)", re.S)
 _TAG = re.compile(
     r"<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)|<!\[CDATA\[.*?(?:]]>|\Z)|<[/!]?[A-Za-z][^<>]*>", re.S
 )
-_RAW_BLOCK = re.compile(r"\s*<(?:script|style|textarea|!--|\?|!)", re.I)
+_RAW_BLOCK = re.compile(r"\s*<(?:script|style|textarea|!--|\?|!\[CDATA\[)", re.I)
 _RAW_OPEN = re.compile(r"<(?:script|style|textarea)\b", re.I)
 _RAW_CLOSE = re.compile(r"</(?:script|style|textarea)\s*>", re.I)
 _SVELTE = re.compile(r"\{[#:/@][^{}]*\}")
+_SVELTE_OPEN = re.compile(r"\{[#:/@][^{}]*\Z")  # a logic tag that HTML inside it cut short
+_SVELTE_HEAD = re.compile(r"<svelte:head\b[^<>]*>.*?</svelte:head\s*>", re.S | re.I)
+_SVELTE_ELEMENT = re.compile(r"</?svelte:[\w-]+\b[^<>]*>", re.I)
 
 
 def clean_source(text: str) -> str:
     """The markdown of `text` without control characters and front matter."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _FRONT_MATTER.sub("", text, count=1)
+    text = _FRONT_MATTER.sub("", text, count=1)
+    return _SVELTE_ELEMENT.sub("", _SVELTE_HEAD.sub("", text))
 
 
 def parse(md: MarkdownIt, text: str) -> list[Token]:
@@ -62,8 +70,12 @@ def _without_tags(md: MarkdownIt, html: str) -> list[Token]:
 
 def _clean_inline(children: Sequence[Token]) -> list[Token]:
     out: list[Token] = []
-    in_raw = False
+    in_raw = in_svelte = False
     for token in children:
+        if in_svelte:
+            if token.type != "text" or "}" not in token.content:
+                continue  # inside `{@html '<b>…'}`: HTML tokens and text alike
+            token.content, in_svelte = token.content.split("}", 1)[1], False
         if token.type == "html_inline":
             in_raw = bool(_RAW_OPEN.match(token.content)) or (
                 in_raw and not _RAW_CLOSE.match(token.content)
@@ -72,6 +84,13 @@ def _clean_inline(children: Sequence[Token]) -> list[Token]:
         if in_raw:
             continue
         if token.type == "text":
-            token.content = _SVELTE.sub("", token.content)
+            token.content, in_svelte = _without_svelte(token.content)
         out.append(token)
     return out
+
+
+def _without_svelte(text: str) -> tuple[str, bool]:
+    """`text` without Svelte logic tags; True when one is left open at its end."""
+    text = _SVELTE.sub("", text)
+    opened = _SVELTE_OPEN.search(text)
+    return (text[: opened.start()], True) if opened else (text, False)

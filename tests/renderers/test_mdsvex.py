@@ -44,3 +44,20 @@ def test_code_keeps_what_looks_like_html_or_svelte() -> None:
     assert inline_text("`<b>{#if x}</b>`") == "<b>{#if x}</b>"
     tokens = parse(MarkdownIt("commonmark", {"html": True}), "```\n<script>{#if}</script>\n```")
     assert tokens[0].content == "<script>{#if}</script>\n"
+
+
+def test_svelte_special_elements_vanish() -> None:
+    source = ("<svelte:head><title>Secret</title></svelte:head>\n\n"
+              "body <svelte:component this={X} />")
+    assert inline_text(source).strip() == "body"
+    assert "svelte" not in inline_text("<svelte:window on:keydown={k}/>\n\nkept")
+
+
+def test_a_svelte_tag_with_html_inside_vanishes_whole() -> None:
+    assert inline_text("{@html '<script>alert(1)</script>'} after") == " after"
+    assert inline_text("a {#if x}<b>y</b>{/if} b") == "a y b"
+
+
+def test_a_declaration_like_line_keeps_its_text() -> None:
+    assert inline_text("<!channel> please review").strip() == "please review"
+    assert types("<!DOCTYPE html>\n\ntext") == ["paragraph_open", "inline", "paragraph_close"]
