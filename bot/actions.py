@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from api.errors import Conflict, InvalidRequest, NotFound
@@ -16,6 +18,8 @@ from bot.drafts import load_draft
 from bot.gate import ack_first, answerable, call, completed_by, services_of, tell
 from bot.steps import resume_step
 from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, modal_view
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp) -> None:
@@ -38,7 +42,12 @@ async def open_form(body: dict[str, Any], action: dict[str, Any], client: AsyncW
         return
     draft = await call(load_draft, services, task, body["user"]["id"])
     view = await call(modal_view, task, resume_step(task, draft), draft)
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as error:  # most often the 3 s trigger expired (a slow click)
+        log.warning("views.open failed for task %s: %s", task.task_id,
+                    error.response.get("error"))
+        await tell(client, body, notes.FORM_NOT_OPENED)
 
 
 async def quick_answer(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,

@@ -6,6 +6,8 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from api import keys
 from api.models import CompletedBy
 from api.runtime import Services
@@ -200,12 +202,16 @@ async def test_unsigned_or_stale_requests_are_refused(post_task: Poster, slack: 
         "chat.postMessage"]
 
 
-async def test_expired_trigger_is_logged_not_crashed(post_task: Poster, slack: Slack,
-                                                     slack_stub: SlackStub,
-                                                     caplog: object) -> None:
+async def test_expired_trigger_is_logged_and_the_person_told(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub,
+        caplog: pytest.LogCaptureFixture) -> None:
     task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
     slack_stub.trigger = lambda: "used-or-unknown"  # type: ignore[method-assign]
     await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
     (call,) = await slack_stub.wait_for("views.open")
-    await slack_stub.wait_for("views.open")
     assert call.args["trigger_id"] == "used-or-unknown"
+    (note,) = await slack_stub.wait_for("response_url")
+    assert note.args["text"] == notes.FORM_NOT_OPENED and note.args["user"] == ASSIGNEE[0]
+    (record,) = [r for r in caplog.records if r.name == "bot.actions"]
+    assert record.levelname == "WARNING" and "invalid_trigger_id" in record.getMessage()
+    assert task_id in record.getMessage()
