@@ -19,8 +19,9 @@ log = logging.getLogger("inloop")
 def http_extras(services: Services) -> list[Callable[..., None]]:
     """Optional parts of the HTTP app, mounted by the composition root only."""
     if not services.settings.slack_http_enabled:
-        log.info("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): "
-                 "running without the Slack bot")
+        log.info("Slack HTTP mode is off: POST /slack/events needs SLACK_BOT_TOKEN and "
+                 "SLACK_SIGNING_SECRET (Socket Mode answers Slack through `inloop bot` "
+                 "with SLACK_APP_TOKEN instead)")
         return []
     from bot.http import register
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+
+import pytest
 
 import bot.http
+from api.cli import http_extras
 from api.http.app import create_app
 from api.runtime import Services
 from renderers.slack import ACTION_OPEN
@@ -34,6 +38,16 @@ def test_without_slack_settings_the_route_is_absent(services: Services) -> None:
     app = create_app(services, extras=[bot.http.register])
     assert "/slack/events" in {r.resource.canonical for r in app.router.routes()
                                if r.resource is not None}
+
+
+def test_serve_does_not_call_a_socket_mode_setup_unconfigured(
+        services: Services, caplog: pytest.LogCaptureFixture) -> None:
+    services.settings = services.settings.model_copy(update={"slack_signing_secret": None})
+    caplog.set_level(logging.INFO, logger="inloop")
+    assert http_extras(services) == []
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "inloop"]
+    assert "not configured" not in message and "without the Slack bot" not in message
+    assert "Slack HTTP mode is off" in message and "inloop bot" in message
 
 
 async def test_rate_limited_views_open_waits_and_retries(post_task: Poster, slack: Slack,
