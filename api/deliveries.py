@@ -66,6 +66,17 @@ def _text(raw: Any) -> dict[str, str]:
     return {keys.text(k): keys.text(v) for k, v in raw.items()}
 
 
+def _delete_job(job: Job, pipe: Pipeline) -> None:
+    """`Job.delete` in `pipe`. RQ reads the job's executions first and raises for one whose
+    record is gone (a worker killed mid-job leaves such an entry); the job's keys and its
+    execution list are then removed directly."""
+    try:
+        job.delete(pipeline=pipe)
+    except ValueError:
+        pipe.delete(job.key, job.dependents_key, job.dependencies_key,
+                    job.execution_registry.key)
+
+
 class DeliveryLog:
     def __init__(self, store: TaskStore) -> None:
         self.store = store
@@ -180,7 +191,7 @@ class DeliveryLog:
         old = self._job(rq_job_id(job_id))
         pipe.multi()
         if old is not None:
-            old.delete(pipeline=pipe)  # a fresh job, not the exhausted one's counters
+            _delete_job(old, pipe)  # a fresh job, not the exhausted one's counters
         pipe.hset(keys.delivery(did), mapping={"status": "queued", "tries": 0})
         pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
         self.store.queues.enqueue(pipe, sink_job(task_id, event, index, record["sink_type"],
