@@ -29,7 +29,9 @@ _RAW_OPEN = re.compile(r"<(?:script|style|textarea)\b", re.I)
 _RAW_CLOSE = re.compile(r"</(?:script|style|textarea)\s*>", re.I)
 _SVELTE = re.compile(r"\{[#:/@][^{}]*\}")
 _SVELTE_OPEN = re.compile(r"\{[#:/@][^{}]*\Z")  # a logic tag that HTML inside it cut short
-_SVELTE_HEAD = re.compile(r"<svelte:head\b[^<>]*>.*?</svelte:head\s*>", re.S | re.I)
+# Tempered: a scan never runs past the next opening tag, so unclosed ones stay linear.
+_SVELTE_HEAD = re.compile(
+    r"<svelte:head\b[^<>]*>(?:(?!<svelte:head\b).)*?</svelte:head\s*>", re.S | re.I)
 _SVELTE_ELEMENT = re.compile(r"</?svelte:[\w-]+\b[^<>]*>", re.I)
 
 
@@ -71,7 +73,7 @@ def _without_tags(md: MarkdownIt, html: str) -> list[Token]:
 def _clean_inline(children: Sequence[Token]) -> list[Token]:
     out: list[Token] = []
     in_raw = in_svelte = False
-    for token in children:
+    for index, token in enumerate(children):
         if in_svelte:
             if token.type != "text" or "}" not in token.content:
                 continue  # inside `{@html '<b>…'}`: HTML tokens and text alike
@@ -84,13 +86,15 @@ def _clean_inline(children: Sequence[Token]) -> list[Token]:
         if in_raw:
             continue
         if token.type == "text":
-            token.content, in_svelte = _without_svelte(token.content)
+            cut = index + 1 < len(children) and children[index + 1].type == "html_inline"
+            token.content, in_svelte = _without_svelte(token.content, cut)
         out.append(token)
     return out
 
 
-def _without_svelte(text: str) -> tuple[str, bool]:
-    """`text` without Svelte logic tags; True when one is left open at its end."""
+def _without_svelte(text: str, cut_by_html: bool) -> tuple[str, bool]:
+    """`text` without Svelte logic tags; True when one is left open at its end because
+    HTML follows (`{@html '<b>…'}`): a lone `{#` in prose is only text."""
     text = _SVELTE.sub("", text)
-    opened = _SVELTE_OPEN.search(text)
+    opened = _SVELTE_OPEN.search(text) if cut_by_html else None
     return (text[: opened.start()], True) if opened else (text, False)

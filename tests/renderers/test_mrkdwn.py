@@ -113,3 +113,18 @@ def test_any_markdown_gives_safe_mrkdwn_sections(source: str) -> None:
     blocks = sections(to_mrkdwn(source))
     if blocks:
         assert_slack_limits({"text": "x", "blocks": blocks[:50]})
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("Type {# to start, then **save** it.", "Type {# to start, then *save* it."),
+    ("Email {@ alice and `code}` then text", "Email {@ alice and `code}` then text"),
+    ("a {@html '<b>x</b>'} b", "a  b"),
+])
+def test_an_unclosed_brace_in_prose_is_text_but_html_split_svelte_is_dropped(
+        source: str, expected: str) -> None:
+    assert to_mrkdwn(source) == expected
+
+
+def test_unclosed_svelte_head_stays_linear() -> None:
+    source = "<svelte:head>" * 7000  # 91 kB, no closing tag: was quadratic (seconds)
+    assert to_mrkdwn(source) == ""
