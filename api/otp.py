@@ -94,7 +94,10 @@ class EmailCodes:
         `deliver=False` a code is stored but never sent, so an unknown address behaves
         exactly like a known one (no account enumeration)."""
         rate_key = rate_key or f"{purpose}:{subject}"
-        self._refuse_if_locked(self.redis, rate_key, RateLimited)
+        # Wrong guesses count per subject and requesting network: whoever guesses locks
+        # only their own network out, never the person the code is for.
+        failure_key = f"{rate_key}|{ip_group(ip)}"
+        self._refuse_if_locked(self.redis, failure_key, RateLimited)
         self._count_send(rate_key, ip)
         code, salt = new_code(), secrets.token_bytes(16)
         key = keys.otp_code(purpose, subject)
@@ -105,7 +108,7 @@ class EmailCodes:
                                          description=f"one-time code ({purpose})")
         pipe.delete(key)
         fields = {**(record or {}), "email": to, "salt": salt.hex(), "tries": "0",
-                  "digest": code_digest(salt, code), "rate_key": rate_key}
+                  "digest": code_digest(salt, code), "failure_key": failure_key}
         pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
         pipe.expire(key, self.policy.ttl_s)
         pipe.execute()
@@ -138,31 +141,31 @@ class EmailCodes:
             if not record or int(record["tries"]) >= self.policy.max_tries:
                 raise CodeLocked("this code has expired or was tried too often; "
                                  "request a new one")
-            rate_key = record.get("rate_key") or key  # codes issued before the day cap
-            pipe.watch(key, _failures(rate_key))
-            self._refuse_if_locked(pipe, rate_key, CodeLocked)
+            failure_key = record.get("failure_key") or key
+            pipe.watch(key, _failures(failure_key))
+            self._refuse_if_locked(pipe, failure_key, CodeLocked)
             right = hmac.compare_digest(code_digest(bytes.fromhex(record["salt"]), code),
                                         record["digest"])
             pipe.multi()
             if right:
                 pipe.delete(key)
             else:
-                self._count_failure(pipe, key, rate_key)
+                self._count_failure(pipe, key, failure_key)
             pipe.execute()
         return record if right else None
 
-    def _count_failure(self, pipe: Pipeline, key: str, rate_key: str) -> None:
+    def _count_failure(self, pipe: Pipeline, key: str, failure_key: str) -> None:
         pipe.hincrby(key, "tries", 1)
-        pipe.incr(_failures(rate_key))
-        pipe.expire(_failures(rate_key), self.policy.failure_window_s, nx=True)
+        pipe.incr(_failures(failure_key))
+        pipe.expire(_failures(failure_key), self.policy.failure_window_s, nx=True)
 
-    def _refuse_if_locked(self, client: Redis | Pipeline, rate_key: str,
+    def _refuse_if_locked(self, client: Redis | Pipeline, failure_key: str,
                           error: type[InloopError]) -> None:
-        """`error` if the subject had max_failures wrong guesses in the current window."""
-        failures = client.get(_failures(rate_key))
+        """`error` if (subject, network) had max_failures wrong guesses in the window."""
+        failures = client.get(_failures(failure_key))
         if failures is None or int(failures) < self.policy.max_failures:
             return
-        left = max(int(client.ttl(_failures(rate_key))), 1)
+        left = max(int(client.ttl(_failures(failure_key))), 1)
         hours = math.ceil(left / 3600)
         raise error(f"too many wrong codes were entered; try again in {hours} "
                     f"hour{'s' * (hours != 1)}")

@@ -76,7 +76,11 @@ def test_wrong_codes_of_one_subject_are_capped_across_codes(services: Services) 
     with pytest.raises(CodeLocked, match="too many wrong codes"):
         otp.verify("login", "attempt", code)
     with pytest.raises(RateLimited, match="too many wrong codes"):
-        otp.send("login", "other", "a@example.com", "5.6.7.8", context={},
+        otp.send("login", "other", "a@example.com", "1.2.3.4", context={},
                  rate_key="email:a@example.com")
     otp.send("login", "b", "b@example.com", "1.2.3.4", context={}, rate_key="email:b@x")
     assert otp.verify("login", "b", issued_code(services)) is not None  # others are not locked
+    # The guesser's network is locked, not the member: from elsewhere a code still works.
+    otp.send("login", "owner", "a@example.com", "5.6.7.8", context={},
+             rate_key="email:a@example.com")
+    assert otp.verify("login", "owner", issued_code(services)) is not None
