@@ -28,7 +28,7 @@ Layout (all under the `inloop:` prefix):
   deliveries:gave-up          ZSET    delivery ids that gave up, by time (s)
   task:{id}:slack-user        STRING  Slack user id of the assignee (who may answer in Slack)
   task:{id}:slack-sent        SET     Slack delivery targets already posted to (retry-safe)
-  task:{id}:slack-grants      SET     Slack user ids who opened the task from its channel (TTL)
+  task:{id}:slack-grant-until ZSET    Slack user id -> when its grant to submit ends (epoch s)
   task:{id}:slack-draft:{uid} STRING  JSON answers of one channel member between steps (TTL)
   slack-channel:{cid}:members SET     member ids of a Slack channel, plus "-" (cache, TTL)
   slack-user:{uid}:tasks      ZSET    task ids assigned to Slack user uid (App Home)
@@ -154,7 +154,7 @@ def task_slack_sent(task_id: str) -> str:
 
 
 def task_slack_grants(task_id: str) -> str:
-    return f"{PREFIX}task:{task_id}:slack-grants"
+    return f"{PREFIX}task:{task_id}:slack-grant-until"
 
 
 def task_slack_draft(task_id: str, user_id: str) -> str:

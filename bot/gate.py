@@ -53,7 +53,10 @@ async def may_answer(client: AsyncWebClient, task: Task, user_id: str, state: Sl
         return False
     if not channel_id or channel_id not in {m.channel for m in task.external_message_ids}:
         return await call(state.granted, task.task_id, user_id)
-    if await is_member(client, state, channel_id, user_id):
+    member = await is_member(client, state, channel_id, user_id)
+    if member is None:  # Slack did not say: an earlier grant still holds
+        return await call(state.granted, task.task_id, user_id)
+    if member:
         await call(state.grant, task.task_id, user_id)
         return True
     await call(state.revoke, task.task_id, user_id)

@@ -19,8 +19,9 @@ PAGE_SIZE = 1000  # Slack's maximum for conversations.members
 
 
 async def is_member(client: AsyncWebClient, state: SlackState, channel_id: str,
-                    user_id: str) -> bool:
-    """Whether `user_id` is in the channel; False when Slack will not say."""
+                    user_id: str) -> bool | None:
+    """Whether `user_id` is in the channel; None when Slack will not say (rate limited,
+    an outage), so a passing error never takes away an earlier grant."""
     cached = await asyncio.to_thread(state.is_member, channel_id, user_id)
     if cached is not None:
         return cached
@@ -29,7 +30,7 @@ async def is_member(client: AsyncWebClient, state: SlackState, channel_id: str,
     except SlackApiError as error:
         log.warning("cannot list the members of Slack channel %s: %s", channel_id,
                     error.response.get("error"))
-        return False
+        return None
     await asyncio.to_thread(state.cache_members, channel_id, members)
     return user_id in members
 

@@ -4,6 +4,7 @@ deliveries were made, who opened a channel task, each Slack user's tasks, seen e
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, cast
 
 from redis import Redis
@@ -46,17 +47,20 @@ class SlackState:
         self.redis.sadd(keys.task_slack_sent(task_id), target)
 
     def grant(self, task_id: str, user_id: str) -> None:
-        """`user_id` clicked the task in its channel: they may submit its modal."""
+        """`user_id` clicked the task in its channel: they may submit its modal for
+        GRANT_TTL_S (each user's grant ends on its own; another's click never extends it)."""
+        key = keys.task_slack_grants(task_id)
         pipe = self.redis.pipeline()
-        pipe.sadd(keys.task_slack_grants(task_id), user_id)
-        pipe.expire(keys.task_slack_grants(task_id), GRANT_TTL_S)
+        pipe.zadd(key, {user_id: time.time() + GRANT_TTL_S})
+        pipe.expire(key, GRANT_TTL_S)
         pipe.execute()
 
     def granted(self, task_id: str, user_id: str) -> bool:
-        return bool(self.redis.sismember(keys.task_slack_grants(task_id), user_id))
+        until = self.redis.zscore(keys.task_slack_grants(task_id), user_id)
+        return until is not None and float(until) > time.time()
 
     def revoke(self, task_id: str, user_id: str) -> None:
-        self.redis.srem(keys.task_slack_grants(task_id), user_id)
+        self.redis.zrem(keys.task_slack_grants(task_id), user_id)
 
     def is_member(self, channel_id: str, user_id: str) -> bool | None:
         """Whether the user is in the channel by the cached list; None when not cached."""

@@ -154,11 +154,26 @@ async def test_someone_who_left_the_channel_loses_their_grant(
     state = SlackState(services.redis)
     assert state.granted(task_id, OTHER[0])
     assert 0 < services.redis.ttl(keys.task_slack_grants(task_id)) <= 12 * 3600
+    # Slack cannot say (an outage, a rate limit): the earlier grant holds.
+    services.redis.delete(keys.slack_channel_members(CHANNEL[1]))
+    slack_stub.failing["conversations.members"] = "internal_error"
+    await slack.click(OTHER, ACTION_OPEN, task_id, channel=CHANNEL[1])
+    await slack.opened_view()
+    assert state.granted(task_id, OTHER[0])
+    del slack_stub.failing["conversations.members"]
     slack_stub.members[CHANNEL[1]] = [ASSIGNEE[0]]
     services.redis.delete(keys.slack_channel_members(CHANNEL[1]))  # the cache expired
     await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
     (told,) = await slack_stub.wait_for("response_url")
     assert told.args["text"] == notes.NOT_YOURS and not state.granted(task_id, OTHER[0])
+
+
+def test_each_grant_ends_on_its_own(services: Services) -> None:
+    state = SlackState(services.redis)
+    state.grant("t1", "U1")
+    services.redis.zadd(keys.task_slack_grants("t1"), {"U1": time.time() - 1})  # 12 h later
+    state.grant("t1", "U2")  # another person's click does not extend U1's grant
+    assert not state.granted("t1", "U1") and state.granted("t1", "U2")
 
 
 async def test_notes_in_a_channel_the_bot_never_joined_use_the_response_url(
