@@ -69,7 +69,11 @@ def _starttls(query: str, credentials: bool) -> bool:
         raise SmtpUrlError("INLOOP_SMTP_URL: tls must be starttls or none")
     if tls:
         return tls == "starttls"
-    return credentials or params.get("starttls", ["false"])[0].lower() in TRUE
+    legacy = params.get("starttls", [""])[0].lower()
+    if credentials and legacy and legacy not in TRUE:
+        raise SmtpUrlError("INLOOP_SMTP_URL: credentials are sent over TLS only; for a "
+                           "trusted plaintext relay say ?tls=none instead of ?starttls=false")
+    return credentials or legacy in TRUE
 
 
 def send(config: SmtpConfig, message: EmailMessage) -> None:

@@ -133,6 +133,12 @@ def test_unusable_url_errors_never_quote_the_password(url: str) -> None:
     assert "s3cr" not in logged and "et1" not in logged
 
 
+def test_legacy_starttls_false_with_credentials_says_to_use_tls_none() -> None:
+    with pytest.raises(SmtpUrlError, match=r"\?tls=none"):
+        SmtpConfig.from_url("smtp://user:pw@relay.example:25?starttls=false")
+    assert not SmtpConfig.from_url("smtp://relay.example:25?starttls=false").starttls
+
+
 def test_unusable_url_is_recorded_without_the_password(services: Services,
                                                        drain: Drain) -> None:
     services.settings.smtp_url = "smtp://user:s3cr/et1@mail.example.com:587"
