@@ -20,8 +20,7 @@ from rq.serializers import JSONSerializer
 
 QUEUE_NAMES = ("expiry", "slack", "webhook", "nats", "email")
 SINK_QUEUES = {"webhook": "webhook", "nats": "nats", "email": "email"}
-# Every Slack job records on the task why RQ gave up on it (a delivery problem).
-QUEUE_ON_FAILURE = {"slack": "workers.slack.on_failure"}
+SLACK_JOBS = {"deliver": "slack-deliver", "update_messages": "slack-update"}
 
 
 def rq_job_id(job_id: str) -> str:
@@ -60,9 +59,8 @@ class JobQueues:
             options["retry"] = Retry(
                 max=len(spec.retry_intervals), interval=list(spec.retry_intervals)
             )
-        on_failure = spec.on_failure or QUEUE_ON_FAILURE.get(spec.queue)
-        if on_failure:
-            options["on_failure"] = Callback(on_failure)
+        if spec.on_failure:
+            options["on_failure"] = Callback(spec.on_failure)
         queue = self._queues[spec.queue]
         if at is None:
             queue.enqueue(spec.func, *spec.args, pipeline=pipe, **options)
@@ -84,6 +82,15 @@ class JobQueues:
 def sink_job_id(task_id: str, event: str, index: int) -> str:
     """The job id of the delivery of `event` to the task's sink number `index`."""
     return f"sink:{task_id}:{event}:{index}"
+
+
+def slack_job(work: str, task_id: str,
+              retry_schedules: Mapping[str, Sequence[int]]) -> JobSpec:
+    """A Slack job (`work` among SLACK_JOBS); its failure callback records on the task why
+    RQ gave up on it (a delivery problem)."""
+    return JobSpec("slack", f"workers.slack.{work}", (task_id,),
+                   f"{SLACK_JOBS[work]}:{task_id}", retry_schedules.get("slack", ()),
+                   on_failure="workers.slack.on_failure")
 
 
 def sink_job(task_id: str, event: str, index: int, kind: str,

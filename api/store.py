@@ -19,7 +19,7 @@ from redis.client import Pipeline
 
 from api import keys
 from api.errors import Conflict, NotFound
-from api.jobs import JobQueues, JobSpec, sink_job
+from api.jobs import JobQueues, JobSpec, sink_job, slack_job
 from api.listing import Filters, index_keys, query_page
 from api.models import CompletedBy, Task, TaskCreate, TaskCreated, TaskError
 
@@ -143,9 +143,7 @@ class TaskStore:
             spec = JobSpec("expiry", "workers.expiry.expire", (tid,), f"expire:{tid}")
             self.queues.enqueue(pipe, spec, at=task.expires_at)
         if self.slack_enabled and (task.assignee_email or task.slack_channel):
-            spec = JobSpec("slack", "workers.slack.deliver", (tid,), f"slack-deliver:{tid}",
-                           self.retry_schedules.get("slack", ()))
-            self.queues.enqueue(pipe, spec)
+            self.queues.enqueue(pipe, slack_job("deliver", tid, self.retry_schedules))
         pipe.publish(keys.EVENTS_CHANNEL, tid)
 
     # -- reads ------------------------------------------------------------------------
@@ -311,9 +309,8 @@ class TaskStore:
                 spec = sink_job(tid, event, index, sink.type, self.retry_schedules)
                 self.queues.enqueue(pipe, spec)
         if task.external_message_ids:
-            spec = JobSpec("slack", "workers.slack.update_messages", (tid,),
-                           f"slack-update:{tid}", self.retry_schedules.get("slack", ()))
-            self.queues.enqueue(pipe, spec)
+            self.queues.enqueue(pipe, slack_job("update_messages", tid,
+                                                self.retry_schedules))
 
     def _move_status(self, pipe: Pipeline, task: Task) -> None:
         pipe.zrem(keys.org_index(task.org_id, "status", "pending"), task.task_id)
