@@ -6,7 +6,11 @@ arguments; the worker entry point (or a test) installs the services here before 
 
 from __future__ import annotations
 
+from redis import Redis
+
+from api.jobs import JobQueues
 from api.runtime import Services
+from api.store import TaskStore
 
 _installed: list[Services] = []
 
@@ -19,3 +23,9 @@ def services() -> Services:
     if not _installed:
         raise RuntimeError("worker services are not installed; start with `inloop worker`")
     return _installed[0]
+
+
+def callback_store(connection: Redis) -> TaskStore:
+    """A store for RQ callbacks, which may run in any process holding only `connection`
+    (registry cleanup): enough to record on tasks, never to build links."""
+    return TaskStore(connection, JobQueues(connection), base_url="")

@@ -23,11 +23,10 @@ from rq.job import Job
 from api.deliveries import SETTLED, Attempt, DeliveryLog, delivery_id
 from api.errors import NotFound
 from api.files import LocalFileStorage, signature_images
-from api.jobs import JobQueues
 from api.models import Task
 from api.runtime import Services, retry_schedules
 from api.store import TaskStore, event_id
-from workers.context import services
+from workers.context import callback_store, services
 from workers.email_sink import Sender, send_email
 from workers.nats_sink import send_nats
 from workers.smtp import send
@@ -62,7 +61,7 @@ def on_horse_killed(job: Job, _pid: int, _status: int, _rusage: Any) -> None:
 
 def record_death(job: Job, connection: Redis) -> None:
     """Record the attempt a dead work horse could not; `gave_up` on the job's last try."""
-    store = TaskStore(connection, JobQueues(connection), base_url="")
+    store = callback_store(connection)
     try:
         record_abandoned(store, *job.args, last=not job.retries_left)
     except Exception:  # RQ's failure handling must go on: the job still lands in its registries

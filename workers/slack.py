@@ -17,12 +17,10 @@ from rq import Retry, get_current_job
 from rq.job import Job
 from slack_sdk.errors import SlackApiError
 
-from api.jobs import JobQueues
 from api.runtime import retry_schedules
-from api.store import TaskStore
 from bot.clients import web_client
 from bot.delivery import Delivery, RateLimited, record_problem
-from workers.context import services
+from workers.context import callback_store, services
 
 log = logging.getLogger(__name__)
 WHAT = {"workers.slack.deliver": "post the task", "workers.slack.update_messages":
@@ -67,7 +65,7 @@ def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
     retry left, the failure becomes a delivery problem on the task."""
     if job.retries_left:
         return  # RQ tries again
-    store = TaskStore(connection, JobQueues(connection), base_url="")
+    store = callback_store(connection)
     what = WHAT.get(job.func_name or "", "deliver the task")
     message = f"Slack could not {what}: {_reason(exc_type, exc_value)}."
     try:
