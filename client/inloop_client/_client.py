@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import os
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict, TypeVar, Unpack, overload
 
@@ -132,10 +132,13 @@ class Client(_Base):
             if not (cursor := page.next_cursor):
                 return
 
-    def wait(self, task_id: str, timeout: float | None = 30.0) -> WaitResult:
+    def wait(self, task_id: str, timeout: float | None = 30.0, *,
+             poll_s: float = _core.POLL_S,
+             on_wait: Callable[[str, float], Any] | None = None) -> WaitResult:
         """Wait until the task ends or `timeout` s pass (`None`: no limit), long-polling
-        through network errors and 503s; a result still `pending` means time ran out."""
-        return self._run(_core.wait(task_id, timeout))
+        in `poll_s` pieces through network errors and 503s, calling `on_wait(task_id,
+        elapsed_s)` after each piece. A result not yet ended means time ran out."""
+        return self._run(_core.wait(task_id, timeout, poll_s, on_wait))
 
     def complete(self, task_id: str, data: Mapping[str, Any]) -> Task:
         return self._run(_core.complete(task_id, data))
@@ -222,8 +225,10 @@ class AsyncClient(_Base):
             if not (cursor := page.next_cursor):
                 return
 
-    async def wait(self, task_id: str, timeout: float | None = 30.0) -> WaitResult:
-        return await self._run(_core.wait(task_id, timeout))
+    async def wait(self, task_id: str, timeout: float | None = 30.0, *,
+                   poll_s: float = _core.POLL_S,
+                   on_wait: Callable[[str, float], Any] | None = None) -> WaitResult:
+        return await self._run(_core.wait(task_id, timeout, poll_s, on_wait))
 
     async def complete(self, task_id: str, data: Mapping[str, Any]) -> Task:
         return await self._run(_core.complete(task_id, data))
