@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,18 +54,27 @@ def _serve(app: web.Application, port: int, started: threading.Event,
     asyncio.run(main())
 
 
-@pytest.fixture
-def live(services: Services, account: Account) -> Iterator[LiveServer]:
-    """The app on 127.0.0.1 in a thread with its own event loop (same Valkey and services
-    as the test, so the test can also reach into the store)."""
+@contextmanager
+def serving(services: Services) -> Iterator[str]:
+    """The app on 127.0.0.1 in a thread with its own event loop; yields its URL."""
     port, started, stop = free_port(), threading.Event(), threading.Event()
     thread = threading.Thread(target=_serve, args=(create_app(services), port, started, stop),
                               daemon=True)
     thread.start()
     assert started.wait(10), "the app did not start"
-    yield LiveServer(f"http://127.0.0.1:{port}", services, account)
-    stop.set()
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+@pytest.fixture
+def live(services: Services, account: Account) -> Iterator[LiveServer]:
+    """The app served on loopback, on the test's Valkey and services (so the test can also
+    reach into the store)."""
+    with serving(services) as url:
+        yield LiveServer(url, services, account)
 
 
 def until_ready(url: str, timeout: float = 30) -> None:
