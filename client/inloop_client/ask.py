@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from inloop_client import _core
 from inloop_client.errors import (
@@ -27,6 +27,7 @@ from inloop_client.errors import (
     TaskExpired,
     TaskFailed,
     TaskRejected,
+    UnsupportedForm,
 )
 from inloop_client.forms import form_fields, steps_for, to_model
 from inloop_client.models import (
@@ -97,7 +98,10 @@ def _form(form: type[BaseModel] | None, options: AskOptions) -> tuple[list[FormF
     if form is not None:
         return form_fields(form), lambda data, task_id: to_model(form, data, task_id)
     if options.get("fields"):
-        fields = [FormField.model_validate(f) for f in options["fields"]]
+        try:
+            fields = [FormField.model_validate(f) for f in options["fields"]]
+        except ValidationError as error:
+            raise UnsupportedForm(f"fields: {error}") from None
         return fields, lambda data, task_id: data
     if options.get("choices"):
         return _choice_fields(options["choices"]), lambda data, task_id: data.get("answer")
@@ -111,8 +115,10 @@ def _assignee(who: str | None) -> dict[str, str]:
     return {"assignee_email": who} if "@" in who else {"assignee_member_id": who}
 
 
-def _instructions(question: str, extra: str | None) -> str | None:
-    parts = [question] if len(question) > TITLE_MAX else []
+def _instructions(question: str, title: str, extra: str | None) -> str | None:
+    """The whole question when the title could not hold it as asked (too long, or lines
+    joined), then the caller's own instructions."""
+    parts = [question] if title != question.strip() else []
     parts += [extra] if extra else []
     return "\n\n".join(parts) or None
 
@@ -120,11 +126,14 @@ def _instructions(question: str, extra: str | None) -> str | None:
 def build_task(question: str, form: type[BaseModel] | None,
                options: AskOptions) -> tuple[TaskCreate, Decoder]:
     """The task `ask()` creates (without its task_id) and its answer decoder."""
+    if sum(bool(x) for x in (form, options.get("fields"), options.get("choices"))) > 1:
+        raise UnsupportedForm("give one of form, fields and choices")
     fields, decode = _form(form, options)
     title = " ".join(question.split())[:TITLE_MAX] or "Question"
     passed = {k: options[k] for k in PASSED_THROUGH if k in options}  # type: ignore[literal-required]
     task = TaskCreate(title=title, steps=steps_for(fields, title),
-                      instructions_mdsvex=_instructions(question, options.get("instructions")),
+                      instructions_mdsvex=_instructions(question, title,
+                                                        options.get("instructions")),
                       **_assignee(options.get("assignee")), **passed)
     return task, decode
 

@@ -109,7 +109,8 @@ class TaskRejected(TaskEnded):
     """The approval's decision was one of its `reject_options`; `data` is that response."""
 
     def __init__(self, task_id: str, data: dict[str, Any]) -> None:
-        super().__init__(f"task {task_id} was rejected", task_id=task_id, status="completed")
+        super().__init__(f"task {task_id} was rejected with {data}", task_id=task_id,
+                         status="completed")
         self.data = data
 
 

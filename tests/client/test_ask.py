@@ -139,6 +139,21 @@ def test_a_long_question_is_cut_for_the_title_and_given_whole(
     assert asked.result(timeout=10) == "flaky test"
 
 
+def test_fields_ask_a_rest_form_and_return_the_answers(
+        live: LiveServer, background: ThreadPoolExecutor) -> None:
+    fields = [{"name": "why", "label": "Why?", "kind": "text", "required": True},
+              {"name": "sure", "label": "Sure?", "kind": "checkbox"}]
+    asked = background.submit(live.client().ask, "Roll back?\nProd is on fire.",
+                              fields=fields, timeout=30)
+    task = pending_task(live.client())
+    assert task.title == "Roll back? Prod is on fire."
+    assert (task.model_extra or {})["instructions_mdsvex"] == "Roll back?\nProd is on fire."
+    live.client().complete(task.task_id, {"why": "errors", "sure": True})
+    assert asked.result(timeout=10) == {"why": "errors", "sure": True}
+    with pytest.raises(UnsupportedForm, match="one of form, fields and choices"):
+        live.client().ask("Both?", fields=fields, choices=["A"])
+
+
 def test_create_options_pass_through_and_a_timeout_leaves_the_task_open(
         live: LiveServer) -> None:
     client = live.client()
