@@ -31,6 +31,7 @@ INSTRUCTIONS = (
     "answer. For work that should not block, create_task then wait_for_task later.")
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
+Choice = Annotated[str, Field(min_length=1, max_length=500)]
 _ANNOTATED: Any = Annotated  # subscripted with a runtime tuple below
 TaskId = Annotated[str, Field(description="The task's id (a UUID) from ask_human, "
                               "create_task or list_pending_tasks.")]
@@ -63,12 +64,12 @@ async def ask_human(
         "The question, in plain words a busy person understands without context. Markdown "
         "is allowed; the first 200 characters become the title."))],
     ctx: Context,
-    choices: Annotated[list[str] | None, Field(min_length=1, max_length=100, description=(
+    choices: Annotated[list[Choice] | None, Field(min_length=1, max_length=100, description=(
         "Options to pick one from, e.g. [\"Approve\", \"Reject\"]; the answer is the chosen "
         "option. Leave out for a free-text answer."))] = None,
     fields: Annotated[list[FormField] | None, Field(min_length=1, max_length=50, description=(
         "A form instead of choices; the answer is an object keyed by field name."))] = None,
-    assignee: Annotated[str | None, Field(description=(
+    assignee: Annotated[str | None, Field(min_length=1, max_length=254, description=(
         "Who must answer: an email address or a member id. Leave out for anyone in the "
         "organisation."))] = None,
     timeout_s: Annotated[int, Field(ge=1, le=86_400, description=(
