@@ -1,17 +1,23 @@
 """`POST /slack/events` on the inloop aiohttp server (Slack's HTTP mode).
 
-Bolt checks the request signature with `SLACK_SIGNING_SECRET`. The Bolt app is built at
-startup from the app's services; without Slack settings the route is not mounted.
+Before Bolt sees a request, it must be signed with `SLACK_SIGNING_SECRET` within Slack's
+5-minute window (else 401, bot.signing) and be of a shape inloop handles (else 400,
+bot.envelope). The Bolt app is built at startup from the app's services; without Slack
+settings the route is not mounted.
 """
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
 from api.http.resources import SERVICES
 from bot.app import build_bolt_app
+from bot.envelope import bolt_request
+from bot.signing import verified_signature
 
 BOLT = web.AppKey("slack_bolt", AsyncApp)
 
@@ -29,6 +35,9 @@ async def _start(app: web.Application) -> None:
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    bolt = request.app[BOLT]
-    response = await bolt.async_dispatch(await to_bolt_request(request))
+    settings = request.app[SERVICES].settings
+    body = await request.read()
+    verified_signature(settings.slack_signing_secret or "", request.headers, body, time.time())
+    bolt = bolt_request(body, request.query_string, request.headers)
+    response = await request.app[BOLT].async_dispatch(bolt)
     return await to_aiohttp_response(response)
