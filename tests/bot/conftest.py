@@ -150,7 +150,9 @@ class Slack:
         body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1",
                            "type": "event_callback", "event_id": event_id,
                            "event_time": int(time.time()), "event": event})
-        headers = signed_headers(body, "application/json")
+        # Slack signs each retry when it sends it, a second or more after the first try
+        headers = signed_headers(body, "application/json",
+                                 timestamp=int(time.time()) + (retry or 0))
         if retry is not None:
             headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "timeout"})
         return await self.client.post("/slack/events", data=body.encode(), headers=headers)

@@ -1,9 +1,10 @@
 """What `POST /slack/events` refuses before Bolt acts (bot/http.py, bot/signing.py,
-bot/envelope.py): bad signature headers (401) and signed bodies of another shape (400,
-never a 500)."""
+bot/envelope.py): bad signature headers (401), signed bodies of another shape (400, never
+a 500), and replays of one signed request (acked, no effect)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -15,8 +16,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from api import keys
 from api.runtime import Services
 from bot import notes
+from bot.state import REQUEST_TTL_S
 from renderers.slack import ACTION_OPEN, ACTION_QUICK
 from tests.bot.conftest import (
     ASSIGNEE,
@@ -29,6 +32,7 @@ from tests.bot.conftest import (
     two_step_task,
 )
 from tests.bot.slack_stub import SlackStub
+from tests.fixtures import example
 
 DM = "D" + ASSIGNEE[0]
 FORM = "application/x-www-form-urlencoded"
@@ -277,3 +281,36 @@ async def test_no_field_of_another_type_makes_a_500(
     failed = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not failed, failed[0].getMessage()
     assert statuses[200] and statuses[400] and statuses[404]
+
+
+# -- replays ---------------------------------------------------------------------------
+
+async def test_a_replayed_click_is_acked_and_does_nothing(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services) -> None:
+    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    body = _form(slack.click_payload(ASSIGNEE, ACTION_OPEN, task_id, channel=DM))
+    headers = signed_headers(body, FORM)
+    first = await slack.client.post("/slack/events", data=body, headers=headers)
+    again = await slack.client.post("/slack/events", data=body, headers=headers)
+    assert (first.status, again.status, await again.text()) == (200, 200, "")
+    await slack_stub.wait_for("views.open")
+    await asyncio.sleep(0.2)  # time for a listener the replay might have started
+    assert len(slack_stub.of("views.open")) == 1
+    assert not slack_stub.of("response_url")  # no "form not opened" note either
+    ttl = services.redis.ttl(keys.slack_request(headers["X-Slack-Signature"]))
+    assert REQUEST_TTL_S - 5 < ttl <= REQUEST_TTL_S
+
+
+async def test_a_replayed_submission_does_not_undo_a_later_one(
+        post_task: Poster, slack: Slack, services: Services) -> None:
+    task_id = await post_task(two_step_task(), assignee_email=ASSIGNEE[1])
+    await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
+    view = await slack.opened_view()
+    body = _form(slack.submission(ASSIGNEE, view, {"name": "Ada"}))
+    headers = signed_headers(body, FORM)
+    first = await slack.client.post("/slack/events", data=body, headers=headers)
+    assert (await first.json())["response_action"] == "update"
+    await slack.submit(ASSIGNEE, view, {"name": "Grace"})  # the person changed their answer
+    replay = await slack.client.post("/slack/events", data=body, headers=headers)
+    assert (replay.status, await replay.text()) == (200, "")
+    assert services.store.load_draft(task_id) == {"name": "Grace"}
