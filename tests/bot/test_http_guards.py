@@ -1,6 +1,7 @@
 """What `POST /slack/events` refuses before Bolt acts (bot/http.py, bot/signing.py,
 bot/envelope.py): bad signature headers (401), signed bodies of another shape (400, never
-a 500), and replays of one signed request (acked, no effect)."""
+a 500), replays of one signed request (acked, no effect), and response_urls off Slack's
+hooks host (never followed)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from api import keys
 from api.runtime import Services
+from api.settings import Settings
 from bot import notes
+from bot.respond import trusted_response_url
 from bot.state import REQUEST_TTL_S
 from renderers.slack import ACTION_OPEN, ACTION_QUICK
 from tests.bot.conftest import (
@@ -314,3 +319,52 @@ async def test_a_replayed_submission_does_not_undo_a_later_one(
     replay = await slack.client.post("/slack/events", data=body, headers=headers)
     assert (replay.status, await replay.text()) == (200, "")
     assert services.store.load_draft(task_id) == {"name": "Grace"}
+
+
+# -- response_url ----------------------------------------------------------------------
+
+@pytest.fixture
+async def elsewhere() -> Any:
+    """A loopback server that is not Slack, recording what reaches it."""
+    hits: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        hits.append(str(request.url))
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server, hits
+    await server.close()
+
+
+async def test_a_response_url_elsewhere_is_never_posted_to(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, elsewhere: Any) -> None:
+    server, hits = elsewhere
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    payload = slack.click_payload(OTHER, ACTION_OPEN, task_id, channel="C0ELSE")
+    payload["response_url"] = str(server.make_url("/steal"))
+    assert (await slack.interact(payload)).status == 200
+    (note,) = await slack_stub.wait_for("chat.postEphemeral")  # told another way
+    assert (note.args["user"], note.args["text"]) == (OTHER[0], notes.NOT_YOURS)
+    assert not hits and not slack_stub.of("response_url")
+
+
+def test_response_urls_are_followed_only_to_slack(settings: Settings,
+                                                   slack_stub: SlackStub) -> None:
+    stub = f"http://127.0.0.1:{slack_stub.port}"
+    followed = ["https://hooks.slack.com/actions/T1/1/x", "https://HOOKS.slack.com:443/a",
+                f"{stub}/respond/1"]
+    refused = ["http://hooks.slack.com/actions/T1/1/x", "https://hooks.slack.com:8443/a",
+               "https://hooks.slack.com.evil.test/a", "https://evil.test/hooks.slack.com",
+               "https://hooks.slack.com@evil.test/", "https://u:p@hooks.slack.com/a",
+               "https://evil.test\\@hooks.slack.com/", "https://slack.com/api/x",
+               f"http://127.0.0.1:{slack_stub.port + 1}/respond/1", f"https{stub[4:]}/r",
+               "/respond/1", "hooks.slack.com/a", "", "https://[::1/", "javascript:alert(1)"]
+    assert [u for u in followed if not trusted_response_url(u, settings)] == []
+    assert [u for u in refused if trusted_response_url(u, settings)] == []
+    unset = settings.model_copy(update={"slack_api_url": None})
+    assert not trusted_response_url(f"{stub}/respond/1", unset)
+    assert trusted_response_url(followed[0], unset)
