@@ -33,6 +33,7 @@ Layout (all under the `inloop:` prefix):
   slack-channel:{cid}:members SET     member ids of a Slack channel, plus "-" (cache, TTL)
   slack-user:{uid}:tasks      ZSET    task ids assigned to Slack user uid (App Home)
   slack-event:{event_id}      STRING  seen Slack event ids (dedupe retried events, TTL)
+  slack-request:{signature}   STRING  signatures of handled Slack requests (refuse replays, TTL)
   otp:{purpose}:{subject}     HASH    one email code: salt, sha256 HMAC, tries, email (TTL)
   otp-rate:{kind}:{value}     STRING  codes sent in the current window (TTL = window)
   web-session:{id}            STRING  JSON of a browser session: a task grant or a member
@@ -171,6 +172,11 @@ def slack_user_tasks(user_id: str) -> str:
 
 def slack_event(event_id: str) -> str:
     return f"{PREFIX}slack-event:{event_id}"
+
+
+def slack_request(signature: str) -> str:
+    """A handled request's `X-Slack-Signature` (an HMAC of its timestamp and body)."""
+    return f"{PREFIX}slack-request:{signature}"
 
 
 def task_event(task_id: str, event: str) -> str:

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     host: str | None = None  # `serve`: all interfaces (0.0.0.0); `dev`: loopback
     port: int = Field(default=8000, validation_alias=_env("PORT", "INLOOP_PORT"))
     max_body_bytes: int = 1024 * 1024
+    # A connection must deliver a complete request head within this time of connecting
+    # or of its previous response (the idle keep-alive limit too), else it is closed.
+    header_timeout_s: float = Field(default=10, gt=0)
     max_upload_bytes: int = 10 * 1024 * 1024
     wait_default_s: float = 30
     wait_max_s: float = 600

@@ -63,13 +63,14 @@ async def may_answer(client: AsyncWebClient, task: Task, user_id: str, state: Sl
     return False
 
 
-async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+async def tell(services: Services, client: AsyncWebClient, body: dict[str, Any],
+               text: str) -> None:
     """A note only the clicking person sees: ephemeral in a channel (through the
     interaction's response_url, else chat.postEphemeral), else in their DM."""
     user = body["user"]["id"]
     channel = (body.get("channel") or {}).get("id")
     url = body.get("response_url")
-    if url and await respond_ephemeral(str(url), text):
+    if url and await respond_ephemeral(str(url), text, services.settings):
         return
     if channel:
         await client.chat_postEphemeral(channel=channel, user=user, text=text)

@@ -1,5 +1,6 @@
 """What the bot remembers in Redis beside the task: who the assignee is in Slack, which
-deliveries were made, who opened a channel task, each Slack user's tasks, seen events."""
+deliveries were made, who opened a channel task, each Slack user's tasks, seen events and
+requests."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from api import keys
 from api.models import Task
 
 EVENT_TTL_S = 3600
+# Slack accepts a request whose timestamp is within 5 minutes of now either way, so one
+# signed request stays valid for up to 10 minutes after it is first seen (plus a margin).
+REQUEST_TTL_S = 11 * 60
 # A grant carries a membership checked at the click to that person's modal submissions
 # (which say nothing about the channel). A working day covers a modal left open; someone
 # who leaves the channel loses it by the next day, or at once on their next click.
@@ -113,6 +117,12 @@ class SlackState:
     def first_time(self, event_id: str) -> bool:
         """True the first time an event id is seen (Slack retries unacked events)."""
         return bool(self.redis.set(keys.slack_event(event_id), "1", nx=True, ex=EVENT_TTL_S))
+
+    def first_request(self, signature: str) -> bool:
+        """True the first time a signed HTTP request is seen: the same signature again
+        is a replay of it (Slack signs every request and every retry anew)."""
+        key = keys.slack_request(signature)
+        return bool(self.redis.set(key, "1", nx=True, ex=REQUEST_TTL_S))
 
     def forget_event(self, event_id: str) -> None:
         """Handling the event failed: let Slack's retry of it through."""

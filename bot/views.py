@@ -56,6 +56,8 @@ async def _respond(services: Services, client: AsyncWebClient, body: dict[str, A
     task = await answerable(services, client, task_id, body)
     if isinstance(task, str):
         return _note(view, task)
+    if step >= len(task.steps):  # not a step of this task: no modal inloop opened
+        return _note(view, notes.STALE_FORM)
     answers = parse_submission(task, step, view["state"]["values"])
     clean, details = validate_answers(task.step_fields(step), answers)
     if details:
