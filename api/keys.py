@@ -35,6 +35,7 @@ Layout (all under the `inloop:` prefix):
   slack-event:{event_id}      STRING  seen Slack event ids (dedupe retried events, TTL)
   otp:{purpose}:{subject}     HASH    one email code: salt, sha256 HMAC, tries, email (TTL)
   otp-rate:{kind}:{value}     STRING  codes sent in the current window (TTL = window)
+  web-secret                  STRING  the server's CSRF signing key (made once)
   web-session:{id}            STRING  JSON of a browser session: a task grant or a member
   web-session:{id}:{name}     STRING  a value kept for the session's next page (TTL 5 min)
 """
@@ -134,6 +135,9 @@ def otp_code(purpose: str, subject: str) -> str:
 def otp_rate(kind: str, value: str) -> str:
     """kind is `task`, `email` or `ip`."""
     return f"{PREFIX}otp-rate:{kind}:{value}"
+
+
+WEB_SECRET = PREFIX + "web-secret"
 
 
 def web_session(session_id: str) -> str:

@@ -21,9 +21,8 @@ from api.web.session import (
     client_ip,
     create_session,
     csrf_ok,
-    csrf_token,
-    remember_csrf,
     set_cookie,
+    with_csrf,
 )
 
 
@@ -54,15 +53,12 @@ async def _task_needing_code(request: web.Request) -> Task | web.Response:
     return task
 
 
-def code_page(request: web.Request, task: Task, *, note: str = "", error: str = "",
-              status: int = 200) -> web.Response:
-    token = csrf_token(request)
-    response = page(request, "otp.html", status, task=task,
-                    email=masked(task.assignee_email or ""),
-                    phone=masked_phone(task.assignee_phone or ""), note=note, error=error,
-                    csrf_token=token, base=f"/t/{task.link_id}/verify")
-    remember_csrf(request, response, token)
-    return response
+async def code_page(request: web.Request, task: Task, *, note: str = "", error: str = "",
+                    status: int = 200) -> web.Response:
+    return await with_csrf(request, lambda token: page(
+        request, "otp.html", status, task=task, email=masked(task.assignee_email or ""),
+        phone=masked_phone(task.assignee_phone or ""), note=note, error=error,
+        csrf_token=token, base=f"/t/{task.link_id}/verify"))
 
 
 async def show_code_page(request: web.Request) -> web.Response:
@@ -70,15 +66,16 @@ async def show_code_page(request: web.Request) -> web.Response:
     if isinstance(task, web.Response):
         return task
     note = "We sent you a code. It works for 10 minutes." if "sent" in request.query else ""
-    return code_page(request, task, note=note)
+    return await code_page(request, task, note=note)
 
 
 async def send_code(request: web.Request) -> web.Response:
     task = await _task_needing_code(request)
     if isinstance(task, web.Response):
         return task
-    if not csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
-        return code_page(request, task, error="The page expired; try again.", status=403)
+    if not await csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
+        return await code_page(request, task, error="The page expired; try again.",
+                               status=403)
     codes, email = request.app[WEB].codes, task.assignee_email or ""
     context = {"purpose": "task", "title": task.title,
                "minutes": codes.policy.ttl_s // 60}
@@ -86,7 +83,7 @@ async def send_code(request: web.Request) -> web.Response:
         await run(codes.send, "task", task.task_id, email, client_ip(request),
                   context=context)
     except RateLimited as error:
-        return code_page(request, task, error=error.message, status=429)
+        return await code_page(request, task, error=error.message, status=429)
     raise web.HTTPSeeOther(f"/t/{task.link_id}/verify?sent=1")
 
 
@@ -95,17 +92,18 @@ async def check_code(request: web.Request) -> web.Response:
     if isinstance(task, web.Response):
         return task
     form = await request.post()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
-        return code_page(request, task, error="The page expired; try again.", status=403)
+    if not await csrf_ok(request, form.get(CSRF_FIELD)):
+        return await code_page(request, task, error="The page expired; try again.",
+                               status=403)
     codes = request.app[WEB].codes
     try:
         record = await run(codes.verify, "task", task.task_id, str(form.get("code", "")))
     except CodeLocked as error:
-        return code_page(request, task, error=error.message, status=403)
+        return await code_page(request, task, error=error.message, status=403)
     if record is None:
         left = await run(codes.tries_left, "task", task.task_id)
-        return code_page(request, task, error=f"That code is not right. {left} tries left.",
-                         status=400)
+        return await code_page(request, task, status=400,
+                               error=f"That code is not right. {left} tries left.")
     return await _grant(request, task, record["email"])
 
 

@@ -25,6 +25,7 @@ from api.otp import CodePolicy, EmailCodes
 from api.runtime import Services
 from api.web import dashboard, files, form, otp_pages, sign_in, task_page, tokens
 from api.web.pages import ASSETS_PREFIX, STATIC_PREFIX, WEB, WebContext, build_env
+from api.web.session import CSRF, CsrfSigner
 
 HERE = Path(__file__).parent
 
@@ -43,6 +44,7 @@ def web_context(services: Services) -> WebContext:
 def register(app: web.Application) -> None:
     """Mount the web UI routes."""
     app[WEB] = web_context(app[SERVICES])
+    app[CSRF] = CsrfSigner()
     router = app.router
     router.add_get("/t/{link_id}", form.show_form)
     router.add_post("/t/{link_id}", form.submit_form)
