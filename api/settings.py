@@ -51,10 +51,15 @@ class Settings(BaseSettings):
     # Web form, email codes and dashboard sessions (issue 6).
     otp_ttl_s: int = 600
     otp_max_tries: int = 5
+    # Per (task or email, network), per network, per window; see api.otp for who may
+    # slow down whom.
     otp_sends_per_subject: int = 5
     otp_sends_per_ip: int = 20
     otp_send_window_s: int = 3600
-    otp_max_failures_per_day: int = 15  # wrong codes per task or email in 24 h, then locked
+    otp_mail_interval_s: int = 60  # a new code per task or email at most this often
+    otp_mails_per_subject: int = 10  # per window; then one per code lifetime
+    otp_max_failures_per_day: int = 15  # wrong codes per (task or email, network) in 24 h
+    otp_max_subject_failures_per_day: int = 150  # from all networks together
     web_session_ttl_s: int = 12 * 3600
     # Reverse proxies in front of inloop that append to X-Forwarded-For (0: none, use the
     # peer address). With N, the client is the Nth address from the right.

@@ -36,7 +36,10 @@ def web_context(services: Services) -> WebContext:
                         sends_per_subject=settings.otp_sends_per_subject,
                         sends_per_ip=settings.otp_sends_per_ip,
                         window_s=settings.otp_send_window_s,
-                        max_failures=settings.otp_max_failures_per_day)
+                        mail_interval_s=settings.otp_mail_interval_s,
+                        mails_per_subject=settings.otp_mails_per_subject,
+                        max_failures=settings.otp_max_failures_per_day,
+                        max_subject_failures=settings.otp_max_subject_failures_per_day)
     return WebContext(env=build_env(), storage=LocalFileStorage(settings.files_dir),
                       codes=EmailCodes(services.redis, services.queues, policy))
 

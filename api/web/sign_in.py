@@ -1,19 +1,19 @@
 """Dashboard sign-in: a member's email, then a one-time code sent to it.
 
 An unknown address gets the same pages and a code that is never sent, so the sign-in
-form does not reveal who is a member. The attempt is tracked by a short-lived cookie.
+form does not reveal who is a member. The attempt is tracked by a short-lived cookie;
+limits count per email and network (see api.otp), so a stranger asking for codes for a
+member's email neither locks the member out nor floods their mailbox.
 """
 
 from __future__ import annotations
-
-import secrets
 
 from aiohttp import web
 
 from api.auth import Directory, Member
 from api.errors import NotFound
 from api.http.resources import SERVICES, run
-from api.otp import CodeLocked, RateLimited
+from api.otp import CodeLocked, RateLimited, new_attempt
 from api.web.access import signed_in_member
 from api.web.pages import WEB, message, page
 from api.web.session import (
@@ -73,11 +73,11 @@ async def start_login(request: web.Request) -> web.Response:
 async def _send_login_code(request: web.Request, email: str, org: str) -> str:
     """A new sign-in attempt id; its code is mailed only if `email` is a member's."""
     member = await run(find_member, request.app[SERVICES].directory, email, org)
-    attempt, codes = secrets.token_urlsafe(32), request.app[WEB].codes
-    await run(codes.send, "login", attempt, email, client_ip(request),
+    attempt, codes = new_attempt(), request.app[WEB].codes
+    await run(codes.send, "login", attempt, f"email:{email}", email, client_ip(request),
               context={"purpose": "login", "minutes": codes.policy.ttl_s // 60},
               record={"member_id": member.id if member else ""},
-              rate_key=f"email:{email}", deliver=member is not None)
+              deliver=member is not None)
     return attempt
 
 
@@ -94,7 +94,8 @@ async def check_code(request: web.Request) -> web.Response:
                                 "start again.")
     codes = request.app[WEB].codes
     try:
-        record = await run(codes.verify, "login", attempt, str(form.get("code", "")))
+        record = await run(codes.verify, "login", attempt, str(form.get("code", "")),
+                           client_ip(request))
     except CodeLocked as error:
         return await login_page(request, "login_code.html", 403, error=error.message)
     if not record or not record.get("member_id"):
