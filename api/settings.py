@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, validation_alias=_env("PORT", "INLOOP_PORT"))
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
+    max_request_upload_bytes: int = 32 * 1024 * 1024  # one web form POST, all parts
     wait_default_s: float = 30
     wait_max_s: float = 600
     slack_bot_token: str | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
@@ -69,6 +70,11 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         """Uploaded files and signatures, stored by sha256."""
         return self.data_dir / "files"
+
+    @property
+    def incoming_dir(self) -> Path:
+        """Form uploads while they arrive (beside files_dir: moved in by a rename)."""
+        return self.data_dir / "incoming"
 
     @property
     def secure_cookies(self) -> bool:

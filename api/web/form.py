@@ -1,7 +1,8 @@
 """The task form `/t/{link_id}`: one step per page, drafts between steps, completion.
 
 GET only reads (a link-preview bot can never answer anything); every POST carries the
-CSRF token. The draft is the one Slack uses, so a task started there continues here.
+CSRF token, checked (like the task's state and the visitor's grant) before any file part
+is read. The draft is the one Slack uses, so a task started there continues here.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from api.errors import Conflict, InvalidRequest, NotFound
 from api.http.resources import SERVICES, run
 from api.models import UPLOAD_KINDS, CompletedBy, Task
 from api.web.access import visitor
-from api.web.form_input import StepAnswers, Submission, read_submission
+from api.web.form_input import Forged, Limits, StepAnswers, Submission, read_submission
 from api.web.pages import STATIC_PREFIX, WEB, html_response, message
-from api.web.session import CSRF_FIELD, csrf_ok, with_csrf
+from api.web.session import with_csrf
 from renderers.html import render_step
 
 MIB = 1024 * 1024
@@ -84,16 +85,27 @@ async def submit_form(request: web.Request) -> web.Response:
     if isinstance(opened, web.Response):
         return opened
     task, who = opened
-    limit = request.app[SERVICES].settings.max_upload_bytes
-    uploads = sum(f.kind in UPLOAD_KINDS for f in task.step_fields(step_index(request, task)))
     try:
-        submission = await read_submission(request, limit, (uploads + 1) * limit + MIB)
+        submission = await read_submission(request, _limits(request, task))
     except web.HTTPRequestEntityTooLarge:
         return message("Too large", "What you sent is larger than this form accepts.", 413)
-    if not await csrf_ok(request, submission.fields.get(CSRF_FIELD)):
+    except Forged:
         return message("Please try again", "This form expired or was sent from another "
                        "page. Reload the page and send it again.", status=403)
-    return await StepFlow(request, task, who).handle(submission)
+    try:
+        return await StepFlow(request, task, who).handle(submission)
+    finally:
+        await run(submission.discard)
+
+
+def _limits(request: web.Request, task: Task) -> Limits:
+    """A file per upload field of the step, a MiB of text, and never more than one
+    request may hold."""
+    settings = request.app[SERVICES].settings
+    uploads = sum(f.kind in UPLOAD_KINDS for f in task.step_fields(step_index(request, task)))
+    total = min((uploads + 1) * settings.max_upload_bytes + MIB,
+                settings.max_request_upload_bytes)
+    return Limits(settings.max_upload_bytes, total, settings.incoming_dir)
 
 
 class StepFlow:
