@@ -34,8 +34,12 @@ Layout (all under the `inloop:` prefix):
   slack-user:{uid}:tasks      ZSET    task ids assigned to Slack user uid (App Home)
   slack-event:{event_id}      STRING  seen Slack event ids (dedupe retried events, TTL)
   slack-request:{signature}   STRING  signatures of handled Slack requests (refuse replays, TTL)
-  otp:{purpose}:{subject}     HASH    one email code: salt, sha256 HMAC, tries, email (TTL)
-  otp-rate:{kind}:{value}     STRING  codes sent in the current window (TTL = window)
+  otp:{purpose}:{attempt}     HASH    one browser's request for a code: code id, subject,
+                                      email, tries (TTL = the code's)
+  otp-code:{code_id}          HASH    one mailed code: salt, sha256 HMAC, mailed at (TTL)
+  otp-last:{subject}          STRING  id of the code mailed last for a task or email (TTL)
+  otp-rate:{kind}:{value}     STRING  sends, mails or wrong codes in the window (TTL)
+  web-secret                  STRING  the server's CSRF signing key (made once)
   web-session:{id}            STRING  JSON of a browser session: a task grant or a member
   web-session:{id}:{name}     STRING  a value kept for the session's next page (TTL 5 min)
 """
@@ -127,14 +131,28 @@ def org_tokens(org_id: str) -> str:
     return f"{PREFIX}org:{org_id}:tokens"
 
 
-def otp_code(purpose: str, subject: str) -> str:
-    """purpose is `task` (subject = task id) or `login` (subject = a sign-in attempt id)."""
-    return f"{PREFIX}otp:{purpose}:{subject}"
+def otp_code(purpose: str, attempt: str) -> str:
+    """One attempt (a browser's request for a code); purpose is `task` or `login`."""
+    return f"{PREFIX}otp:{purpose}:{attempt}"
+
+
+def otp_mailed(code_id: str) -> str:
+    """A mailed code, shared by the attempts that joined it; deleted once used."""
+    return f"{PREFIX}otp-code:{code_id}"
+
+
+def otp_last(subject: str) -> str:
+    """The code mailed last for a subject (`task:{id}` or `email:{address}`)."""
+    return f"{PREFIX}otp-last:{subject}"
 
 
 def otp_rate(kind: str, value: str) -> str:
-    """kind is `task`, `email` or `ip`."""
+    """kind is `sends` ({subject}|{network}), `ip` (a network), `mails` (a subject),
+    `failures` ({subject}|{network}) or `subject-failures` (a subject)."""
     return f"{PREFIX}otp-rate:{kind}:{value}"
+
+
+WEB_SECRET = PREFIX + "web-secret"
 
 
 def web_session(session_id: str) -> str:

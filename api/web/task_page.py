@@ -92,7 +92,7 @@ async def show_task(request: web.Request) -> web.Response:
         creator = (await run(services.directory.member, task.created_by)).name
     except NotFound:
         creator = task.created_by
-    return member_page(request, member, "task.html", task=task, answers=answers(task),
+    return await member_page(request, member, "task.html", task=task, answers=answers(task),
                        timeline=timeline(task, creator, deliveries), deliveries=deliveries,
                        form_href=f"/t/{task.link_id}")
 
@@ -116,7 +116,7 @@ async def download_pdf(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     member = await require_member(request)
     form = await request.post()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
+    if not await csrf_ok(request, form.get(CSRF_FIELD)):
         return message("Please try again", "The page expired; reload it.", 403)
     if not member.admin:
         return message("Not allowed", "Only admins can cancel tasks.", 403)
