@@ -15,6 +15,7 @@ from typing import Any
 
 from api.errors import Detail
 from api.models import FileRef, FormField
+from api.validation import is_unicode
 
 MAX_TEXT = 10_000
 MAX_TEXTAREA = 50_000
@@ -34,6 +35,8 @@ def _text(limit: int) -> Callable[[FormField, Any], Any]:
             raise AnswerError("must be text")
         if len(value) > limit:
             raise AnswerError(f"must be at most {limit} characters")
+        if not is_unicode(value):
+            raise AnswerError("must be valid Unicode text (it holds a lone surrogate)")
         return value
 
     return check
