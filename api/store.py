@@ -190,10 +190,12 @@ class TaskStore:
     def claim_file(self, task_id: str, sha256: str, limit: int = 50) -> bool:
         """Record that `sha256` was uploaded for this task (storage is shared by content).
         False, recording nothing, once the task holds `limit` other files: every upload
-        of every step POST is claimed (valid step or not), so this bounds one link."""
+        of every step POST is claimed (valid step or not), so this bounds one link.
+        Conflict once the task has ended: it accepts nothing, files included."""
         key = keys.task_files(task_id)
 
         def write(pipe: Pipeline) -> bool:
+            self._pending(pipe, task_id)
             if not pipe.sismember(key, sha256) and pipe.scard(key) >= limit:
                 return False
             pipe.multi()
@@ -201,7 +203,7 @@ class TaskStore:
             pipe.execute()
             return True
 
-        return self._atomic(write, key)
+        return self._atomic(write, keys.task(task_id), key)
 
     def owns_file(self, task_id: str, sha256: str) -> bool:
         return bool(self.redis.sismember(keys.task_files(task_id), sha256))

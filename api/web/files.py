@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from api.errors import Detail, InvalidRequest, NotFound
+from api.errors import Conflict, Detail, InvalidRequest, NotFound
 from api.files import BadSignature, TooManyFiles, clean_signature, content_type, display_name
 from api.http.resources import SERVICES, principal, run
 from api.models import UPLOAD_KINDS, FileRef, Task
@@ -69,6 +69,8 @@ async def api_upload(request: web.Request) -> web.Response:
                   and f.kind in UPLOAD_KINDS), None)
     if field is None:
         raise NotFound("no such file field")
+    if task.status != "pending":  # before reading the body; the claim re-checks atomically
+        raise Conflict(f"the task is {task.status}")
     data = await read_body(request, services.settings.max_upload_bytes)
     if not data:
         raise InvalidRequest([Detail("body", "the file must be 1 byte to "

@@ -112,7 +112,10 @@ class StepFlow:
         store = self.services.store
         draft = await run(store.load_draft, self.task.task_id)
         fields = self.task.step_fields(self.index)
-        raw, errors = await self._answers(submission, draft)
+        try:
+            raw, errors = await self._answers(submission, draft)
+        except Conflict:  # the task ended while its files arrived: none were kept
+            return gone_page(await task_by_link(self.request))
         clean, details = validate_answers(fields, {k: v for k, v in raw.items()
                                                    if k not in errors})
         errors = {d.loc.split(".", 1)[1]: d.msg for d in details} | errors

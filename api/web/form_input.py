@@ -114,8 +114,9 @@ def _mib(limit: int) -> str:
 
 async def store_file(store: TaskStore, storage: FileStorage, task_id: str,
                      data: bytes) -> str:
-    """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK never
-    reaches the disk); its sha256. TooManyFiles if the task is full."""
+    """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK, or
+    one that has ended, never reaches the disk); its sha256. TooManyFiles if the task is
+    full, Conflict if it is no longer pending."""
     digest = await run(lambda: hashlib.sha256(data).hexdigest())
     if not await run(store.claim_file, task_id, digest, MAX_FILES_PER_TASK):
         raise TooManyFiles()
