@@ -7,7 +7,7 @@ HPI task API; `priority`, `due_at`, `tags` and `slack_channel` are inloop extens
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -41,6 +41,21 @@ FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_MARKDOWN = 20_000
 MAX_PAYLOAD_DEPTH = 32
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+# Bounds every surface (web form, Slack, PDF, email, dashboard) can show. Years keep four
+# digits with a day to spare, so no UTC offset carries a moment out of datetime's range.
+MIN_YEAR, MAX_YEAR = 1000, 9998
+MAX_RANGE_BOUND = 1e15  # |min|, |max| and numeric answers: integers stay exact in float64
+MIN_RANGE_STEP = 1e-9
+MAX_RANGE_STEPS = 1e9  # (max - min) / step: the multiple-of-step check stays exact
+
+
+def within_years(moment: date | datetime) -> bool:
+    """Whether `moment` (and, when aware, its UTC form) lies in MIN_YEAR..MAX_YEAR."""
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        return False
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return MIN_YEAR <= moment.astimezone(UTC).year <= MAX_YEAR
+    return True
 
 
 def _depth(value: Any) -> int:
@@ -99,10 +114,10 @@ class FormField(_In):
             return None
         default = {"min": 0.0, "max": 100.0, "step": 1.0}[str(info.field_name)]
         value = default if value is None else value
-        if info.field_name == "max" and "min" in info.data and value <= info.data["min"]:
-            raise ValueError("max must be greater than min")
-        if info.field_name == "step" and value <= 0:
-            raise ValueError("step must be greater than 0")
+        problem = (_range_step(value, info.data) if info.field_name == "step"
+                   else _range_bound(str(info.field_name), value, info.data))
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("max_rating")
@@ -116,6 +131,22 @@ class FormField(_In):
         if not 1 <= value <= 10:
             raise ValueError("max_rating must be between 1 and 10")
         return value
+
+
+def _range_bound(name: str, value: float, data: dict[str, Any]) -> str | None:
+    if abs(value) > MAX_RANGE_BOUND:
+        return f"{name} must be between -{MAX_RANGE_BOUND:g} and {MAX_RANGE_BOUND:g}"
+    if name == "max" and "min" in data and value <= data["min"]:
+        return "max must be greater than min"
+    return None
+
+
+def _range_step(step: float, data: dict[str, Any]) -> str | None:
+    if step < MIN_RANGE_STEP:
+        return f"step must be at least {MIN_RANGE_STEP:g}"
+    if "min" in data and "max" in data and (data["max"] - data["min"]) / step > MAX_RANGE_STEPS:
+        return f"step is too small: (max - min) / step must be at most {MAX_RANGE_STEPS:g}"
+    return None
 
 
 class MdsvexBlock(_In):
@@ -226,6 +257,13 @@ class TaskCreate(_In):
     def _shallow(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None and _depth(value) > MAX_PAYLOAD_DEPTH:
             raise ValueError(f"payload nests deeper than {MAX_PAYLOAD_DEPTH} levels")
+        return value
+
+    @field_validator("due_at")
+    @classmethod
+    def _displayable(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not within_years(value):
+            raise ValueError(f"due_at must lie in the years {MIN_YEAR} to {MAX_YEAR} (UTC too)")
         return value
 
     @field_validator("assignee_email")
