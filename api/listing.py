@@ -66,9 +66,17 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise InvalidRequest([Detail("cursor", "invalid cursor", "value_error")]) from None
 
 
+Entry = tuple[str, int]  # task id, score
+
+
+def cursor_after(entry: Entry) -> str:
+    """The cursor of the page that starts after `entry`."""
+    return encode_cursor(entry[1], entry[0])
+
+
 def query_page(redis: Redis, org_id: str, filters: Filters, *, limit: int,
-               cursor: str | None) -> tuple[list[str], str | None]:
-    """Task ids of one page, newest first, and the cursor of the next page (or None)."""
+               cursor: str | None) -> tuple[list[Entry], bool]:
+    """The entries of one page, newest first, and whether more follow."""
     sets = _filter_keys(org_id, filters) or [keys.org_tasks(org_id)]
     sizes = [redis.zcard(k) for k in sets]
     driver = sets[sizes.index(min(sizes))]
@@ -81,9 +89,7 @@ def query_page(redis: Redis, org_id: str, filters: Filters, *, limit: int,
             break
         found += _members_of_all(redis, batch, others)
         position = (batch[-1][1], batch[-1][0])
-    page = found[:limit]
-    more = len(found) > limit
-    return [i for i, _ in page], encode_cursor(page[-1][1], page[-1][0]) if more else None
+    return found[:limit], len(found) > limit
 
 
 def _batch(redis: Redis, key: str, position: tuple[int, str] | None,

@@ -20,7 +20,7 @@ from redis.client import Pipeline
 from api import keys
 from api.errors import Conflict, NotFound
 from api.jobs import JobQueues, JobSpec, sink_job, slack_job
-from api.listing import Filters, index_keys, query_page
+from api.listing import Entry, Filters, cursor_after, index_keys, query_page
 from api.models import CompletedBy, Task, TaskCreate, TaskCreated, TaskError
 
 Clock = Callable[[], datetime]
@@ -46,6 +46,7 @@ class TaskStore:
         base_url: str,
         slack_enabled: bool = False,
         retry_schedules: dict[str, list[int]] | None = None,
+        max_page_bytes: int = 2 * 1024 * 1024,
         clock: Clock = utcnow,
     ) -> None:
         self.redis = redis
@@ -53,6 +54,7 @@ class TaskStore:
         self.base_url = base_url.rstrip("/")
         self.slack_enabled = slack_enabled
         self.retry_schedules = retry_schedules or {}
+        self.max_page_bytes = max_page_bytes
         self.clock = clock
 
     # -- creation ---------------------------------------------------------------------
@@ -177,13 +179,30 @@ class TaskStore:
 
     def list(self, org_id: str, filters: Filters, *, limit: int = 50,
              cursor: str | None = None) -> tuple[list[Task], str | None]:
-        """Newest first, with an opaque cursor for the next page."""
-        ids, next_cursor = query_page(self.redis, org_id, filters, limit=limit, cursor=cursor)
-        raws = self.redis.mget([keys.task(i) for i in ids]) if ids else []
+        """Newest first, with an opaque cursor for the next page. A page ends early once
+        its tasks hold `max_page_bytes` (but always holds one), so large tasks are never
+        all read into memory at once."""
+        entries, more = query_page(self.redis, org_id, filters, limit=limit, cursor=cursor)
+        kept = self._fitting(entries)
+        more, entries = more or kept < len(entries), entries[:kept]
+        raws = self.redis.mget([keys.task(i) for i, _ in entries]) if entries else []
         tasks = [Task.model_validate_json(r) for r in raws if r is not None]
         # Overdue tasks expire as they are listed, like any read: nobody sees them pending.
         tasks = [self.load(t.task_id) if self._overdue(t) else t for t in tasks]
+        next_cursor = cursor_after(entries[-1]) if more and entries else None
         return [t for t in tasks if filters.status in (None, t.status)], next_cursor
+
+    def _fitting(self, entries: builtins.list[Entry]) -> int:
+        """How many of `entries` (at least one) fit in `max_page_bytes`, by stored size."""
+        pipe = self.redis.pipeline(transaction=False)
+        for task_id, _ in entries:
+            pipe.strlen(keys.task(task_id))
+        total = 0
+        for kept, size in enumerate(pipe.execute()):
+            total += size
+            if total > self.max_page_bytes:
+                return max(kept, 1)
+        return len(entries)
 
     # -- files ------------------------------------------------------------------------
 
