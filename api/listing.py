@@ -2,7 +2,7 @@
 
 Each filter has its own sorted set (score = creation time in µs). A query walks the
 smallest matching set from the cursor down and checks membership in the others, so a page
-costs a few round trips whatever the org's size. The cursor is `score:task_id` of the last
+costs a few round trips whatever the org's size. The cursor is `score:ref` of the last
 task returned; equal scores are ordered by id, so ties never repeat or vanish.
 """
 
@@ -54,14 +54,14 @@ def _filter_keys(org_id: str, f: Filters) -> list[str]:
     return [keys.org_index(org_id, kind, value) for kind, value in pairs if value]
 
 
-def encode_cursor(score: int, task_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{score}:{task_id}".encode()).decode()
+def encode_cursor(score: int, ref: str) -> str:
+    return base64.urlsafe_b64encode(f"{score}:{ref}".encode()).decode()
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
     try:
-        score, task_id = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)
-        return int(score), task_id
+        score, ref = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)
+        return int(score), ref
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest([Detail("cursor", "invalid cursor", "value_error")]) from None
 

@@ -7,6 +7,7 @@ HPI task API; `priority`, `due_at`, `tags` and `slack_channel` are inloop extens
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -47,6 +48,16 @@ MIN_YEAR, MAX_YEAR = 1000, 9998
 MAX_RANGE_BOUND = 1e15  # |min|, |max| and numeric answers: integers stay exact in float64
 MIN_RANGE_STEP = 1e-9
 MAX_RANGE_STEPS = 1e9  # (max - min) / step: the multiple-of-step check stays exact
+
+
+TASK_REF_NAMESPACE = uuid.UUID("0c6d4e3a-8f0b-4d6e-9a51-2b7c1f4e8d90")
+
+
+def task_ref(org_id: str, task_id: str) -> str:
+    """The task's storage identity, derived from (org, task_id): two orgs may use one
+    task_id. Every internal reference (Redis keys, link records, jobs, Slack values,
+    pub/sub) names a task by it; the API shows only the org's own `task_id`."""
+    return str(uuid.uuid5(TASK_REF_NAMESPACE, f"{org_id}:{task_id}"))
 
 
 def within_years(moment: date | datetime) -> bool:
@@ -329,6 +340,11 @@ class Task(TaskCreate):
     @classmethod
     def _one_assignee(cls, value: str | None, info: ValidationInfo) -> str | None:
         return value  # a member's email is kept beside the resolved member id
+
+    @property
+    def ref(self) -> str:
+        """See `task_ref`."""
+        return task_ref(self.org_id, self.task_id)
 
     def step_fields(self, index: int) -> list[FormField]:
         return self.steps[index].fields()

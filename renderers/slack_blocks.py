@@ -61,7 +61,7 @@ def web_step_url(task: Task, step_index: int) -> str:
 
 def quick_value(task: Task, option_index: int) -> str:
     """The value of a quick-answer button."""
-    return json.dumps({"t": task.task_id, "o": option_index}, separators=(",", ":"))
+    return json.dumps({"t": task.ref, "o": option_index}, separators=(",", ":"))
 
 
 def truncate(text: str, limit: int) -> str:

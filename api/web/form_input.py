@@ -112,13 +112,13 @@ def _mib(limit: int) -> str:
     return f"{limit} bytes"
 
 
-async def store_file(store: TaskStore, storage: FileStorage, task_id: str,
+async def store_file(store: TaskStore, storage: FileStorage, ref: str,
                      data: bytes) -> str:
     """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK, or
     one that has ended, never reaches the disk); its sha256. TooManyFiles if the task is
     full, Conflict if it is no longer pending."""
     digest = await run(lambda: hashlib.sha256(data).hexdigest())
-    if not await run(store.claim_file, task_id, digest, MAX_FILES_PER_TASK):
+    if not await run(store.claim_file, ref, digest, MAX_FILES_PER_TASK):
         raise TooManyFiles()
     await run(storage.put, data)
     return digest
@@ -167,7 +167,7 @@ class StepAnswers:
         return None if is_empty(raw) else raw
 
     async def _store(self, f: FormField, upload: Upload) -> dict[str, Any]:
-        digest = await store_file(self.store, self.storage, self.task.task_id, upload.data)
+        digest = await store_file(self.store, self.storage, self.task.ref, upload.data)
         url = f"{self.base_url}/api/v1/tasks/{self.task.task_id}/files/{f.name}"
         return FileRef(name=upload.filename, size=len(upload.data),
                        content_type=upload.content_type, sha256=digest, url=url).model_dump()

@@ -83,7 +83,7 @@ async def send_code(request: web.Request) -> web.Response:
     context = {"purpose": "task", "title": task.title,
                "minutes": codes.policy.ttl_s // 60}
     try:
-        await run(codes.send, "task", task.task_id, email, client_ip(request),
+        await run(codes.send, "task", task.ref, email, client_ip(request),
                   context=context)
     except RateLimited as error:
         return code_page(request, task, error=error.message, status=429)
@@ -99,18 +99,18 @@ async def check_code(request: web.Request) -> web.Response:
         return code_page(request, task, error="The page expired; try again.", status=403)
     codes = request.app[WEB].codes
     try:
-        record = await run(codes.verify, "task", task.task_id, str(form.get("code", "")))
+        record = await run(codes.verify, "task", task.ref, str(form.get("code", "")))
     except CodeLocked as error:
         return code_page(request, task, error=error.message, status=403)
     if record is None:
-        left = await run(codes.tries_left, "task", task.task_id)
+        left = await run(codes.tries_left, "task", task.ref)
         return code_page(request, task, error=f"That code is not right. {left} tries left.",
                          status=400)
     return await _grant(request, task, record["email"])
 
 
 async def _grant(request: web.Request, task: Task, email: str) -> web.Response:
-    session_id = await create_session(request, {"kind": "task", "task_id": task.task_id,
+    session_id = await create_session(request, {"kind": "task", "task_ref": task.ref,
                                                 "email": email})
     response = web.HTTPSeeOther(f"/t/{task.link_id}")
     set_cookie(request, response, TASK_COOKIE, session_id, path=task_cookie_path(task),

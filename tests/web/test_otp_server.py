@@ -31,7 +31,7 @@ async def test_code_is_stored_hashed_with_a_ttl_and_works_once(
     sent = await post_form(client, f"{verify}/send", {"csrf_token": token})
     assert sent.status == 303 and sent.headers["Location"] == f"{verify}?sent=1"
     code = emailed_code(smtp_server, run_jobs, 1)
-    key = keys.otp_code("task", task["task_id"])
+    key = keys.otp_code("task", account.ref(task["task_id"]))
     stored = services.redis.hgetall(key)
     assert code.encode() not in b"".join(stored.values())
     assert 0 < services.redis.ttl(key) <= 600
@@ -146,7 +146,7 @@ async def test_wrong_codes_are_capped_per_day_across_resends(
     assert refused.status == 429 and "try again in 24 hours" in await refused.text()
     assert services.queues["email"].count == 0  # no code mailed that could not work
 
-    failures = keys.otp_rate("failures", f"task:{task['task_id']}|127.0.0.1")
+    failures = keys.otp_rate("failures", f"task:{account.ref(task['task_id'])}|127.0.0.1")
     assert 23 * 3600 < services.redis.ttl(failures) <= 24 * 3600
     # The guesser locked out only their own network: the assignee elsewhere still gets in.
     services.settings.trusted_proxy_hops = 1

@@ -45,29 +45,29 @@ def api_upload(client: TestClient, account: Account, task: dict[str, Any],
 async def test_api_upload_to_an_ended_task_is_409(client: TestClient, account: Account,
                                                   services: Services, ending: str) -> None:
     task = await onboarding(client, account)
-    ENDINGS[ending](services, task["task_id"])
+    ENDINGS[ending](services, account.ref(task["task_id"]))
     response = await api_upload(client, account, task, b"%PDF late")
     assert response.status == 409
     assert (await response.json())["message"] == f"the task is {ending}"
     assert files_on_disk(services) == 0
-    assert services.redis.scard(keys.task_files(task["task_id"])) == 0
+    assert services.redis.scard(keys.task_files(account.ref(task["task_id"]))) == 0
 
 
-async def ending_midway(services: Services, task_id: str, head: bytes,
+async def ending_midway(services: Services, ref: str, head: bytes,
                         tail: bytes) -> AsyncIterator[bytes]:
     """A chunked body during which the task is cancelled. The pause lets the handler pass
     its own status checks first; were it slower, it would refuse the task up front, which
     the assertions accept too."""
     yield head
     await asyncio.sleep(0.3)
-    services.store.cancel(task_id, "ended while the file was arriving")
+    services.store.cancel(ref, "ended while the file was arriving")
     yield tail
 
 
 async def test_api_upload_during_which_the_task_ends_is_409(
         client: TestClient, account: Account, services: Services) -> None:
     task = await onboarding(client, account)
-    body = ending_midway(services, task["task_id"], b"%PDF first half ", b"second half")
+    body = ending_midway(services, account.ref(task["task_id"]), b"%PDF first ", b"half")
     response = await api_upload(client, account, task, body)
     assert response.status == 409
     assert files_on_disk(services) == 0
@@ -85,17 +85,17 @@ async def test_web_upload_during_which_the_task_ends_shows_the_ended_page(
             'filename="c.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF first ')
     tail = f"half\r\n--{boundary}--\r\n"
     response = await client.post(path, data=ending_midway(
-        services, task["task_id"], head.encode(), tail.encode()), headers={
+        services, account.ref(task["task_id"]), head.encode(), tail.encode()), headers={
         "Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert response.status == 410
     assert files_on_disk(services) == 0
-    assert services.redis.scard(keys.task_files(task["task_id"])) == 0
+    assert services.redis.scard(keys.task_files(account.ref(task["task_id"]))) == 0
 
 
 def test_claiming_a_file_for_an_ended_task_is_a_conflict(services: Services,
                                                          account: Account) -> None:
     who = services.directory.authenticate(account.token)
     created, _ = services.tasks.create(who, example("hpi_onboarding"))
-    services.store.cancel(created["task_id"], None)
+    services.store.cancel(account.ref(created["task_id"]), None)
     with pytest.raises(Conflict):
-        services.store.claim_file(created["task_id"], "0" * 64)
+        services.store.claim_file(account.ref(created["task_id"]), "0" * 64)
