@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_request_upload_bytes: int = 32 * 1024 * 1024  # one web form POST, all parts
     wait_default_s: float = 30
     wait_max_s: float = 600
+    max_page_bytes: int = 2 * 1024 * 1024  # a task list page ends early past this
     slack_bot_token: str | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_signing_secret: str | None = Field(
         default=None, validation_alias=_env("SLACK_SIGNING_SECRET")

@@ -45,7 +45,7 @@ async def open_form(body: dict[str, Any], action: dict[str, Any], client: AsyncW
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as error:  # most often the 3 s trigger expired (a slow click)
-        log.warning("views.open failed for task %s: %s", task.task_id,
+        log.warning("views.open failed for task %s: %s", task.ref,
                     error.response.get("error"))
         await tell(services, client, body, notes.FORM_NOT_OPENED)
 
@@ -74,7 +74,7 @@ async def _complete_quick(context: AsyncBoltContext, task: Task, option: int,
         await call(services.tasks.complete, task, {field.name: (field.options or [])[option]},
                    completed_by(user))
     except (Conflict, NotFound):
-        return notes.ended(await call(services.store.load, task.task_id))
+        return notes.ended(await call(services.store.load, task.ref))
     except InvalidRequest as error:
         return "; ".join(d.msg for d in error.details) or "The answer was not accepted."
     return None

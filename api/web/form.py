@@ -76,7 +76,7 @@ async def show_form(request: web.Request) -> web.Response:
     if isinstance(opened, web.Response):
         return opened
     task, _ = opened
-    draft = await run(request.app[SERVICES].store.load_draft, task.task_id)
+    draft = await run(request.app[SERVICES].store.load_draft, task.ref)
     return await step_page(request, task, step_index(request, task), draft, {})
 
 
@@ -118,15 +118,18 @@ class StepFlow:
 
     async def handle(self, submission: Submission) -> web.Response:
         store = self.services.store
-        draft = await run(store.load_draft, self.task.task_id)
+        draft = await run(store.load_draft, self.task.ref)
         fields = self.task.step_fields(self.index)
-        raw, errors = await self._answers(submission, draft)
+        try:
+            raw, errors = await self._answers(submission, draft)
+        except Conflict:  # the task ended while its files arrived: none were kept
+            return gone_page(await task_by_link(self.request))
         clean, details = validate_answers(fields, {k: v for k, v in raw.items()
                                                    if k not in errors})
         errors = {d.loc.split(".", 1)[1]: d.msg for d in details} | errors
         keep = {f.name: clean.get(f.name) for f in fields if f.name not in errors}
         try:
-            draft = await run(store.save_draft, self.task.task_id, keep)
+            draft = await run(store.save_draft, self.task.ref, keep)
         except Conflict:
             return gone_page(await task_by_link(self.request))
         return await self._navigate(submission.fields.get("nav", "next"), draft, raw,

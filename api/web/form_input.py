@@ -200,18 +200,19 @@ def _mib(limit: int) -> str:
     return f"{limit} bytes"
 
 
-async def store_file(store: TaskStore, storage: FileStorage, task_id: str,
+async def store_file(store: TaskStore, storage: FileStorage, ref: str,
                      data: bytes) -> str:
-    """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK never
-    reaches the disk); its sha256. TooManyFiles if the task is full."""
+    """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK, or
+    one that has ended, never reaches the disk); its sha256. TooManyFiles if the task is
+    full, Conflict if it is no longer pending."""
     digest = await run(lambda: hashlib.sha256(data).hexdigest())
-    await _claim(store, task_id, digest)
+    await _claim(store, ref, digest)
     await run(storage.put, data)
     return digest
 
 
-async def _claim(store: TaskStore, task_id: str, digest: str) -> None:
-    if not await run(store.claim_file, task_id, digest, MAX_FILES_PER_TASK):
+async def _claim(store: TaskStore, ref: str, digest: str) -> None:
+    if not await run(store.claim_file, ref, digest, MAX_FILES_PER_TASK):
         raise TooManyFiles()
 
 
@@ -254,12 +255,12 @@ class StepAnswers:
             if is_empty(raw):
                 return draft.get(f.name)
             png = await run(decode_signature, str(raw), self.limit)
-            digest = await store_file(self.store, self.storage, self.task.task_id, png)
+            digest = await store_file(self.store, self.storage, self.task.ref, png)
             return self._ref(f, "signature.png", len(png), "image/png", digest)
         return None if is_empty(raw) else raw
 
     async def _store(self, f: FormField, upload: Upload) -> dict[str, Any]:
-        await _claim(self.store, self.task.task_id, upload.sha256)
+        await _claim(self.store, self.task.ref, upload.sha256)
         await run(self.storage.adopt, upload.path, upload.sha256)
         return self._ref(f, upload.filename, upload.size, upload.content_type, upload.sha256)
 

@@ -71,7 +71,7 @@ def _verify_path(task: Task) -> str:
 
 
 def _subject(task: Task) -> str:
-    return f"task:{task.task_id}"
+    return f"task:{task.ref}"
 
 
 async def show_code_page(request: web.Request) -> web.Response:
@@ -125,7 +125,7 @@ async def check_code(request: web.Request) -> web.Response:
 
 
 async def _grant(request: web.Request, task: Task, email: str) -> web.Response:
-    session_id = await create_session(request, {"kind": "task", "task_id": task.task_id,
+    session_id = await create_session(request, {"kind": "task", "task_ref": task.ref,
                                                 "email": email})
     response = web.HTTPSeeOther(f"/t/{task.link_id}")
     set_cookie(request, response, TASK_COOKIE, session_id, path=task_cookie_path(task),

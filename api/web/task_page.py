@@ -123,7 +123,7 @@ async def cancel(request: web.Request) -> web.Response:
     task = await _task(request, member)
     reason = str(form.get("reason", "")).strip()[:2000] or None
     with suppress(Conflict):  # already ended: the task page shows how
-        await run(request.app[SERVICES].store.cancel, task.task_id, reason)
+        await run(request.app[SERVICES].store.cancel, task.ref, reason)
     raise web.HTTPSeeOther(f"/dashboard/tasks/{task.task_id}")
 
 

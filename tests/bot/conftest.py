@@ -197,7 +197,8 @@ Poster = Callable[..., Awaitable[str]]
 
 @pytest.fixture
 def post_task(client: TestClient, account: Any, jobs: Callable[[], Awaitable[int]]) -> Poster:
-    """Create a task over the API, run the Slack delivery job; the task id."""
+    """Create a task over the API, run the Slack delivery job; the task's ref (what Slack
+    values, the store and jobs name it by; `account.ref`)."""
 
     async def post(body: dict[str, Any], **extra: Any) -> str:
         response = await client.post("/api/v1/tasks", json={**body, **extra},
@@ -205,7 +206,7 @@ def post_task(client: TestClient, account: Any, jobs: Callable[[], Awaitable[int
         created = await response.json()
         assert response.status == 201, created
         await jobs()
-        return str(created["task_id"])
+        return str(account.ref(created["task_id"]))
 
     return post
 

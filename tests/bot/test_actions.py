@@ -30,7 +30,7 @@ async def test_open_form_opens_step_one(post_task: Poster, slack: Slack) -> None
     task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
     await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
     view = await slack.opened_view()
-    assert json.loads(view["private_metadata"]) == {"task_id": task_id, "step": 0}
+    assert json.loads(view["private_metadata"]) == {"ref": task_id, "step": 0}
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
         "f:decision", "f:comments"]
 

@@ -33,7 +33,7 @@ async def test_code_is_stored_hashed_with_a_ttl_and_works_once(
     assert sent.status == 303 and sent.headers["Location"] == f"{verify}?sent=1"
     assert "Path=/t/" in sent.headers["Set-Cookie"] and "HttpOnly" in sent.headers["Set-Cookie"]
     code = emailed_code(smtp_server, run_jobs, 1)
-    code_id = services.redis.get(keys.otp_last(f"task:{task['task_id']}")).decode()
+    code_id = services.redis.get(keys.otp_last(f"task:{account.ref(task['task_id'])}")).decode()
     stored = services.redis.hgetall(keys.otp_mailed(code_id))
     assert stored and code.encode() not in b"".join(stored.values())
     assert 0 < services.redis.ttl(keys.otp_mailed(code_id)) <= 600
@@ -148,7 +148,7 @@ async def test_wrong_codes_are_capped_per_day_across_resends(
     refused = await post_form(client, f"{verify}/send", {"csrf_token": token})
     assert refused.status == 429 and "try again in 24 hours" in await refused.text()
     assert services.queues["email"].count == 0  # no code mailed that could not work
-    failures = keys.otp_rate("failures", f"task:{task['task_id']}|127.0.0.1")
+    failures = keys.otp_rate("failures", f"task:{account.ref(task['task_id'])}|127.0.0.1")
     assert 23 * 3600 < services.redis.ttl(failures) <= 24 * 3600
 
 

@@ -101,7 +101,7 @@ async def test_form_signature_over_the_pixel_cap_is_a_field_error(
                                               "approved": "on", "signature": bomb})
     assert response.status == 400
     assert "larger than 4000x2000 pixels" in await response.text()
-    assert services.store.load(task["task_id"]).status == "pending"
+    assert services.store.load(account.ref(task["task_id"])).status == "pending"
     assert not services.settings.files_dir.exists()
 
 
@@ -111,11 +111,11 @@ async def test_dashboard_pdf_survives_a_hostile_stored_signature(
     """A bomb stored before signatures were checked costs the image, not the PDF."""
     task = await onboarding(client, account)
     digest = app[WEB].storage.put(huge_png())
-    services.store.claim_file(task["task_id"], digest)
+    services.store.claim_file(account.ref(task["task_id"]), digest)
     ref = {"name": "signature.png", "size": 27_000, "content_type": "image/png",
            "sha256": digest, "url": "http://x/signature"}
     by = CompletedBy(channel="api", id=account.member.id, name="A")
-    services.store.complete(task["task_id"], {"full_name": "A", "signature": ref}, by)
+    services.store.complete(account.ref(task["task_id"]), {"full_name": "A", "signature": ref}, by)
     await dashboard_sign_in(client, account, smtp_server, run_jobs)
     response = await client.get(f"/dashboard/tasks/{task['task_id']}/pdf")
     assert response.status == 200
@@ -132,7 +132,7 @@ async def test_a_task_holds_at_most_50_files(client: TestClient, account: Accoun
                                              services: Services) -> None:
     task = await onboarding(client, account)
     for n in range(49):  # as if uploaded before
-        assert services.store.claim_file(task["task_id"], f"{n:064x}")
+        assert services.store.claim_file(account.ref(task["task_id"]), f"{n:064x}")
     last = await upload(client, account, task, "contract", b"file 50")
     assert last.status == 201
     again = await upload(client, account, task, "contract", b"file 50")  # already held
@@ -149,7 +149,7 @@ async def test_a_task_holds_at_most_50_files(client: TestClient, account: Accoun
                            {"contract": ("c.pdf", b"file 52", "application/pdf")})
     assert form.status == 400 and "50 uploaded files" in await form.text()
     assert files_on_disk(services) == 1
-    assert services.redis.scard(keys.task_files(task["task_id"])) == 50
+    assert services.redis.scard(keys.task_files(account.ref(task["task_id"]))) == 50
 
 
 async def endless_part(head: bytes, boundary: str, most: int = 64 * 1024 * 1024
@@ -178,7 +178,7 @@ async def test_an_endless_part_of_a_chunked_form_post_is_413(
             "Content-Type": f"multipart/form-data; boundary={boundary}"})
         assert response.status == 413, (disposition, response.status)
         assert "Too large" in await response.text()
-    assert services.store.load_draft(task["task_id"]) == {}
+    assert services.store.load_draft(account.ref(task["task_id"])) == {}
     assert not services.settings.files_dir.exists()
 
 
