@@ -65,9 +65,9 @@ async def test_a_csrf_token_works_only_in_its_own_session(
     # Even with Alice's CSRF cookie planted in Bob's browser: the token names her session.
     plant(bob, "inloop_csrf", cookie(alice, "inloop_csrf"))
     assert (await post_form(bob, cancel, {"csrf_token": alices})).status == 403
-    assert services.store.load(task["task_id"]).status == "pending"
+    assert services.store.load(account.ref(task["task_id"])).status == "pending"
     assert (await post_form(alice, cancel, {"csrf_token": alices})).status == 303
-    assert services.store.load(task["task_id"]).status == "cancelled"
+    assert services.store.load(account.ref(task["task_id"])).status == "cancelled"
 
 
 async def test_a_planted_cookie_cannot_forge_a_token(

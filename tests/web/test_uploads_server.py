@@ -223,7 +223,7 @@ async def test_a_form_post_without_its_csrf_token_first_is_refused_unread(
         release.set()
         assert response.status == 403 and "Please try again" in await response.text()
         assert incoming_files(services) == []
-    assert services.store.load_draft(task["task_id"]) == {}
+    assert services.store.load_draft(account.ref(task["task_id"])) == {}
     assert not services.settings.files_dir.exists()
 
 
@@ -247,6 +247,6 @@ async def test_a_form_post_over_the_request_total_is_413(
     fits = multipart(boundary, [csrf, ("contract", "c.pdf", pdf), ("nav", None, b"next")])
     response = await client.post(path, data=fits, headers=headers, allow_redirects=False)
     assert response.status == 303
-    ref = services.store.load_draft(task["task_id"])["contract"]
+    ref = services.store.load_draft(account.ref(task["task_id"]))["contract"]
     assert ref["size"] == len(pdf) and stored(services, ref["sha256"]) == pdf
     assert incoming_files(services) == []  # moved into the store, nothing left behind
