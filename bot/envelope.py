@@ -65,12 +65,12 @@ class _Action(_Shape):
         """inloop's buttons carry what renderers.slack says they do."""
         action = info.data.get("action_id")
         if action == ACTION_OPEN and value is None:
-            raise ValueError("an Open button carries a task id")
+            raise ValueError("an Open button carries a task ref")
         if action == ACTION_QUICK:
             try:
                 _QUICK.validate_json(value or "")
             except ValidationError:
-                raise ValueError('an answer button carries {"t": task id, "o": option}'
+                raise ValueError('an answer button carries {"t": task ref, "o": option}'
                                  ) from None
         return value
 
@@ -107,7 +107,7 @@ class _State(_Shape):
 class _StepOf(_Shape):
     """The `private_metadata` of every modal inloop opens (renderers.slack_modal)."""
 
-    task_id: str
+    ref: str
     step: int = Field(ge=0)
 
 

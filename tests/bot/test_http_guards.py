@@ -115,7 +115,7 @@ def test_the_test_signature_matches_slack_sdks() -> None:
 
 def _view(**view: Any) -> dict[str, Any]:
     base = {"type": "modal", "callback_id": "inloop_step", "state": {"values": {}},
-            "private_metadata": json.dumps({"task_id": "t", "step": 0})}
+            "private_metadata": json.dumps({"ref": "t", "step": 0})}
     return {"type": "view_submission", "user": {"id": ASSIGNEE[0]}, "view": {**base, **view}}
 
 
@@ -158,9 +158,9 @@ MALFORMED: dict[str, tuple[str, str, str]] = {  # case: content type, body, loc
     "view missing": (FORM, _form({"type": "view_submission", "user": {"id": "U"}}), "view"),
     "view a string": (FORM, _form({**_view(), "view": "x"}), "view"),
     "metadata not json": (FORM, _form(_view(private_metadata="x")), "view.private_metadata"),
-    "metadata without step": (FORM, _form(_view(private_metadata='{"task_id": "t"}')),
+    "metadata without step": (FORM, _form(_view(private_metadata='{"ref": "t"}')),
                               "view.private_metadata.step"),
-    "negative step": (FORM, _form(_view(private_metadata='{"task_id": "t", "step": -1}')),
+    "negative step": (FORM, _form(_view(private_metadata='{"ref": "t", "step": -1}')),
                       "view.private_metadata.step"),
     "state missing": (FORM, _form({**_view(), "view": {"callback_id": "inloop_step",
                                                        "private_metadata": "{}"}}),
@@ -218,7 +218,7 @@ async def test_a_step_the_task_does_not_have_is_a_note(post_task: Poster, slack:
     task_id = await post_task(two_step_task(), assignee_email=ASSIGNEE[1])
     await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
     view = await slack.opened_view()
-    forged = {**view, "private_metadata": json.dumps({"task_id": task_id, "step": 7})}
+    forged = {**view, "private_metadata": json.dumps({"ref": task_id, "step": 7})}
     answer = await slack.submit(ASSIGNEE, forged, {"name": "Ada"})
     assert answer == {"response_action": "errors", "errors": {"f:name": notes.STALE_FORM}}
     assert services.store.load(task_id).status == "pending"
