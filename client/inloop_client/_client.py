@@ -167,7 +167,7 @@ class Client(_Base):
         """Ask a person and return the answer: the chosen text with `choices`, an
         instance of `form`, the answers dict with `fields`, else the free-text answer.
         See the README ("Use from Python") for every option and outcome."""
-        return self._run(ask_flow(question, form, options, self.token)).answer
+        return self._run(ask_flow(question, form, options)).answer
 
 
 class AsyncClient(_Base):
@@ -256,4 +256,4 @@ class AsyncClient(_Base):
     async def ask(self, question: str, *, form: type[BaseModel] | None = None,
                   **options: Unpack[AskOptions]) -> Any:
         """`Client.ask`; `on_wait` may be a coroutine function here."""
-        return (await self._run(ask_flow(question, form, options, self.token))).answer
+        return (await self._run(ask_flow(question, form, options))).answer

@@ -1,9 +1,9 @@
 """`ask()`: one call that asks a person and returns the answer, as a flow of `_core`.
 
-The task gets a deterministic `task_id` (a UUID derived from the idempotency key and the
-token), so a caller that crashed and asks again re-attaches to the same task instead of
-asking twice. The wait long-polls through network errors and 503s until the task ends or
-the caller's `timeout` passes.
+The task gets a deterministic `task_id` (a UUID derived from the idempotency key; task ids
+belong to the token's org), so a caller that crashed and asks again re-attaches to the
+same task instead of asking twice. The wait long-polls through network errors and 503s
+until the task ends or the caller's `timeout` passes.
 """
 
 from __future__ import annotations
@@ -138,14 +138,20 @@ def build_task(question: str, form: type[BaseModel] | None,
     return task, decode
 
 
-def task_id_for(task: TaskCreate, key: str | None, token: str | None) -> str:
-    """The task's UUID: from `key`, else from the whole request. Scoped by the token,
-    because task ids are global on a server and two orgs may ask the same question."""
+# What the default idempotency key covers: the question (title and instructions), the
+# form, the payload and who is asked.
+_ASKED = ("title", "instructions_mdsvex", "steps", "payload", "assignee_email",
+          "assignee_member_id", "assignees")
+
+
+def task_id_for(task: TaskCreate, key: str | None) -> str:
+    """The task's UUID: from `key`, else from a hash of what is asked (question, form,
+    payload and assignees). Another option with the same key is a 409 (Conflict)."""
     if key is None:
-        canonical = json.dumps(task.body(), sort_keys=True, separators=(",", ":"))
+        asked = {name: value for name, value in task.body().items() if name in _ASKED}
+        canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
         key = "request:" + hashlib.sha256(canonical.encode()).hexdigest()
-    scope = uuid.uuid5(NAMESPACE, hashlib.sha256((token or "").encode()).hexdigest())
-    return str(uuid.uuid5(scope, key))
+    return str(uuid.uuid5(NAMESPACE, key))
 
 
 def _rejected(result: WaitResult, approval: Any) -> bool:
@@ -176,11 +182,11 @@ def _create(task: TaskCreate, deadline: _core.Deadline) -> _core.Flow[None]:
                        code=error.code) from None
 
 
-def ask_flow(question: str, form: type[BaseModel] | None, options: AskOptions,
-             token: str | None) -> _core.Flow[Answered]:
+def ask_flow(question: str, form: type[BaseModel] | None,
+             options: AskOptions) -> _core.Flow[Answered]:
     """Create (or re-attach to) the task, wait for its end, and decode the answer."""
     task, decode = build_task(question, form, options)
-    task.task_id = task_id_for(task, options.get("idempotency_key"), token)
+    task.task_id = task_id_for(task, options.get("idempotency_key"))
     timeout, on_wait = options.get("timeout"), options.get("on_wait")
     deadline = _core.Deadline(timeout)
     yield from _create(task, deadline)

@@ -110,7 +110,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return ERROR
     try:
         with Client(args.url, args.token) as client:
-            done = client._run(ask_flow(args.question, None, options(args), client.token))
+            done = client._run(ask_flow(args.question, None, options(args)))
     except InloopError as error:
         return _failed(error, args.json)
     return _answered(done, args.json)

@@ -89,7 +89,7 @@ async def ask_human(
     if assignee:
         options["assignee"] = assignee
     async with _api() as client:
-        done = await client._run(ask_flow(question, None, options, client.token))
+        done = await client._run(ask_flow(question, None, options))
     return {"task_id": done.task_id, "answer": done.answer}
 
 

@@ -33,6 +33,7 @@ from inloop_client.models import WaitResult
 from pydantic import BaseModel, Field
 
 from tests.client.conftest import LiveServer, pending_task
+from tests.conftest import AccountFactory
 from tests.images import png
 from tests.ports import free_port
 
@@ -203,6 +204,26 @@ def test_the_default_key_is_the_request_so_the_same_ask_reattaches(live: LiveSer
     assert len(list(client.list_tasks())) == 2
 
 
+def test_the_same_key_in_two_orgs_makes_two_tasks(live: LiveServer,
+                                                  make_account: AccountFactory) -> None:
+    """Task ids belong to the org: another org asking the same gets a task of its own."""
+    other = live.client(make_account().token)
+    with pytest.raises(AskTimeout) as mine:
+        live.client().ask("Rotate the keys?", choices=["Yes", "No"], timeout=0)
+    with pytest.raises(AskTimeout) as theirs:
+        other.ask("Rotate the keys?", choices=["Yes", "No"], timeout=0)
+    assert mine.value.task_id == theirs.value.task_id
+    assert [t.task_id for t in other.list_tasks()] == [theirs.value.task_id]
+    assert len(list(live.client().list_tasks())) == 1
+
+
+def test_the_same_question_with_other_options_is_a_conflict(live: LiveServer) -> None:
+    with pytest.raises(AskTimeout):
+        live.client().ask("Ship it?", choices=["Yes", "No"], priority="low", timeout=0)
+    with pytest.raises(Conflict, match="another idempotency_key"):
+        live.client().ask("Ship it?", choices=["Yes", "No"], priority="high", timeout=0)
+
+
 def test_a_key_reused_for_another_question_is_a_conflict(live: LiveServer) -> None:
     client = live.client()
     with pytest.raises(AskTimeout):
@@ -229,7 +250,7 @@ def test_an_expired_task_raises_task_expired(live: LiveServer,
     store = live.services.store
     assert task.expires_at is not None
     store.clock = lambda: task.expires_at + timedelta(seconds=1)  # type: ignore[operator]
-    assert store.expire(task.task_id) is not None
+    assert store.expire(live.account.ref(task.task_id)) is not None
     with pytest.raises(TaskExpired) as expired:
         asked.result(timeout=10)
     assert expired.value.errors[0]["code"] == "expired"

@@ -32,7 +32,7 @@ def test_a_server_restart_during_the_wait_still_returns_the_answer(
     serve_process.proc.kill()  # a crash: the long-poll's connection drops mid-wait
     serve_process.proc.wait(10)
     # Answered (in Slack, say) while no server runs: nobody is subscribed to hear it.
-    services.tasks.complete(services.store.load(task.task_id), {"answer": "Approve"},
+    services.tasks.complete(services.store.load(account.ref(task.task_id)), {"answer": "Approve"},
                             CompletedBy(channel="slack", id="U1", name="Ops"))
     serve_process.start()
     assert asked.result(timeout=30) == "Approve"
