@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 from pydantic.json_schema import models_json_schema
@@ -53,12 +53,14 @@ def _op(summary: str, scope: str, ok: dict[str, Any], *errors: int,
     return op
 
 
-def _param(name: str, where: str = "query", kind: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": where, "required": where == "path", "schema": {"type": kind}}
+def _param(name: str, where: str = "query", kind: str = "string",
+           **schema: Any) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path",
+            "schema": {"type": kind, **schema}}
 
 
 def _paths() -> dict[str, Any]:
-    tid = [_param("task_id", "path")]
+    tid = [_param("task_id", "path", format="uuid")]
     return {
         "/api/v1/tasks": {
             "post": _op("Create a task", "tasks:create",
@@ -66,9 +68,10 @@ def _paths() -> dict[str, Any]:
                         body=models.TaskCreate),
             "get": _op("List tasks, newest first", "tasks:read",
                        {"200": _json(models.TaskPage, "A page of tasks")}, 400,
-                       params=[_param(n) for n in ("status", "assignee", "tag", "process_id",
-                                                   "corr_id", "cursor")]
-                       + [_param("limit", kind="integer")]),
+                       params=[_param("status", enum=list(get_args(models.Status)))]
+                       + [_param(n) for n in ("assignee", "tag", "process_id", "corr_id",
+                                              "cursor")]
+                       + [_param("limit", kind="integer", minimum=1, maximum=200)]),
         },
         "/api/v1/tasks/{task_id}": {
             "get": _op("Get a task", "tasks:read", {"200": _json(models.Task, "The task")},
@@ -76,7 +79,7 @@ def _paths() -> dict[str, Any]:
         "/api/v1/tasks/{task_id}/wait": {
             "get": _op("Long-poll until the task leaves pending", "tasks:read",
                        {"200": _json(models.WaitResult, "Status now")}, 400, 404,
-                       params=[*tid, _param("timeout", kind="number")])},
+                       params=[*tid, _param("timeout", kind="number", minimum=0)])},
         "/api/v1/tasks/{task_id}/complete": {
             "post": _op("Complete a task with answers", "tasks:complete",
                         {"200": _json(models.Task, "Completed")}, 400, 404, 409,
