@@ -17,7 +17,7 @@ from api.listing import Filters
 from api.models import Task
 from api.store import TaskStore
 from api.web.access import signed_in_member
-from api.web.pages import page
+from api.web.pages import page_off_loop
 from api.web.session import csrf_token, remember_csrf
 
 TABS = {"pending": ("Pending", ("pending",)), "completed": ("Completed", ("completed",)),
@@ -33,11 +33,12 @@ async def require_member(request: web.Request) -> Member:
     return member
 
 
-def member_page(request: web.Request, member: Member, template: str, status: int = 200,
-                **context: Any) -> web.Response:
+async def member_page(request: web.Request, member: Member, template: str,
+                      status: int = 200, **context: Any) -> web.Response:
     """A dashboard page: the member, a CSRF token for its forms and the nav."""
     token = csrf_token(request)
-    response = page(request, template, status, member=member, csrf_token=token, **context)
+    response = await page_off_loop(request, template, status, member=member,
+                                   csrf_token=token, **context)
     remember_csrf(request, response, token)
     return response
 
@@ -93,8 +94,8 @@ async def show_dashboard(request: web.Request) -> web.Response:
     query = urlencode({"tab": tab, "mine": "1" if mine else "", "q": q})
     tabs = [(key, label, "?" + urlencode({"tab": key, "mine": "1" if mine else "", "q": q}))
             for key, (label, _) in TABS.items()]
-    return member_page(request, member, "dashboard.html", tab=tab, mine=mine, q=q,
-                       rows=rows, tabs=tabs, source=f"/dashboard/api/tasks?{query}")
+    return await member_page(request, member, "dashboard.html", tab=tab, mine=mine, q=q,
+                             rows=rows, tabs=tabs, source=f"/dashboard/api/tasks?{query}")
 
 
 async def tasks_json(request: web.Request) -> web.Response:

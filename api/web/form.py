@@ -63,12 +63,13 @@ async def open_task(request: web.Request) -> tuple[Task, CompletedBy] | web.Resp
     return task, who
 
 
-def step_page(request: web.Request, task: Task, index: int, answers: dict[str, Any],
-              errors: dict[str, str], status: int = 200) -> web.Response:
+async def step_page(request: web.Request, task: Task, index: int, answers: dict[str, Any],
+                    errors: dict[str, str], status: int = 200) -> web.Response:
+    """The step's page, rendered in a worker thread: its markdown may take a while."""
     token = csrf_token(request)
-    body = render_step(task, index, answers, errors, csrf_token=token,
-                       action=f"/t/{task.link_id}?step={index + 1}",
-                       static_prefix=STATIC_PREFIX)
+    body = await run(render_step, task, index, answers, errors, csrf_token=token,
+                     action=f"/t/{task.link_id}?step={index + 1}",
+                     static_prefix=STATIC_PREFIX)
     response = html_response(body, status)
     remember_csrf(request, response, token)
     return response
@@ -80,7 +81,7 @@ async def show_form(request: web.Request) -> web.Response:
         return opened
     task, _ = opened
     draft = await run(request.app[SERVICES].store.load_draft, task.task_id)
-    return step_page(request, task, step_index(request, task), draft, {})
+    return await step_page(request, task, step_index(request, task), draft, {})
 
 
 async def submit_form(request: web.Request) -> web.Response:
@@ -136,8 +137,8 @@ class StepFlow:
         if nav == "back":
             return self._redirect(max(self.index - 1, 0))
         if errors:
-            return step_page(self.request, self.task, self.index, {**draft, **raw}, errors,
-                             status=400)
+            return await step_page(self.request, self.task, self.index, {**draft, **raw},
+                                   errors, status=400)
         if nav == "submit" and self.index == len(self.task.steps) - 1:
             return await self._complete(draft)
         return self._redirect(min(self.index + 1, len(self.task.steps) - 1))
@@ -152,13 +153,15 @@ class StepFlow:
         except Conflict:
             return gone_page(await task_by_link(self.request))
         except InvalidRequest as error:
-            return self._first_error_step(draft, error)
+            return await self._first_error_step(draft, error)
         return message("Thank you!", f"Your answers to \u201c{self.task.title}\u201d were "
                        "sent.")
 
-    def _first_error_step(self, draft: dict[str, Any], error: InvalidRequest) -> web.Response:
+    async def _first_error_step(self, draft: dict[str, Any],
+                                error: InvalidRequest) -> web.Response:
         errors = {d.loc.split(".", 1)[-1]: d.msg for d in error.details}
         for index, step in enumerate(self.task.steps):
             if any(f.name in errors for f in step.fields()):
-                return step_page(self.request, self.task, index, draft, errors, status=400)
-        return step_page(self.request, self.task, self.index, draft, errors, status=400)
+                return await step_page(self.request, self.task, index, draft, errors,
+                                       status=400)
+        return await step_page(self.request, self.task, self.index, draft, errors, status=400)

@@ -10,6 +10,7 @@ import jinja2
 from aiohttp import web
 
 from api.files import FileStorage
+from api.http.resources import run
 from api.otp import EmailCodes
 from renderers import html as renderer
 
@@ -58,6 +59,14 @@ def page(request: web.Request, template: str, status: int = 200,
          **context: Any) -> web.Response:
     """Render one of our templates (they extend the renderer's base.html)."""
     body = request.app[WEB].env.get_template(template).render(**context)
+    return html_response(body, status)
+
+
+async def page_off_loop(request: web.Request, template: str, status: int = 200,
+                        **context: Any) -> web.Response:
+    """`page` rendered in a worker thread, for pages as large as a task or a list of them:
+    the event loop goes on serving everyone else meanwhile."""
+    body = await run(request.app[WEB].env.get_template(template).render, **context)
     return html_response(body, status)
 
 

@@ -92,9 +92,9 @@ async def show_task(request: web.Request) -> web.Response:
         creator = (await run(services.directory.member, task.created_by)).name
     except NotFound:
         creator = task.created_by
-    return member_page(request, member, "task.html", task=task, answers=answers(task),
-                       timeline=timeline(task, creator, deliveries), deliveries=deliveries,
-                       form_href=f"/t/{task.link_id}")
+    return await member_page(request, member, "task.html", task=task, answers=answers(task),
+                             timeline=timeline(task, creator, deliveries),
+                             deliveries=deliveries, form_href=f"/t/{task.link_id}")
 
 
 async def download_file(request: web.Request) -> web.Response:

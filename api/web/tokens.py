@@ -45,8 +45,8 @@ async def admin_post(request: web.Request) -> tuple[Member, Posted] | web.Respon
 async def tokens_page(request: web.Request, member: Member, status: int = 200, *,
                       error: str = "", created: str = "") -> web.Response:
     rows = await run(request.app[SERVICES].directory.tokens, member.org_id)
-    return member_page(request, member, "tokens.html", status, tokens=rows,
-                       scopes=ALL_SCOPES, error=error, created=created)
+    return await member_page(request, member, "tokens.html", status, tokens=rows,
+                             scopes=ALL_SCOPES, error=error, created=created)
 
 
 async def list_tokens(request: web.Request) -> web.Response:
