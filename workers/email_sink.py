@@ -17,19 +17,24 @@ from workers.smtp import SmtpConfig, SmtpUrlError, send
 from workers.timing import elapsed_ms
 
 SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed"}
+# Characters of answers in the body (encoding a 1 MB body took about a second); the PDF
+# shows more, the task's data all.
+MAX_SUMMARY = 100_000
+CUT = "\n… The answers go on: all of them are in the task's data (the API and the dashboard)."
 Sender = Callable[[SmtpConfig, EmailMessage], None]
 
 
-def summary_lines(task: Task) -> list[str]:
-    """`Label: answer` for every field of a completed task."""
-    return [f"{field.label}: {display_value(field, task.data.get(field.name))}"
-            for field in task.fields()]
+def summary(task: Task) -> str:
+    """`Label: answer` lines for every field of a completed task, cut at `MAX_SUMMARY`."""
+    text = "\n".join(f"{field.label}: {display_value(field, task.data.get(field.name))}"
+                     for field in task.fields())
+    return text if len(text) <= MAX_SUMMARY else text[:MAX_SUMMARY] + CUT
 
 
 def ending_text(task: Task, event: str) -> str:
     if event == "completed":
         by = f" by {task.completed_by.name}" if task.completed_by else ""
-        return "\n".join([f"The task was completed{by}.", "", *summary_lines(task)])
+        return f"The task was completed{by}.\n\n{summary(task)}"
     if event == "cancelled":
         return f"The task was cancelled. Reason: {task.cancel_reason or 'none given'}"
     reasons = "; ".join(e.message for e in task.errors) or "unknown"
