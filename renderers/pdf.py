@@ -42,10 +42,10 @@ CUT = ("This PDF ends here: the task is too long to print in full. Every answer 
 # reportlab re-wraps the rest of a paragraph at every page break and splits a long word
 # a character at a time: short paragraphs keep both cheap.
 PIECE = 1_000
-# Layout units, about 2 µs each on a slow machine: a PDF takes at most ~1 s. A character
+# Layout units, 2 to 4 µs each on a slow machine: a PDF takes well under 1 s. A character
 # is 1; a font change or an escaped `<&>` makes reportlab start a new fragment (~100); a
 # paragraph ~150; a signature image (decoded and checked in full) ~10 000.
-MAX_WORK = 500_000
+MAX_WORK = 250_000
 FRAGMENT_WORK, PARAGRAPH_WORK, IMAGE_WORK = 100, 150, 10_000
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import smtplib
 import time
 from collections.abc import Callable
@@ -22,6 +23,9 @@ SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Faile
 MAX_SUMMARY = 100_000
 CUT = "\n… The answers go on: all of them are in the task's data (the API and the dashboard)."
 Sender = Callable[[SmtpConfig, EmailMessage], None]
+# Control characters and what Python reads as a line break: a header may hold none (the
+# title may hold any).
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def summary(task: Task) -> str:
@@ -45,7 +49,7 @@ def email_message(task: Task, event: str, *, sender: str, to: str, event_id: str
                   pdf: bytes | None = None) -> EmailMessage:
     """The email for a task's end; its Message-ID is the event id, for deduplication."""
     message = EmailMessage()
-    message["Subject"] = f"{SUBJECTS[event]}: {task.title}"
+    message["Subject"] = _BREAKS.sub(" ", f"{SUBJECTS[event]}: {task.title}")
     message["From"], message["To"] = sender, to
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = f"<{event_id}@inloop>"

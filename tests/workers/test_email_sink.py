@@ -15,9 +15,10 @@ from api.models import FileRef, TaskCreate
 from api.runtime import Services
 from api.store import event_id
 from tests.ports import free_port
+from tests.renderers.conftest import make_task as renderer_task
 from tests.servers import Mailbox, SmtpServer
-from tests.workers.conftest import ANSWERS, BY, Drain, make_task
-from workers.email_sink import CUT, MAX_SUMMARY
+from tests.workers.conftest import ANSWERS, BY, TASK, Drain, make_task
+from workers.email_sink import CUT, MAX_SUMMARY, email_message
 
 
 def test_smtp_down_then_up_is_retried(services: Services, smtp_server: SmtpServer,
@@ -157,3 +158,12 @@ def test_a_huge_answer_set_is_cut_in_the_body_and_the_pdf(
     assert "Part 0: word word" in text and "Part 19" not in text
     [pdf] = [part.get_content() for part in mail.iter_attachments()]
     assert "This PDF ends here" in PdfReader(io.BytesIO(pdf)).pages[-1].extract_text()
+
+
+def test_a_title_with_line_breaks_gives_a_one_line_subject() -> None:
+    """Found by tests/renderers/test_render_properties.py: a header refuses line breaks,
+    so the job failed on every retry."""
+    task = renderer_task({**TASK, "title": "Q3\r\nbudget\x85now\u2028please"})
+    message = email_message(task, "cancelled", sender="a@example.com", to="b@example.com",
+                            event_id="e1")
+    assert message["Subject"] == "Cancelled: Q3 budget now please"
