@@ -5,7 +5,7 @@ re-scans what follows it: seconds per block) and slow on other input (about 5 µ
 token: 20 000 characters of `*a` are 20 000 tokens). So one parse may take `MAX_STEPS`
 steps, counted wherever markdown-it does work: each pass of the inline rules, each token
 skipped while looking for a link's end, each time the block rules try a line, each block
-token made, every few characters of a link destination.
+token made, each link destination (and every few of its characters).
 A block that runs out raises `TooComplex`, and its caller shows it verbatim. A
 page (web form step, Slack modal or message) has `PAGE_STEPS` for all of its blocks, so
 fifty blocks that each stay just under `MAX_STEPS` cannot add up either. Steps rather
@@ -27,15 +27,18 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
-# A step took 0.7 to 8 µs on a slow shared test machine, so a block parses in under
-# 80 ms; 20 kB of prose, links and lists needs 4 000 to 6 000 steps.
-MAX_STEPS = 10_000
+# A step took 1 to 9 µs on a slow, shared test machine, so a block parses in well under
+# 100 ms there. 20 kB of prose with links needs 3 000 to 6 000 steps; a list or table of
+# 400 rows about 8 000.
+MAX_STEPS = 8_000
 PAGE_STEPS = 60_000  # room for 200 kB of prose; past it a page's blocks are verbatim
 # Deeper quotes, lists or links are cut off by markdown-it (commonmark's own value; the
 # "js-default" preset allows 100, and every level multiplies the work on brackets).
 MAX_NESTING = 20
-BLOCK_STEPS = 3  # a block starts: every block rule tries it (a line's check is 1 step)
-DESTINATION_CHARS = 8  # a link destination is read a character at a time: 8 per step
+BLOCK_STEPS = 3  # a block starts: every block rule tries it
+LINE_STEPS = 2  # a line of a paragraph, quote or list: the rules that could end it try it
+# A link destination is read a character at a time (8 a step), then normalised (3 steps).
+DESTINATION_CHARS, DESTINATION_STEPS = 8, 3
 _RULE = "inloop_steps"
 _TOKENS_SEEN = "inloop_block_tokens"  # in the parse's env: block tokens already counted
 # The block rules' lists of rules that may end a paragraph, quote, list or reference:
@@ -112,7 +115,7 @@ def _inline_step(state: StateInline, silent: bool) -> bool:
 def _block_step(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     # silent: checking whether a line ends a paragraph, quote or list; a table row is one
     # such check but a dozen tokens
-    _spend((1 if silent else BLOCK_STEPS) + _new_tokens(state))
+    _spend((LINE_STEPS if silent else BLOCK_STEPS) + _new_tokens(state))
     return False
 
 
@@ -124,9 +127,10 @@ def _new_tokens(state: StateBlock | StateCore) -> int:
     seen, state.env[_TOKENS_SEEN] = state.env.get(_TOKENS_SEEN, 0), len(state.tokens)
     return len(state.tokens) - seen
 
+
 def _counted_destination(parse: Callable[[str, int, int], Any]) -> Callable[[str, int, int], Any]:
     def counted(text: str, pos: int, end: int) -> Any:
-        _spend(1 + _destination_length(text, pos, end) // DESTINATION_CHARS)
+        _spend(DESTINATION_STEPS + _destination_length(text, pos, end) // DESTINATION_CHARS)
         return parse(text, pos, end)
 
     return counted
