@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import Any
 
 from api.errors import Detail
-from api.models import FileRef, FormField
+from api.models import MAX_YEAR, MIN_YEAR, FileRef, FormField, within_years
+from api.validation import is_unicode
 
 MAX_TEXT = 10_000
 MAX_TEXTAREA = 50_000
@@ -34,6 +35,8 @@ def _text(limit: int) -> Callable[[FormField, Any], Any]:
             raise AnswerError("must be text")
         if len(value) > limit:
             raise AnswerError(f"must be at most {limit} characters")
+        if not is_unicode(value):
+            raise AnswerError("must be valid Unicode text (it holds a lone surrogate)")
         return value
 
     return check
@@ -56,13 +59,22 @@ def _checkbox(field: FormField, value: Any) -> bool:
 def _date(field: FormField, value: Any) -> str:
     if not isinstance(value, str):
         raise AnswerError("must be a date string")
-    if field.include_time:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
-        except ValueError:
-            raise AnswerError("must be a date and time like 2026-02-24T12:00") from None
+    moment = _moment(value) if field.include_time else _day(value)
+    if not within_years(moment):
+        raise AnswerError(f"must lie in the years {MIN_YEAR} to {MAX_YEAR} (in UTC too)")
+    return moment.isoformat()
+
+
+def _moment(value: str) -> datetime:
     try:
-        return date.fromisoformat(value).isoformat()
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise AnswerError("must be a date and time like 2026-02-24T12:00") from None
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
     except ValueError:
         raise AnswerError("must be a date like 2026-02-24") from None
 
@@ -74,6 +86,8 @@ def _number(value: Any) -> float:
         number = float(value)
     except ValueError:
         raise AnswerError("must be a number") from None
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.inf
     if not math.isfinite(number):
         raise AnswerError("must be a finite number")
     return number
@@ -85,7 +99,8 @@ def _range(field: FormField, value: Any) -> int | float:
     if not low <= number <= high:
         raise AnswerError(f"must be between {_fmt(low)} and {_fmt(high)}")
     steps = (number - low) / step
-    if abs(steps - round(steps)) > 1e-6:
+    # float64 error grows with the step count (at most MAX_RANGE_STEPS): tolerate it.
+    if abs(steps - round(steps)) > 1e-6 * max(1.0, steps / 1e6):
         raise AnswerError(f"must be a multiple of {_fmt(step)} from {_fmt(low)}")
     return int(number) if number.is_integer() and float(step).is_integer() else number
 

@@ -37,7 +37,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     app = create_app(services, extras=http_extras(services))
     # A production server behind a platform router or proxy: every interface by default.
     host = args.host or settings.host or "0.0.0.0"  # noqa: S104
+    # aiohttp's keep-alive timer (>= 3.14.4) runs from the connection's start and from
+    # each response until the next request head is complete: a header-read timeout too.
     web.run_app(app, host=host, port=args.port or settings.port,
+                keepalive_timeout=settings.header_timeout_s,
                 print=lambda text: log.info("%s", text.strip()))
 
 

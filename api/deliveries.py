@@ -1,6 +1,6 @@
 """Delivery records of sink events: one per (task event, sink), with its attempts.
 
-A delivery id is a hash of the RQ job id (`sink:{task}:{event}:{index}`), so the job, its
+A delivery id is a hash of the RQ job id (`sink:{ref}:{event}:{index}`), so the job, its
 record and the API agree without a lookup table. A delivery without a record is `queued`;
 then `retrying`, `delivered` or `gave_up` (listed in `deliveries:gave-up` until retried).
 """
@@ -28,13 +28,14 @@ from api.store import TaskStore, event_id
 
 MAX_ATTEMPTS_KEPT = 50
 SETTLED = ("delivered", "gave_up")
+HIDDEN = ("attempts", "tries", "task_ref")  # counters, and the internal task reference
 
 
 DELIVERY_ID = re.compile(r"^dlv_[0-9a-f]{32}$")
 
 
-def delivery_id(task_id: str, event: str, index: int) -> str:
-    digest = hashlib.sha256(sink_job_id(task_id, event, index).encode()).hexdigest()
+def delivery_id(ref: str, event: str, index: int) -> str:
+    digest = hashlib.sha256(sink_job_id(ref, event, index).encode()).hexdigest()
     return "dlv_" + digest[:32]
 
 
@@ -84,7 +85,7 @@ class DeliveryLog:
 
     def body(self, task: Task, event: str) -> bytes:
         """The event body, pinned by the first call so every retry and sink sends the same."""
-        key = keys.task_event(task.task_id, event)
+        key = keys.task_event(task.ref, event)
         fresh = json.dumps(event_body(task, event), separators=(",", ":"))
         self.redis.set(key, fresh, nx=True)
         return keys.text(self.redis.get(key) or fresh).encode()
@@ -99,7 +100,7 @@ class DeliveryLog:
 
     def record(self, task: Task, event: str, index: int, attempt: Attempt, status: str) -> None:
         """Append `attempt` and set the delivery's status, in one transaction."""
-        did, now = delivery_id(task.task_id, event, index), self.store.clock()
+        did, now = delivery_id(task.ref, event, index), self.store.clock()
         number = int(self.redis.hget(keys.delivery(did), "attempts") or 0) + 1
         row = {"attempt": number, "at": now.isoformat(), **asdict(attempt)}
         with self.redis.pipeline() as pipe:
@@ -114,10 +115,10 @@ class DeliveryLog:
     @staticmethod
     def _meta(task: Task, event: str, index: int, status: str, now: Any) -> dict[Any, Any]:
         sink = task.sinks[index]
-        return {"task_id": task.task_id, "org_id": task.org_id, "event": event,
-                "sink_index": index, "sink_type": sink.type, "target": sink_target(sink),
-                "event_id": event_id(task.task_id, event), "status": status,
-                "updated_at": now.isoformat()}
+        return {"task_id": task.task_id, "task_ref": task.ref, "org_id": task.org_id,
+                "event": event, "sink_index": index, "sink_type": sink.type,
+                "target": sink_target(sink), "event_id": event_id(task.ref, event),
+                "status": status, "updated_at": now.isoformat()}
 
     @staticmethod
     def _file(pipe: Pipeline, did: str, status: str, when: float) -> None:
@@ -132,14 +133,14 @@ class DeliveryLog:
         """Every delivery the task's end calls for, recorded or still queued."""
         if task.status not in EVENT_TYPES:
             return []
-        return [self.view(task.task_id, task.status, index, sink)
+        return [self.view(task, task.status, index, sink)
                 for index, sink in enumerate(task.sinks) if task.status in sink.events]
 
-    def view(self, task_id: str, event: str, index: int, sink: Any) -> dict[str, Any]:
-        did = delivery_id(task_id, event, index)
+    def view(self, task: Task, event: str, index: int, sink: Any) -> dict[str, Any]:
+        did = delivery_id(task.ref, event, index)
         record, attempts = self._load(did)
-        return {"id": did, "task_id": task_id, "event": event,
-                "event_id": event_id(task_id, event), "sink_index": index,
+        return {"id": did, "task_id": task.task_id, "event": event,
+                "event_id": event_id(task.ref, event), "sink_index": index,
                 "sink_type": sink.type, "target": sink_target(sink),
                 "status": record.get("status", "queued"),
                 "attempt_count": int(record.get("attempts", 0)), "attempts": attempts}
@@ -158,7 +159,7 @@ class DeliveryLog:
         record, attempts = self._load(did)
         if not record or (org_id is not None and record["org_id"] != org_id):
             raise NotFound("delivery not found")
-        shown = {k: v for k, v in record.items() if k not in ("attempts", "tries")}
+        shown = {k: v for k, v in record.items() if k not in HIDDEN}
         return {"id": did, **shown, "sink_index": int(record["sink_index"]),
                 "attempt_count": int(record.get("attempts", 0)), "attempts": attempts}
 
@@ -186,15 +187,15 @@ class DeliveryLog:
         return self.get(did)
 
     def _requeue(self, pipe: Pipeline, did: str, record: dict[str, str]) -> None:
-        task_id, event, index = record["task_id"], record["event"], int(record["sink_index"])
-        job_id = sink_job_id(task_id, event, index)
+        ref, event, index = record["task_ref"], record["event"], int(record["sink_index"])
+        job_id = sink_job_id(ref, event, index)
         old = self._job(rq_job_id(job_id))
         pipe.multi()
         if old is not None:
             _delete_job(old, pipe)  # a fresh job, not the exhausted one's counters
         pipe.hset(keys.delivery(did), mapping={"status": "queued", "tries": 0})
         pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
-        self.store.queues.enqueue(pipe, sink_job(task_id, event, index, record["sink_type"],
+        self.store.queues.enqueue(pipe, sink_job(ref, event, index, record["sink_type"],
                                                  self.store.retry_schedules))
         pipe.execute()
 

@@ -19,6 +19,6 @@ def event_body(task: Task, event: str) -> dict[str, Any]:
     `created_at` is when the task ended (`ended_at`, set by the transition itself).
     """
     shown = task.model_dump(mode="json", include=set(TASK_FIELDS))
-    return {"id": event_id(task.task_id, event), "type": EVENT_TYPES[event],
+    return {"id": event_id(task.ref, event), "type": EVENT_TYPES[event],
             "created_at": task.model_dump(mode="json", include={"ended_at"})["ended_at"],
             "task": {name: shown[name] for name in TASK_FIELDS}}

@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -59,6 +60,11 @@ class FileStorage(Protocol):
         """The bytes stored under `sha256`; FileNotFoundError if there are none."""
         ...
 
+    def adopt(self, path: Path, sha256: str) -> None:
+        """Store the received file at `path` (its sha256 already computed), moving it
+        away; storing the same bytes twice is a no-op."""
+        ...
+
 
 class LocalFileStorage:
     """Files in a directory tree on local disk (the data dir by default)."""
@@ -85,6 +91,16 @@ class LocalFileStorage:
 
     def read(self, sha256: str) -> bytes:
         return self._path(sha256).read_bytes()
+
+    def adopt(self, path: Path, sha256: str) -> None:
+        target = self._path(sha256)
+        if target.exists():
+            path.unlink()
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = target.with_name(f".upload-{path.name}")
+        shutil.move(path, staged)  # a rename on the same disk, else a copy
+        os.replace(staged, target)  # atomic: readers never see a half-written file
 
 
 def display_name(filename: str | None, default: str = "upload") -> str:

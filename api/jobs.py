@@ -79,26 +79,26 @@ class JobQueues:
         pipe.zadd(queue.scheduled_job_registry.key, {job.id: math.ceil(at.timestamp())})
 
 
-def sink_job_id(task_id: str, event: str, index: int) -> str:
+def sink_job_id(ref: str, event: str, index: int) -> str:
     """The job id of the delivery of `event` to the task's sink number `index`."""
-    return f"sink:{task_id}:{event}:{index}"
+    return f"sink:{ref}:{event}:{index}"
 
 
-def slack_job(work: str, task_id: str,
+def slack_job(work: str, ref: str,
               retry_schedules: Mapping[str, Sequence[int]]) -> JobSpec:
     """A Slack job (`work` among SLACK_JOBS); its failure callback records on the task why
     RQ gave up on it (a delivery problem)."""
-    return JobSpec("slack", f"workers.slack.{work}", (task_id,),
-                   f"{SLACK_JOBS[work]}:{task_id}", retry_schedules.get("slack", ()),
+    return JobSpec("slack", f"workers.slack.{work}", (ref,),
+                   f"{SLACK_JOBS[work]}:{ref}", retry_schedules.get("slack", ()),
                    on_failure="workers.slack.on_failure")
 
 
-def sink_job(task_id: str, event: str, index: int, kind: str,
+def sink_job(ref: str, event: str, index: int, kind: str,
              retry_schedules: Mapping[str, Sequence[int]]) -> JobSpec:
     """The sink job, the same at the transition, on a retry and on reconcile.
 
     RQ calls `on_failure` also for a job whose work horse died (AbandonedJobError), which
     the job itself cannot record."""
-    return JobSpec(SINK_QUEUES[kind], "workers.sinks.deliver", (task_id, event, index),
-                   sink_job_id(task_id, event, index), retry_schedules.get(kind, ()),
+    return JobSpec(SINK_QUEUES[kind], "workers.sinks.deliver", (ref, event, index),
+                   sink_job_id(ref, event, index), retry_schedules.get(kind, ()),
                    on_failure="workers.sinks.on_failure")

@@ -1,18 +1,22 @@
 """Every Redis key inloop uses, with its builder. No key string is written elsewhere.
 
+A task is stored under its `ref` (api.models.task_ref: a uuid derived from its org and
+its task_id), never under the task_id alone, which belongs to its org: two orgs may use
+one task_id. Below, {ref} is that ref and "task refs" are lists of them.
+
 Layout (all under the `inloop:` prefix):
-  task:{id}                   STRING  task JSON (api.models.Task)
-  task:{id}:secrets           STRING  JSON list of sink secrets, index-aligned with sinks
-  task:{id}:draft             STRING  JSON answers saved between steps (Slack and web share it)
-  task:{id}:idem              STRING  sha256 of the create body + the original 201 response
-  task:{id}:files             SET     sha256 of files uploaded for the task
-  link:{link_id}              STRING  task id of a web link
-  org:{org}:tasks             ZSET    task ids by creation time (µs)
-  org:{org}:status:{s}        ZSET    task ids in status s
-  org:{org}:assignee:{m}      ZSET    task ids assigned to member m (or an external email)
-  org:{org}:tag:{t}           ZSET    task ids with tag t
-  org:{org}:process:{p}       ZSET    task ids of process p
-  org:{org}:corr:{c}          ZSET    task ids with correlation id c
+  task:{ref}                  STRING  task JSON (api.models.Task)
+  task:{ref}:secrets          STRING  JSON list of sink secrets, index-aligned with sinks
+  task:{ref}:draft            STRING  JSON answers saved between steps (Slack and web share it)
+  task:{ref}:idem             STRING  sha256 of the create body + the original 201 response
+  task:{ref}:files            SET     sha256 of files uploaded for the task
+  link:{link_id}              STRING  task ref of a web link
+  org:{org}:tasks             ZSET    task refs by creation time (µs)
+  org:{org}:status:{s}        ZSET    task refs in status s
+  org:{org}:assignee:{m}      ZSET    task refs assigned to member m (or an external email)
+  org:{org}:tag:{t}           ZSET    task refs with tag t
+  org:{org}:process:{p}       ZSET    task refs of process p
+  org:{org}:corr:{c}          ZSET    task refs with correlation id c
   org:{id}                    HASH    organisation
   orgs:by-name                HASH    name -> org id
   member:{id}                 HASH    member
@@ -21,20 +25,25 @@ Layout (all under the `inloop:` prefix):
   token:{sha256}              HASH    API token record (the token itself is never stored)
   token-prefix:{prefix}       STRING  sha256 of the token with that display prefix
   org:{org}:tokens            SET     display prefixes of the org's tokens
-  events                      CHANNEL task ids published on every transition
-  task:{id}:event:{event}     STRING  the sink event body, pinned when first built (JSON)
+  events                      CHANNEL task refs published on every transition
+  task:{ref}:event:{event}    STRING  the sink event body, pinned when first built (JSON)
   delivery:{id}               HASH    one (task event, sink) delivery: target, status, counts
   delivery:{id}:attempts      LIST    JSON attempts (time, status code or error, latency)
   deliveries:gave-up          ZSET    delivery ids that gave up, by time (s)
-  task:{id}:slack-user        STRING  Slack user id of the assignee (who may answer in Slack)
-  task:{id}:slack-sent        SET     Slack delivery targets already posted to (retry-safe)
-  task:{id}:slack-grant-until ZSET    Slack user id -> when its grant to submit ends (epoch s)
-  task:{id}:slack-draft:{uid} STRING  JSON answers of one channel member between steps (TTL)
+  task:{ref}:slack-user       STRING  Slack user id of the assignee (who may answer in Slack)
+  task:{ref}:slack-sent       SET     Slack delivery targets already posted to (retry-safe)
+  task:{ref}:slack-grant-until ZSET    Slack user id -> when its grant to submit ends (epoch s)
+  task:{ref}:slack-draft:{uid} STRING  JSON answers of one channel member between steps (TTL)
   slack-channel:{cid}:members SET     member ids of a Slack channel, plus "-" (cache, TTL)
-  slack-user:{uid}:tasks      ZSET    task ids assigned to Slack user uid (App Home)
+  slack-user:{uid}:tasks      ZSET    task refs assigned to Slack user uid (App Home)
   slack-event:{event_id}      STRING  seen Slack event ids (dedupe retried events, TTL)
-  otp:{purpose}:{subject}     HASH    one email code: salt, sha256 HMAC, tries, email (TTL)
-  otp-rate:{kind}:{value}     STRING  codes sent in the current window (TTL = window)
+  slack-request:{signature}   STRING  signatures of handled Slack requests (refuse replays, TTL)
+  otp:{purpose}:{attempt}     HASH    one browser's request for a code: code id, subject,
+                                      email, tries (TTL = the code's)
+  otp-code:{code_id}          HASH    one mailed code: salt, sha256 HMAC, mailed at (TTL)
+  otp-last:{subject}          STRING  id of the code mailed last for a task or email (TTL)
+  otp-rate:{kind}:{value}     STRING  sends, mails or wrong codes in the window (TTL)
+  web-secret                  STRING  the server's CSRF signing key (made once)
   web-session:{id}            STRING  JSON of a browser session: a task grant or a member
   web-session:{id}:{name}     STRING  a value kept for the session's next page (TTL 5 min)
 """
@@ -53,30 +62,30 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 
 def is_uuid(value: str) -> bool:
-    """Task and link ids are UUIDs; anything else must never be spliced into a key
-    (`{id}:secrets` would otherwise address a neighbouring key)."""
+    """Task ids, task refs and link ids are UUIDs; anything else must never be spliced
+    into a key (`{ref}:secrets` would otherwise address a neighbouring key)."""
     return bool(_UUID.match(value))
 
 
-def task(task_id: str) -> str:
-    return f"{PREFIX}task:{task_id}"
+def task(ref: str) -> str:
+    return f"{PREFIX}task:{ref}"
 
 
-def task_secrets(task_id: str) -> str:
-    return f"{PREFIX}task:{task_id}:secrets"
+def task_secrets(ref: str) -> str:
+    return f"{PREFIX}task:{ref}:secrets"
 
 
-def task_draft(task_id: str) -> str:
-    return f"{PREFIX}task:{task_id}:draft"
+def task_draft(ref: str) -> str:
+    return f"{PREFIX}task:{ref}:draft"
 
 
-def task_idempotency(task_id: str) -> str:
-    return f"{PREFIX}task:{task_id}:idem"
+def task_idempotency(ref: str) -> str:
+    return f"{PREFIX}task:{ref}:idem"
 
 
-def task_files(task_id: str) -> str:
+def task_files(ref: str) -> str:
     """SET of sha256 of the files uploaded for this task (only those may be its answers)."""
-    return f"{PREFIX}task:{task_id}:files"
+    return f"{PREFIX}task:{ref}:files"
 
 
 def link(link_id: str) -> str:
@@ -126,14 +135,28 @@ def org_tokens(org_id: str) -> str:
     return f"{PREFIX}org:{org_id}:tokens"
 
 
-def otp_code(purpose: str, subject: str) -> str:
-    """purpose is `task` (subject = task id) or `login` (subject = a sign-in attempt id)."""
-    return f"{PREFIX}otp:{purpose}:{subject}"
+def otp_code(purpose: str, attempt: str) -> str:
+    """One attempt (a browser's request for a code); purpose is `task` or `login`."""
+    return f"{PREFIX}otp:{purpose}:{attempt}"
+
+
+def otp_mailed(code_id: str) -> str:
+    """A mailed code, shared by the attempts that joined it; deleted once used."""
+    return f"{PREFIX}otp-code:{code_id}"
+
+
+def otp_last(subject: str) -> str:
+    """The code mailed last for a subject (`task:{id}` or `email:{address}`)."""
+    return f"{PREFIX}otp-last:{subject}"
 
 
 def otp_rate(kind: str, value: str) -> str:
-    """kind is `task`, `email` or `ip`."""
+    """kind is `sends` ({subject}|{network}), `ip` (a network), `mails` (a subject),
+    `failures` ({subject}|{network}) or `subject-failures` (a subject)."""
     return f"{PREFIX}otp-rate:{kind}:{value}"
+
+
+WEB_SECRET = PREFIX + "web-secret"
 
 
 def web_session(session_id: str) -> str:
@@ -145,20 +168,20 @@ def web_session_stash(session_id: str, name: str) -> str:
     return f"{PREFIX}web-session:{session_id}:{name}"
 
 
-def task_slack_user(task_id: str) -> str:
-    return f"{PREFIX}task:{task_id}:slack-user"
+def task_slack_user(ref: str) -> str:
+    return f"{PREFIX}task:{ref}:slack-user"
 
 
-def task_slack_sent(task_id: str) -> str:
-    return f"{PREFIX}task:{task_id}:slack-sent"
+def task_slack_sent(ref: str) -> str:
+    return f"{PREFIX}task:{ref}:slack-sent"
 
 
-def task_slack_grants(task_id: str) -> str:
-    return f"{PREFIX}task:{task_id}:slack-grant-until"
+def task_slack_grants(ref: str) -> str:
+    return f"{PREFIX}task:{ref}:slack-grant-until"
 
 
-def task_slack_draft(task_id: str, user_id: str) -> str:
-    return f"{PREFIX}task:{task_id}:slack-draft:{user_id}"
+def task_slack_draft(ref: str, user_id: str) -> str:
+    return f"{PREFIX}task:{ref}:slack-draft:{user_id}"
 
 
 def slack_channel_members(channel_id: str) -> str:
@@ -173,8 +196,13 @@ def slack_event(event_id: str) -> str:
     return f"{PREFIX}slack-event:{event_id}"
 
 
-def task_event(task_id: str, event: str) -> str:
-    return f"{PREFIX}task:{task_id}:event:{event}"
+def slack_request(signature: str) -> str:
+    """A handled request's `X-Slack-Signature` (an HMAC of its timestamp and body)."""
+    return f"{PREFIX}slack-request:{signature}"
+
+
+def task_event(ref: str, event: str) -> str:
+    return f"{PREFIX}task:{ref}:event:{event}"
 
 
 def delivery(delivery_id: str) -> str:

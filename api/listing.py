@@ -2,7 +2,7 @@
 
 Each filter has its own sorted set (score = creation time in µs). A query walks the
 smallest matching set from the cursor down and checks membership in the others, so a page
-costs a few round trips whatever the org's size. The cursor is `score:task_id` of the last
+costs a few round trips whatever the org's size. The cursor is `score:ref` of the last
 task returned; equal scores are ordered by id, so ties never repeat or vanish.
 """
 
@@ -54,21 +54,29 @@ def _filter_keys(org_id: str, f: Filters) -> list[str]:
     return [keys.org_index(org_id, kind, value) for kind, value in pairs if value]
 
 
-def encode_cursor(score: int, task_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{score}:{task_id}".encode()).decode()
+def encode_cursor(score: int, ref: str) -> str:
+    return base64.urlsafe_b64encode(f"{score}:{ref}".encode()).decode()
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
     try:
-        score, task_id = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)
-        return int(score), task_id
+        score, ref = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)
+        return int(score), ref
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest([Detail("cursor", "invalid cursor", "value_error")]) from None
 
 
+Entry = tuple[str, int]  # task id, score
+
+
+def cursor_after(entry: Entry) -> str:
+    """The cursor of the page that starts after `entry`."""
+    return encode_cursor(entry[1], entry[0])
+
+
 def query_page(redis: Redis, org_id: str, filters: Filters, *, limit: int,
-               cursor: str | None) -> tuple[list[str], str | None]:
-    """Task ids of one page, newest first, and the cursor of the next page (or None)."""
+               cursor: str | None) -> tuple[list[Entry], bool]:
+    """The entries of one page, newest first, and whether more follow."""
     sets = _filter_keys(org_id, filters) or [keys.org_tasks(org_id)]
     sizes = [redis.zcard(k) for k in sets]
     driver = sets[sizes.index(min(sizes))]
@@ -81,9 +89,7 @@ def query_page(redis: Redis, org_id: str, filters: Filters, *, limit: int,
             break
         found += _members_of_all(redis, batch, others)
         position = (batch[-1][1], batch[-1][0])
-    page = found[:limit]
-    more = len(found) > limit
-    return [i for i, _ in page], encode_cursor(page[-1][1], page[-1][0]) if more else None
+    return found[:limit], len(found) > limit
 
 
 def _batch(redis: Redis, key: str, position: tuple[int, str] | None,

@@ -7,7 +7,8 @@ HPI task API; `priority`, `due_at`, `tags` and `slack_channel` are inloop extens
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import uuid
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -42,6 +43,31 @@ MAX_MARKDOWN = 20_000
 MAX_TASK_MARKDOWN = 200_000  # all of a task's markdown together (api.validation checks it)
 MAX_PAYLOAD_DEPTH = 32
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+# Bounds every surface (web form, Slack, PDF, email, dashboard) can show. Years keep four
+# digits with a day to spare, so no UTC offset carries a moment out of datetime's range.
+MIN_YEAR, MAX_YEAR = 1000, 9998
+MAX_RANGE_BOUND = 1e15  # |min|, |max| and numeric answers: integers stay exact in float64
+MIN_RANGE_STEP = 1e-9
+MAX_RANGE_STEPS = 1e9  # (max - min) / step: the multiple-of-step check stays exact
+
+
+TASK_REF_NAMESPACE = uuid.UUID("0c6d4e3a-8f0b-4d6e-9a51-2b7c1f4e8d90")
+
+
+def task_ref(org_id: str, task_id: str) -> str:
+    """The task's storage identity, derived from (org, task_id): two orgs may use one
+    task_id. Every internal reference (Redis keys, link records, jobs, Slack values,
+    pub/sub) names a task by it; the API shows only the org's own `task_id`."""
+    return str(uuid.uuid5(TASK_REF_NAMESPACE, f"{org_id}:{task_id}"))
+
+
+def within_years(moment: date | datetime) -> bool:
+    """Whether `moment` (and, when aware, its UTC form) lies in MIN_YEAR..MAX_YEAR."""
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        return False
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return MIN_YEAR <= moment.astimezone(UTC).year <= MAX_YEAR
+    return True
 
 
 def _depth(value: Any) -> int:
@@ -100,10 +126,10 @@ class FormField(_In):
             return None
         default = {"min": 0.0, "max": 100.0, "step": 1.0}[str(info.field_name)]
         value = default if value is None else value
-        if info.field_name == "max" and "min" in info.data and value <= info.data["min"]:
-            raise ValueError("max must be greater than min")
-        if info.field_name == "step" and value <= 0:
-            raise ValueError("step must be greater than 0")
+        problem = (_range_step(value, info.data) if info.field_name == "step"
+                   else _range_bound(str(info.field_name), value, info.data))
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("max_rating")
@@ -117,6 +143,22 @@ class FormField(_In):
         if not 1 <= value <= 10:
             raise ValueError("max_rating must be between 1 and 10")
         return value
+
+
+def _range_bound(name: str, value: float, data: dict[str, Any]) -> str | None:
+    if abs(value) > MAX_RANGE_BOUND:
+        return f"{name} must be between -{MAX_RANGE_BOUND:g} and {MAX_RANGE_BOUND:g}"
+    if name == "max" and "min" in data and value <= data["min"]:
+        return "max must be greater than min"
+    return None
+
+
+def _range_step(step: float, data: dict[str, Any]) -> str | None:
+    if step < MIN_RANGE_STEP:
+        return f"step must be at least {MIN_RANGE_STEP:g}"
+    if "min" in data and "max" in data and (data["max"] - data["min"]) / step > MAX_RANGE_STEPS:
+        return f"step is too small: (max - min) / step must be at most {MAX_RANGE_STEPS:g}"
+    return None
 
 
 class MdsvexBlock(_In):
@@ -229,6 +271,13 @@ class TaskCreate(_In):
             raise ValueError(f"payload nests deeper than {MAX_PAYLOAD_DEPTH} levels")
         return value
 
+    @field_validator("due_at")
+    @classmethod
+    def _displayable(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not within_years(value):
+            raise ValueError(f"due_at must lie in the years {MIN_YEAR} to {MAX_YEAR} (UTC too)")
+        return value
+
     @field_validator("assignee_email")
     @classmethod
     def _one_assignee(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -292,6 +341,11 @@ class Task(TaskCreate):
     @classmethod
     def _one_assignee(cls, value: str | None, info: ValidationInfo) -> str | None:
         return value  # a member's email is kept beside the resolved member id
+
+    @property
+    def ref(self) -> str:
+        """See `task_ref`."""
+        return task_ref(self.org_id, self.task_id)
 
     def step_fields(self, index: int) -> list[FormField]:
         return self.steps[index].fields()

@@ -27,7 +27,7 @@ from api.store import TaskStore
 UNSETTLED = ("queued", "retrying")
 
 
-def ended_task_ids(store: TaskStore) -> Iterator[str]:
+def ended_task_refs(store: TaskStore) -> Iterator[str]:
     for status in EVENT_TYPES:
         pattern = keys.org_index("*", "status", status)
         for key in store.redis.scan_iter(match=pattern, count=500):
@@ -39,9 +39,9 @@ def unsettled(store: TaskStore, task: Task) -> Iterator[tuple[int, Job | None]]:
     """(sink index, its RQ job or None) of every delivery of `task` not yet settled."""
     log, event = DeliveryLog(store), task.status
     for index, sink in enumerate(task.sinks):
-        if event in sink.events and log.status(delivery_id(task.task_id, event, index)) \
+        if event in sink.events and log.status(delivery_id(task.ref, event, index)) \
                 in UNSETTLED:
-            yield index, _job(store, rq_job_id(sink_job_id(task.task_id, event, index)))
+            yield index, _job(store, rq_job_id(sink_job_id(task.ref, event, index)))
 
 
 def _job(store: TaskStore, job_id: str) -> Job | None:
@@ -60,12 +60,12 @@ def reconcile(store: TaskStore) -> list[str]:
     """Enqueue every lost delivery again and record the failed ones as gave up; returns
     the delivery ids enqueued again."""
     requeued = []
-    for task_id in ended_task_ids(store):
-        task = store.load(task_id)
+    for ref in ended_task_refs(store):
+        task = store.load(ref)
         for index, job in unsettled(store, task):
             if job is None:
                 _requeue(store, task, index)
-                requeued.append(delivery_id(task_id, task.status, index))
+                requeued.append(delivery_id(ref, task.status, index))
             elif job.is_failed:
                 error = f"RQ gave up on the job: {_last_line(job)}"
                 DeliveryLog(store).record(task, task.status, index,
@@ -74,7 +74,7 @@ def reconcile(store: TaskStore) -> list[str]:
 
 
 def _requeue(store: TaskStore, task: Task, index: int) -> None:
-    spec = sink_job(task.task_id, task.status, index, task.sinks[index].type,
+    spec = sink_job(task.ref, task.status, index, task.sinks[index].type,
                     store.retry_schedules)
     with store.redis.pipeline() as pipe:
         pipe.multi()

@@ -68,7 +68,8 @@ def build_services(settings: Settings) -> Services:
     queues = JobQueues(redis)
     store = TaskStore(redis, queues, base_url=settings.base_url,
                       slack_enabled=settings.slack_delivery_enabled,
-                      retry_schedules=retry_schedules(settings))
+                      retry_schedules=retry_schedules(settings),
+                      max_page_bytes=settings.max_page_bytes)
     directory = Directory(redis)
     tasks = TaskService(store, directory, allow_private_webhooks=settings.allow_private_webhooks)
     return Services(settings, redis, queues, store, directory, tasks)

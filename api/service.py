@@ -98,7 +98,7 @@ class TaskService:
         return [Detail(f"data.{f.name}", "upload the file for this task first "
                        "(POST /api/v1/tasks/{id}/files/{field})", "unknown_file")
                 for f in task.fields() if f.kind in UPLOAD_KINDS and f.name in clean
-                and not self.store.owns_file(task.task_id, clean[f.name]["sha256"])]
+                and not self.store.owns_file(task.ref, clean[f.name]["sha256"])]
 
     def complete(self, task: Task, data: dict[str, Any], by: CompletedBy) -> Task:
         """Validate every answer of the task like a form submission, then complete it."""
@@ -106,4 +106,4 @@ class TaskService:
         details += self._unclaimed_files(task, clean)
         if details:
             raise InvalidRequest(details)
-        return self.store.complete(task.task_id, clean, by)
+        return self.store.complete(task.ref, clean, by)

@@ -22,9 +22,14 @@ class Settings(BaseSettings):
     host: str | None = None  # `serve`: all interfaces (0.0.0.0); `dev`: loopback
     port: int = Field(default=8000, validation_alias=_env("PORT", "INLOOP_PORT"))
     max_body_bytes: int = 1024 * 1024
+    # A connection must deliver a complete request head within this time of connecting
+    # or of its previous response (the idle keep-alive limit too), else it is closed.
+    header_timeout_s: float = Field(default=10, gt=0)
     max_upload_bytes: int = 10 * 1024 * 1024
+    max_request_upload_bytes: int = 32 * 1024 * 1024  # one web form POST, all parts
     wait_default_s: float = 30
     wait_max_s: float = 600
+    max_page_bytes: int = 2 * 1024 * 1024  # a task list page ends early past this
     slack_bot_token: str | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_signing_secret: str | None = Field(
         default=None, validation_alias=_env("SLACK_SIGNING_SECRET")
@@ -51,10 +56,15 @@ class Settings(BaseSettings):
     # Web form, email codes and dashboard sessions (issue 6).
     otp_ttl_s: int = 600
     otp_max_tries: int = 5
+    # Per (task or email, network), per network, per window; see api.otp for who may
+    # slow down whom.
     otp_sends_per_subject: int = 5
     otp_sends_per_ip: int = 20
     otp_send_window_s: int = 3600
-    otp_max_failures_per_day: int = 15  # wrong codes per task or email in 24 h, then locked
+    otp_mail_interval_s: int = 60  # a new code per task or email at most this often
+    otp_mails_per_subject: int = 10  # per window; then one per code lifetime
+    otp_max_failures_per_day: int = 15  # wrong codes per (task or email, network) in 24 h
+    otp_max_subject_failures_per_day: int = 150  # from all networks together
     web_session_ttl_s: int = 12 * 3600
     # Reverse proxies in front of inloop that append to X-Forwarded-For (0: none, use the
     # peer address). With N, the client is the Nth address from the right.
@@ -64,6 +74,11 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         """Uploaded files and signatures, stored by sha256."""
         return self.data_dir / "files"
+
+    @property
+    def incoming_dir(self) -> Path:
+        """Form uploads while they arrive (beside files_dir: moved in by a rename)."""
+        return self.data_dir / "incoming"
 
     @property
     def secure_cookies(self) -> bool:

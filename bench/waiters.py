@@ -15,7 +15,7 @@ import time
 
 import aiohttp
 
-from api.models import CompletedBy
+from api.models import CompletedBy, task_ref
 from api.runtime import Services
 from bench.common import admin_token, pct, rss_kib, server, services_for, valkey
 from tests.fixtures import example
@@ -48,7 +48,8 @@ async def _hold(port: int, token: str, task_ids: list[str], waiters: int,
         held = rss_kib(pid)
         print(f"server RSS {before / 1024:.1f} MiB idle -> {held / 1024:.1f} MiB with "
               f"{waiters} waiters: {(held - before) * 1024 / waiters / 1024:.1f} KiB per waiter")
-        await asyncio.to_thread(_complete_all, services, task_ids, done)
+        org = services.directory.authenticate(token).org_id
+        await asyncio.to_thread(_complete_all, services, org, task_ids, done)
         return list(await asyncio.gather(*pending))
 
 
@@ -63,11 +64,12 @@ async def _settle(pid: int) -> None:
         last = now
 
 
-def _complete_all(services: Services, task_ids: list[str], done: dict[str, float]) -> None:
+def _complete_all(services: Services, org: str, task_ids: list[str],
+                  done: dict[str, float]) -> None:
     by = CompletedBy(channel="api", id="bench", name="Bench")
     for task_id in task_ids:
         done[task_id] = time.perf_counter()
-        services.store.complete(task_id, {"decision": "Approve"}, by)
+        services.store.complete(task_ref(org, task_id), {"decision": "Approve"}, by)
 
 
 def main() -> None:

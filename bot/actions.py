@@ -38,16 +38,16 @@ async def open_form(body: dict[str, Any], action: dict[str, Any], client: AsyncW
     services = services_of(context)
     task = await answerable(services, client, action["value"], body)
     if isinstance(task, str):
-        await tell(client, body, task)
+        await tell(services, client, body, task)
         return
     draft = await call(load_draft, services, task, body["user"]["id"])
     view = await call(modal_view, task, resume_step(task, draft), draft)
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as error:  # most often the 3 s trigger expired (a slow click)
-        log.warning("views.open failed for task %s: %s", task.task_id,
+        log.warning("views.open failed for task %s: %s", task.ref,
                     error.response.get("error"))
-        await tell(client, body, notes.FORM_NOT_OPENED)
+        await tell(services, client, body, notes.FORM_NOT_OPENED)
 
 
 async def quick_answer(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
@@ -57,11 +57,11 @@ async def quick_answer(body: dict[str, Any], action: dict[str, Any], client: Asy
     value = json.loads(action["value"])
     task = await answerable(services, client, value["t"], body)
     if isinstance(task, str):
-        await tell(client, body, task)
+        await tell(services, client, body, task)
         return
     note = await _complete_quick(context, task, int(value["o"]), body["user"])
     if note:
-        await tell(client, body, note)
+        await tell(services, client, body, note)
 
 
 async def _complete_quick(context: AsyncBoltContext, task: Task, option: int,
@@ -74,7 +74,7 @@ async def _complete_quick(context: AsyncBoltContext, task: Task, option: int,
         await call(services.tasks.complete, task, {field.name: (field.options or [])[option]},
                    completed_by(user))
     except (Conflict, NotFound):
-        return notes.ended(await call(services.store.load, task.task_id))
+        return notes.ended(await call(services.store.load, task.ref))
     except InvalidRequest as error:
         return "; ".join(d.msg for d in error.details) or "The answer was not accepted."
     return None

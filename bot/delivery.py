@@ -85,11 +85,11 @@ def problem_for(error: SlackApiError, target: str) -> tuple[str, str] | None:
     return None
 
 
-def record_problem(store: TaskStore, task_id: str, code: str, message: str) -> None:
+def record_problem(store: TaskStore, ref: str, code: str, message: str) -> None:
     """A delivery problem shown on the task (`delivery_problems`)."""
-    log.warning("Slack delivery of task %s failed: %s", task_id, message)
+    log.warning("Slack delivery of task %s failed: %s", ref, message)
     now = store.clock()
-    store.update(task_id, lambda t: t.delivery_problems.append(
+    store.update(ref, lambda t: t.delivery_problems.append(
         DeliveryProblem(code=code, message=message, at=now)))
 
 
@@ -99,14 +99,14 @@ class Delivery:
         self.state = SlackState(services.redis)
         self.client = client
 
-    def deliver(self, task_id: str) -> str:
+    def deliver(self, ref: str) -> str:
         """Post the task to its assignee's DM and/or its channel."""
-        task = self.store.load(task_id)
+        task = self.store.load(ref)
         if task.status != "pending":
             return f"not delivered: the task is {task.status}"
         targets = [("email", task.assignee_email), ("channel", task.slack_channel)]
         for kind, target in targets:
-            if target and not self.state.was_sent(task_id, f"{kind}:{target}"):
+            if target and not self.state.was_sent(ref, f"{kind}:{target}"):
                 self._deliver_one(task, kind, target)
         return "delivered"
 
@@ -118,10 +118,10 @@ class Delivery:
             problem = problem_for(error, target)
             if problem is None:
                 _reraise(error)
-            record_problem(self.store, task.task_id, *problem)
+            record_problem(self.store, task.ref, *problem)
         else:
-            self._record_message(task.task_id, str(posted["channel"]), str(posted["ts"]))
-        self.state.mark_sent(task.task_id, f"{kind}:{target}")
+            self._record_message(task.ref, str(posted["channel"]), str(posted["ts"]))
+        self.state.mark_sent(task.ref, f"{kind}:{target}")
 
     def _dm_channel(self, task: Task, email: str) -> str:
         user = self.client.users_lookupByEmail(email=email)["user"]
@@ -129,15 +129,15 @@ class Delivery:
         opened = self.client.conversations_open(users=user["id"])
         return str(opened["channel"]["id"])
 
-    def _record_message(self, task_id: str, channel: str, ts: str) -> None:
-        task = self.store.update(task_id, lambda t: t.external_message_ids.append(
+    def _record_message(self, ref: str, channel: str, ts: str) -> None:
+        task = self.store.update(ref, lambda t: t.external_message_ids.append(
             ExternalMessage(channel=channel, ts=ts)))
         if task.status != "pending":  # ended while we posted: no update job will come
             self._update_one(task, ExternalMessage(channel=channel, ts=ts))
 
-    def update_messages(self, task_id: str) -> str:
+    def update_messages(self, ref: str) -> str:
         """Show the outcome on every Slack message of an ended task; no buttons left."""
-        task = self.store.load(task_id)
+        task = self.store.load(ref)
         if task.status == "pending":
             return "pending: nothing to update"
         for message in task.external_message_ids:
@@ -152,4 +152,4 @@ class Delivery:
             if error.response.get("error") not in GONE_ERRORS:
                 _reraise(error)
             log.warning("cannot update Slack message %s/%s of task %s: %s", message.channel,
-                        message.ts, task.task_id, error.response.get("error"))
+                        message.ts, task.ref, error.response.get("error"))

@@ -17,14 +17,14 @@ from bot.state import SlackState
 
 
 def _shared(state: SlackState, task: Task, user_id: str) -> bool:
-    return not task.slack_channel or state.assignee(task.task_id) == user_id
+    return not task.slack_channel or state.assignee(task.ref) == user_id
 
 
 def load_draft(services: Services, task: Task, user_id: str) -> dict[str, Any]:
     state = SlackState(services.redis)
     if _shared(state, task, user_id):
-        return services.store.load_draft(task.task_id)
-    return state.load_draft(task.task_id, user_id)
+        return services.store.load_draft(task.ref)
+    return state.load_draft(task.ref, user_id)
 
 
 def save_draft(services: Services, task: Task, user_id: str,
@@ -33,8 +33,8 @@ def save_draft(services: Services, task: Task, user_id: str,
     NotFound once deleted); the whole draft."""
     state = SlackState(services.redis)
     if _shared(state, task, user_id):
-        return services.store.save_draft(task.task_id, answers)
-    status = services.store.load(task.task_id).status
+        return services.store.save_draft(task.ref, answers)
+    status = services.store.load(task.ref).status
     if status != "pending":
         raise Conflict(f"the task is {status}")
-    return state.save_draft(task.task_id, user_id, answers)
+    return state.save_draft(task.ref, user_id, answers)

@@ -47,29 +47,30 @@ async def may_answer(client: AsyncWebClient, task: Task, user_id: str, state: Sl
                      channel_id: str | None) -> bool:
     """The assignee, or (for a channel task) a member of the task's channel who clicked
     it there. Modal submissions carry no channel: they rely on the grant of that click."""
-    if await call(state.assignee, task.task_id) == user_id:
+    if await call(state.assignee, task.ref) == user_id:
         return True
     if not task.slack_channel:
         return False
     if not channel_id or channel_id not in {m.channel for m in task.external_message_ids}:
-        return await call(state.granted, task.task_id, user_id)
+        return await call(state.granted, task.ref, user_id)
     member = await is_member(client, state, channel_id, user_id)
     if member is None:  # Slack did not say: an earlier grant still holds
-        return await call(state.granted, task.task_id, user_id)
+        return await call(state.granted, task.ref, user_id)
     if member:
-        await call(state.grant, task.task_id, user_id)
+        await call(state.grant, task.ref, user_id)
         return True
-    await call(state.revoke, task.task_id, user_id)
+    await call(state.revoke, task.ref, user_id)
     return False
 
 
-async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+async def tell(services: Services, client: AsyncWebClient, body: dict[str, Any],
+               text: str) -> None:
     """A note only the clicking person sees: ephemeral in a channel (through the
     interaction's response_url, else chat.postEphemeral), else in their DM."""
     user = body["user"]["id"]
     channel = (body.get("channel") or {}).get("id")
     url = body.get("response_url")
-    if url and await respond_ephemeral(str(url), text):
+    if url and await respond_ephemeral(str(url), text, services.settings):
         return
     if channel:
         await client.chat_postEphemeral(channel=channel, user=user, text=text)
@@ -77,11 +78,12 @@ async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
         await client.chat_postMessage(channel=user, text=text)
 
 
-async def answerable(services: Services, client: AsyncWebClient, task_id: str,
+async def answerable(services: Services, client: AsyncWebClient, ref: str,
                      body: dict[str, Any]) -> Task | str:
-    """The pending task this person may answer, or the note saying why not."""
+    """The pending task (by the ref a button or modal carries) this person may answer,
+    or the note saying why not."""
     try:
-        task = await call(services.store.load, task_id)
+        task = await call(services.store.load, ref)
     except NotFound:
         return notes.GONE
     channel = (body.get("channel") or {}).get("id")

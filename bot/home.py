@@ -33,18 +33,18 @@ def pending_tasks(services: Services, user_id: str) -> list[Task]:
     state = SlackState(services.redis)
     pending: list[Task] = []
     gone: list[str] = []
-    for task_id in state.user_task_ids(user_id):
-        task = _load(services, task_id)
+    for ref in state.user_task_refs(user_id):
+        task = _load(services, ref)
         if task is not None and task.status == "pending":
             pending.append(task)
         else:
-            gone.append(task_id)
+            gone.append(ref)
     state.forget_tasks(user_id, gone)
     return pending
 
 
-def _load(services: Services, task_id: str) -> Task | None:
+def _load(services: Services, ref: str) -> Task | None:
     try:
-        return services.store.load(task_id)
+        return services.store.load(ref)
     except NotFound:
         return None

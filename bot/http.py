@@ -1,17 +1,25 @@
 """`POST /slack/events` on the inloop aiohttp server (Slack's HTTP mode).
 
-Bolt checks the request signature with `SLACK_SIGNING_SECRET`. The Bolt app is built at
-startup from the app's services; without Slack settings the route is not mounted.
+Before Bolt sees a request, it must be signed with `SLACK_SIGNING_SECRET` within Slack's
+5-minute window (else 401, bot.signing), be of a shape inloop handles (else 400,
+bot.envelope), and be new: Slack signs every request and every retry anew, so a signature
+seen before is a replay, acked with an empty 200 and not acted on. The Bolt app is built
+at startup from the app's services; without Slack settings the route is not mounted.
 """
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
-from api.http.resources import SERVICES
+from api.http.resources import SERVICES, run
 from bot.app import build_bolt_app
+from bot.envelope import bolt_request
+from bot.signing import verified_signature
+from bot.state import SlackState
 
 BOLT = web.AppKey("slack_bolt", AsyncApp)
 
@@ -29,6 +37,12 @@ async def _start(app: web.Application) -> None:
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    bolt = request.app[BOLT]
-    response = await bolt.async_dispatch(await to_bolt_request(request))
+    services = request.app[SERVICES]
+    body = await request.read()
+    signature = verified_signature(services.settings.slack_signing_secret or "",
+                                   request.headers, body, time.time())
+    bolt = bolt_request(body, request.query_string, request.headers)
+    if not await run(SlackState(services.redis).first_request, signature):
+        return web.Response(status=200)
+    response = await request.app[BOLT].async_dispatch(bolt)
     return await to_aiohttp_response(response)

@@ -41,7 +41,7 @@ async def submit_step(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                       client: AsyncWebClient, context: AsyncBoltContext) -> None:
     meta = json.loads(view["private_metadata"])
     response = await _respond(services_of(context), client, body, view, int(meta["step"]),
-                              str(meta["task_id"]))
+                              str(meta["ref"]))
     await ack(**response)
 
 
@@ -52,10 +52,12 @@ def _note(view: dict[str, Any], text: str) -> Response:
 
 
 async def _respond(services: Services, client: AsyncWebClient, body: dict[str, Any],
-                   view: dict[str, Any], step: int, task_id: str) -> Response:
-    task = await answerable(services, client, task_id, body)
+                   view: dict[str, Any], step: int, ref: str) -> Response:
+    task = await answerable(services, client, ref, body)
     if isinstance(task, str):
         return _note(view, task)
+    if step >= len(task.steps):  # not a step of this task: no modal inloop opened
+        return _note(view, notes.STALE_FORM)
     answers = parse_submission(task, step, view["state"]["values"])
     clean, details = validate_answers(task.step_fields(step), answers)
     if details:
@@ -66,7 +68,7 @@ async def _respond(services: Services, client: AsyncWebClient, body: dict[str, A
     try:
         draft = await call(save_draft, services, task, body["user"]["id"], submitted)
     except (Conflict, NotFound):
-        return _note(view, await _ended(services, task_id))
+        return _note(view, await _ended(services, ref))
     if step + 1 < len(task.steps):
         return {"response_action": "update",
                 "view": await call(modal_view, task, step + 1, draft)}
@@ -79,7 +81,7 @@ async def _finish(services: Services, task: Task, step: int, draft: dict[str, An
     try:
         await call(services.tasks.complete, task, draft, completed_by(user))
     except (Conflict, NotFound):
-        return _note(view, await _ended(services, task.task_id))
+        return _note(view, await _ended(services, task.ref))
     except InvalidRequest as error:
         shown = {field_block_id(f.name) for f in task.step_fields(step)}
         errors = {k: v for k, v in view_errors(error.details).items() if k in shown}
@@ -90,8 +92,8 @@ async def _finish(services: Services, task: Task, step: int, draft: dict[str, An
     return {}
 
 
-async def _ended(services: Services, task_id: str) -> str:
+async def _ended(services: Services, ref: str) -> str:
     try:
-        return notes.ended(await call(services.store.load, task_id))
+        return notes.ended(await call(services.store.load, ref))
     except NotFound:
         return notes.GONE

@@ -3,10 +3,10 @@
 Everything here is a pure function returning Block Kit JSON (dicts) within Slack's limits;
 the bot sends it. Ids the bot dispatches on:
 
-- `ACTION_OPEN` button (value: task id) opens step 1 in a modal;
-- `ACTION_QUICK` buttons (value: `{"t": task_id, "o": option_index}`) answer a quick task;
+- `ACTION_OPEN` button (value: the task's ref, `Task.ref`) opens step 1 in a modal;
+- `ACTION_QUICK` buttons (value: `{"t": ref, "o": option_index}`) answer a quick task;
 - `ACTION_WEB` url buttons only need an ack;
-- `CALLBACK_STEP` modals carry `{"task_id", "step"}` in `private_metadata`; their input
+- `CALLBACK_STEP` modals carry `{"ref", "step"}` in `private_metadata`; their input
   blocks are `field_block_id(name)` with action id "value".
 """
 

@@ -24,6 +24,7 @@ HEADER_TEXT = 150
 BUTTON_TEXT = 75
 OPTION_TEXT = 75
 ELLIPSIS = "…"
+SLACK_TIMES = range(0, 10_000_000_000)  # unix seconds Slack takes (1970 to 2286)
 
 Block = dict[str, Any]
 _SPACE = re.compile(r"\s+")
@@ -60,7 +61,7 @@ def web_step_url(task: Task, step_index: int) -> str:
 
 def quick_value(task: Task, option_index: int) -> str:
     """The value of a quick-answer button."""
-    return json.dumps({"t": task.task_id, "o": option_index}, separators=(",", ":"))
+    return json.dumps({"t": task.ref, "o": option_index}, separators=(",", ":"))
 
 
 def truncate(text: str, limit: int) -> str:
@@ -109,9 +110,12 @@ def web_button(text: str, url: str) -> dict[str, Any]:
 
 
 def slack_date(moment: datetime, layout: str = "{date_short_pretty} {time}") -> str:
-    """A date Slack shows in the reader's time zone, with an ISO fallback."""
+    """A date Slack shows in the reader's time zone, with an ISO fallback (alone for a
+    moment outside SLACK_TIMES)."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return f"<!date^{int(aware.timestamp())}^{layout}|{aware.isoformat(timespec='minutes')}>"
+    fallback = aware.isoformat(timespec="minutes")
+    stamp = int(aware.timestamp())
+    return f"<!date^{stamp}^{layout}|{fallback}>" if stamp in SLACK_TIMES else fallback
 
 
 def split_mrkdwn(text: str, limit: int = SECTION_TEXT) -> list[str]:

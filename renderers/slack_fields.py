@@ -14,6 +14,7 @@ from typing import Any
 from api.models import FormField
 from renderers.slack_blocks import (
     OPTION_TEXT,
+    SLACK_TIMES,
     VALUE_ACTION,
     Block,
     field_block_id,
@@ -109,8 +110,8 @@ def _date(field: FormField, answer: Any) -> Element:
     if field.include_time:
         moment = _parse(datetime.fromisoformat, answer)
         aware = moment and (moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-        if aware is None or aware.timestamp() < 0:  # Slack takes unix seconds from 1970
-            return {"type": "datetimepicker"}
+        if aware is None or int(aware.timestamp()) not in SLACK_TIMES:
+            return {"type": "datetimepicker"}  # the person picks again
         return {"type": "datetimepicker", "initial_date_time": int(aware.timestamp())}
     day = _parse(date.fromisoformat, answer)
     return {"type": "datepicker", **({"initial_date": day.isoformat()} if day else {})}

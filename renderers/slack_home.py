@@ -39,7 +39,7 @@ def _created(task: Task) -> datetime:
 
 
 def _task_row(task: Task) -> list[Block]:
-    open_button = button("Open", ACTION_OPEN, value=task.task_id)
+    open_button = button("Open", ACTION_OPEN, value=task.ref)
     title = {"type": "mrkdwn", "text": f"*{escaped(task.title, 500)}*"}
     details = [f"*Priority:* {PRIORITY[task.priority]}", f"Created {slack_date(task.created_at)}"]
     if task.due_at:

@@ -121,7 +121,7 @@ def _details(task: Task) -> Block:
 
 
 def _form_actions(task: Task) -> Block:
-    open_form = button("Open form", ACTION_OPEN, value=task.task_id, style="primary")
+    open_form = button("Open form", ACTION_OPEN, value=task.ref, style="primary")
     return {"type": "actions", "elements": [open_form, web_button("Open in browser", task.url)]}
 
 

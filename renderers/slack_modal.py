@@ -89,7 +89,7 @@ def _view(task: Task, step_index: int, blocks: list[Block], submit: bool = False
     view: Block = {
         "type": "modal",
         "callback_id": CALLBACK_STEP,
-        "private_metadata": json.dumps({"task_id": task.task_id, "step": step_index}),
+        "private_metadata": json.dumps({"ref": task.ref, "step": step_index}),
         "title": plain(task.title, 24),
         "close": plain("Cancel" if submit else "Close", 24),
         "blocks": [

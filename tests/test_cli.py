@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.runtime import Services
+from tests.conftest import Account
 from tests.fixtures import example
 from tests.ports import free_port
 
@@ -161,18 +166,78 @@ def _listening_on(port: int) -> set[str]:
         if state == "0A" and int(local.split(":")[1], 16) == port}
 
 
-def test_serve_listens_on_every_interface(redis_url: str, tmp_path: Path) -> None:
-    """Procfile platforms route to the web process from outside: `serve` binds 0.0.0.0
-    (`--host`/`INLOOP_HOST` narrow it); `dev` keeps to loopback."""
+@contextmanager
+def _serving(redis_url: str, tmp_path: Path, **extra_env: str) -> Iterator[int]:
+    """`inloop serve` running on a free port (yielded) until the block ends."""
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("INLOOP_", "SLACK_"))},
            "INLOOP_REDIS_URL": redis_url, "PORT": str(port),
-           "INLOOP_DATA_DIR": str(tmp_path)}
+           "INLOOP_DATA_DIR": str(tmp_path), **extra_env}
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _until_ready(port)
-        assert _listening_on(port) == {"00000000"}
+        yield port
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_serve_listens_on_every_interface(redis_url: str, tmp_path: Path) -> None:
+    """Procfile platforms route to the web process from outside: `serve` binds 0.0.0.0
+    (`--host`/`INLOOP_HOST` narrow it); `dev` keeps to loopback."""
+    with _serving(redis_url, tmp_path) as port:
+        assert _listening_on(port) == {"00000000"}
+
+
+def _closed(sock: socket.socket, trickle: bool) -> bool:
+    """Whether the server closed the connection (whatever it sent before); else send one
+    more header line when `trickle`, as slowloris does."""
+    try:
+        while select.select([sock], [], [], 0)[0]:
+            if not sock.recv(4096):
+                return True
+        if trickle:
+            sock.sendall(b"X-Trickle: 1\r\n")
+    except OSError:
+        return True
+    return False
+
+
+def _left_open(trickling: list[socket.socket], quiet: list[socket.socket],
+               budget_s: float) -> int:
+    """Trickle a header line on each open `trickling` socket every 0.2 s until all
+    sockets are closed or `budget_s` has passed; how many are still open."""
+    deadline = time.monotonic() + budget_s
+    while time.monotonic() < deadline:
+        trickling = [s for s in trickling if not _closed(s, trickle=True)]
+        quiet = [s for s in quiet if not _closed(s, trickle=False)]
+        if not trickling and not quiet:
+            return 0
+        time.sleep(0.2)
+    return len(trickling) + len(quiet)
+
+
+def test_serve_closes_connections_that_never_complete_a_request(
+        redis_url: str, tmp_path: Path, account: Account) -> None:
+    """Slowloris: a request head trickled line by line, a connection that sends nothing,
+    and an idle keep-alive connection are each closed once INLOOP_HEADER_TIMEOUT_S has
+    passed; a request that takes longer than that to answer is not cut."""
+    with _serving(redis_url, tmp_path, INLOOP_HEADER_TIMEOUT_S="1") as port, ExitStack() as open_:
+        def connect() -> socket.socket:
+            return open_.enter_context(socket.create_connection(("127.0.0.1", port)))
+
+        trickling = [connect() for _ in range(20)]
+        for sock in trickling:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: inloop\r\n")
+        silent, kept = connect(), connect()
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: inloop\r\n\r\n")
+        assert kept.recv(4096).startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        assert _left_open(trickling, [silent, kept], budget_s=6) == 0
+        assert time.monotonic() - started > 0.5  # they were open until the timeout
+        created = _request(f"http://127.0.0.1:{port}/api/v1/tasks", account.token,
+                           example("hpi_approval"))
+        waited = _request(f"http://127.0.0.1:{port}/api/v1/tasks/{created['task_id']}"
+                          "/wait?timeout=2", account.token)
+        assert waited["status"] == "pending"

@@ -11,10 +11,10 @@ from workers.context import services
 EARLY_WAIT_MAX_S = 5.0
 
 
-def expire(task_id: str) -> str:
+def expire(ref: str) -> str:
     store = services().store
-    early = store.due_in(task_id)
+    early = store.due_in(ref)
     if early is not None and 0 < early <= EARLY_WAIT_MAX_S:
         time.sleep(early)
-    task = store.expire(task_id)
+    task = store.expire(ref)
     return "expired" if task is not None else "not due or already ended"

@@ -36,9 +36,9 @@ log = logging.getLogger(__name__)
 SINK_JOB = "workers.sinks.deliver"
 
 
-def deliver(task_id: str, event: str, sink_index: int) -> str | Retry:
+def deliver(ref: str, event: str, sink_index: int) -> str | Retry:
     """RQ entry point (`workers.sinks.deliver`)."""
-    return SinkDelivery(services()).run(task_id, event, sink_index)
+    return SinkDelivery(services()).run(ref, event, sink_index)
 
 
 def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
@@ -68,13 +68,13 @@ def record_death(job: Job, connection: Redis) -> None:
         log.exception("could not record the abandoned sink job %s", job.id)
 
 
-def record_abandoned(store: TaskStore, task_id: str, event: str, index: int, *,
+def record_abandoned(store: TaskStore, ref: str, event: str, index: int, *,
                      last: bool) -> None:
     deliveries = DeliveryLog(store)
-    if deliveries.status(delivery_id(task_id, event, index)) in SETTLED:
+    if deliveries.status(delivery_id(ref, event, index)) in SETTLED:
         return  # the horse died after the outcome was recorded
     attempt = Attempt(False, 0, error="internal error: the worker died during the delivery")
-    deliveries.record(store.load(task_id), event, index, attempt,
+    deliveries.record(store.load(ref), event, index, attempt,
                       "gave_up" if last else "retrying")
 
 
@@ -93,12 +93,12 @@ class SinkDelivery:
         self.http = http
         self.smtp = smtp
 
-    def run(self, task_id: str, event: str, index: int) -> str | Retry:
+    def run(self, ref: str, event: str, index: int) -> str | Retry:
         try:
-            task = self.services.store.load(task_id)
+            task = self.services.store.load(ref)
         except NotFound:
             return "task not found"
-        if self.log.status(delivery_id(task_id, event, index)) == "delivered":
+        if self.log.status(delivery_id(ref, event, index)) == "delivered":
             return "already delivered"
         try:
             attempt = self.attempt(task, event, index)
@@ -110,9 +110,9 @@ class SinkDelivery:
     def attempt(self, task: Task, event: str, index: int) -> Attempt:
         """One delivery attempt to the sink, classified."""
         sink, body = task.sinks[index], self.log.body(task, event)
-        eid = event_id(task.task_id, event)
+        eid = event_id(task.ref, event)
         if sink.type == "webhook":
-            secret = self.services.store.secrets(task.task_id)[index]
+            secret = self.services.store.secrets(task.ref)[index]
             if not secret:
                 return Attempt(False, 0, error="the webhook sink has no secret", final=True)
             call = WebhookCall(sink.url, secret, eid, body, self.settings.webhook_timeout_s,
@@ -129,7 +129,7 @@ class SinkDelivery:
 
     def _settle(self, task: Task, event: str, index: int, attempt: Attempt) -> str | Retry:
         schedule = retry_schedules(self.settings)[task.sinks[index].type]
-        tries = self.log.tries(delivery_id(task.task_id, event, index)) + 1
+        tries = self.log.tries(delivery_id(task.ref, event, index)) + 1
         status = _status(attempt, tries, schedule)
         self.log.record(task, event, index, attempt, status)
         if status != "retrying":

@@ -32,27 +32,27 @@ def _delivery() -> Delivery:
     return Delivery(found, web_client(found.settings))
 
 
-def deliver(task_id: str) -> str | Retry:
-    return _run(Delivery.deliver, task_id)
+def deliver(ref: str) -> str | Retry:
+    return _run(Delivery.deliver, ref)
 
 
-def update_messages(task_id: str) -> str | Retry:
-    return _run(Delivery.update_messages, task_id)
+def update_messages(ref: str) -> str | Retry:
+    return _run(Delivery.update_messages, ref)
 
 
-def _run(work: Callable[[Delivery, str], str], task_id: str) -> str | Retry:
+def _run(work: Callable[[Delivery, str], str], ref: str) -> str | Retry:
     delivery = _delivery()
     try:
-        return work(delivery, task_id)
+        return work(delivery, ref)
     except RateLimited as limited:
-        return _after_rate_limit(delivery, task_id, limited)
+        return _after_rate_limit(delivery, ref, limited)
 
 
-def _after_rate_limit(delivery: Delivery, task_id: str, limited: RateLimited) -> str | Retry:
+def _after_rate_limit(delivery: Delivery, ref: str, limited: RateLimited) -> str | Retry:
     tries = len(retry_schedules(services().settings)["slack"])
     job = get_current_job()
     if job is None or (job.number_of_retries or 0) >= tries:
-        record_problem(delivery.store, task_id, "slack_rate_limited",
+        record_problem(delivery.store, ref, "slack_rate_limited",
                        f"Slack kept rate limiting the bot after {tries + 1} tries.")
         return "gave up: rate limited"
     # RQ schedules on whole seconds (it truncates): + 1 never comes back early.

@@ -108,7 +108,7 @@ def _extra_paths(tid: list[dict[str, Any]]) -> dict[str, Any]:
                        params=field),
             "post": {**_op("Upload a file answer (the body is the file)", "tasks:complete",
                            {"201": _any("The file reference to pass in complete")},
-                           400, 404, 413, params=[*field, _param("filename")]),
+                           400, 404, 409, 413, params=[*field, _param("filename")]),
                      "requestBody": upload}},
     }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -14,6 +13,7 @@ from api import keys
 from api.auth import Principal, checked_digest, principal_from_record
 from api.errors import Detail, InvalidRequest, Unauthorized
 from api.runtime import Services
+from api.validation import parse_json
 from api.waiters import WaitHub
 
 SERVICES = web.AppKey("services", Services)
@@ -58,12 +58,4 @@ async def json_body(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise InvalidRequest([Detail("body", "Content-Type must be application/json",
                                      "content_type")])
-    raw = await request.read()
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        raise InvalidRequest([Detail("body", "JSON nests too deeply", "json_invalid")]
-                             ) from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidRequest([Detail("body", f"malformed JSON: {error}", "json_invalid")]
-                             ) from None
+    return await run(parse_json, await request.read())

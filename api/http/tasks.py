@@ -11,7 +11,14 @@ from api.auth import Principal
 from api.errors import Detail, InvalidRequest, NotFound
 from api.http.resources import AREDIS, HUB, SERVICES, json_body, principal, run
 from api.listing import Filters
-from api.models import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult
+from api.models import (
+    CancelRequest,
+    CompletedBy,
+    CompleteRequest,
+    Task,
+    WaitResult,
+    task_ref,
+)
 from api.validation import parse
 
 STATUSES = ("pending", "completed", "cancelled", "failed")
@@ -26,9 +33,10 @@ async def create_task(request: web.Request) -> web.Response:
 
 
 async def read_task(request: web.Request, org_id: str) -> Task:
-    """The task from Redis without a thread hop; overdue tasks expire on read."""
+    """The org's task from Redis without a thread hop; overdue tasks expire on read."""
     task_id = request.match_info["task_id"]
-    raw = await request.app[AREDIS].get(keys.task(task_id)) if keys.is_uuid(task_id) else None
+    raw = (await request.app[AREDIS].get(keys.task(task_ref(org_id, task_id)))
+           if keys.is_uuid(task_id) else None)
     if raw is None:
         raise NotFound("task not found")
     task = Task.model_validate_json(raw)
@@ -102,7 +110,7 @@ async def wait_task(request: web.Request) -> web.Response:
         expires_in = ((task.expires_at - store.clock()).total_seconds()
                       if task.expires_at else None)
         task = await request.app[HUB].wait(
-            task.task_id, timeout, lambda: read_task(request, who.org_id), expires_in)
+            task.ref, timeout, lambda: read_task(request, who.org_id), expires_in)
     result = WaitResult(task_id=task.task_id, status=task.status, data=task.data,
                         completed_at=task.completed_at)
     return web.json_response(result.model_dump(mode="json"))
@@ -121,7 +129,7 @@ async def cancel_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:cancel")
     task = await read_task(request, who.org_id)
     body = parse(CancelRequest, await _optional_json(request))
-    done = await run(request.app[SERVICES].store.cancel, task.task_id, body.reason)
+    done = await run(request.app[SERVICES].store.cancel, task.ref, body.reason)
     return web.json_response(done.public())
 
 

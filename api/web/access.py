@@ -29,7 +29,7 @@ async def visitor(request: web.Request, task: Task) -> CompletedBy | None:
         return CompletedBy(channel="web", id=member.id, name=member.name)
     if task.requires_otp:
         session = await load_session(request, TASK_COOKIE)
-        if not session or session.get("task_id") != task.task_id:
+        if not session or session.get("task_ref") != task.ref:
             return None
         email = str(session["email"])
         return CompletedBy(channel="web", id=email, name=task.assignee_name or email)

@@ -17,8 +17,8 @@ from api.listing import Filters
 from api.models import Task
 from api.store import TaskStore
 from api.web.access import signed_in_member
-from api.web.pages import page_off_loop
-from api.web.session import csrf_token, remember_csrf
+from api.web.pages import page
+from api.web.session import with_csrf
 
 TABS = {"pending": ("Pending", ("pending",)), "completed": ("Completed", ("completed",)),
         "closed": ("Cancelled & failed", ("cancelled", "failed"))}
@@ -36,11 +36,8 @@ async def require_member(request: web.Request) -> Member:
 async def member_page(request: web.Request, member: Member, template: str,
                       status: int = 200, **context: Any) -> web.Response:
     """A dashboard page: the member, a CSRF token for its forms and the nav."""
-    token = csrf_token(request)
-    response = await page_off_loop(request, template, status, member=member,
-                                   csrf_token=token, **context)
-    remember_csrf(request, response, token)
-    return response
+    return await with_csrf(request, lambda token: page(
+        request, template, status, member=member, csrf_token=token, **context))
 
 
 def _query(request: web.Request) -> tuple[str, bool, str]:
@@ -95,7 +92,7 @@ async def show_dashboard(request: web.Request) -> web.Response:
     tabs = [(key, label, "?" + urlencode({"tab": key, "mine": "1" if mine else "", "q": q}))
             for key, (label, _) in TABS.items()]
     return await member_page(request, member, "dashboard.html", tab=tab, mine=mine, q=q,
-                             rows=rows, tabs=tabs, source=f"/dashboard/api/tasks?{query}")
+                       rows=rows, tabs=tabs, source=f"/dashboard/api/tasks?{query}")
 
 
 async def tasks_json(request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from api.errors import Detail, InvalidRequest, NotFound
+from api.errors import Conflict, Detail, InvalidRequest, NotFound
 from api.files import BadSignature, TooManyFiles, clean_signature, content_type, display_name
 from api.http.resources import SERVICES, principal, run
 from api.models import UPLOAD_KINDS, FileRef, Task
@@ -42,7 +42,7 @@ async def file_ref(request: web.Request, task: Task, field: str) -> FileRef:
         raise NotFound("no such file field")
     value: Any = task.data.get(field)
     if value is None and task.status == "pending":
-        value = (await run(request.app[SERVICES].store.load_draft, task.task_id)).get(field)
+        value = (await run(request.app[SERVICES].store.load_draft, task.ref)).get(field)
     if not isinstance(value, dict):
         raise NotFound("no file was uploaded for this field")
     return FileRef.model_validate(value)
@@ -50,7 +50,7 @@ async def file_ref(request: web.Request, task: Task, field: str) -> FileRef:
 
 async def file_response(request: web.Request, task: Task, field: str) -> web.Response:
     ref = await file_ref(request, task, field)
-    if not await run(request.app[SERVICES].store.owns_file, task.task_id, ref.sha256):
+    if not await run(request.app[SERVICES].store.owns_file, task.ref, ref.sha256):
         raise NotFound("no file was uploaded for this field")
     try:
         data = await run(request.app[WEB].storage.read, ref.sha256)
@@ -69,6 +69,8 @@ async def api_upload(request: web.Request) -> web.Response:
                   and f.kind in UPLOAD_KINDS), None)
     if field is None:
         raise NotFound("no such file field")
+    if task.status != "pending":  # before reading the body; the claim re-checks atomically
+        raise Conflict(f"the task is {task.status}")
     data = await read_body(request, services.settings.max_upload_bytes)
     if not data:
         raise InvalidRequest([Detail("body", "the file must be 1 byte to "
@@ -102,7 +104,7 @@ async def _signature(data: bytes) -> bytes:
 async def _stored_ref(request: web.Request, task: Task, field: str, data: bytes) -> FileRef:
     services = request.app[SERVICES]
     try:
-        digest = await store_file(services.store, request.app[WEB].storage, task.task_id, data)
+        digest = await store_file(services.store, request.app[WEB].storage, task.ref, data)
     except TooManyFiles as error:
         raise InvalidRequest([Detail("body", str(error), "too_many_files")]) from None
     url = f"{services.settings.base_url.rstrip('/')}/api/v1/tasks/{task.task_id}/files/{field}"

@@ -1,7 +1,8 @@
 """The task form `/t/{link_id}`: one step per page, drafts between steps, completion.
 
 GET only reads (a link-preview bot can never answer anything); every POST carries the
-CSRF token. The draft is the one Slack uses, so a task started there continues here.
+CSRF token, checked (like the task's state and the visitor's grant) before any file part
+is read. The draft is the one Slack uses, so a task started there continues here.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from api.errors import Conflict, InvalidRequest, NotFound
 from api.http.resources import SERVICES, run
 from api.models import UPLOAD_KINDS, CompletedBy, Task
 from api.web.access import visitor
-from api.web.form_input import StepAnswers, Submission, read_submission
+from api.web.form_input import Forged, Limits, StepAnswers, Submission, read_submission
 from api.web.pages import STATIC_PREFIX, WEB, html_response, message
-from api.web.session import CSRF_FIELD, csrf_ok, csrf_token, remember_csrf
+from api.web.session import with_csrf
 from renderers.html import render_step
 
 MIB = 1024 * 1024
@@ -66,13 +67,14 @@ async def open_task(request: web.Request) -> tuple[Task, CompletedBy] | web.Resp
 async def step_page(request: web.Request, task: Task, index: int, answers: dict[str, Any],
                     errors: dict[str, str], status: int = 200) -> web.Response:
     """The step's page, rendered in a worker thread: its markdown may take a while."""
-    token = csrf_token(request)
-    body = await run(render_step, task, index, answers, errors, csrf_token=token,
-                     action=f"/t/{task.link_id}?step={index + 1}",
-                     static_prefix=STATIC_PREFIX)
-    response = html_response(body, status)
-    remember_csrf(request, response, token)
-    return response
+
+    async def render(token: str) -> web.Response:
+        body = await run(render_step, task, index, answers, errors, csrf_token=token,
+                         action=f"/t/{task.link_id}?step={index + 1}",
+                         static_prefix=STATIC_PREFIX)
+        return html_response(body, status)
+
+    return await with_csrf(request, render)
 
 
 async def show_form(request: web.Request) -> web.Response:
@@ -80,7 +82,7 @@ async def show_form(request: web.Request) -> web.Response:
     if isinstance(opened, web.Response):
         return opened
     task, _ = opened
-    draft = await run(request.app[SERVICES].store.load_draft, task.task_id)
+    draft = await run(request.app[SERVICES].store.load_draft, task.ref)
     return await step_page(request, task, step_index(request, task), draft, {})
 
 
@@ -89,16 +91,27 @@ async def submit_form(request: web.Request) -> web.Response:
     if isinstance(opened, web.Response):
         return opened
     task, who = opened
-    limit = request.app[SERVICES].settings.max_upload_bytes
-    uploads = sum(f.kind in UPLOAD_KINDS for f in task.step_fields(step_index(request, task)))
     try:
-        submission = await read_submission(request, limit, (uploads + 1) * limit + MIB)
+        submission = await read_submission(request, _limits(request, task))
     except web.HTTPRequestEntityTooLarge:
         return message("Too large", "What you sent is larger than this form accepts.", 413)
-    if not csrf_ok(request, submission.fields.get(CSRF_FIELD)):
+    except Forged:
         return message("Please try again", "This form expired or was sent from another "
                        "page. Reload the page and send it again.", status=403)
-    return await StepFlow(request, task, who).handle(submission)
+    try:
+        return await StepFlow(request, task, who).handle(submission)
+    finally:
+        await run(submission.discard)
+
+
+def _limits(request: web.Request, task: Task) -> Limits:
+    """A file per upload field of the step, a MiB of text, and never more than one
+    request may hold."""
+    settings = request.app[SERVICES].settings
+    uploads = sum(f.kind in UPLOAD_KINDS for f in task.step_fields(step_index(request, task)))
+    total = min((uploads + 1) * settings.max_upload_bytes + MIB,
+                settings.max_request_upload_bytes)
+    return Limits(settings.max_upload_bytes, total, settings.incoming_dir)
 
 
 class StepFlow:
@@ -111,15 +124,18 @@ class StepFlow:
 
     async def handle(self, submission: Submission) -> web.Response:
         store = self.services.store
-        draft = await run(store.load_draft, self.task.task_id)
+        draft = await run(store.load_draft, self.task.ref)
         fields = self.task.step_fields(self.index)
-        raw, errors = await self._answers(submission, draft)
+        try:
+            raw, errors = await self._answers(submission, draft)
+        except Conflict:  # the task ended while its files arrived: none were kept
+            return gone_page(await task_by_link(self.request))
         clean, details = validate_answers(fields, {k: v for k, v in raw.items()
                                                    if k not in errors})
         errors = {d.loc.split(".", 1)[1]: d.msg for d in details} | errors
         keep = {f.name: clean.get(f.name) for f in fields if f.name not in errors}
         try:
-            draft = await run(store.save_draft, self.task.task_id, keep)
+            draft = await run(store.save_draft, self.task.ref, keep)
         except Conflict:
             return gone_page(await task_by_link(self.request))
         return await self._navigate(submission.fields.get("nav", "next"), draft, raw,
@@ -160,8 +176,6 @@ class StepFlow:
     async def _first_error_step(self, draft: dict[str, Any],
                                 error: InvalidRequest) -> web.Response:
         errors = {d.loc.split(".", 1)[-1]: d.msg for d in error.details}
-        for index, step in enumerate(self.task.steps):
-            if any(f.name in errors for f in step.fields()):
-                return await step_page(self.request, self.task, index, draft, errors,
-                                       status=400)
-        return await step_page(self.request, self.task, self.index, draft, errors, status=400)
+        index = next((i for i, step in enumerate(self.task.steps)
+                      if any(f.name in errors for f in step.fields())), self.index)
+        return await step_page(self.request, self.task, index, draft, errors, status=400)

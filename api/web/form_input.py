@@ -1,16 +1,23 @@
 """Reading a form POST (urlencoded or multipart) into answers, with size limits.
 
-Everything is read into memory first (bounded), so the CSRF token is checked before any
-file is stored. Uploads over the limit become a field error, not a stored file.
+The CSRF token comes first (the form's first field, so a browser sends it as the first
+part) and is checked before any other part is read: a forged POST costs one small part.
+File parts are then streamed to temporary files (hashed on the way), never held in
+memory; text parts are kept, bounded. Uploads over the limit become a field error, not a
+stored file, and a body over the request's total is refused with 413.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from api.answers import is_empty
 from api.files import (
@@ -26,17 +33,34 @@ from api.files import (
 from api.http.resources import run
 from api.models import FileRef, FormField, Task
 from api.store import TaskStore
+from api.web.session import CSRF_FIELD, csrf_ok
 
 MAX_PARTS = 200
 MAX_TEXT_PART = 256 * 1024
+MAX_TOKEN_PART = 256
 CHUNK = 64 * 1024
+
+
+class Forged(Exception):
+    """The POST does not start with this browser's CSRF token."""
 
 
 @dataclass
 class Upload:
+    """A received file part, waiting in a temporary file until it is stored."""
+
     filename: str
     content_type: str
-    data: bytes
+    path: Path
+    size: int
+    sha256: str
+
+
+@dataclass
+class Limits:
+    file: int  # one file part
+    total: int  # the whole body
+    incoming: Path  # where file parts wait
 
 
 @dataclass
@@ -45,64 +69,128 @@ class Submission:
     uploads: dict[str, Upload] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     size: int = 0
+    spooled: list[Path] = field(default_factory=list)
+
+    def count(self, size: int, total: int) -> None:
+        """Every byte read, kept or drained, counts toward the body's `total`: 413 once
+        over it, so an endless part of a chunked body is stopped."""
+        self.size += size
+        if self.size > total:
+            raise too_large(total)
+
+    def discard(self) -> None:
+        """Remove the temporary files that were not stored."""
+        for path in self.spooled:
+            with suppress(FileNotFoundError):
+                path.unlink()
 
 
 def too_large(total: int) -> web.HTTPRequestEntityTooLarge:
     return web.HTTPRequestEntityTooLarge(max_size=total, actual_size=total + 1)
 
 
-async def read_submission(request: web.Request, limit: int, total: int) -> Submission:
-    """The posted fields and files; a part over `limit` becomes an error, a body over
-    `total` (or with too many parts) is refused with 413."""
-    if request.content_length is not None and request.content_length > total:
-        raise too_large(total)
+async def read_submission(request: web.Request, limits: Limits) -> Submission:
+    """The posted fields and files, once the CSRF token is right (Forged if not); a part
+    over `limits.file` becomes an error, a body over `limits.total` (or with too many
+    parts) is refused with 413. The caller discards the submission when done."""
+    if request.content_length is not None and request.content_length > limits.total:
+        raise too_large(limits.total)
     if not request.content_type.startswith("multipart/"):
-        posted = await request.post()
+        posted = await request.post()  # bounded by the app's client_max_size
+        if not await csrf_ok(request, posted.get(CSRF_FIELD)):
+            raise Forged()
         return Submission(fields={k: v for k, v in posted.items() if isinstance(v, str)})
-    submission, reader = Submission(), await request.multipart()
+    submission = Submission()
+    try:
+        await _read_parts(request, await request.multipart(), submission, limits)
+    except BaseException:
+        await run(submission.discard)
+        raise
+    return submission
+
+
+async def _read_parts(request: web.Request, reader: MultipartReader,
+                      submission: Submission, limits: Limits) -> None:
+    token = await _next_part(reader, limits.total)
+    if token is None or token.name != CSRF_FIELD or token.filename is not None:
+        raise Forged()
+    value = await _bounded(token, MAX_TOKEN_PART, submission, limits.total)
+    if value is None or not await csrf_ok(request, value.decode(errors="replace")):
+        raise Forged()
     for _ in range(MAX_PARTS):
-        part = await reader.next()
+        part = await _next_part(reader, limits.total)
         if part is None:
-            return submission
-        if not isinstance(part, BodyPartReader):
-            raise too_large(total)  # nested multipart: no browser sends it
-        await _read_part(part, submission, limit, total)
-    raise too_large(total)
+            return
+        await _read_part(part, submission, limits)
+    raise too_large(limits.total)
 
 
-async def _read_part(part: BodyPartReader, submission: Submission, limit: int,
-                     total: int) -> None:
+async def _next_part(reader: MultipartReader, total: int) -> BodyPartReader | None:
+    part = await reader.next()
+    if part is not None and not isinstance(part, BodyPartReader):
+        raise too_large(total)  # nested multipart: no browser sends it
+    return part
+
+
+async def _read_part(part: BodyPartReader, submission: Submission, limits: Limits) -> None:
     if not part.name:
-        await _bounded(part, 0, submission, total)  # drained, but counted
+        await _bounded(part, 0, submission, limits.total)  # drained, but counted
         return
     name = str(part.name)
-    text_limit = max(MAX_TEXT_PART, limit * 4 // 3 + 64)  # a signature's data URL
-    part_limit = limit if part.filename is not None else text_limit
-    data = await _bounded(part, part_limit, submission, total)
+    if part.filename is not None:
+        upload = await _spool(part, submission, limits)
+        if upload is None:
+            submission.errors[name] = f"the file is larger than {_mib(limits.file)}"
+        elif upload.size:
+            submission.uploads[name] = upload
+        return
+    text_limit = max(MAX_TEXT_PART, limits.file * 4 // 3 + 64)  # a signature's data URL
+    data = await _bounded(part, text_limit, submission, limits.total)
     if data is None:
-        submission.errors[name] = f"the file is larger than {_mib(limit)}"
-    elif part.filename is not None:
-        if data:
-            ctype = content_type(part.headers.get("Content-Type"))
-            submission.uploads[name] = Upload(display_name(part.filename), ctype, data)
+        submission.errors[name] = f"the file is larger than {_mib(limits.file)}"
     else:
         submission.fields[name] = data.decode("utf-8", errors="replace")
 
 
 async def _bounded(part: BodyPartReader, limit: int, submission: Submission,
                    total: int) -> bytes | None:
-    """The part's bytes, or None (after draining it) if it is longer than `limit`. Every
-    byte read, kept or drained, counts toward the body's `total`: 413 once over it, so
-    an endless part of a chunked body is stopped."""
+    """The part's bytes, or None (after draining it) if it is longer than `limit`."""
     chunks, size = [], 0
     while chunk := await part.read_chunk(CHUNK):
         size += len(chunk)
-        submission.size += len(chunk)
-        if submission.size > total:
-            raise too_large(total)
+        submission.count(len(chunk), total)
         if size <= limit:
             chunks.append(chunk)
     return b"".join(chunks) if size <= limit else None
+
+
+async def _spool(part: BodyPartReader, submission: Submission,
+                 limits: Limits) -> Upload | None:
+    """The file part written to a temporary file and hashed as it arrives, or None
+    (nothing kept, the rest drained) once it is longer than `limits.file`."""
+    out, path = await run(_temp_file, limits.incoming)
+    submission.spooled.append(path)
+    digest, size = hashlib.sha256(), 0
+    try:
+        while chunk := await part.read_chunk(CHUNK):
+            size += len(chunk)
+            submission.count(len(chunk), limits.total)
+            if size <= limits.file:
+                digest.update(chunk)
+                await run(out.write, chunk)
+    finally:
+        await run(out.close)
+    if size > limits.file:
+        await run(path.unlink)
+        return None
+    return Upload(display_name(part.filename), content_type(part.headers.get("Content-Type")),
+                  path, size, digest.hexdigest())
+
+
+def _temp_file(directory: Path) -> tuple[BinaryIO, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=directory, prefix="upload-")
+    return os.fdopen(fd, "wb"), Path(name)
 
 
 def _mib(limit: int) -> str:
@@ -112,15 +200,20 @@ def _mib(limit: int) -> str:
     return f"{limit} bytes"
 
 
-async def store_file(store: TaskStore, storage: FileStorage, task_id: str,
+async def store_file(store: TaskStore, storage: FileStorage, ref: str,
                      data: bytes) -> str:
-    """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK never
-    reaches the disk); its sha256. TooManyFiles if the task is full."""
+    """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK, or
+    one that has ended, never reaches the disk); its sha256. TooManyFiles if the task is
+    full, Conflict if it is no longer pending."""
     digest = await run(lambda: hashlib.sha256(data).hexdigest())
-    if not await run(store.claim_file, task_id, digest, MAX_FILES_PER_TASK):
-        raise TooManyFiles()
+    await _claim(store, ref, digest)
     await run(storage.put, data)
     return digest
+
+
+async def _claim(store: TaskStore, ref: str, digest: str) -> None:
+    if not await run(store.claim_file, ref, digest, MAX_FILES_PER_TASK):
+        raise TooManyFiles()
 
 
 class StepAnswers:
@@ -162,11 +255,17 @@ class StepAnswers:
             if is_empty(raw):
                 return draft.get(f.name)
             png = await run(decode_signature, str(raw), self.limit)
-            return await self._store(f, Upload("signature.png", "image/png", png))
+            digest = await store_file(self.store, self.storage, self.task.ref, png)
+            return self._ref(f, "signature.png", len(png), "image/png", digest)
         return None if is_empty(raw) else raw
 
     async def _store(self, f: FormField, upload: Upload) -> dict[str, Any]:
-        digest = await store_file(self.store, self.storage, self.task.task_id, upload.data)
+        await _claim(self.store, self.task.ref, upload.sha256)
+        await run(self.storage.adopt, upload.path, upload.sha256)
+        return self._ref(f, upload.filename, upload.size, upload.content_type, upload.sha256)
+
+    def _ref(self, f: FormField, name: str, size: int, ctype: str,
+             digest: str) -> dict[str, Any]:
         url = f"{self.base_url}/api/v1/tasks/{self.task.task_id}/files/{f.name}"
-        return FileRef(name=upload.filename, size=len(upload.data),
-                       content_type=upload.content_type, sha256=digest, url=url).model_dump()
+        return FileRef(name=name, size=size, content_type=ctype, sha256=digest,
+                       url=url).model_dump()

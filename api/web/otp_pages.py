@@ -1,7 +1,9 @@
 """External assignees prove their email with a one-time code before the form opens.
 
 GET only shows the page; the code is sent by an explicit POST (so link previews never
-send mail). A right code gives a session cookie for this task's path only.
+send mail). Each request for a code is an attempt whose id only this browser holds (a
+cookie on the verify path), so nobody else can spend its tries. A right code gives a
+session cookie for this task's path only.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from aiohttp import web
 from api.errors import NotFound
 from api.http.resources import SERVICES, run
 from api.models import Task
-from api.otp import CodeLocked, RateLimited
+from api.otp import CodeLocked, RateLimited, new_attempt
 from api.web.access import task_cookie_path, visitor
 from api.web.form import gone_page, task_by_link
 from api.web.pages import WEB, message, page
@@ -19,12 +21,14 @@ from api.web.session import (
     CSRF_FIELD,
     TASK_COOKIE,
     client_ip,
+    cookie_id,
     create_session,
     csrf_ok,
-    csrf_token,
-    remember_csrf,
     set_cookie,
+    with_csrf,
 )
+
+CODE_COOKIE = "inloop_code"
 
 
 def masked(email: str) -> str:
@@ -54,65 +58,77 @@ async def _task_needing_code(request: web.Request) -> Task | web.Response:
     return task
 
 
-def code_page(request: web.Request, task: Task, *, note: str = "", error: str = "",
-              status: int = 200) -> web.Response:
-    token = csrf_token(request)
-    response = page(request, "otp.html", status, task=task,
-                    email=masked(task.assignee_email or ""),
-                    phone=masked_phone(task.assignee_phone or ""), note=note, error=error,
-                    csrf_token=token, base=f"/t/{task.link_id}/verify")
-    remember_csrf(request, response, token)
-    return response
+async def code_page(request: web.Request, task: Task, *, note: str = "", error: str = "",
+                    status: int = 200) -> web.Response:
+    return await with_csrf(request, lambda token: page(
+        request, "otp.html", status, task=task, email=masked(task.assignee_email or ""),
+        phone=masked_phone(task.assignee_phone or ""), note=note, error=error,
+        csrf_token=token, base=_verify_path(task)))
+
+
+def _verify_path(task: Task) -> str:
+    return f"/t/{task.link_id}/verify"
+
+
+def _subject(task: Task) -> str:
+    return f"task:{task.ref}"
 
 
 async def show_code_page(request: web.Request) -> web.Response:
     task = await _task_needing_code(request)
     if isinstance(task, web.Response):
         return task
-    note = "We sent you a code. It works for 10 minutes." if "sent" in request.query else ""
-    return code_page(request, task, note=note)
+    note = ("We sent you a code. It works for 10 minutes. Asking again within a minute "
+            "sends no new email: use the newest code you got.") if "sent" in request.query else ""
+    return await code_page(request, task, note=note)
 
 
 async def send_code(request: web.Request) -> web.Response:
     task = await _task_needing_code(request)
     if isinstance(task, web.Response):
         return task
-    if not csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
-        return code_page(request, task, error="The page expired; try again.", status=403)
-    codes, email = request.app[WEB].codes, task.assignee_email or ""
-    context = {"purpose": "task", "title": task.title,
-               "minutes": codes.policy.ttl_s // 60}
+    if not await csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
+        return await code_page(request, task, error="The page expired; try again.",
+                               status=403)
+    codes, attempt = request.app[WEB].codes, new_attempt()
+    context = {"purpose": "task", "title": task.title, "minutes": codes.policy.ttl_s // 60}
     try:
-        await run(codes.send, "task", task.task_id, email, client_ip(request),
-                  context=context)
+        await run(codes.send, "task", attempt, _subject(task), task.assignee_email or "",
+                  client_ip(request), context=context, record={"task_id": task.task_id})
     except RateLimited as error:
-        return code_page(request, task, error=error.message, status=429)
-    raise web.HTTPSeeOther(f"/t/{task.link_id}/verify?sent=1")
+        return await code_page(request, task, error=error.message, status=429)
+    response = web.HTTPSeeOther(f"{_verify_path(task)}?sent=1")
+    set_cookie(request, response, CODE_COOKIE, attempt, path=_verify_path(task),
+               max_age=codes.policy.ttl_s)
+    raise response
 
 
 async def check_code(request: web.Request) -> web.Response:
     task = await _task_needing_code(request)
     if isinstance(task, web.Response):
         return task
-    form = await request.post()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
-        return code_page(request, task, error="The page expired; try again.", status=403)
+    form, attempt = await request.post(), cookie_id(request, CODE_COOKIE) or ""
+    if not await csrf_ok(request, form.get(CSRF_FIELD)):
+        return await code_page(request, task, error="The page expired; try again.",
+                               status=403)
     codes = request.app[WEB].codes
     try:
-        record = await run(codes.verify, "task", task.task_id, str(form.get("code", "")))
+        record = await run(codes.verify, "task", attempt, str(form.get("code", "")),
+                           client_ip(request), subject=_subject(task))
     except CodeLocked as error:
-        return code_page(request, task, error=error.message, status=403)
+        return await code_page(request, task, error=error.message, status=403)
     if record is None:
-        left = await run(codes.tries_left, "task", task.task_id)
-        return code_page(request, task, error=f"That code is not right. {left} tries left.",
-                         status=400)
+        left = await run(codes.tries_left, "task", attempt)
+        return await code_page(request, task, status=400,
+                               error=f"That code is not right. {left} tries left.")
     return await _grant(request, task, record["email"])
 
 
 async def _grant(request: web.Request, task: Task, email: str) -> web.Response:
-    session_id = await create_session(request, {"kind": "task", "task_id": task.task_id,
+    session_id = await create_session(request, {"kind": "task", "task_ref": task.ref,
                                                 "email": email})
     response = web.HTTPSeeOther(f"/t/{task.link_id}")
     set_cookie(request, response, TASK_COOKIE, session_id, path=task_cookie_path(task),
                max_age=request.app[SERVICES].settings.web_session_ttl_s)
+    response.del_cookie(CODE_COOKIE, path=_verify_path(task))
     raise response

@@ -55,17 +55,10 @@ def html_response(body: str, status: int = 200) -> web.Response:
                         charset="utf-8", headers=SECURITY_HEADERS)
 
 
-def page(request: web.Request, template: str, status: int = 200,
-         **context: Any) -> web.Response:
-    """Render one of our templates (they extend the renderer's base.html)."""
-    body = request.app[WEB].env.get_template(template).render(**context)
-    return html_response(body, status)
-
-
-async def page_off_loop(request: web.Request, template: str, status: int = 200,
-                        **context: Any) -> web.Response:
-    """`page` rendered in a worker thread, for pages as large as a task or a list of them:
-    the event loop goes on serving everyone else meanwhile."""
+async def page(request: web.Request, template: str, status: int = 200,
+               **context: Any) -> web.Response:
+    """Render one of our templates (they extend the renderer's base.html) in a worker
+    thread: a page as large as a task, or a list of them, never holds up the event loop."""
     body = await run(request.app[WEB].env.get_template(template).render, **context)
     return html_response(body, status)
 

@@ -25,6 +25,7 @@ from api.otp import CodePolicy, EmailCodes
 from api.runtime import Services
 from api.web import dashboard, files, form, otp_pages, sign_in, task_page, tokens
 from api.web.pages import ASSETS_PREFIX, STATIC_PREFIX, WEB, WebContext, build_env
+from api.web.session import CSRF, CsrfSigner
 
 HERE = Path(__file__).parent
 
@@ -35,7 +36,10 @@ def web_context(services: Services) -> WebContext:
                         sends_per_subject=settings.otp_sends_per_subject,
                         sends_per_ip=settings.otp_sends_per_ip,
                         window_s=settings.otp_send_window_s,
-                        max_failures=settings.otp_max_failures_per_day)
+                        mail_interval_s=settings.otp_mail_interval_s,
+                        mails_per_subject=settings.otp_mails_per_subject,
+                        max_failures=settings.otp_max_failures_per_day,
+                        max_subject_failures=settings.otp_max_subject_failures_per_day)
     return WebContext(env=build_env(), storage=LocalFileStorage(settings.files_dir),
                       codes=EmailCodes(services.redis, services.queues, policy))
 
@@ -43,6 +47,7 @@ def web_context(services: Services) -> WebContext:
 def register(app: web.Application) -> None:
     """Mount the web UI routes."""
     app[WEB] = web_context(app[SERVICES])
+    app[CSRF] = CsrfSigner()
     router = app.router
     router.add_get("/t/{link_id}", form.show_form)
     router.add_post("/t/{link_id}", form.submit_form)

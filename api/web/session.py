@@ -1,22 +1,33 @@
 """Browser sessions and CSRF protection for the web pages.
 
-CSRF is a double-submit token: a random `inloop_csrf` cookie (HttpOnly, SameSite=Lax)
-that every POST must repeat in its `csrf_token` field; the two are compared in constant
-time. Sessions are random ids in a cookie pointing at `web-session:{id}` in Redis (with a
+Sessions are random ids in a cookie pointing at `web-session:{id}` in Redis (with a
 TTL): a member's dashboard session (path `/`) or an external assignee's grant for one
-task (path `/t/{link_id}`, so it is never sent anywhere else).
+task (path `/t/{link_id}`, so it is never sent anywhere else). A cookie that is not
+exactly such an id (garbage, another shape, too long, non-ASCII) reads as signed out and
+never reaches a Redis key.
+
+CSRF: every form carries a token that is an HMAC, under a server secret, of what the
+browser holds: a random `inloop_csrf` cookie and its session ids (member, task grant).
+Every POST must repeat it in `csrf_token`. A token works only with the cookies it was
+made for, so one from another session (or from before signing in) is refused, and
+planting a cookie cannot forge one, as it could a plain double-submit cookie.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import secrets
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
+from redis.asyncio import Redis as AsyncRedis
 
 from api import keys
 from api.http.resources import AREDIS, SERVICES
@@ -25,6 +36,36 @@ CSRF_COOKIE = "inloop_csrf"
 CSRF_FIELD = "csrf_token"
 MEMBER_COOKIE = "inloop_session"
 TASK_COOKIE = "inloop_task"
+COOKIE_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+
+
+class CsrfSigner:
+    """Owns the CSRF secret: made once in Redis (so every instance shares it) and read
+    on first use (the app starts even while Redis is down)."""
+
+    def __init__(self) -> None:
+        self._secret: bytes | None = None
+
+    async def sign(self, redis: AsyncRedis, binding: str) -> str:
+        mac = hmac.new(await self._key(redis), binding.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+    async def _key(self, redis: AsyncRedis) -> bytes:
+        if self._secret is None:
+            new = secrets.token_hex(32)
+            kept = await redis.set(keys.WEB_SECRET, new, nx=True, get=True)
+            self._secret = bytes.fromhex(keys.text(kept) if isinstance(kept, bytes | str)
+                                         else new)
+        return self._secret
+
+
+CSRF = web.AppKey("csrf", CsrfSigner)
+
+
+def cookie_id(request: web.Request, name: str) -> str | None:
+    """The id in cookie `name`, or None when it is missing or not of an id's shape."""
+    value = request.cookies.get(name, "")
+    return value if COOKIE_ID.match(value) else None
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
@@ -34,22 +75,29 @@ def set_cookie(request: web.Request, response: web.StreamResponse, name: str, va
                         samesite="Lax", secure=settings.secure_cookies)
 
 
-def csrf_token(request: web.Request) -> str:
-    """The visitor's CSRF token (a new one if the cookie is missing or malformed)."""
-    token = request.cookies.get(CSRF_COOKIE, "")
-    return token if len(token) == 43 else secrets.token_urlsafe(32)
+async def _token(request: web.Request, browser: str) -> str:
+    sessions = (cookie_id(request, MEMBER_COOKIE), cookie_id(request, TASK_COOKIE))
+    binding = "|".join([browser, *(s or "" for s in sessions)])
+    return await request.app[CSRF].sign(request.app[AREDIS], binding)
 
 
-def remember_csrf(request: web.Request, response: web.StreamResponse, token: str) -> None:
-    if request.cookies.get(CSRF_COOKIE) != token:
-        set_cookie(request, response, CSRF_COOKIE, token)
+async def with_csrf(request: web.Request,
+                    render: Callable[[str], Awaitable[web.Response]]) -> web.Response:
+    """`await render(token)`: a page whose forms carry this browser's CSRF token (setting
+    the browser's cookie when it has none yet)."""
+    known = cookie_id(request, CSRF_COOKIE)
+    browser = known or secrets.token_urlsafe(32)
+    response = await render(await _token(request, browser))
+    if known is None:
+        set_cookie(request, response, CSRF_COOKIE, browser)
+    return response
 
 
-def csrf_ok(request: web.Request, submitted: Any) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not isinstance(submitted, str):
+async def csrf_ok(request: web.Request, submitted: Any) -> bool:
+    browser = cookie_id(request, CSRF_COOKIE)
+    if browser is None or not isinstance(submitted, str):
         return False
-    return hmac.compare_digest(cookie.encode(), submitted.encode())
+    return hmac.compare_digest((await _token(request, browser)).encode(), submitted.encode())
 
 
 async def create_session(request: web.Request, data: dict[str, Any]) -> str:
@@ -60,8 +108,8 @@ async def create_session(request: web.Request, data: dict[str, Any]) -> str:
 
 
 async def load_session(request: web.Request, cookie: str) -> dict[str, Any] | None:
-    session_id = request.cookies.get(cookie, "")
-    if not 20 <= len(session_id) <= 64:
+    session_id = cookie_id(request, cookie)
+    if session_id is None:
         return None
     raw = await request.app[AREDIS].get(keys.web_session(session_id))
     return json.loads(raw) if raw else None
@@ -73,23 +121,23 @@ STASH_TTL_S = 300
 async def stash(request: web.Request, cookie: str, name: str, value: str) -> None:
     """Keep `value` for this session's next page (`unstash` takes it once), e.g. a new
     token to show after a redirect; briefly, so an unseen secret does not linger."""
-    session_id = request.cookies.get(cookie, "")
-    if await load_session(request, cookie) is not None:
+    session_id = cookie_id(request, cookie)
+    if session_id and await load_session(request, cookie) is not None:
         await request.app[AREDIS].set(keys.web_session_stash(session_id, name), value,
                                       ex=STASH_TTL_S)
 
 
 async def unstash(request: web.Request, cookie: str, name: str) -> str | None:
     """The value `stash` kept under `name`, gone once read (None if none)."""
-    if await load_session(request, cookie) is None:
+    session_id = cookie_id(request, cookie)
+    if session_id is None or await load_session(request, cookie) is None:
         return None
-    key = keys.web_session_stash(request.cookies.get(cookie, ""), name)
-    value = await request.app[AREDIS].getdel(key)
+    value = await request.app[AREDIS].getdel(keys.web_session_stash(session_id, name))
     return keys.text(value) if value is not None else None
 
 
 async def drop_session(request: web.Request, cookie: str) -> None:
-    session_id = request.cookies.get(cookie, "")
+    session_id = cookie_id(request, cookie)
     if session_id:
         await request.app[AREDIS].delete(keys.web_session(session_id))
 

@@ -1,31 +1,31 @@
 """Dashboard sign-in: a member's email, then a one-time code sent to it.
 
 An unknown address gets the same pages and a code that is never sent, so the sign-in
-form does not reveal who is a member. The attempt is tracked by a short-lived cookie.
+form does not reveal who is a member. The attempt is tracked by a short-lived cookie;
+limits count per email and network (see api.otp), so a stranger asking for codes for a
+member's email neither locks the member out nor floods their mailbox.
 """
 
 from __future__ import annotations
-
-import secrets
 
 from aiohttp import web
 
 from api.auth import Directory, Member
 from api.errors import NotFound
 from api.http.resources import SERVICES, run
-from api.otp import CodeLocked, RateLimited
+from api.otp import CodeLocked, RateLimited, new_attempt
 from api.web.access import signed_in_member
-from api.web.pages import WEB, page
+from api.web.pages import WEB, message, page
 from api.web.session import (
     CSRF_FIELD,
     MEMBER_COOKIE,
     client_ip,
+    cookie_id,
     create_session,
     csrf_ok,
-    csrf_token,
     drop_session,
-    remember_csrf,
     set_cookie,
+    with_csrf,
 )
 
 LOGIN_COOKIE = "inloop_login"
@@ -40,31 +40,30 @@ def find_member(directory: Directory, email: str, org: str) -> Member | None:
     return None
 
 
-def login_page(request: web.Request, template: str, status: int = 200,
-               **context: str) -> web.Response:
-    token = csrf_token(request)
-    response = page(request, template, status, csrf_token=token, **context)
-    remember_csrf(request, response, token)
-    return response
+async def login_page(request: web.Request, template: str, status: int = 200,
+                     **context: str) -> web.Response:
+    return await with_csrf(request, lambda token: page(request, template, status,
+                                                       csrf_token=token, **context))
 
 
 async def show_login(request: web.Request) -> web.Response:
     if await signed_in_member(request):
         raise web.HTTPSeeOther("/dashboard")
-    return login_page(request, "login.html", error="")
+    return await login_page(request, "login.html", error="")
 
 
 async def start_login(request: web.Request) -> web.Response:
     form = await request.post()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
-        return login_page(request, "login.html", 403, error="The page expired; try again.")
+    if not await csrf_ok(request, form.get(CSRF_FIELD)):
+        return await login_page(request, "login.html", 403,
+                                error="The page expired; try again.")
     email, org = str(form.get("email", "")).strip().lower(), str(form.get("org", "")).strip()
     if "@" not in email or len(email) > 254:
-        return login_page(request, "login.html", 400, error="Enter your email address.")
+        return await login_page(request, "login.html", 400, error="Enter your email address.")
     try:
         attempt = await _send_login_code(request, email, org)
     except RateLimited as error:
-        return login_page(request, "login.html", 429, error=error.message)
+        return await login_page(request, "login.html", 429, error=error.message)
     response = web.HTTPSeeOther(f"{LOGIN_PATH}/code")
     set_cookie(request, response, LOGIN_COOKIE, attempt, path=LOGIN_PATH,
                max_age=request.app[WEB].codes.policy.ttl_s)
@@ -74,34 +73,35 @@ async def start_login(request: web.Request) -> web.Response:
 async def _send_login_code(request: web.Request, email: str, org: str) -> str:
     """A new sign-in attempt id; its code is mailed only if `email` is a member's."""
     member = await run(find_member, request.app[SERVICES].directory, email, org)
-    attempt, codes = secrets.token_urlsafe(24), request.app[WEB].codes
-    await run(codes.send, "login", attempt, email, client_ip(request),
+    attempt, codes = new_attempt(), request.app[WEB].codes
+    await run(codes.send, "login", attempt, f"email:{email}", email, client_ip(request),
               context={"purpose": "login", "minutes": codes.policy.ttl_s // 60},
               record={"member_id": member.id if member else ""},
-              rate_key=f"email:{email}", deliver=member is not None)
+              deliver=member is not None)
     return attempt
 
 
 async def show_code(request: web.Request) -> web.Response:
-    if not request.cookies.get(LOGIN_COOKIE):
+    if not cookie_id(request, LOGIN_COOKIE):
         raise web.HTTPSeeOther(LOGIN_PATH)
-    return login_page(request, "login_code.html", error="")
+    return await login_page(request, "login_code.html", error="")
 
 
 async def check_code(request: web.Request) -> web.Response:
-    form, attempt = await request.post(), request.cookies.get(LOGIN_COOKIE, "")
-    if not csrf_ok(request, form.get(CSRF_FIELD)) or not attempt:
-        return login_page(request, "login_code.html", 403, error="The page expired; "
-                          "start again.")
+    form, attempt = await request.post(), cookie_id(request, LOGIN_COOKIE)
+    if not await csrf_ok(request, form.get(CSRF_FIELD)) or not attempt:
+        return await login_page(request, "login_code.html", 403, error="The page expired; "
+                                "start again.")
     codes = request.app[WEB].codes
     try:
-        record = await run(codes.verify, "login", attempt, str(form.get("code", "")))
+        record = await run(codes.verify, "login", attempt, str(form.get("code", "")),
+                           client_ip(request))
     except CodeLocked as error:
-        return login_page(request, "login_code.html", 403, error=error.message)
+        return await login_page(request, "login_code.html", 403, error=error.message)
     if not record or not record.get("member_id"):
         left = await run(codes.tries_left, "login", attempt)
-        return login_page(request, "login_code.html", 400,
-                          error=f"That code is not right. {left} tries left.")
+        return await login_page(request, "login_code.html", 400,
+                                error=f"That code is not right. {left} tries left.")
     return await _signed_in(request, record["member_id"])
 
 
@@ -120,8 +120,12 @@ async def _signed_in(request: web.Request, member_id: str) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    if csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
-        await drop_session(request, MEMBER_COOKIE)
+    """POST only, with the page's CSRF token (no other site can sign anyone out); ends
+    the session in Redis, not just the cookie."""
+    if not await csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
+        return message("Please try again", "The page expired; reload it and sign out "
+                       "again.", 403)
+    await drop_session(request, MEMBER_COOKIE)
     response = web.HTTPSeeOther(LOGIN_PATH)
     response.del_cookie(MEMBER_COOKIE, path="/")
     raise response

@@ -93,8 +93,8 @@ async def show_task(request: web.Request) -> web.Response:
     except NotFound:
         creator = task.created_by
     return await member_page(request, member, "task.html", task=task, answers=answers(task),
-                             timeline=timeline(task, creator, deliveries),
-                             deliveries=deliveries, form_href=f"/t/{task.link_id}")
+                       timeline=timeline(task, creator, deliveries), deliveries=deliveries,
+                       form_href=f"/t/{task.link_id}")
 
 
 async def download_file(request: web.Request) -> web.Response:
@@ -116,14 +116,14 @@ async def download_pdf(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     member = await require_member(request)
     form = await request.post()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
+    if not await csrf_ok(request, form.get(CSRF_FIELD)):
         return message("Please try again", "The page expired; reload it.", 403)
     if not member.admin:
         return message("Not allowed", "Only admins can cancel tasks.", 403)
     task = await _task(request, member)
     reason = str(form.get("reason", "")).strip()[:2000] or None
     with suppress(Conflict):  # already ended: the task page shows how
-        await run(request.app[SERVICES].store.cancel, task.task_id, reason)
+        await run(request.app[SERVICES].store.cancel, task.ref, reason)
     raise web.HTTPSeeOther(f"/dashboard/tasks/{task.task_id}")
 
 

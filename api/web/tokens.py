@@ -37,7 +37,7 @@ async def admin_post(request: web.Request) -> tuple[Member, Posted] | web.Respon
     if isinstance(member, web.Response):
         return member
     form = await request.post()
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
+    if not await csrf_ok(request, form.get(CSRF_FIELD)):
         return await tokens_page(request, member, 403, error="The page expired; try again.")
     return member, form
 
@@ -46,7 +46,7 @@ async def tokens_page(request: web.Request, member: Member, status: int = 200, *
                       error: str = "", created: str = "") -> web.Response:
     rows = await run(request.app[SERVICES].directory.tokens, member.org_id)
     return await member_page(request, member, "tokens.html", status, tokens=rows,
-                             scopes=ALL_SCOPES, error=error, created=created)
+                       scopes=ALL_SCOPES, error=error, created=created)
 
 
 async def list_tokens(request: web.Request) -> web.Response:

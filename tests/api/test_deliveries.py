@@ -52,7 +52,8 @@ async def test_deliveries_are_listed_and_a_gave_up_one_is_retried(
     await _complete(client, account, task_id)
     [queued] = (await _deliveries(client, account, task_id))["deliveries"]
     assert queued["status"] == "queued" and queued["attempts"] == []
-    assert queued["event_id"] == event_id(task_id, "completed")
+    assert queued["event_id"] == event_id(account.ref(task_id), "completed")
+    assert queued["task_id"] == task_id
 
     run_jobs(("webhook",))  # in the main thread: RQ installs signal handlers
     [gave_up] = (await _deliveries(client, account, task_id))["deliveries"]
@@ -78,9 +79,10 @@ async def test_other_orgs_and_scopes_are_refused(
     await _complete(client, account, task_id)
     stranger = make_account()
     await _deliveries(client, stranger, task_id, status=404)
-    did = delivery_id(task_id, "completed", 0)
+    did = delivery_id(account.ref(task_id), "completed", 0)
     services.redis.hset(f"inloop:delivery:{did}", mapping={
         "org_id": account.org_id, "status": "gave_up", "task_id": task_id,
+        "task_ref": account.ref(task_id),
         "event": "completed", "sink_index": 0, "sink_type": "webhook"})
     refused = await client.post(f"/api/v1/deliveries/{did}/retry", headers=stranger.headers)
     assert refused.status == 404

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from api import netguard
 from api.runtime import Services
 from api.store import utcnow
-from tests.conftest import Account, AccountFactory, create
+from tests.conftest import Account, create
 from tests.fixtures import example
 
 
@@ -61,17 +61,6 @@ async def test_an_integrators_own_secret_is_not_echoed(client: TestClient,
     created = await create(client, account, body)
     assert "secret" not in created["sinks"][0]
     assert created["sinks"][1]["secret"].startswith("whsec_")
-
-
-async def test_reused_task_id_tells_another_org_nothing(client: TestClient, account: Account,
-                                                        make_account: AccountFactory) -> None:
-    body = {**example("hpi_approval"), "task_id": str(uuid.uuid4())}
-    await create(client, account, body)
-    mine = await client.post("/api/v1/tasks", json={**body, "title": "x"},
-                             headers=account.headers)
-    theirs = await client.post("/api/v1/tasks", json=body, headers=make_account().headers)
-    assert mine.status == theirs.status == 409
-    assert (await mine.json())["message"] == (await theirs.json())["message"]
 
 
 def test_replay_comes_before_checks_that_may_change(services: Services,

@@ -44,7 +44,7 @@ async def test_concurrent_creates_with_one_task_id_make_one_task(
     assert sum("Idempotent-Replayed" not in r.headers for r in responses) == 1
     listed = await (await client.get("/api/v1/tasks", headers=account.headers)).json()
     assert [t["task_id"] for t in listed["tasks"]] == [body["task_id"]]
-    assert services.store.load(body["task_id"]).link_id == bodies[0]["link_id"]
+    assert services.store.get(account.org_id, body["task_id"]).link_id == bodies[0]["link_id"]
 
 
 async def test_same_task_id_other_body_is_409(client: TestClient, account: Account) -> None:
@@ -75,7 +75,7 @@ async def test_webhook_secret_is_returned_once_never_read_back(client: TestClien
 def test_fifty_concurrent_completions_exactly_one_wins(services: Services,
                                                        account: Account) -> None:
     response, _ = services.tasks.create(_principal(services, account), example("hpi_approval"))
-    task = services.store.load(response["task_id"])
+    task = services.store.get(account.org_id, response["task_id"])
 
     def attempt(i: int) -> str:
         by = CompletedBy(channel="api", id=f"caller-{i}", name=f"Caller {i}")
@@ -88,7 +88,7 @@ def test_fifty_concurrent_completions_exactly_one_wins(services: Services,
     with ThreadPoolExecutor(max_workers=50) as pool:
         outcomes = list(pool.map(attempt, range(50)))
     assert outcomes.count("won") == 1 and outcomes.count("409") == 49
-    final = services.store.load(task.task_id)
+    final = services.store.load(task.ref)
     assert final.status == "completed" and final.version == 2
 
 
@@ -119,14 +119,14 @@ async def test_expired_task_fails_by_the_scheduled_job(client: TestClient, accou
                                                        services: Services, run_jobs: Any) -> None:
     task_id = (await create(client, account, {**example("hpi_approval"),
                                               "expires_in": 60}))["task_id"]
-    task = services.store.load(task_id)
+    task = services.store.get(account.org_id, task_id)
     assert task.expires_at == task.created_at + timedelta(seconds=60)
     scheduled = services.queues["expiry"].scheduled_job_registry.get_job_ids()
-    assert scheduled == [rq_job_id(f"expire:{task_id}")]
+    assert scheduled == [rq_job_id(f"expire:{task.ref}")]
     services.store.clock = lambda: task.created_at + timedelta(seconds=61)
     services.queues["expiry"].enqueue_job(services.queues["expiry"].fetch_job(scheduled[0]))
     assert run_jobs(("expiry",)) == 1
-    raw = services.store.redis.get(f"inloop:task:{task_id}")
+    raw = services.store.redis.get(f"inloop:task:{task.ref}")
     assert b'"status":"failed"' in raw and b'"code":"expired"' in raw
 
 
@@ -134,10 +134,10 @@ async def test_expiry_is_scheduled_for_the_second_after_expires_at(
         client: TestClient, account: Account, services: Services) -> None:
     task_id = (await create(client, account, {**example("hpi_approval"),
                                               "expires_in": 60}))["task_id"]
-    expires_at = services.store.load(task_id).expires_at
+    expires_at = services.store.get(account.org_id, task_id).expires_at
     assert expires_at is not None
     registry = services.queues["expiry"].scheduled_job_registry
-    score = services.redis.zscore(registry.key, rq_job_id(f"expire:{task_id}"))
+    score = services.redis.zscore(registry.key, rq_job_id(f"expire:{account.ref(task_id)}"))
     # RQ releases a job once the current whole second reaches its score: never before.
     assert score == math.ceil(expires_at.timestamp()) and score >= expires_at.timestamp()
 
@@ -146,15 +146,15 @@ async def test_an_expiry_job_started_a_little_early_waits_and_expires(
         client: TestClient, account: Account, services: Services, run_jobs: Any) -> None:
     task_id = (await create(client, account, {**example("hpi_approval"),
                                               "expires_in": 60}))["task_id"]
-    expires_at = services.store.load(task_id).expires_at
+    expires_at = services.store.get(account.org_id, task_id).expires_at
     assert expires_at is not None
     # The worker's clock reads 0.4 s before expires_at when the job starts.
     skew = expires_at - datetime.now(UTC) - timedelta(seconds=0.4)
     services.store.clock = lambda: datetime.now(UTC) + skew
     queue = services.queues["expiry"]
-    queue.enqueue_job(queue.fetch_job(rq_job_id(f"expire:{task_id}")))
+    queue.enqueue_job(queue.fetch_job(rq_job_id(f"expire:{account.ref(task_id)}")))
     assert run_jobs(("expiry",)) == 1
-    task = services.store.load(task_id)
+    task = services.store.get(account.org_id, task_id)
     assert task.status == "failed" and task.errors[0].code == "expired"
 
 
@@ -163,7 +163,7 @@ async def test_overdue_task_reads_as_failed_even_before_the_job(client: TestClie
                                                                 services: Services) -> None:
     task_id = (await create(client, account, {**example("hpi_approval"),
                                               "expires_in": 60}))["task_id"]
-    created_at = services.store.load(task_id).created_at
+    created_at = services.store.get(account.org_id, task_id).created_at
     services.store.clock = lambda: created_at + timedelta(seconds=60)
     task = await (await client.get(f"/api/v1/tasks/{task_id}", headers=account.headers)).json()
     assert task["status"] == "failed" and task["errors"][0]["code"] == "expired"

@@ -107,6 +107,14 @@ class Slack:
 
     async def click(self, user: tuple[str, str, str], action_id: str, value: str,
                     channel: str | None = None) -> Any:
+        response = await self.interact(self.click_payload(user, action_id, value, channel))
+        assert response.status == 200, await response.text()
+        return response
+
+    def click_payload(self, user: tuple[str, str, str], action_id: str, value: str,
+                      channel: str | None = None) -> dict[str, Any]:
+        """The block_actions payload of `user` clicking a button (in `channel`'s message,
+        else in the App Home)."""
         payload: dict[str, Any] = {
             "type": "block_actions", "team": {"id": TEAM, "domain": "test"},
             "user": _user(user), "api_app_id": "A1", "token": "legacy",
@@ -119,28 +127,32 @@ class Slack:
             payload["response_url"] = self.stub.response_url(user[0])
         else:
             payload["container"] = {"type": "view", "view_id": "VHOME"}
-        response = await self.interact(payload)
-        assert response.status == 200, await response.text()
-        return response
+        return payload
 
     async def submit(self, user: tuple[str, str, str], view: dict[str, Any],
                      answers: dict[str, Any]) -> dict[str, Any]:
         """Submit `view` filled with `answers`; Slack's view_submission response body."""
-        payload = {"type": "view_submission", "team": {"id": TEAM, "domain": "test"},
-                   "user": _user(user), "api_app_id": "A1", "token": "legacy",
-                   "trigger_id": self.stub.trigger(),
-                   "view": {**view, "id": "V1", "team_id": TEAM, "hash": "h",
-                            "state": {"values": fill(view, answers)}}}
-        response = await self.interact(payload)
+        response = await self.interact(self.submission(user, view, answers))
         assert response.status == 200, await response.text()
         text = await response.text()
         return json.loads(text) if text else {}
+
+    def submission(self, user: tuple[str, str, str], view: dict[str, Any],
+                   answers: dict[str, Any]) -> dict[str, Any]:
+        """The view_submission payload of `user` submitting `view` filled with `answers`."""
+        return {"type": "view_submission", "team": {"id": TEAM, "domain": "test"},
+                "user": _user(user), "api_app_id": "A1", "token": "legacy",
+                "trigger_id": self.stub.trigger(),
+                "view": {**view, "id": "V1", "team_id": TEAM, "hash": "h",
+                         "state": {"values": fill(view, answers)}}}
 
     async def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> Any:
         body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1",
                            "type": "event_callback", "event_id": event_id,
                            "event_time": int(time.time()), "event": event})
-        headers = signed_headers(body, "application/json")
+        # Slack signs each retry when it sends it, a second or more after the first try
+        headers = signed_headers(body, "application/json",
+                                 timestamp=int(time.time()) + (retry or 0))
         if retry is not None:
             headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "timeout"})
         return await self.client.post("/slack/events", data=body.encode(), headers=headers)
@@ -185,7 +197,8 @@ Poster = Callable[..., Awaitable[str]]
 
 @pytest.fixture
 def post_task(client: TestClient, account: Any, jobs: Callable[[], Awaitable[int]]) -> Poster:
-    """Create a task over the API, run the Slack delivery job; the task id."""
+    """Create a task over the API, run the Slack delivery job; the task's ref (what Slack
+    values, the store and jobs name it by; `account.ref`)."""
 
     async def post(body: dict[str, Any], **extra: Any) -> str:
         response = await client.post("/api/v1/tasks", json={**body, **extra},
@@ -193,7 +206,7 @@ def post_task(client: TestClient, account: Any, jobs: Callable[[], Awaitable[int
         created = await response.json()
         assert response.status == 201, created
         await jobs()
-        return str(created["task_id"])
+        return str(account.ref(created["task_id"]))
 
     return post
 

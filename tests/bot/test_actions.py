@@ -30,7 +30,7 @@ async def test_open_form_opens_step_one(post_task: Poster, slack: Slack) -> None
     task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
     await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
     view = await slack.opened_view()
-    assert json.loads(view["private_metadata"]) == {"task_id": task_id, "step": 0}
+    assert json.loads(view["private_metadata"]) == {"ref": task_id, "step": 0}
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
         "f:decision", "f:comments"]
 
@@ -133,8 +133,9 @@ async def test_only_channel_members_may_answer_a_channel_task(
     task_id = await post_task(quick_task(), slack_channel="ops")
     visitor = ("U0VIS", "vis@example.com", "vis")
     await slack.click(visitor, ACTION_OPEN, task_id, channel=CHANNEL[1])
+    await slack_stub.wait_for("response_url")  # the first click listed the members...
     await slack.click(visitor, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
-    told = await slack_stub.wait_for("response_url", 2)
+    told = await slack_stub.wait_for("response_url", 2)  # ...the second reads the cache
     assert {c.args["text"] for c in told} == {notes.NOT_YOURS}
     assert not slack_stub.of("views.open")
     assert not SlackState(services.redis).granted(task_id, visitor[0])

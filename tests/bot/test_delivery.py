@@ -22,10 +22,12 @@ from tests.fixtures import example
 Jobs = Callable[[], Awaitable[int]]
 
 
-async def _public(client: TestClient, account: Account, task_id: str) -> dict[str, Any]:
-    response = await client.get(f"/api/v1/tasks/{task_id}", headers=account.headers)
-    body: dict[str, Any] = await response.json()
-    return body
+async def _public(client: TestClient, account: Account) -> dict[str, Any]:
+    """The org's one task, as the API shows it."""
+    response = await client.get("/api/v1/tasks", headers=account.headers)
+    [task] = (await response.json())["tasks"]
+    found: dict[str, Any] = task
+    return found
 
 
 def _has_buttons(message: dict[str, Any]) -> bool:
@@ -34,13 +36,13 @@ def _has_buttons(message: dict[str, Any]) -> bool:
 
 async def test_dm_to_assignee_is_recorded(post_task: Poster, slack_stub: SlackStub,
                                           client: TestClient, account: Account) -> None:
-    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
+    await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1])
     assert slack_stub.of("users.lookupByEmail")[0].args["email"] == ASSIGNEE[1]
     assert slack_stub.of("conversations.open")[0].args["users"] == ASSIGNEE[0]
     posted = slack_stub.of("chat.postMessage")
     assert len(posted) == 1 and posted[0].args["channel"] == "D" + ASSIGNEE[0]
     (channel, ts), = slack_stub.messages
-    task = await _public(client, account, task_id)
+    task = await _public(client, account)
     assert task["external_message_ids"] == [{"provider": "slack", "channel": channel, "ts": ts}]
     assert task["delivery_problems"] == [] and task["status"] == "pending"
 
@@ -61,8 +63,8 @@ async def test_channel_post_and_assignee_dm_both_sent_once(
 async def test_unknown_slack_user_is_a_visible_problem(post_task: Poster, slack_stub: SlackStub,
                                                        client: TestClient,
                                                        account: Account) -> None:
-    task_id = await post_task(example("hpi_approval"), assignee_email="carol@example.com")
-    task = await _public(client, account, task_id)
+    await post_task(example("hpi_approval"), assignee_email="carol@example.com")
+    task = await _public(client, account)
     assert task["status"] == "pending" and task["url"].startswith("http://inloop.test/t/")
     assert [p["code"] for p in task["delivery_problems"]] == ["slack_user_not_found"]
     assert "carol@example.com" in task["delivery_problems"][0]["message"]
@@ -71,8 +73,8 @@ async def test_unknown_slack_user_is_a_visible_problem(post_task: Poster, slack_
 
 async def test_unknown_channel_is_a_visible_problem(post_task: Poster, client: TestClient,
                                                     account: Account) -> None:
-    task_id = await post_task(example("hpi_approval"), slack_channel="nowhere")
-    task = await _public(client, account, task_id)
+    await post_task(example("hpi_approval"), slack_channel="nowhere")
+    task = await _public(client, account)
     assert task["status"] == "pending"
     assert [p["code"] for p in task["delivery_problems"]] == ["slack_channel_not_found"]
 
@@ -80,9 +82,9 @@ async def test_unknown_channel_is_a_visible_problem(post_task: Poster, client: T
 async def test_revoked_token_is_a_visible_problem(post_task: Poster, slack_stub: SlackStub,
                                                   client: TestClient, account: Account) -> None:
     slack_stub.token = "xoxb-another-token"
-    task_id = await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1],
+    await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1],
                               slack_channel="ops")
-    task = await _public(client, account, task_id)
+    task = await _public(client, account)
     assert task["status"] == "pending" and task["external_message_ids"] == []
     assert [p["code"] for p in task["delivery_problems"]] == ["slack_auth_failed"] * 2
 
@@ -98,8 +100,9 @@ async def test_rate_limit_waits_retry_after(post_task: Poster, slack_stub: Slack
 
 async def test_cancel_updates_every_message(post_task: Poster, slack_stub: SlackStub,
                                             client: TestClient, account: Account,
-                                            jobs: Jobs) -> None:
-    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1], slack_channel="ops")
+                                            services: Services, jobs: Jobs) -> None:
+    ref = await post_task(quick_task(), assignee_email=ASSIGNEE[1], slack_channel="ops")
+    task_id = services.store.load(ref).task_id
     response = await client.post(f"/api/v1/tasks/{task_id}/cancel",
                                  json={"reason": "not needed"}, headers=account.headers)
     assert response.status == 200
@@ -142,7 +145,7 @@ async def test_task_ended_before_delivery_is_not_posted(
                                  json={**example("hpi_approval"), "slack_channel": "ops"})
     task_id = (await response.json())["task_id"]
     # completed before the delivery job ran: nothing is posted at all
-    services.store.cancel(task_id, "changed my mind")
+    services.store.cancel(account.ref(task_id), "changed my mind")
     started = time.monotonic()
     await jobs()
     assert not slack_stub.of("chat.postMessage") and time.monotonic() - started < 5

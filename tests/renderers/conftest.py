@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
-from api.models import Task, TaskCreate
+from api.models import Task, TaskCreate, task_ref
 from tests.fixtures import example
 
 NOW = datetime(2026, 2, 24, 12, 0, tzinfo=UTC)
 TASK_ID = "0b6f7c3e-4a1d-4c2b-9f8e-2d5a6b7c8d9e"
+ORG_ID = "o1"
+TASK_REF = task_ref(ORG_ID, TASK_ID)  # what Slack buttons and modals carry
 
 
 def make_task(body: dict[str, Any], **lifecycle: Any) -> Task:
@@ -21,7 +23,7 @@ def make_task(body: dict[str, Any], **lifecycle: Any) -> Task:
         {
             **request,
             "task_id": TASK_ID,
-            "org_id": "o1",
+            "org_id": ORG_ID,
             "link_id": "l1",
             "url": "http://localhost:8000/t/l1",
             "created_by": "m1",

@@ -104,8 +104,9 @@ def _range() -> st.SearchStrategy[dict[str, Any]]:
         st.integers(-400, 400), st.sampled_from([0.1, 0.25, 0.5, 0.01, 1.5, 1e-7]),
         st.integers(1, 1000),
     )
-    extreme = st.sampled_from([{}, {"min": -1e9, "max": 1e9, "step": 0.001},
-                               {"min": 0, "max": 1e15, "step": 1}])
+    extreme = st.sampled_from([{}, {"min": -1e9, "max": 1e9, "step": 2},  # the model's bounds
+                               {"min": -1e15, "max": 1e15, "step": 2e6},
+                               {"min": 0, "max": 1, "step": 1e-9}])
     return st.one_of(whole, fractional, extreme)
 
 

@@ -22,7 +22,7 @@ from renderers.slack_blocks import (
     truncate,
     web_step_url,
 )
-from tests.renderers.conftest import TASK_ID
+from tests.renderers.conftest import TASK_REF
 from tests.renderers.slack_limits import CONTROL
 from tests.renderers.strategies import markdown
 
@@ -31,7 +31,7 @@ def test_ids_and_urls(approval) -> None:
     assert field_block_id("decision") == "f:decision"
     assert web_step_url(approval, 0) == "http://localhost:8000/t/l1?step=1"
     assert web_step_url(approval, 2) == "http://localhost:8000/t/l1?step=3"
-    assert json.loads(quick_value(approval, 1)) == {"t": TASK_ID, "o": 1}
+    assert json.loads(quick_value(approval, 1)) == {"t": TASK_REF, "o": 1}
 
 
 def test_truncate_ends_with_an_ellipsis_only_when_cut() -> None:

@@ -24,7 +24,7 @@ def test_pending_tasks_newest_first_each_with_an_open_button() -> None:
     view = home_view(tasks)
     assert view["type"] == "home"
     rows = [b for b in view["blocks"] if b["type"] == "section"]
-    assert [r["accessory"]["value"] for r in rows] == ["t3", "t2", "t1"]
+    assert [r["accessory"]["value"] for r in rows] == [tasks[i].ref for i in (1, 2, 0)]
     assert rows[0]["text"]["text"] == "*Newest &lt;&amp;&gt;*"
     assert {r["accessory"]["action_id"] for r in rows} == {ACTION_OPEN}
     assert_slack_limits(view)

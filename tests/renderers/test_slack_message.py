@@ -17,7 +17,7 @@ from renderers.slack import (
     outcome_message,
     task_message,
 )
-from tests.renderers.conftest import NOW, TASK_ID, example_task, one_step_task
+from tests.renderers.conftest import NOW, TASK_REF, example_task, one_step_task
 from tests.renderers.slack_limits import assert_slack_limits
 
 
@@ -36,7 +36,7 @@ def test_form_task_message(approval: Task) -> None:
     assert message["text"] == "New task: Approve deployment to production"
     assert message["blocks"][0]["text"]["text"] == "Approve deployment to production"
     open_form, browser = buttons(message)
-    assert open_form == {"type": "button", "action_id": ACTION_OPEN, "value": TASK_ID,
+    assert open_form == {"type": "button", "action_id": ACTION_OPEN, "value": TASK_REF,
                          "style": "primary",
                          "text": {"type": "plain_text", "text": "Open form", "emoji": True}}
     assert browser["action_id"] == ACTION_WEB and browser["url"] == approval.url
@@ -82,7 +82,7 @@ def test_quick_task_has_one_button_per_option() -> None:
     approve, reject, later, browser = buttons(message)
     assert [b["action_id"] for b in (approve, reject, later)] == [ACTION_QUICK] * 3
     assert [json.loads(b["value"]) for b in (approve, reject)] == [
-        {"t": TASK_ID, "o": 0}, {"t": TASK_ID, "o": 1}]
+        {"t": TASK_REF, "o": 0}, {"t": TASK_REF, "o": 1}]
     assert approve["style"] == "primary" and "confirm" not in approve
     assert reject["style"] == "danger" and reject["confirm"]["confirm"]["text"] == "Reject"
     assert "style" not in later

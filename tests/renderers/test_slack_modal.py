@@ -16,7 +16,7 @@ from renderers.slack import (
     parse_submission,
     view_errors,
 )
-from tests.renderers.conftest import TASK_ID, make_task, one_step_task
+from tests.renderers.conftest import TASK_REF, make_task, one_step_task
 from tests.renderers.slack_limits import assert_slack_limits
 
 
@@ -31,7 +31,7 @@ def texts(view: dict) -> str:
 def test_modal_frame(approval: Task) -> None:
     view = modal_view(approval, 0, {})
     assert view["type"] == "modal" and view["callback_id"] == CALLBACK_STEP
-    assert json.loads(view["private_metadata"]) == {"task_id": TASK_ID, "step": 0}
+    assert json.loads(view["private_metadata"]) == {"ref": TASK_REF, "step": 0}
     assert view["title"]["text"] == "Approve deployment to p…"
     assert view["submit"]["text"] == "Submit" and view["close"]["text"] == "Cancel"
     assert view["blocks"][0] == {"type": "context", "elements": [

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
+from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page, async_playwright
 
 from api.http.app import create_app
@@ -49,6 +50,23 @@ async def live_url(services: Services, web_port: int) -> AsyncIterator[str]:
     await web.TCPSite(runner, "127.0.0.1", web_port).start()
     yield f"http://127.0.0.1:{web_port}"
     await runner.cleanup()
+
+
+@pytest.fixture
+async def client_from(client: TestClient, services: Services
+                      ) -> AsyncIterator[Callable[[str], TestClient]]:
+    """`client_from(address)`: another browser (its own cookies) on the app under test,
+    on its own network: behind one trusted proxy that puts `address` in X-Forwarded-For."""
+    services.settings.trusted_proxy_hops = 1
+    made: list[TestClient] = []
+
+    def make(address: str) -> TestClient:
+        made.append(TestClient(client.server, headers={"X-Forwarded-For": address}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        await other.session.close()
 
 
 @pytest.fixture

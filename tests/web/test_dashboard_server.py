@@ -80,7 +80,7 @@ async def test_cancel_needs_csrf_and_admin(
     tokens = await post_form(client, "/dashboard/settings/tokens",
                              {"csrf_token": token, "scope": "admin"})
     assert tokens.status == 403
-    assert services.store.load(task["task_id"]).status == "pending"
+    assert services.store.load(account.ref(task["task_id"])).status == "pending"
 
 
 async def test_admin_cancel_without_csrf_is_refused(
@@ -90,11 +90,11 @@ async def test_admin_cancel_without_csrf_is_refused(
     await dashboard_sign_in(client, account, smtp_server, run_jobs)
     path = f"/dashboard/tasks/{task['task_id']}/cancel"
     assert (await post_form(client, path, {"reason": "x"})).status == 403
-    assert services.store.load(task["task_id"]).status == "pending"
+    assert services.store.load(account.ref(task["task_id"])).status == "pending"
     token = await csrf_from(client, f"/dashboard/tasks/{task['task_id']}")
     done = await post_form(client, path, {"csrf_token": token, "reason": "dup"})
     assert done.status == 303
-    assert services.store.load(task["task_id"]).cancel_reason == "dup"
+    assert services.store.load(account.ref(task["task_id"])).cancel_reason == "dup"
 
 
 async def test_sign_out_ends_the_session(client: TestClient, account: Account,
@@ -116,8 +116,8 @@ async def test_task_page_timeline_shows_slack_answer_and_each_sink_outcome(
     body = {**example("hpi_approval"), "sinks": [{"type": "email", "to": "ops@example.com"},
                                                  {"type": "webhook", "url": closed}]}
     task = await create(client, account, body)
-    sent = f"{services.store.load(task['task_id']).created_at.timestamp() + 0.001:.6f}"
-    services.store.update(task["task_id"], lambda t: t.external_message_ids.append(
+    sent = f"{services.store.load(account.ref(task['task_id'])).created_at.timestamp() + 0.001:.6f}"
+    services.store.update(account.ref(task["task_id"]), lambda t: t.external_message_ids.append(
         ExternalMessage(channel="D123", ts=sent)))
     await client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=account.headers,
                       json={"data": {"decision": "Approve"}})
@@ -170,7 +170,7 @@ async def test_file_downloads_stay_inside_the_org(
             data=b"%PDF-1.4 " + owner.org_id.encode(),
             headers={**owner.headers, "Content-Type": "application/pdf"})
         assert uploaded.status == 201
-        services.store.save_draft(task["task_id"], {"contract": await uploaded.json()})
+        services.store.save_draft(owner.ref(task["task_id"]), {"contract": await uploaded.json()})
         refs[owner.org_id] = task["task_id"]
     await dashboard_sign_in(client, account, smtp_server, run_jobs)
     mine = await client.get(f"/dashboard/tasks/{refs[account.org_id]}/files/contract")

@@ -31,9 +31,9 @@ async def onboarding(client: TestClient, account: Account) -> dict[str, Any]:
     return await create(client, account, example("hpi_onboarding"))
 
 
-def state(services: Services, task_id: str) -> tuple[str, int, bytes | None]:
-    task = services.store.load(task_id)
-    return task.status, task.version, services.redis.get(keys.task_draft(task_id))
+def state(services: Services, ref: str) -> tuple[str, int, bytes | None]:
+    task = services.store.load(ref)
+    return task.status, task.version, services.redis.get(keys.task_draft(ref))
 
 
 async def test_get_never_changes_state(client: TestClient, account: Account,
@@ -48,8 +48,8 @@ async def test_get_never_changes_state(client: TestClient, account: Account,
     for path in paths:
         response = await client.get(path, allow_redirects=True)
         assert response.status in (200, 404, 405), (path, response.status)
-    assert state(services, task["task_id"]) == ("pending", 1, None)
-    assert state(services, external["task_id"]) == ("pending", 1, None)
+    assert state(services, account.ref(task["task_id"])) == ("pending", 1, None)
+    assert state(services, account.ref(external["task_id"])) == ("pending", 1, None)
     assert services.queues["email"].count == 0
     assert not services.redis.keys(keys.otp_code("*", "*"))
 
@@ -68,7 +68,7 @@ async def test_post_without_a_matching_csrf_token_is_refused(
     client.session.cookie_jar.clear()  # the right token without its cookie
     response = await post_form(client, path, {**answers, "csrf_token": token})
     assert response.status == 403
-    assert state(services, task["task_id"]) == ("pending", 1, None)
+    assert state(services, account.ref(task["task_id"])) == ("pending", 1, None)
 
 
 async def test_steps_validate_server_side_and_keep_a_draft(
@@ -84,9 +84,10 @@ async def test_steps_validate_server_side_and_keep_a_draft(
     ok = await post_form(client, f"{path}?step=1", {"csrf_token": token, "nav": "next",
                                                     "full_name": "Ada"})
     assert ok.status == 303 and ok.headers["Location"] == f"{path}?step=2"
-    assert services.store.load_draft(task["task_id"]) == {"full_name": "Ada",
+    assert services.store.load_draft(account.ref(task["task_id"])) == {"full_name": "Ada",
                                                           "department": None}
-    services.store.save_draft(task["task_id"], {"department": "Sales"})  # e.g. from Slack
+    # e.g. from Slack
+    services.store.save_draft(account.ref(task["task_id"]), {"department": "Sales"})
     page = await (await client.get(f"{path}?step=1")).text()
     assert 'value="Ada"' in page and '<option value="Sales" selected>' in page
 
@@ -106,7 +107,7 @@ async def test_upload_limit_is_a_form_error(client: TestClient, account: Account
     small = await post_form(client, path, {"csrf_token": token, "nav": "next"},
                             {"contract": ("../../etc/passwd", PDF, "text/html")})
     assert small.status == 303
-    ref = services.store.load_draft(task["task_id"])["contract"]
+    ref = services.store.load_draft(account.ref(task["task_id"]))["contract"]
     assert "/" not in ref["name"] and not ref["name"].startswith(".")
     assert ref["content_type"] == "text/html"  # served only as an attachment, sandboxed
     stored = services.settings.files_dir / ref["sha256"][:2] / ref["sha256"]
@@ -126,7 +127,7 @@ async def test_signature_must_be_a_png(client: TestClient, account: Account,
     response = await post_form(client, path, {"csrf_token": token, "nav": "submit",
                                               "signature": gif})
     assert response.status == 400 and "must be a PNG image" in await response.text()
-    assert state(services, task["task_id"])[0] == "pending"
+    assert state(services, account.ref(task["task_id"]))[0] == "pending"
 
 
 async def test_a_signature_over_the_body_limit_is_accepted_as_multipart(
@@ -143,7 +144,7 @@ async def test_a_signature_over_the_body_limit_is_accepted_as_multipart(
     response = await client.post(path, data=io.BytesIO(body.encode()), allow_redirects=False,
                                  headers={"Content-Type": MULTIPART})
     assert response.status == 303, await response.text()
-    ref = services.store.load_draft(task["task_id"])["signature"]
+    ref = services.store.load_draft(account.ref(task["task_id"]))["signature"]
     assert ref["sha256"] == hashlib.sha256(signature).hexdigest()
     assert ref["size"] == len(signature)
 
@@ -151,10 +152,11 @@ async def test_a_signature_over_the_body_limit_is_accepted_as_multipart(
 async def test_finished_tasks_show_a_410_page(client: TestClient, account: Account,
                                               services: Services) -> None:
     done, cancelled, expired = [await onboarding(client, account) for _ in range(3)]
-    services.store.cancel(cancelled["task_id"], "no longer needed")
-    services.store.fail(expired["task_id"], [TaskError(code="expired", message="late")])
+    services.store.cancel(account.ref(cancelled["task_id"]), "no longer needed")
+    services.store.fail(account.ref(expired["task_id"]),
+                        [TaskError(code="expired", message="late")])
     by = CompletedBy(channel="api", id=account.member.id, name="A")
-    services.store.complete(done["task_id"], {"full_name": "A"}, by)
+    services.store.complete(account.ref(done["task_id"]), {"full_name": "A"}, by)
     for task, heading in ((done, "This task is done"), (cancelled, "was cancelled"),
                           (expired, "has expired")):
         for method in ("GET", "POST"):
@@ -226,4 +228,4 @@ async def test_a_body_over_the_total_limit_is_413(client: TestClient, account: A
              for i in range(1200)}  # each part is under the limit, the body is not
     response = await post_form(client, path, {"csrf_token": token, "nav": "next"}, extra)
     assert response.status == 413 and "Too large" in await response.text()
-    assert state(services, task["task_id"]) == ("pending", 1, None)
+    assert state(services, account.ref(task["task_id"])) == ("pending", 1, None)

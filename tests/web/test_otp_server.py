@@ -1,4 +1,5 @@
-"""Email codes: hashed at rest, short-lived, single use, limited tries and resends."""
+"""Email codes: hashed at rest, short-lived, single use, limited tries and resends, and
+no limit a stranger can turn against the assignee."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.conftest import Account, create
 from tests.fixtures import example
 from tests.servers import SmtpServer
 from tests.web.conftest import emailed_code
-from tests.web.helpers import csrf_from, post_form
+from tests.web.helpers import csrf_from, dashboard_sign_in, post_form
 
 
 async def external(client: TestClient, account: Account) -> dict:
@@ -30,11 +31,12 @@ async def test_code_is_stored_hashed_with_a_ttl_and_works_once(
     token = await csrf_from(client, f"/t/{task['link_id']}")  # redirected to the code page
     sent = await post_form(client, f"{verify}/send", {"csrf_token": token})
     assert sent.status == 303 and sent.headers["Location"] == f"{verify}?sent=1"
+    assert "Path=/t/" in sent.headers["Set-Cookie"] and "HttpOnly" in sent.headers["Set-Cookie"]
     code = emailed_code(smtp_server, run_jobs, 1)
-    key = keys.otp_code("task", task["task_id"])
-    stored = services.redis.hgetall(key)
-    assert code.encode() not in b"".join(stored.values())
-    assert 0 < services.redis.ttl(key) <= 600
+    code_id = services.redis.get(keys.otp_last(f"task:{account.ref(task['task_id'])}")).decode()
+    stored = services.redis.hgetall(keys.otp_mailed(code_id))
+    assert stored and code.encode() not in b"".join(stored.values())
+    assert 0 < services.redis.ttl(keys.otp_mailed(code_id)) <= 600
     assert not services.redis.keys("rq:job:*")  # the job (and the code in it) is gone
 
     ok = await post_form(client, verify, {"csrf_token": token, "code": code})
@@ -57,7 +59,7 @@ async def test_sending_needs_csrf_and_is_rate_limited(
     statuses = [(await post_form(client, send, {"csrf_token": token})).status
                 for _ in range(6)]
     assert statuses == [303] * 5 + [429]
-    assert services.queues["email"].count == 5
+    assert services.queues["email"].count == 1  # one mail a minute: the rest join it
 
 
 async def test_per_ip_limit_covers_many_tasks(client: TestClient, account: Account,
@@ -120,6 +122,8 @@ async def test_wrong_codes_are_capped_per_day_across_resends(
         smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
     """5 tries per code, but 15 wrong codes per task and network in 24 h however many
     are sent."""
+    codes = client.app[WEB].codes
+    codes.policy = replace(codes.policy, mail_interval_s=0)  # a new code for every send
     task = await external(client, account)
     verify = f"/t/{task['link_id']}/verify"
     token = await csrf_from(client, verify)
@@ -131,30 +135,75 @@ async def test_wrong_codes_are_capped_per_day_across_resends(
     async def send() -> int:
         return int((await post_form(client, f"{verify}/send", {"csrf_token": token})).status)
 
-    for sent, wrong in enumerate((5, 5, 4), start=1):
+    for sent, tries in enumerate((5, 5, 4), start=1):
         assert await send() == 303
         code = emailed_code(smtp_server, run_jobs, sent)
-        wrong_code = f"{(int(code) + 1) % 1_000_000:06d}"
-        assert [await guess(wrong_code) for _ in range(wrong)] == [400] * wrong
+        assert [await guess(wrong(code)) for _ in range(tries)] == [400] * tries
     assert await send() == 303  # 14 wrong so far: still allowed
     code = emailed_code(smtp_server, run_jobs, 4)
-    assert await guess(f"{(int(code) + 1) % 1_000_000:06d}") == 400  # the 15th
+    assert await guess(wrong(code)) == 400  # the 15th
     locked = await post_form(client, verify, {"csrf_token": token, "code": code})
     assert locked.status == 403  # even the right code, until the day has passed
     assert "too many wrong codes were entered; try again in 24 hours" in await locked.text()
     refused = await post_form(client, f"{verify}/send", {"csrf_token": token})
     assert refused.status == 429 and "try again in 24 hours" in await refused.text()
     assert services.queues["email"].count == 0  # no code mailed that could not work
-
-    failures = keys.otp_rate("failures", f"task:{task['task_id']}|127.0.0.1")
+    failures = keys.otp_rate("failures", f"task:{account.ref(task['task_id'])}|127.0.0.1")
     assert 23 * 3600 < services.redis.ttl(failures) <= 24 * 3600
-    # The guesser locked out only their own network: the assignee elsewhere still gets in.
-    services.settings.trusted_proxy_hops = 1
-    elsewhere = await post_form(client, f"{verify}/send", {"csrf_token": token},
-                                headers={"X-Forwarded-For": "198.51.100.9"})
-    assert elsewhere.status == 303
-    fresh = emailed_code(smtp_server, run_jobs, 5)
-    assert await guess(fresh) == 303
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+async def test_a_stranger_cannot_lock_out_the_assignee(
+        client: TestClient, account: Account, services: Services, smtp_server: SmtpServer,
+        run_jobs: Callable[..., int], client_from: Callable[[str], TestClient]) -> None:
+    """A stranger with the link, on another network, uses up every limit they can: they
+    are refused, the assignee is not, and the mailbox gets one mail."""
+    task = await external(client, account)
+    verify = f"/t/{task['link_id']}/verify"
+    owner, stranger = client_from("198.51.100.9"), client_from("203.0.113.7")
+    owner_token, token = await csrf_from(owner, verify), await csrf_from(stranger, verify)
+    assert (await post_form(owner, f"{verify}/send", {"csrf_token": owner_token})).status == 303
+    code = emailed_code(smtp_server, run_jobs, 1)
+
+    async def stranger_sends() -> int:
+        return int((await post_form(stranger, f"{verify}/send",
+                                    {"csrf_token": token})).status)
+
+    async def stranger_guesses() -> list[int]:
+        return [int((await post_form(stranger, verify, {"csrf_token": token,
+                                                        "code": wrong(code)})).status)
+                for _ in range(5)]
+
+    for _ in range(3):  # 15 wrong codes, the most a network may enter in a day
+        assert await stranger_sends() == 303
+        assert await stranger_guesses() == [400] * 5
+    assert await stranger_sends() == 429
+    assert await stranger_guesses() == [403] * 5  # "try again in 24 hours"
+    assert services.queues["email"].count == 0 and len(smtp_server.mailbox.messages) == 1
+
+    entered = await post_form(owner, verify, {"csrf_token": owner_token, "code": code})
+    assert entered.status == 303 and entered.headers["Location"] == f"/t/{task['link_id']}"
+    assert (await owner.get(f"/t/{task['link_id']}", allow_redirects=False)).status == 200
+
+
+async def test_sends_from_many_networks_leave_the_assignee_a_code(
+        client: TestClient, account: Account, smtp_server: SmtpServer,
+        run_jobs: Callable[..., int], client_from: Callable[[str], TestClient]) -> None:
+    task = await external(client, account)
+    verify = f"/t/{task['link_id']}/verify"
+    for n in range(6):  # more than the old per-task quota, each from its own network
+        stranger = client_from(f"203.0.113.{n + 1}")
+        token = await csrf_from(stranger, verify)
+        assert (await post_form(stranger, f"{verify}/send", {"csrf_token": token})).status == 303
+    owner = client_from("198.51.100.9")
+    token = await csrf_from(owner, verify)
+    assert (await post_form(owner, f"{verify}/send", {"csrf_token": token})).status == 303
+    code = emailed_code(smtp_server, run_jobs, 1)  # the one mail: the owner joined it
+    entered = await post_form(owner, verify, {"csrf_token": token, "code": code})
+    assert entered.status == 303 and entered.headers["Location"] == f"/t/{task['link_id']}"
 
 
 async def test_ipv6_clients_are_limited_by_their_64_prefix(
@@ -185,3 +234,56 @@ async def test_the_code_page_masks_the_phone_like_the_email(client: TestClient,
     page = await (await client.get(f"/t/{task['link_id']}/verify")).text()
     assert "e**@partner.example" in page and "+** **** ****23" in page
     assert "900123" not in page and "7700" not in page
+
+
+async def test_a_stranger_cannot_lock_a_member_out_of_sign_in(
+        client: TestClient, account: Account, services: Services, smtp_server: SmtpServer,
+        run_jobs: Callable[..., int], client_from: Callable[[str], TestClient]) -> None:
+    """Sign-in requests for a member's email from a stranger's network: the stranger is
+    refused, the mailbox gets one mail, and the member still signs in from home."""
+    stranger, email = client_from("203.0.113.7"), account.member.email
+    token = await csrf_from(stranger, "/dashboard/login")
+
+    async def start() -> int:
+        return int((await post_form(stranger, "/dashboard/login",
+                                    {"csrf_token": token, "email": email})).status)
+
+    async def guess(code: str) -> int:
+        return int((await post_form(stranger, "/dashboard/login/code",
+                                    {"csrf_token": token, "code": code})).status)
+
+    assert await start() == 303
+    code = emailed_code(smtp_server, run_jobs, 1)
+    assert [await start() for _ in range(5)] == [303] * 4 + [429]
+    assert [await guess(wrong(code)) for _ in range(5)] == [400] * 5  # its own attempt
+    assert services.queues["email"].count == 0  # the requests joined the first mail
+
+    member = client_from("198.51.100.9")
+    own = await csrf_from(member, "/dashboard/login")
+    started = await post_form(member, "/dashboard/login", {"csrf_token": own, "email": email})
+    assert started.status == 303  # joins the code already in the mailbox: no new mail
+    done = await post_form(member, "/dashboard/login/code", {"csrf_token": own, "code": code})
+    assert done.status == 303 and done.headers["Location"] == "/dashboard"
+    assert (await member.get("/dashboard", allow_redirects=False)).status == 200
+    assert len(smtp_server.mailbox.messages) == 1 and services.queues["email"].count == 0
+
+
+async def test_sign_in_guesses_lock_only_the_guessing_network(
+        client: TestClient, account: Account, smtp_server: SmtpServer,
+        run_jobs: Callable[..., int], client_from: Callable[[str], TestClient]) -> None:
+    stranger, email = client_from("2001:db8:bad::1"), account.member.email
+    token = await csrf_from(stranger, "/dashboard/login")
+    code = ""
+    for _ in range(3):  # 15 wrong codes over three attempts
+        await post_form(stranger, "/dashboard/login", {"csrf_token": token, "email": email})
+        code = code or emailed_code(smtp_server, run_jobs, 1)
+        for _ in range(5):
+            await post_form(stranger, "/dashboard/login/code",
+                            {"csrf_token": token, "code": wrong(code)})
+    refused = await post_form(stranger, "/dashboard/login", {"csrf_token": token,
+                                                             "email": email})
+    assert refused.status == 429 and "try again in 24 hours" in await refused.text()
+
+    member = client_from("198.51.100.9")
+    await dashboard_sign_in(member, account, smtp_server, run_jobs)
+    assert (await member.get("/dashboard", allow_redirects=False)).status == 200

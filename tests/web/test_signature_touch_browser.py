@@ -38,6 +38,6 @@ async def test_signature_drawn_by_touch(browser: Browser, live_url: str, account
     await shot(page, "signature-touch")
     await page.get_by_role("button", name="Submit").click()
     await expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
-    sha = services.store.load(created["task_id"]).data["sig"]["sha256"]
+    sha = services.store.load(account.ref(created["task_id"])).data["sig"]["sha256"]
     assert services.settings.files_dir.joinpath(sha[:2], sha).read_bytes().startswith(PNG_MAGIC)
     await context.close()

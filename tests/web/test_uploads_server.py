@@ -3,11 +3,13 @@ checked images, a cap on files per task."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
 import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -99,7 +101,7 @@ async def test_form_signature_over_the_pixel_cap_is_a_field_error(
                                               "approved": "on", "signature": bomb})
     assert response.status == 400
     assert "larger than 4000x2000 pixels" in await response.text()
-    assert services.store.load(task["task_id"]).status == "pending"
+    assert services.store.load(account.ref(task["task_id"])).status == "pending"
     assert not services.settings.files_dir.exists()
 
 
@@ -109,11 +111,11 @@ async def test_dashboard_pdf_survives_a_hostile_stored_signature(
     """A bomb stored before signatures were checked costs the image, not the PDF."""
     task = await onboarding(client, account)
     digest = app[WEB].storage.put(huge_png())
-    services.store.claim_file(task["task_id"], digest)
+    services.store.claim_file(account.ref(task["task_id"]), digest)
     ref = {"name": "signature.png", "size": 27_000, "content_type": "image/png",
            "sha256": digest, "url": "http://x/signature"}
     by = CompletedBy(channel="api", id=account.member.id, name="A")
-    services.store.complete(task["task_id"], {"full_name": "A", "signature": ref}, by)
+    services.store.complete(account.ref(task["task_id"]), {"full_name": "A", "signature": ref}, by)
     await dashboard_sign_in(client, account, smtp_server, run_jobs)
     response = await client.get(f"/dashboard/tasks/{task['task_id']}/pdf")
     assert response.status == 200
@@ -130,7 +132,7 @@ async def test_a_task_holds_at_most_50_files(client: TestClient, account: Accoun
                                              services: Services) -> None:
     task = await onboarding(client, account)
     for n in range(49):  # as if uploaded before
-        assert services.store.claim_file(task["task_id"], f"{n:064x}")
+        assert services.store.claim_file(account.ref(task["task_id"]), f"{n:064x}")
     last = await upload(client, account, task, "contract", b"file 50")
     assert last.status == 201
     again = await upload(client, account, task, "contract", b"file 50")  # already held
@@ -147,7 +149,7 @@ async def test_a_task_holds_at_most_50_files(client: TestClient, account: Accoun
                            {"contract": ("c.pdf", b"file 52", "application/pdf")})
     assert form.status == 400 and "50 uploaded files" in await form.text()
     assert files_on_disk(services) == 1
-    assert services.redis.scard(keys.task_files(task["task_id"])) == 50
+    assert services.redis.scard(keys.task_files(account.ref(task["task_id"]))) == 50
 
 
 async def endless_part(head: bytes, boundary: str, most: int = 64 * 1024 * 1024
@@ -176,5 +178,75 @@ async def test_an_endless_part_of_a_chunked_form_post_is_413(
             "Content-Type": f"multipart/form-data; boundary={boundary}"})
         assert response.status == 413, (disposition, response.status)
         assert "Too large" in await response.text()
-    assert services.store.load_draft(task["task_id"]) == {}
+    assert services.store.load_draft(account.ref(task["task_id"])) == {}
     assert not services.settings.files_dir.exists()
+
+
+def multipart(boundary: str, parts: list[tuple[str, str | None, bytes]]) -> bytes:
+    """A multipart/form-data body of (name, filename or None, data) parts, in order."""
+    body = b""
+    for name, filename, data in parts:
+        file = f'; filename="{filename}"' if filename is not None else ""
+        body += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{file}\r\n'
+                 f"\r\n").encode() + data + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode()
+
+
+async def held_back(head: bytes, rest: bytes, release: asyncio.Event) -> AsyncIterator[bytes]:
+    """A chunked body that sends `head`, then waits for `release` before the rest."""
+    yield head
+    await release.wait()
+    yield rest
+
+
+def incoming_files(services: Services) -> list[Path]:
+    incoming = services.settings.incoming_dir
+    return list(incoming.iterdir()) if incoming.exists() else []
+
+
+async def test_a_form_post_without_its_csrf_token_first_is_refused_unread(
+        client: TestClient, account: Account, services: Services) -> None:
+    """The answer comes while the client still holds back most of the file (the server
+    reads a little past the first part, no more): nothing is waited for or written."""
+    task = await onboarding(client, account)
+    path = f"/t/{task['link_id']}?step=2"
+    token = await csrf_from(client, path)
+    boundary = "held-back"
+    upload = ("contract", "big.pdf", b"%PDF" + b"x" * (4 * 1024 * 1024))
+    for first in (("csrf_token", None, b"x" * 43), upload, ("nav", None, b"next")):
+        body = multipart(boundary, [first, upload, ("csrf_token", None, token.encode())])
+        release = asyncio.Event()
+        head = body[:body.index(b"%PDF") + 128 * 1024]  # ends far into the file
+        sending = client.post(path, data=held_back(head, body[len(head):], release),
+                              headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        response = await asyncio.wait_for(sending, timeout=10)  # no deadlock: not read
+        release.set()
+        assert response.status == 403 and "Please try again" in await response.text()
+        assert incoming_files(services) == []
+    assert services.store.load_draft(account.ref(task["task_id"])) == {}
+    assert not services.settings.files_dir.exists()
+
+
+async def test_a_form_post_over_the_request_total_is_413(
+        client: TestClient, account: Account, services: Services) -> None:
+    services.settings.max_request_upload_bytes = 256 * 1024  # files may be 10 MiB each
+    task = await onboarding(client, account)
+    path = f"/t/{task['link_id']}?step=2"
+    token = await csrf_from(client, path)
+    boundary = "over-the-total"
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    csrf = ("csrf_token", None, token.encode())
+    many = [(f"part{n}", f"f{n}.bin", os.urandom(20 * 1024)) for n in range(25)]
+    over = multipart(boundary, [csrf, ("contract", "c.pdf", b"x" * 300 * 1024)])
+    for body in (over, multipart(boundary, [csrf, *many])):
+        for sent in (body, chunked(body)):  # with a Content-Length, and chunked
+            response = await client.post(path, data=sent, headers=headers)
+            assert response.status == 413 and "Too large" in await response.text()
+    assert incoming_files(services) == [] and not services.settings.files_dir.exists()
+    pdf = b"%PDF" + os.urandom(200 * 1024)
+    fits = multipart(boundary, [csrf, ("contract", "c.pdf", pdf), ("nav", None, b"next")])
+    response = await client.post(path, data=fits, headers=headers, allow_redirects=False)
+    assert response.status == 303
+    ref = services.store.load_draft(account.ref(task["task_id"]))["contract"]
+    assert ref["size"] == len(pdf) and stored(services, ref["sha256"]) == pdf
+    assert incoming_files(services) == []  # moved into the store, nothing left behind

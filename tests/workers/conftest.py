@@ -10,7 +10,7 @@ import pytest
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from api.models import CompletedBy, TaskCreate
+from api.models import CompletedBy, TaskCreate, task_ref
 from api.runtime import Services
 from api.service import new_webhook_secret
 from tests.workers.nats_servers import jetstream_url, nats_url  # noqa: F401 (fixtures)
@@ -31,14 +31,15 @@ TASK: dict[str, Any] = {
 
 
 def make_task(services: Services, sinks: list[dict[str, Any]], org_id: str = "org-1") -> str:
-    """A pending task with `sinks` (webhook secrets generated unless given)."""
+    """The ref of a new pending task with `sinks` (webhook secrets generated unless
+    given): store calls, delivery ids and event ids all take the ref."""
     body = TaskCreate.model_validate({**TASK, "sinks": sinks})
     secrets = [(s.get("secret") or new_webhook_secret()) if s["type"] == "webhook" else None
                for s in sinks]
     created, _ = services.store.create(body, org_id=org_id, created_by="m-1",
                                        body_hash=str(time.time_ns()), secrets=secrets,
                                        revealed=secrets)
-    return str(created["task_id"])
+    return task_ref(org_id, str(created["task_id"]))
 
 
 Drain = Callable[..., None]

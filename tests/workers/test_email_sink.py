@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from api.deliveries import DeliveryLog, delivery_id
 from api.files import LocalFileStorage
-from api.models import FileRef, TaskCreate
+from api.models import FileRef, TaskCreate, task_ref
 from api.runtime import Services
 from api.store import event_id
 from tests.ports import free_port
@@ -24,15 +24,15 @@ from workers.email_sink import CUT, MAX_SUMMARY, email_message
 def test_smtp_down_then_up_is_retried(services: Services, smtp_server: SmtpServer,
                                       drain: Drain) -> None:
     services.settings.smtp_url = f"smtp://127.0.0.1:{free_port()}"
-    task_id = make_task(services, [{"type": "email", "to": "ops@example.com"}])
-    services.store.complete(task_id, ANSWERS, BY)
-    log, did = DeliveryLog(services.store), delivery_id(task_id, "completed", 0)
+    ref = make_task(services, [{"type": "email", "to": "ops@example.com"}])
+    services.store.complete(ref, ANSWERS, BY)
+    log, did = DeliveryLog(services.store), delivery_id(ref, "completed", 0)
     drain(lambda: log.tries(did) == 1)
     assert log.status(did) == "retrying"
     services.settings.smtp_url = smtp_server.url
     drain(lambda: log.status(did) == "delivered")
     [mail] = smtp_server.mailbox.wait_for(1)
-    assert mail["Message-ID"] == f"<{event_id(task_id, 'completed')}@inloop>"
+    assert mail["Message-ID"] == f"<{event_id(ref, 'completed')}@inloop>"
     assert mail["From"] == services.settings.smtp_from and mail["To"] == "ops@example.com"
     errors = [a["error"] for a in log.get(did)["attempts"]]
     assert errors[0].startswith("SMTP failed") and errors[1] is None
@@ -65,9 +65,9 @@ def test_greylisted_recipient_is_retried(services: Services, drain: Drain) -> No
     controller, mailbox, services.settings.smtp_url = _refusing_server(
         "451 4.7.1 Greylisted, try again later")
     try:
-        task_id = make_task(services, [{"type": "email", "to": "ops@example.com"}])
-        services.store.cancel(task_id, "not needed")
-        log, did = DeliveryLog(services.store), delivery_id(task_id, "cancelled", 0)
+        ref = make_task(services, [{"type": "email", "to": "ops@example.com"}])
+        services.store.cancel(ref, "not needed")
+        log, did = DeliveryLog(services.store), delivery_id(ref, "cancelled", 0)
         drain(lambda: log.status(did) == "delivered")
     finally:
         controller.stop()
@@ -81,9 +81,9 @@ def test_permanently_refused_recipient_gives_up(services: Services, drain: Drain
     controller, mailbox, services.settings.smtp_url = _refusing_server(
         "550 5.1.1 No such user")
     try:
-        task_id = make_task(services, [{"type": "email", "to": "nobody@example.com"}])
-        services.store.cancel(task_id, "not needed")
-        log, did = DeliveryLog(services.store), delivery_id(task_id, "cancelled", 0)
+        ref = make_task(services, [{"type": "email", "to": "nobody@example.com"}])
+        services.store.cancel(ref, "not needed")
+        log, did = DeliveryLog(services.store), delivery_id(ref, "cancelled", 0)
         drain(lambda: log.status(did) == "gave_up")
     finally:
         controller.stop()
@@ -93,9 +93,9 @@ def test_permanently_refused_recipient_gives_up(services: Services, drain: Drain
 
 def test_no_smtp_url_is_a_retryable_failure(services: Services, drain: Drain) -> None:
     services.settings.sink_retry_schedule = []
-    task_id = make_task(services, [{"type": "email", "to": "ops@example.com"}])
-    services.store.cancel(task_id, None)
-    log, did = DeliveryLog(services.store), delivery_id(task_id, "cancelled", 0)
+    ref = make_task(services, [{"type": "email", "to": "ops@example.com"}])
+    services.store.cancel(ref, None)
+    log, did = DeliveryLog(services.store), delivery_id(ref, "cancelled", 0)
     drain(lambda: log.status(did) == "gave_up")
     [attempt] = log.get(did)["attempts"]
     assert attempt["error"] == "INLOOP_SMTP_URL is not set"
@@ -109,7 +109,7 @@ def _signed_task(services: Services) -> str:
             "name": "signature", "label": "Signature", "kind": "signature"}}]}]})
     created, _ = services.store.create(body, org_id="org-1", created_by="m-1",
                                        body_hash="h", secrets=[None], revealed=[None])
-    return str(created["task_id"])
+    return task_ref("org-1", str(created["task_id"]))
 
 
 def _png() -> bytes:
@@ -121,14 +121,15 @@ def _png() -> bytes:
 def test_emailed_pdf_shows_the_signature(services: Services, smtp_server: SmtpServer,
                                          drain: Drain) -> None:
     services.settings.smtp_url = smtp_server.url
-    task_id = _signed_task(services)
+    ref = _signed_task(services)
     data = _png()
     sha = LocalFileStorage(services.settings.files_dir).put(data)
-    services.store.claim_file(task_id, sha)
-    ref = FileRef(name="signature.png", size=len(data), content_type="image/png", sha256=sha,
-                  url=f"http://inloop.test/api/v1/tasks/{task_id}/files/signature")
-    services.store.complete(task_id, {"signature": ref.model_dump()}, BY)
-    did = delivery_id(task_id, "completed", 0)
+    services.store.claim_file(ref, sha)
+    task_id = services.store.load(ref).task_id
+    file_ref = FileRef(name="signature.png", size=len(data), content_type="image/png",
+                       sha256=sha, url=f"http://inloop.test/api/v1/tasks/{task_id}/files/signature")
+    services.store.complete(ref, {"signature": file_ref.model_dump()}, BY)
+    did = delivery_id(ref, "completed", 0)
     drain(lambda: DeliveryLog(services.store).status(did) == "delivered")
     [mail] = smtp_server.mailbox.wait_for(1)
     [pdf] = [part.get_content() for part in mail.iter_attachments()]
@@ -148,10 +149,10 @@ def test_a_huge_answer_set_is_cut_in_the_body_and_the_pdf(
         "steps": [{"id": "s1", "title": "Write", "blocks": fields}]})
     created, _ = services.store.create(body, org_id="org-1", created_by="m-1",
                                        body_hash="h", secrets=[None], revealed=[None])
-    task_id = str(created["task_id"])
-    services.store.complete(task_id, {f"f{i}": "word " * 10_000 for i in range(20)}, BY)
+    ref = task_ref("org-1", str(created["task_id"]))
+    services.store.complete(ref, {f"f{i}": "word " * 10_000 for i in range(20)}, BY)
     drain(lambda: DeliveryLog(services.store).status(
-        delivery_id(task_id, "completed", 0)) == "delivered")
+        delivery_id(ref, "completed", 0)) == "delivered")
     [mail] = smtp_server.mailbox.wait_for(1)
     text = mail.get_body(("plain",)).get_content()
     assert len(text) < MAX_SUMMARY + 1_000 and CUT.strip() in text

@@ -40,9 +40,9 @@ def test_jetstream_publish_is_acked_and_deduplicated(services: Services, jetstre
                                                      drain: Drain) -> None:
     asyncio.run(_add_stream(jetstream_url))
     services.settings.nats_url = jetstream_url
-    task_id = make_task(services, [{"type": "nats", "subject": "tasks.done"}])
-    task = services.store.complete(task_id, ANSWERS, BY)
-    did = delivery_id(task_id, "completed", 0)
+    ref = make_task(services, [{"type": "nats", "subject": "tasks.done"}])
+    task = services.store.complete(ref, ANSWERS, BY)
+    did = delivery_id(ref, "completed", 0)
     drain(lambda: DeliveryLog(services.store).status(did) == "delivered")
     [attempt] = DeliveryLog(services.store).get(did)["attempts"]
     assert attempt["detail"] == "JetStream stream TASKS seq 1"  # the stream's own ack
@@ -53,7 +53,7 @@ def test_jetstream_publish_is_acked_and_deduplicated(services: Services, jetstre
 
     [stored] = asyncio.run(_stream_messages(jetstream_url))
     assert stored.headers is not None
-    assert stored.headers["Nats-Msg-Id"] == event_id(task_id, "completed")
+    assert stored.headers["Nats-Msg-Id"] == event_id(ref, "completed")
     assert json.loads(stored.data)["task"]["data"] == ANSWERS
 
 

@@ -17,14 +17,14 @@ from tests.workers.receiver import Receiver
 
 def test_reconcile_requeues_a_lost_job_once(services: Services, receiver: Receiver,
                                             drain: Drain) -> None:
-    task_id = make_task(services, [{"type": "webhook", "url": receiver.url}])
-    services.store.complete(task_id, ANSWERS, BY)
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    services.store.complete(ref, ANSWERS, BY)
     assert reconcile(services.store) == []  # the job is there: nothing lost
-    job = Job.fetch(rq_job_id(sink_job_id(task_id, "completed", 0)),
+    job = Job.fetch(rq_job_id(sink_job_id(ref, "completed", 0)),
                     connection=services.redis, serializer=JSONSerializer)
     job.delete()  # as if Redis lost the last second before a crash
 
-    did = delivery_id(task_id, "completed", 0)
+    did = delivery_id(ref, "completed", 0)
     assert reconcile(services.store) == [did]
     drain(lambda: DeliveryLog(services.store).status(did) == "delivered")
     assert len(receiver.received) == 1
@@ -35,15 +35,16 @@ def test_cli_lists_and_retries_deliveries_that_gave_up(
         services: Services, receiver: Receiver, drain: Drain, redis_url: str,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     receiver.plan = [410]
-    task_id = make_task(services, [{"type": "webhook", "url": receiver.url}])
-    services.store.complete(task_id, ANSWERS, BY)
-    did = delivery_id(task_id, "completed", 0)
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    services.store.complete(ref, ANSWERS, BY)
+    did = delivery_id(ref, "completed", 0)
     drain(lambda: DeliveryLog(services.store).status(did) == "gave_up")
 
     monkeypatch.setenv("INLOOP_REDIS_URL", redis_url)
     main(["deliveries", "failed"])
     line = capsys.readouterr().out.strip()
-    assert line.startswith(did) and f"task {task_id}" in line and "last: HTTP 410" in line
+    shown = services.store.load(ref).task_id  # the org's own id, not the ref
+    assert line.startswith(did) and f"task {shown}" in line and "last: HTTP 410" in line
     main(["deliveries", "retry", did])
     assert capsys.readouterr().out.strip() == f"{did} queued"
     drain(lambda: DeliveryLog(services.store).status(did) == "delivered")
@@ -51,12 +52,12 @@ def test_cli_lists_and_retries_deliveries_that_gave_up(
     assert capsys.readouterr().out == ""
 
 
-def _abandon(services: Services, task_id: str, *, callback: bool = True) -> None:
+def _abandon(services: Services, ref: str, *, callback: bool = True) -> None:
     """The sink job's work horse dies on its last try: RQ's own registry cleanup finds it.
 
     Without `callback` the job looks like one enqueued before sink jobs had one."""
     queue = services.queues["webhook"]
-    job = Job.fetch(rq_job_id(sink_job_id(task_id, "completed", 0)),
+    job = Job.fetch(rq_job_id(sink_job_id(ref, "completed", 0)),
                     connection=services.redis, serializer=JSONSerializer)
     assert not job.retries_left and job.failure_callback is not None
     if not callback:
@@ -72,11 +73,11 @@ def _abandon(services: Services, task_id: str, *, callback: bool = True) -> None
 def test_a_job_abandoned_on_its_last_try_gives_up_and_can_be_retried(
         services: Services, receiver: Receiver, drain: Drain, callback: bool) -> None:
     services.store.retry_schedules = {}  # no RQ retries: the first death is the last
-    task_id = make_task(services, [{"type": "webhook", "url": receiver.url}])
-    services.store.complete(task_id, ANSWERS, BY)
-    _abandon(services, task_id, callback=callback)
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    services.store.complete(ref, ANSWERS, BY)
+    _abandon(services, ref, callback=callback)
 
-    did, log = delivery_id(task_id, "completed", 0), DeliveryLog(services.store)
+    did, log = delivery_id(ref, "completed", 0), DeliveryLog(services.store)
     assert reconcile(services.store) == []  # not lost: settled by the callback or here
     assert log.status(did) == "gave_up"
     assert [d["id"] for d in log.gave_up()] == [did]

@@ -27,13 +27,13 @@ from tests.workers.receiver import Receiver
 EVENTS = ("completed", "cancelled", "failed")
 
 
-def _end(services: Services, task_id: str, event: str) -> None:
+def _end(services: Services, ref: str, event: str) -> None:
     if event == "completed":
-        services.store.complete(task_id, ANSWERS, BY)
+        services.store.complete(ref, ANSWERS, BY)
     elif event == "cancelled":
-        services.store.cancel(task_id, "no longer needed")
+        services.store.cancel(ref, "no longer needed")
     else:
-        services.store.fail(task_id, [TaskError(code="expired", message="nobody answered")])
+        services.store.fail(ref, [TaskError(code="expired", message="nobody answered")])
 
 
 def _all_delivered(services: Services, task_ids: dict[str, str], sinks: int) -> Any:
@@ -43,10 +43,10 @@ def _all_delivered(services: Services, task_ids: dict[str, str], sinks: int) -> 
 
 
 def test_event_body_shape(services: Services) -> None:
-    task_id = make_task(services, [])
-    task = services.store.complete(task_id, ANSWERS, BY)
+    ref = make_task(services, [])
+    task = services.store.complete(ref, ANSWERS, BY)
     body = event_body(task, "completed")
-    assert body["id"] == event_id(task_id, "completed") and body["type"] == "task.completed"
+    assert body["id"] == event_id(ref, "completed") and body["type"] == "task.completed"
     assert task.ended_at == task.completed_at == task.updated_at
     assert body["created_at"] == task.model_dump(mode="json")["ended_at"]
     assert list(body["task"]) == ["task_id", "status", "title", "data", "completed_at",
@@ -60,17 +60,17 @@ def test_one_job_per_event_and_sink_on_its_kind_queue(services: Services) -> Non
     sinks = [{"type": "webhook", "url": "http://127.0.0.1:9/h"},
              {"type": "nats", "subject": "tasks.done", "events": ["cancelled"]},
              {"type": "email", "to": "ops@example.com"}]
-    task_id = make_task(services, sinks)
-    services.store.complete(task_id, ANSWERS, BY)
+    ref = make_task(services, sinks)
+    services.store.complete(ref, ANSWERS, BY)
     for _ in range(3):
         with pytest.raises(Conflict):
-            services.store.complete(task_id, ANSWERS, BY)
+            services.store.complete(ref, ANSWERS, BY)
     queued = {q.name: q.job_ids for q in services.queues.all()}
-    assert queued["webhook"] == [rq_job_id(f"sink:{task_id}:completed:0")]
+    assert queued["webhook"] == [rq_job_id(f"sink:{ref}:completed:0")]
     assert queued["nats"] == []  # that sink asked for cancellations only
-    assert queued["email"] == [rq_job_id(f"sink:{task_id}:completed:2")]
+    assert queued["email"] == [rq_job_id(f"sink:{ref}:completed:2")]
     job = Job.fetch(queued["webhook"][0], connection=services.redis, serializer=JSONSerializer)
-    assert job.args == [task_id, "completed", 0] and job.retries_left == 3
+    assert job.args == [ref, "completed", 0] and job.retries_left == 3
 
 
 def test_every_event_reaches_every_sink(services: Services, receiver: Receiver,
@@ -82,8 +82,8 @@ def test_every_event_reaches_every_sink(services: Services, receiver: Receiver,
              {"type": "email", "to": "ops@example.com"}]
     task_ids = {event: make_task(services, sinks) for event in EVENTS}
     subscriber = _Subscriber(jetstream_url, "tasks.done", 3)
-    for event, task_id in task_ids.items():
-        _end(services, task_id, event)
+    for event, ref in task_ids.items():
+        _end(services, ref, event)
     drain(_all_delivered(services, task_ids, 3))
 
     types = {json.loads(r.body)["type"] for r in receiver.wait_for(3)}
@@ -143,13 +143,13 @@ def test_concurrent_completions_deliver_one_event_per_sink(
         services: Services, receiver: Receiver, smtp_server: SmtpServer,
         drain: Drain) -> None:
     services.settings.smtp_url = smtp_server.url
-    task_id = make_task(services, [{"type": "webhook", "url": receiver.url},
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url},
                                    {"type": "email", "to": "ops@example.com"}])
     outcomes: list[str] = []
 
     def complete() -> None:
         try:
-            services.store.complete(task_id, ANSWERS, BY)
+            services.store.complete(ref, ANSWERS, BY)
             outcomes.append("won")
         except Conflict:
             outcomes.append("conflict")
@@ -160,8 +160,8 @@ def test_concurrent_completions_deliver_one_event_per_sink(
     for thread in threads:
         thread.join()
     assert outcomes.count("won") == 1
-    drain(_all_delivered(services, {"completed": task_id}, 2))
+    drain(_all_delivered(services, {"completed": ref}, 2))
     drain(lambda: True)  # anything still queued would run now
     assert [json.loads(r.body)["id"] for r in receiver.received] == \
-        [event_id(task_id, "completed")]
+        [event_id(ref, "completed")]
     assert len(smtp_server.mailbox.messages) == 1

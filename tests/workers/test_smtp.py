@@ -143,8 +143,8 @@ def test_unusable_url_is_recorded_without_the_password(services: Services,
                                                        drain: Drain) -> None:
     services.settings.smtp_url = "smtp://user:s3cr/et1@mail.example.com:587"
     services.settings.sink_retry_schedule = []
-    task_id = make_task(services, [{"type": "email", "to": "ops@example.com"}])
-    services.store.cancel(task_id, None)
-    log, did = DeliveryLog(services.store), delivery_id(task_id, "cancelled", 0)
+    ref = make_task(services, [{"type": "email", "to": "ops@example.com"}])
+    services.store.cancel(ref, None)
+    log, did = DeliveryLog(services.store), delivery_id(ref, "cancelled", 0)
     drain(lambda: log.status(did) == "gave_up")
     assert log.get(did)["attempts"][0]["error"] == INVALID_URL

@@ -27,32 +27,32 @@ def _webhook_task(services: Services, url: str, secret: str | None = None) -> st
     return make_task(services, [sink])
 
 
-def _record(services: Services, task_id: str, event: str = "completed") -> dict[str, Any]:
-    return DeliveryLog(services.store).get(delivery_id(task_id, event, 0))
+def _record(services: Services, ref: str, event: str = "completed") -> dict[str, Any]:
+    return DeliveryLog(services.store).get(delivery_id(ref, event, 0))
 
 
-def _settled(services: Services, task_id: str, status: str = "delivered") -> Any:
-    return lambda: DeliveryLog(services.store).status(delivery_id(task_id, "completed", 0)) \
+def _settled(services: Services, ref: str, status: str = "delivered") -> Any:
+    return lambda: DeliveryLog(services.store).status(delivery_id(ref, "completed", 0)) \
         == status
 
 
 def test_completed_event_is_signed_and_verifiable(services: Services, receiver: Receiver,
                                                   drain: Drain) -> None:
-    task_id = _webhook_task(services, receiver.url)
-    services.store.complete(task_id, ANSWERS, BY)
-    drain(_settled(services, task_id))
+    ref = _webhook_task(services, receiver.url)
+    services.store.complete(ref, ANSWERS, BY)
+    drain(_settled(services, ref))
 
     got = receiver.received[0]
-    secret = services.store.secrets(task_id)[0]
+    secret = services.store.secrets(ref)[0]
     assert secret is not None and secret.startswith("whsec_")
     body = Webhook(secret).verify(got.body, got.headers)
-    assert body["id"] == got.headers["webhook-id"] == event_id(task_id, "completed")
+    assert body["id"] == got.headers["webhook-id"] == event_id(ref, "completed")
     assert body["type"] == "task.completed"
     assert body["task"]["data"] == ANSWERS and body["task"]["status"] == "completed"
     assert got.headers["Content-Type"] == "application/json"
     assert got.headers["User-Agent"] == "inloop/0.1"
     assert got.headers["Host"] == f"127.0.0.1:{receiver.port}"  # the URL's, not re-resolved
-    record = _record(services, task_id)
+    record = _record(services, ref)
     assert record["status"] == "delivered"
     assert [a["status_code"] for a in record["attempts"]] == [200]
     assert record["attempts"][0]["latency_ms"] >= 0
@@ -61,8 +61,8 @@ def test_completed_event_is_signed_and_verifiable(services: Services, receiver: 
 def test_own_unpadded_whsec_secret_signs_with_its_decoded_bytes(
         services: Services, receiver: Receiver, drain: Drain) -> None:
     secret = "whsec_" + base64.b64encode(bytes(range(32))).decode().rstrip("=")
-    task_id = _webhook_task(services, receiver.url, secret)
-    services.store.cancel(task_id, "not needed")
+    ref = _webhook_task(services, receiver.url, secret)
+    services.store.cancel(ref, "not needed")
     drain(lambda: len(receiver.received) == 1)
     got = receiver.received[0]
     body = Webhook(secret).verify(got.body, got.headers)  # the library adds the padding
@@ -73,8 +73,8 @@ def test_own_unpadded_whsec_secret_signs_with_its_decoded_bytes(
 def test_hpi_style_text_secret_signs_with_its_utf8_bytes(
         services: Services, receiver: Receiver, drain: Drain) -> None:
     secret = "optional-hmac-secret"  # HPI's documented example
-    task_id = _webhook_task(services, receiver.url, secret)
-    services.store.cancel(task_id, "not needed")
+    ref = _webhook_task(services, receiver.url, secret)
+    services.store.cancel(ref, "not needed")
     drain(lambda: len(receiver.received) == 1)
     got = receiver.received[0]
     as_whsec = "whsec_" + base64.b64encode(secret.encode()).decode()
@@ -83,47 +83,47 @@ def test_hpi_style_text_secret_signs_with_its_utf8_bytes(
 
 def test_receiver_down_then_up_gets_the_same_event(services: Services, drain: Drain) -> None:
     down = Receiver()
-    task_id = _webhook_task(services, down.url)
-    services.store.complete(task_id, ANSWERS, BY)
-    drain(lambda: DeliveryLog(services.store).tries(delivery_id(task_id, "completed", 0)) == 1)
-    assert _record(services, task_id)["status"] == "retrying"
+    ref = _webhook_task(services, down.url)
+    services.store.complete(ref, ANSWERS, BY)
+    drain(lambda: DeliveryLog(services.store).tries(delivery_id(ref, "completed", 0)) == 1)
+    assert _record(services, ref)["status"] == "retrying"
     down.start()
     try:
-        drain(_settled(services, task_id))
+        drain(_settled(services, ref))
     finally:
         down.stop()
-    attempts = _record(services, task_id)["attempts"]
+    attempts = _record(services, ref)["attempts"]
     assert attempts[0]["error"].startswith("connection failed"), attempts
     assert attempts[1]["status_code"] == 200
-    assert down.received[0].headers["webhook-id"] == event_id(task_id, "completed")
+    assert down.received[0].headers["webhook-id"] == event_id(ref, "completed")
 
 
 def test_500_is_retried_with_the_same_id_and_a_fresh_signature(
         services: Services, receiver: Receiver, drain: Drain) -> None:
     receiver.plan = [500]
-    task_id = _webhook_task(services, receiver.url)
-    services.store.complete(task_id, ANSWERS, BY)
-    drain(_settled(services, task_id))
+    ref = _webhook_task(services, receiver.url)
+    services.store.complete(ref, ANSWERS, BY)
+    drain(_settled(services, ref))
     first, second = receiver.received
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     assert first.body == second.body
     # Fresh: signed at this attempt's time, seconds after the first.
     assert int(second.headers["webhook-timestamp"]) > int(first.headers["webhook-timestamp"])
     assert second.headers["webhook-signature"] != first.headers["webhook-signature"]
-    secret = services.store.secrets(task_id)[0]
+    secret = services.store.secrets(ref)[0]
     assert secret is not None
     Webhook(secret).verify(second.body, second.headers)
-    assert [a["status_code"] for a in _record(services, task_id)["attempts"]] == [500, 200]
+    assert [a["status_code"] for a in _record(services, ref)["attempts"]] == [500, 200]
 
 
 def test_timeout_is_a_failed_attempt(services: Services, receiver: Receiver,
                                      drain: Drain) -> None:
     services.settings.webhook_timeout_s = 0.3
     receiver.plan = [("hang", 3)]
-    task_id = _webhook_task(services, receiver.url)
-    services.store.complete(task_id, ANSWERS, BY)
-    drain(_settled(services, task_id))
-    attempts = _record(services, task_id)["attempts"]
+    ref = _webhook_task(services, receiver.url)
+    services.store.complete(ref, ANSWERS, BY)
+    drain(_settled(services, ref))
+    attempts = _record(services, ref)["attempts"]
     assert attempts[0]["error"] == "timeout after 0.3 s"
     assert attempts[0]["latency_ms"] < 2000
     assert attempts[1]["status_code"] == 200
@@ -132,23 +132,23 @@ def test_timeout_is_a_failed_attempt(services: Services, receiver: Receiver,
 def test_redirect_is_not_followed_and_gives_up(services: Services, receiver: Receiver,
                                                drain: Drain) -> None:
     services.settings.webhook_retry_schedule = [1]
-    task_id = _webhook_task(services, receiver.url.replace("/hook", "/moved"))
-    services.store.complete(task_id, ANSWERS, BY)
-    drain(_settled(services, task_id, "gave_up"))
+    ref = _webhook_task(services, receiver.url.replace("/hook", "/moved"))
+    services.store.complete(ref, ANSWERS, BY)
+    drain(_settled(services, ref, "gave_up"))
     assert len(receiver.received) == 2  # both at /moved: the 302 was never followed
-    attempts = _record(services, task_id)["attempts"]
+    attempts = _record(services, ref)["attempts"]
     assert [(a["status_code"], a["error"]) for a in attempts] == \
         [(302, "redirect not followed")] * 2
 
 
 def test_410_stops_retrying(services: Services, receiver: Receiver, drain: Drain) -> None:
     receiver.plan = [410]
-    task_id = _webhook_task(services, receiver.url)
-    services.store.complete(task_id, ANSWERS, BY)
-    drain(_settled(services, task_id, "gave_up"))
+    ref = _webhook_task(services, receiver.url)
+    services.store.complete(ref, ANSWERS, BY)
+    drain(_settled(services, ref, "gave_up"))
     assert len(receiver.received) == 1
     assert [d["id"] for d in DeliveryLog(services.store).gave_up()] == \
-        [delivery_id(task_id, "completed", 0)]
+        [delivery_id(ref, "completed", 0)]
 
 
 @pytest.mark.parametrize("status, schedule, retry_after, least, most", [
@@ -162,23 +162,23 @@ def test_429_and_503_wait_the_longer_of_retry_after_and_the_schedule(
     services.settings.webhook_retry_schedule = schedule
     services.settings.retry_jitter = 0
     receiver.plan = [(status, {"Retry-After": str(retry_after)})]
-    task_id = _webhook_task(services, receiver.url)
-    services.store.complete(task_id, ANSWERS, BY)
-    drain(_settled(services, task_id), timeout=8)
+    ref = _webhook_task(services, receiver.url)
+    services.store.complete(ref, ANSWERS, BY)
+    drain(_settled(services, ref), timeout=8)
     first, second = receiver.received
     # RQ truncates scheduled times to whole seconds: a delay of N s comes back after N - 1.
     assert least <= second.at - first.at < most
-    assert _record(services, task_id)["attempts"][0]["retry_after"] == retry_after
+    assert _record(services, ref)["attempts"][0]["retry_after"] == retry_after
 
 
 def test_private_address_is_refused_at_delivery(services: Services, receiver: Receiver,
                                                 drain: Drain) -> None:
-    task_id = _webhook_task(services, receiver.url)
+    ref = _webhook_task(services, receiver.url)
     services.settings.allow_private_webhooks = False
-    services.store.complete(task_id, ANSWERS, BY)
-    drain(_settled(services, task_id, "gave_up"))
+    services.store.complete(ref, ANSWERS, BY)
+    drain(_settled(services, ref, "gave_up"))
     assert receiver.received == []
-    attempt = _record(services, task_id)["attempts"][0]
+    attempt = _record(services, ref)["attempts"][0]
     assert attempt["error"].startswith("refused: 127.0.0.1 resolves to a non-public address")
 
 

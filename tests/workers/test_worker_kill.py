@@ -41,19 +41,19 @@ def _stop(process: subprocess.Popen[bytes], how: signal.Signals) -> None:
 def test_killed_worker_delivery_resumes_with_the_same_event_id(
         services: Services, receiver: Receiver, redis_url: str, tmp_path: Path) -> None:
     receiver.plan = [("hang", 30)]
-    task_id = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
     log = tmp_path / "workers.log"
     # The first worker runs no scheduler: a killed scheduler's lock would hold for 61 s.
     first = _worker(redis_url, log, scheduler=False)
     try:
-        services.store.complete(task_id, ANSWERS, BY)
+        services.store.complete(ref, ANSWERS, BY)
         receiver.wait_for(1, timeout=15)
     finally:
         _stop(first, signal.SIGKILL)
     started = time.monotonic()
     second = _worker(redis_url, log, scheduler=True)
     try:
-        did = delivery_id(task_id, "completed", 0)
+        did = delivery_id(ref, "completed", 0)
         deadline = time.monotonic() + 20
         while DeliveryLog(services.store).status(did) != "delivered":
             assert time.monotonic() < deadline, log.read_text()[-3000:]
@@ -61,7 +61,7 @@ def test_killed_worker_delivery_resumes_with_the_same_event_id(
     finally:
         _stop(second, signal.SIGTERM)
     ids = {r.headers["webhook-id"] for r in receiver.received}
-    assert ids == {event_id(task_id, "completed")} and len(receiver.received) == 2
+    assert ids == {event_id(ref, "completed")} and len(receiver.received) == 2
     assert time.monotonic() - started < 20
 
 
@@ -69,16 +69,16 @@ def test_killed_worker_on_the_last_try_gives_up_and_can_be_retried(
         services: Services, receiver: Receiver, redis_url: str, tmp_path: Path) -> None:
     services.store.retry_schedules = {}  # no RQ retries: the first death is the last
     receiver.plan = [("hang", 30)]
-    task_id = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
     log = tmp_path / "workers.log"
     first = _worker(redis_url, log, scheduler=False)
     try:
-        services.store.complete(task_id, ANSWERS, BY)
+        services.store.complete(ref, ANSWERS, BY)
         receiver.wait_for(1, timeout=15)
     finally:
         _stop(first, signal.SIGKILL)
     second = _worker(redis_url, log, scheduler=True)
-    deliveries, did = DeliveryLog(services.store), delivery_id(task_id, "completed", 0)
+    deliveries, did = DeliveryLog(services.store), delivery_id(ref, "completed", 0)
     try:
         _until(lambda: deliveries.status(did) == "gave_up", log)
         assert [d["id"] for d in deliveries.gave_up()] == [did]
@@ -105,12 +105,12 @@ def test_killed_work_horse_on_the_last_try_gives_up_and_can_be_retried(
         services: Services, receiver: Receiver, redis_url: str, tmp_path: Path) -> None:
     services.store.retry_schedules = {}  # no RQ retries: the first death is the last
     receiver.plan = [("hang", 30)]
-    task_id = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
     log = tmp_path / "workers.log"
     worker = _worker(redis_url, log, scheduler=False)  # its only child is the horse
-    deliveries, did = DeliveryLog(services.store), delivery_id(task_id, "completed", 0)
+    deliveries, did = DeliveryLog(services.store), delivery_id(ref, "completed", 0)
     try:
-        services.store.complete(task_id, ANSWERS, BY)
+        services.store.complete(ref, ANSWERS, BY)
         receiver.wait_for(1, timeout=15)
         os.kill(_horse_of(worker, log), signal.SIGKILL)  # the worker itself lives on
         _until(lambda: deliveries.status(did) == "gave_up", log)

@@ -1,0 +1,170 @@
+"""The shape of a signed Slack request, checked before Bolt dispatches it.
+
+Bolt parses the body as it builds its request, and Bolt and the listeners then index into
+it (`body["user"]["id"]`, `view["state"]["values"]`, …). A signed body of another shape
+would fail deep inside them with a 500; here it is a 400 naming the field. Only the
+request types in SHAPES reach Bolt (any other is a 404, as Bolt answers a request no
+listener takes), and only the fields that Bolt and inloop read are checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Json,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from api.errors import Detail, InvalidRequest, NotFound
+from api.validation import details_of
+from renderers.slack import ACTION_OPEN, ACTION_QUICK
+
+LAST_UNIX_S = 253402300799  # 9999-12-31T23:59:59Z: a datetime answer holds no later one
+# What Bolt raises on a body it cannot parse or read (JSON, form encoding, nesting).
+_UNREADABLE = (ValueError, TypeError, LookupError, AttributeError, RecursionError)
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Id(_Shape):
+    id: str
+
+
+class _User(_Id):
+    name: str | None = None
+    username: str | None = None
+
+
+class _Quick(_Shape):
+    t: str
+    o: int
+
+
+_QUICK = TypeAdapter(_Quick)
+
+
+class _Action(_Shape):
+    action_id: str
+    block_id: str | None = None
+    value: str | None = Field(default=None, validate_default=True)
+
+    @field_validator("value")
+    @classmethod
+    def _inloop_value(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """inloop's buttons carry what renderers.slack says they do."""
+        action = info.data.get("action_id")
+        if action == ACTION_OPEN and value is None:
+            raise ValueError("an Open button carries a task ref")
+        if action == ACTION_QUICK:
+            try:
+                _QUICK.validate_json(value or "")
+            except ValidationError:
+                raise ValueError('an answer button carries {"t": task ref, "o": option}'
+                                 ) from None
+        return value
+
+
+class BlockActions(_Shape):
+    type: Literal["block_actions"]
+    user: _User
+    actions: list[_Action] = Field(min_length=1)
+    trigger_id: str
+    channel: _Id | None = None
+    view: dict[str, Any] | None = None  # a click in a modal or the App Home
+    response_url: str | None = None
+
+
+class _Option(_Shape):
+    value: str
+
+
+class _Element(_Shape):
+    """One input's state, as renderers.slack_fields.parse_value reads it."""
+
+    type: str
+    value: str | None = None
+    selected_option: _Option | None = None
+    selected_options: list[_Option] | None = None
+    selected_date: str | None = None
+    selected_date_time: int | None = Field(default=None, ge=0, le=LAST_UNIX_S)
+
+
+class _State(_Shape):
+    values: dict[str, dict[str, _Element]]
+
+
+class _StepOf(_Shape):
+    """The `private_metadata` of every modal inloop opens (renderers.slack_modal)."""
+
+    ref: str
+    step: int = Field(ge=0)
+
+
+class _View(_Shape):
+    type: str
+    callback_id: str
+    private_metadata: Json[_StepOf]
+    state: _State
+
+
+class ViewSubmission(_Shape):
+    type: Literal["view_submission"]
+    user: _User
+    view: _View
+
+
+class _Event(_Shape):
+    type: str
+
+
+class EventCallback(_Shape):
+    type: Literal["event_callback"]
+    event_id: str
+    event: _Event
+
+
+class UrlVerification(_Shape):
+    type: Literal["url_verification"]
+    challenge: str
+
+
+SHAPES: dict[str, type[_Shape]] = {"block_actions": BlockActions,
+                                   "view_submission": ViewSubmission,
+                                   "event_callback": EventCallback,
+                                   "url_verification": UrlVerification}
+
+
+def bolt_request(body: bytes, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:
+    """Bolt's request for a signed body, once its shape is one inloop handles (else a
+    400, or a 404 for a request type inloop does not listen to)."""
+    try:
+        request = AsyncBoltRequest(body=body.decode(), query=query, headers=dict(headers))
+    except _UNREADABLE:
+        raise InvalidRequest([Detail("body", "not a Slack request body (JSON, or a form "
+                                             "with a JSON payload object)", "parse")]) from None
+    check_shape(request.body)
+    return request
+
+
+def check_shape(body: Any) -> None:
+    kind = body.get("type") if isinstance(body, dict) else None
+    if not isinstance(kind, str):
+        raise InvalidRequest([Detail("type", "a Slack request names its type", "missing")])
+    shape = SHAPES.get(kind)
+    if shape is None:
+        raise NotFound(f"inloop does not handle Slack {kind[:40]!r} requests")
+    try:
+        shape.model_validate(body)
+    except ValidationError as error:
+        raise InvalidRequest(details_of(error)) from None
