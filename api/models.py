@@ -40,6 +40,7 @@ ALL_EVENTS: list[SinkEvent] = ["completed", "cancelled", "failed"]
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_MARKDOWN = 20_000
+MAX_TASK_MARKDOWN = 200_000  # all of a task's markdown together (api.validation checks it)
 MAX_PAYLOAD_DEPTH = 32
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 # Bounds every surface (web form, Slack, PDF, email, dashboard) can show. Years keep four

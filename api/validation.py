@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from api.errors import Detail, InvalidRequest
-from api.models import TaskCreate
+from api.models import MAX_TASK_MARKDOWN, InputBlock, TaskCreate
 
 M = TypeVar("M", bound=BaseModel)
 _TAGGED_LISTS = {"blocks", "sinks"}
@@ -179,6 +179,28 @@ def parse_task(raw: Any) -> TaskCreate:
         task = TaskCreate.model_validate(raw)
     except ValidationError as error:
         raise InvalidRequest(details_of(error) + details) from None
+    details += _markdown_total(task)
     if details:
         raise InvalidRequest(details)
     return task
+
+
+def _markdown_total(task: TaskCreate) -> list[Detail]:
+    """The task's markdown in all is at most `MAX_TASK_MARKDOWN` characters; the detail
+    names the text that goes over."""
+    total = 0
+    for loc, text in _markdown(task):
+        total += len(text)
+        if total > MAX_TASK_MARKDOWN:
+            return [Detail(loc, f"the task's markdown (instructions, descriptions and blocks) "
+                                f"is over {MAX_TASK_MARKDOWN} characters in all", "too_long")]
+    return []
+
+
+def _markdown(task: TaskCreate) -> Iterator[tuple[str, str]]:
+    yield "instructions_mdsvex", task.instructions_mdsvex or ""
+    for i, step in enumerate(task.steps):
+        yield f"steps.{i}.description_mdsvex", step.description_mdsvex or ""
+        for j, block in enumerate(step.blocks):
+            if not isinstance(block, InputBlock):
+                yield f"steps.{i}.blocks.{j}.content", block.content

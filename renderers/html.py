@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from api.models import UPLOAD_KINDS, InputBlock, Task
-from renderers import mdsvex
+from renderers import budget, mdsvex
 from renderers.html_fields import field_view
 from renderers.values import number
 
@@ -51,6 +51,7 @@ def render_page(template_name: str, **context: Any) -> str:
     return environment().get_template(template_name).render(**context)
 
 
+@budget.steps(budget.PAGE_STEPS)
 def render_step(
     task: Task,
     step_index: int,
@@ -61,7 +62,8 @@ def render_step(
     action: str,
     static_prefix: str = STATIC_PREFIX,
 ) -> str:
-    """One step (0-based) of `task` as a full HTML page with its form.
+    """One step (0-based) of `task` as a full HTML page with its form; its markdown shares
+    one page budget of parser steps.
 
     `answers` prefill the inputs; `errors` (by field name) go next to their fields, and
     any other key into the summary at the top."""

@@ -8,7 +8,8 @@ the text between them stays as markdown; Svelte logic tags (`{#if}`, `{:else}`, 
 special elements (`<svelte:head>…</svelte:head>` with its content, `<svelte:component/>`)
 are not HTML to markdown-it, so they are removed from the source first (in code too).
 A declaration-like line (`<!channel> please review`) loses the tag, not its text.
-Front matter is ignored.
+Front matter is ignored. A block too complex to parse within `renderers.budget` is shown
+verbatim (as preformatted text), its tags and Svelte removed all the same.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from renderers import budget
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n---[ \t]*(?:\n|\Z)", re.S)
@@ -33,6 +36,10 @@ _SVELTE_OPEN = re.compile(r"\{[#:/@][^{}]*\Z")  # a logic tag that HTML inside i
 _SVELTE_HEAD = re.compile(
     r"<svelte:head\b[^<>]*>(?:(?!<svelte:head\b).)*?</svelte:head\s*>", re.S | re.I)
 _SVELTE_ELEMENT = re.compile(r"</?svelte:[\w-]+\b[^<>]*>", re.I)
+_RAW_ELEMENT = re.compile(r"<(script|style|textarea)\b.*?(?:</\1\s*>|\Z)", re.S | re.I)
+# Each pass uncovers one level of tags nested in attribute values (one pass per level made
+# `"<div " * 3000` quadratic); tags nested deeper than this are shown as escaped text.
+TAG_PASSES = 8
 
 
 def clean_source(text: str) -> str:
@@ -43,8 +50,19 @@ def clean_source(text: str) -> str:
 
 
 def parse(md: MarkdownIt, text: str) -> list[Token]:
-    """Block tokens of `text` without HTML or Svelte; `md` must have the html option on."""
-    return _clean_blocks(md, md.parse(clean_source(text)), reparse=True)
+    """Block tokens of `text` without HTML or Svelte, or its text verbatim when parsing it
+    would take more than `budget.MAX_STEPS`; `md` must have the html option on."""
+    source, md = clean_source(text), budget.bounded(md)
+    try:
+        with budget.steps():
+            return _clean_blocks(md, md.parse(source), reparse=True)
+    except budget.TooComplex:
+        return budget.verbatim(_without_markup(source))
+
+
+def _without_markup(text: str) -> str:
+    """`text` without HTML elements, tags or Svelte logic tags (one linear pass each)."""
+    return _SVELTE.sub("", _TAG.sub("", _RAW_ELEMENT.sub("", text)))
 
 
 def _clean_blocks(md: MarkdownIt, tokens: Sequence[Token], *, reparse: bool) -> list[Token]:
@@ -64,9 +82,11 @@ def _without_tags(md: MarkdownIt, html: str) -> list[Token]:
     """The markdown left in an HTML block once its tags are gone."""
     if _RAW_BLOCK.match(html):
         return []
-    previous, rest = None, html
-    while previous != rest:  # tags hidden inside attribute values surface one level at a time
-        previous, rest = rest, _TAG.sub("", rest)
+    rest = html
+    for _ in range(TAG_PASSES):  # tags hidden in attribute values surface a level a pass
+        rest, found = _TAG.subn("", rest)
+        if not found:
+            break
     return _clean_blocks(md, md.parse(rest), reparse=False) if rest.strip() else []
 
 

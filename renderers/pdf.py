@@ -3,12 +3,17 @@
 Text is set in DejaVu Sans with Droid Sans Fallback for CJK, both embedded, so any answer
 prints and can be searched; characters neither font has print as U+FFFD. The output is
 byte-for-byte reproducible (reportlab's invariant mode: no clock, no random id).
+
+The work is bounded like the Slack views' text: reportlab gets one paragraph per line of
+at most `PIECE` characters, and a PDF holds at most `MAX_WORK` units of layout; past that
+it ends with a note that the rest is in the task's data.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
 from pathlib import Path
@@ -32,6 +37,16 @@ FONTS = Path(__file__).parent / "fonts"
 REGULAR, BOLD, FALLBACK = "InloopSans", "InloopSans-Bold", "InloopFallback"
 MISSING = "\ufffd"
 UNREADABLE = "(the signature image could not be shown)"
+CUT = ("This PDF ends here: the task is too long to print in full. Every answer is in the "
+       "task's data (the API and the dashboard).")
+# reportlab re-wraps the rest of a paragraph at every page break and splits a long word
+# a character at a time: short paragraphs keep both cheap.
+PIECE = 1_000
+# Layout units, 2 to 4 µs each on a slow machine: a PDF takes well under 1 s. A character
+# is 1; a font change or an escaped `<&>` makes reportlab start a new fragment (~100); a
+# paragraph ~150; a signature image (decoded and checked in full) ~10 000.
+MAX_WORK = 250_000
+FRAGMENT_WORK, PARAGRAPH_WORK, IMAGE_WORK = 100, 150, 10_000
 
 
 @cache
@@ -71,17 +86,75 @@ def task_pdf(task: Task, *, images: Mapping[str, bytes] | None = None) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass
+class _Budget:
+    """The layout work left; once it runs out, nothing more is added but the `CUT` note."""
+
+    work: int = MAX_WORK
+    cut: bool = False
+
+    def paragraphs(self, text: str, style: str) -> list[Flowable]:
+        out: list[Flowable] = []
+        for piece in _pieces(text) if not self.cut else ():
+            markup = _markup(piece)
+            if not self.take(PARAGRAPH_WORK + len(piece) + FRAGMENT_WORK * _fragments(markup)):
+                break
+            out.append(Paragraph(markup, STYLES[style]) if piece else _blank(style))
+        return out
+
+    def take(self, work: int) -> bool:
+        """Whether `work` fits in what is left (then it is spent); after the first that
+        does not, nothing does."""
+        if self.cut or work > self.work:
+            self.cut = True
+            return False
+        self.work -= work
+        return True
+
+    def notice(self) -> list[Flowable]:
+        return [Spacer(1, 12), Paragraph(CUT, STYLES["meta"])] if self.cut else []
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """`text` as paragraphs: each line cut to `PIECE` characters (at a space if it has one),
+    a run of blank lines as one empty piece."""
+    blank = False
+    for line in text.split("\n"):
+        if line.strip():
+            yield from _cut(line)
+        elif not blank:
+            yield ""
+        blank = not line.strip()
+
+
+def _cut(line: str) -> Iterator[str]:
+    while len(line) > PIECE:
+        at = line.rfind(" ", PIECE // 2, PIECE) + 1 or PIECE
+        yield line[:at]
+        line = line[at:]
+    yield line
+
+
+def _fragments(markup: str) -> int:
+    return markup.count("<font") + markup.count("&")
+
+
+def _blank(style: str) -> Flowable:
+    return Spacer(1, STYLES[style].leading)
+
+
 def _story(task: Task, images: Mapping[str, bytes]) -> list[Flowable]:
-    story: list[Flowable] = [_paragraph(task.title, "title"), *_meta(task)]
+    budget = _Budget()
+    story = [*budget.paragraphs(task.title, "title"), *_meta(task, budget)]
     for step in task.steps:
-        story.append(_paragraph(step.title, "step"))
+        story += budget.paragraphs(step.title, "step")
         for field in step.fields():
-            story.append(_paragraph(field.label, "label"))
-            story.extend(_answer(field, task.data.get(field.name), images.get(field.name)))
-    return story
+            story += budget.paragraphs(field.label, "label")
+            story += _answer(field, task.data.get(field.name), images.get(field.name), budget)
+    return story + budget.notice()
 
 
-def _meta(task: Task) -> list[Flowable]:
+def _meta(task: Task, budget: _Budget) -> list[Flowable]:
     lines = [f"Task {task.task_id}", f"Status: {task.status}"]
     if task.completed_by:
         lines.append(f"Completed by {task.completed_by.name} (via {task.completed_by.channel})")
@@ -89,18 +162,21 @@ def _meta(task: Task) -> list[Flowable]:
         lines.append(f"Completed on {human_date(task.completed_at.isoformat(), True)}")
     if task.cancel_reason:
         lines.append(f"Cancelled: {task.cancel_reason}")
-    return [*(_paragraph(line, "meta") for line in lines), Spacer(1, 6)]
+    return [*(p for line in lines for p in budget.paragraphs(line, "meta")), Spacer(1, 6)]
 
 
-def _answer(field: FormField, value: Any, image: bytes | None) -> list[Flowable]:
-    if field.kind == "signature" and value is not None and image:
+def _answer(field: FormField, value: Any, image: bytes | None,
+            budget: _Budget) -> list[Flowable]:
+    if field.kind == "signature" and value is not None and image and budget.take(IMAGE_WORK):
         picture = _image(image)
         if picture:
             return [picture]
-        return [_paragraph(UNREADABLE, "meta"), *_answer(field, value, None)]
+        return [*budget.paragraphs(UNREADABLE, "meta"), *_answer(field, value, None, budget)]
     if field.kind in ("file", "signature") and isinstance(value, Mapping):
-        return [_paragraph(_file_line(value), "answer"), _paragraph(_sha(value), "meta")]
-    return [_paragraph(display_value(field, value) if value is not None else EMPTY, "answer")]
+        return [*budget.paragraphs(_file_line(value), "answer"),
+                *budget.paragraphs(_sha(value), "meta")]
+    text = display_value(field, value) if value is not None else EMPTY
+    return budget.paragraphs(text, "answer")
 
 
 def _file_line(value: Mapping[str, Any]) -> str:
@@ -124,10 +200,6 @@ def _image(stored: bytes) -> Image | None:
     return Image(io.BytesIO(png), width=width * scale, height=height * scale, hAlign="LEFT")
 
 
-def _paragraph(text: str, style: str) -> Paragraph:
-    return Paragraph(_markup(text), STYLES[style])
-
-
 def _markup(text: str) -> str:
     """User text as Paragraph markup: escaped, each run in a font that has its glyphs."""
     return "".join(_run(font, "".join(chars)) for font, chars in groupby(text, key=_font_of))
@@ -138,7 +210,7 @@ def _font_of(char: str) -> str:
     code = ord(char)
     if code > 0xFFFF:  # reportlab writes no usable text mapping beyond the BMP
         return ""
-    return REGULAR if code in regular or char == "\n" else FALLBACK if code in fallback else ""
+    return REGULAR if code in regular else FALLBACK if code in fallback else ""
 
 
 def _run(font: str, run: str) -> str:
@@ -146,7 +218,7 @@ def _run(font: str, run: str) -> str:
         return MISSING * len(run)
     if font == FALLBACK:
         return f'<font name="{FALLBACK}">{escape(run)}</font>'
-    return escape(run).replace("\n", "<br/>")
+    return escape(run)
 
 
 def _footer(task_id: str) -> Any:

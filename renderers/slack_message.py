@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from api.models import CHOICE_KINDS, CalloutBlock, InputBlock, MdsvexBlock, Task
+from renderers import budget
 from renderers.mrkdwn import to_mrkdwn
 from renderers.slack_blocks import (
     ACTION_OPEN,
@@ -60,8 +61,10 @@ def option_style(option: str) -> str | None:
     return "danger" if word and word.group() in DANGER else None
 
 
+@budget.steps(budget.PAGE_STEPS)
 def task_message(task: Task) -> Message:
-    """The message announcing a pending task, with its buttons."""
+    """The message announcing a pending task, with its buttons; its markdown shares one
+    page budget of parser steps."""
     blocks = [header(task.title), *_markdown(task.instructions_mdsvex, task)]
     if is_quick_task(task):
         blocks.extend(_quick_content(task))

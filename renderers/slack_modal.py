@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.models import UPLOAD_KINDS, CalloutBlock, InputBlock, MdsvexBlock, Step, Task
+from renderers import budget
 from renderers.mrkdwn import to_mrkdwn
 from renderers.slack_blocks import (
     CALLBACK_STEP,
@@ -42,8 +43,10 @@ def needs_browser(step: Step) -> bool:
     return any(f.kind in UPLOAD_KINDS for f in step.fields())
 
 
+@budget.steps(budget.PAGE_STEPS)
 def modal_view(task: Task, step_index: int, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The modal for one step (0-based), prefilled with the answers given so far."""
+    """The modal for one step (0-based), prefilled with the answers given so far; its
+    markdown shares one page budget of parser steps."""
     if needs_browser(task.steps[step_index]):
         return _view(task, step_index, _browser_step(task, step_index, content=True))
     view = _view(task, step_index, _form_step(task, step_index, answers), submit=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import smtplib
 import time
 from collections.abc import Callable
@@ -17,19 +18,27 @@ from workers.smtp import SmtpConfig, SmtpUrlError, send
 from workers.timing import elapsed_ms
 
 SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed"}
+# Characters of answers in the body (encoding a 1 MB body took about a second); the PDF
+# shows more, the task's data all.
+MAX_SUMMARY = 100_000
+CUT = "\n… The answers go on: all of them are in the task's data (the API and the dashboard)."
 Sender = Callable[[SmtpConfig, EmailMessage], None]
+# Control characters and what Python reads as a line break: a header may hold none (the
+# title may hold any).
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
-def summary_lines(task: Task) -> list[str]:
-    """`Label: answer` for every field of a completed task."""
-    return [f"{field.label}: {display_value(field, task.data.get(field.name))}"
-            for field in task.fields()]
+def summary(task: Task) -> str:
+    """`Label: answer` lines for every field of a completed task, cut at `MAX_SUMMARY`."""
+    text = "\n".join(f"{field.label}: {display_value(field, task.data.get(field.name))}"
+                     for field in task.fields())
+    return text if len(text) <= MAX_SUMMARY else text[:MAX_SUMMARY] + CUT
 
 
 def ending_text(task: Task, event: str) -> str:
     if event == "completed":
         by = f" by {task.completed_by.name}" if task.completed_by else ""
-        return "\n".join([f"The task was completed{by}.", "", *summary_lines(task)])
+        return f"The task was completed{by}.\n\n{summary(task)}"
     if event == "cancelled":
         return f"The task was cancelled. Reason: {task.cancel_reason or 'none given'}"
     reasons = "; ".join(e.message for e in task.errors) or "unknown"
@@ -40,7 +49,7 @@ def email_message(task: Task, event: str, *, sender: str, to: str, event_id: str
                   pdf: bytes | None = None) -> EmailMessage:
     """The email for a task's end; its Message-ID is the event id, for deduplication."""
     message = EmailMessage()
-    message["Subject"] = f"{SUBJECTS[event]}: {task.title}"
+    message["Subject"] = _BREAKS.sub(" ", f"{SUBJECTS[event]}: {task.title}")
     message["From"], message["To"] = sender, to
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = f"<{event_id}@inloop>"

@@ -66,9 +66,15 @@ async def open_task(request: web.Request) -> tuple[Task, CompletedBy] | web.Resp
 
 async def step_page(request: web.Request, task: Task, index: int, answers: dict[str, Any],
                     errors: dict[str, str], status: int = 200) -> web.Response:
-    return await with_csrf(request, lambda token: html_response(render_step(
-        task, index, answers, errors, csrf_token=token,
-        action=f"/t/{task.link_id}?step={index + 1}", static_prefix=STATIC_PREFIX), status))
+    """The step's page, rendered in a worker thread: its markdown may take a while."""
+
+    async def render(token: str) -> web.Response:
+        body = await run(render_step, task, index, answers, errors, csrf_token=token,
+                         action=f"/t/{task.link_id}?step={index + 1}",
+                         static_prefix=STATIC_PREFIX)
+        return html_response(body, status)
+
+    return await with_csrf(request, render)
 
 
 async def show_form(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ import jinja2
 from aiohttp import web
 
 from api.files import FileStorage
+from api.http.resources import run
 from api.otp import EmailCodes
 from renderers import html as renderer
 
@@ -54,10 +55,11 @@ def html_response(body: str, status: int = 200) -> web.Response:
                         charset="utf-8", headers=SECURITY_HEADERS)
 
 
-def page(request: web.Request, template: str, status: int = 200,
-         **context: Any) -> web.Response:
-    """Render one of our templates (they extend the renderer's base.html)."""
-    body = request.app[WEB].env.get_template(template).render(**context)
+async def page(request: web.Request, template: str, status: int = 200,
+               **context: Any) -> web.Response:
+    """Render one of our templates (they extend the renderer's base.html) in a worker
+    thread: a page as large as a task, or a list of them, never holds up the event loop."""
+    body = await run(request.app[WEB].env.get_template(template).render, **context)
     return html_response(body, status)
 
 

@@ -22,7 +22,7 @@ import ipaddress
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
@@ -82,12 +82,12 @@ async def _token(request: web.Request, browser: str) -> str:
 
 
 async def with_csrf(request: web.Request,
-                    render: Callable[[str], web.Response]) -> web.Response:
-    """`render(token)`: a page whose forms carry this browser's CSRF token (setting the
-    browser's cookie when it has none yet)."""
+                    render: Callable[[str], Awaitable[web.Response]]) -> web.Response:
+    """`await render(token)`: a page whose forms carry this browser's CSRF token (setting
+    the browser's cookie when it has none yet)."""
     known = cookie_id(request, CSRF_COOKIE)
     browser = known or secrets.token_urlsafe(32)
-    response = render(await _token(request, browser))
+    response = await render(await _token(request, browser))
     if known is None:
         set_cookie(request, response, CSRF_COOKIE, browser)
     return response

@@ -59,6 +59,15 @@ CASES: list[tuple[str, Body, str]] = [
     ("unknown block type", with_blocks({"type": "video"}), "steps.0.blocks.0"),
     ("callout severity", with_blocks({"type": "callout", "severity": "loud", "content": "x"}),
      "steps.0.blocks.0.severity"),
+    ("markdown block over 20 000", with_blocks({"type": "mdsvex", "content": "x" * 20_001}),
+     "steps.0.blocks.0.content"),
+    ("markdown over 200 000 in all (the reported 1 MB attack)", with_blocks(
+        *[{"type": "mdsvex", "content": "![" * 10_000} for _ in range(50)]),
+     "steps.0.blocks.10.content"),
+    ("instructions over the total", patched(lambda b: b.update(
+        instructions_mdsvex="x" * 20_000, steps=[{**b["steps"][0], "blocks": [
+            *b["steps"][0]["blocks"], *[{"type": "mdsvex", "content": "x" * 20_000}] * 9]}])),
+     "steps.0.blocks.11.content"),
     ("bad field name", with_blocks(field(name="Bad Name")), "steps.0.blocks.0.field.name"),
     ("duplicate field name", with_blocks(field(name="a"), field(name="a")),
      "steps.0.blocks.1.field.name"),

@@ -1,16 +1,18 @@
 """Hypothesis strategies: `TaskCreate`-valid request bodies covering every block and field
-kind (long, unicode and markup-laden text included), and valid answers for their fields."""
+kind (long, unicode and markup-laden text included, and markdown written to be slow to
+parse), and valid answers for their fields."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import strategies as st
 
 from api.answers import check_answer
-from api.models import FormField
+from api.models import MAX_TASK_MARKDOWN, FormField
 
 KINDS = ("text", "textarea", "select", "radio", "checkbox", "date", "range", "rating", "file",
          "signature")
@@ -51,6 +53,26 @@ def long_link() -> st.SearchStrategy[str]:
     return st.builds(lambda u, t: f"[{t}]({u})" if t else f"<{u}>", url, label)
 
 
+# What makes markdown-it slow: unclosed brackets, deep nesting, long runs of one
+# character, huge tables, many lines, link destinations, reference definitions.
+PATHOLOGICAL = (
+    "[", "![", "[a", "[a][", "[\n", "[a](", "![](a", "[a](<", "](", "*", "*a", "**a", "_a",
+    "*_", "~~a", "> ", ">", "- ", "1. ", "- > ", "`", "```\n", "|", "| a | b |\n", "<", "<a ",
+    "<div ", "<!--", "&#", "&amp;", "\\", "{#", "a\n", "# a\n", "[r]: /u\n", "[r] ", "<http://",
+)
+
+
+def pathological(max_size: int = 20_000) -> st.SearchStrategy[str]:
+    """One construct repeated, nested lists and quotes, tags nested in attributes."""
+    repeated = st.builds(lambda p, n: p * n, st.sampled_from(PATHOLOGICAL),
+                         st.integers(1, max_size))
+    lists = st.integers(1, 2000).map(lambda n: "".join("  " * i + "- a\n" for i in range(n)))
+    quotes = st.integers(1, 5000).map(lambda n: "> " * n + "a")
+    tags = st.integers(1, 5000).map(lambda n: "<div>\n" + "<a " * n + ">" * n)
+    table = st.integers(1, 3000).map(lambda n: "|" + "a|" * n + "\n|" + "-|" * n)
+    return st.one_of(repeated, lists, quotes, tags, table).map(lambda s: s[:max_size])
+
+
 def markdown(max_size: int = 20_000) -> st.SearchStrategy[str]:
     piece = st.sampled_from(MARKDOWN) | text(200) | long_link()
     constructs = st.lists(piece, max_size=8).map("\n\n".join)
@@ -58,6 +80,11 @@ def markdown(max_size: int = 20_000) -> st.SearchStrategy[str]:
                          st.lists(st.sampled_from(MARKDOWN), min_size=1, max_size=4),
                          st.integers(1, 400))
     return st.one_of(constructs, repeated, text(max_size)).map(lambda s: s[:max_size])
+
+
+def hostile_markdown(max_size: int = 20_000) -> st.SearchStrategy[str]:
+    """Ordinary or pathological markdown, half and half."""
+    return markdown(max_size) | pathological(max_size)
 
 
 def _options(kind: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -104,7 +131,8 @@ def form_field(draw: st.DrawFn, name: str, kinds: tuple[str, ...] = KINDS) -> di
 
 
 @st.composite
-def step(draw: st.DrawFn, index: int, kinds: tuple[str, ...], max_blocks: int) -> dict[str, Any]:
+def step(draw: st.DrawFn, index: int, kinds: tuple[str, ...], max_blocks: int,
+         markdowns: Callable[[], st.SearchStrategy[str]]) -> dict[str, Any]:
     blocks = []
     for position in range(draw(st.integers(1, max_blocks))):
         block_type = draw(st.sampled_from(["input", "input", "mdsvex", "callout"]))
@@ -112,34 +140,53 @@ def step(draw: st.DrawFn, index: int, kinds: tuple[str, ...], max_blocks: int) -
             field = draw(form_field(f"f{index}_{position}{draw(st.sampled_from('abz_'))}", kinds))
             blocks.append({"type": "input", "field": field})
         elif block_type == "mdsvex":
-            blocks.append({"type": "mdsvex", "content": draw(markdown())})
+            blocks.append({"type": "mdsvex", "content": draw(markdowns())})
         else:
             severity = draw(st.sampled_from(["info", "success", "warning", "error"]))
-            content = draw(markdown().filter(bool))
+            content = draw(markdowns().filter(bool))
             blocks.append({"type": "callout", "severity": severity, "content": content})
     body = {"id": draw(st.from_regex(r"[A-Za-z0-9_.:-]{1,64}", fullmatch=True)),
             "title": draw(text(200, 1)), "blocks": blocks}
     if draw(st.booleans()):
-        body["description_mdsvex"] = draw(markdown())
+        body["description_mdsvex"] = draw(markdowns())
     return body
 
 
 @st.composite
 def task_bodies(
-    draw: st.DrawFn, kinds: tuple[str, ...] = KINDS, max_steps: int = 3, max_blocks: int = 6
+    draw: st.DrawFn, kinds: tuple[str, ...] = KINDS, max_steps: int = 3, max_blocks: int = 6,
+    hostile: bool = False,
 ) -> dict[str, Any]:
-    """A `POST /api/v1/tasks` body that `TaskCreate` accepts."""
-    steps = [draw(step(i, kinds, max_blocks)) for i in range(draw(st.integers(1, max_steps)))]
+    """A `POST /api/v1/tasks` body that `TaskCreate` accepts; `hostile`: its markdown may be
+    written to be slow to render."""
+    markdowns = hostile_markdown if hostile else markdown
+    steps = [draw(step(i, kinds, max_blocks, markdowns))
+             for i in range(draw(st.integers(1, max_steps)))]
     body: dict[str, Any] = {"title": draw(text(200, 1)), "steps": steps,
                             "priority": draw(st.sampled_from(["low", "medium", "high", "urgent"]))}
     optional = {
-        "instructions_mdsvex": markdown(),
+        "instructions_mdsvex": markdowns(),
         "assignee_name": text(200),
         "due_at": st.datetimes(timezones=st.just(UTC), min_value=datetime(2000, 1, 1)),
     }
     for key, strategy in optional.items():
         if draw(st.booleans()):
             body[key] = draw(strategy)
+    return _within_total(body)
+
+
+def _within_total(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with its markdown cut to `MAX_TASK_MARKDOWN` in all, counted in the API's order
+    (a callout keeps one character: it may not be empty)."""
+    places = [(body, "instructions_mdsvex")] + [
+        (where, key) for step in body["steps"]
+        for where, key in [(step, "description_mdsvex"),
+                           *((b, "content") for b in step["blocks"] if b["type"] != "input")]]
+    left = MAX_TASK_MARKDOWN - len(places)
+    for where, key in places:
+        if key in where:
+            where[key] = where[key][:max(left, 1 if where.get("type") == "callout" else 0)]
+            left -= len(where[key])
     return body
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 import pytest
@@ -125,6 +126,46 @@ def test_long_answers_flow_over_pages_and_emoji_do_not_break_it() -> None:
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) > 5
     assert "Lorem ipsum dolor sit amet 東京" in reader.pages[0].extract_text()
+
+
+ESSAY = {"title": "Essay", "steps": [{"id": "s", "title": "S", "blocks": [
+    {"type": "input", "field": {"name": "essay", "label": "Essay", "kind": "textarea"}}]}]}
+HOSTILE_ANSWERS = {  # the longest textarea answer (50 000); seconds before, unbounded
+    "blank lines": "\n" * 50_000,  # minutes (reportlab re-wrapped the rest at each page)
+    "short lines": "a\n" * 25_000,  # over 90 s
+    "a font change a character": "a東" * 25_000,  # 36 s
+    "escapes": "<&>" * 16_000,  # 28 s
+    "one long word": "a" * 50_000,  # 1.9 s
+    "cjk": "東" * 50_000,
+    "emoji": "😀" * 50_000,
+}
+
+
+@pytest.mark.parametrize("answer", HOSTILE_ANSWERS.values(), ids=HOSTILE_ANSWERS.keys())
+def test_any_answer_prints_within_a_budget(answer: str) -> None:
+    started = time.perf_counter()
+    pdf = task_pdf(completed(make_task(ESSAY), {"essay": answer}))
+    assert time.perf_counter() - started < 5  # about 1 s at most on a slow machine
+    assert pdf.startswith(b"%PDF")
+
+
+def test_a_task_too_long_for_one_pdf_ends_with_a_note() -> None:
+    body = {"title": "Long", "steps": [{"id": "s", "title": "S", "blocks": [
+        {"type": "input", "field": {"name": f"f{i}", "label": f"Part {i}", "kind": "textarea"}}
+        for i in range(20)]}]}
+    words = "Lorem ipsum dolor sit amet. " * 1_700  # 47 600 characters each
+    pdf = PdfReader(io.BytesIO(task_pdf(completed(make_task(body),
+                                                 {f"f{i}": words for i in range(20)}))))
+    assert "Part 0" in pdf.pages[0].extract_text()
+    last = pdf.pages[-1].extract_text()
+    assert "This PDF ends here: the task is too long to print in full." in last
+    assert "Part 19" not in last and len(pdf.pages) < 200
+    assert "This PDF ends here" not in text_of(task_pdf(completed(make_task(body), {})))
+
+
+def test_blank_lines_keep_one_gap_and_lines_stay_apart() -> None:
+    text = text_of(task_pdf(completed(make_task(ESSAY), {"essay": "one\n\n\n\ntwo\nthree"})))
+    assert "one\ntwo\nthree" in text
 
 
 COVERED = st.text(st.sampled_from(list("abcXYZ019 <&>\"'Zoëßçñ東京語★☆ПриветΩμέγα€")), min_size=1,

@@ -15,8 +15,10 @@ from api.models import FileRef, TaskCreate, task_ref
 from api.runtime import Services
 from api.store import event_id
 from tests.ports import free_port
+from tests.renderers.conftest import make_task as renderer_task
 from tests.servers import Mailbox, SmtpServer
-from tests.workers.conftest import ANSWERS, BY, Drain, make_task
+from tests.workers.conftest import ANSWERS, BY, TASK, Drain, make_task
+from workers.email_sink import CUT, MAX_SUMMARY, email_message
 
 
 def test_smtp_down_then_up_is_retried(services: Services, smtp_server: SmtpServer,
@@ -133,3 +135,36 @@ def test_emailed_pdf_shows_the_signature(services: Services, smtp_server: SmtpSe
     [pdf] = [part.get_content() for part in mail.iter_attachments()]
     [page] = PdfReader(io.BytesIO(pdf)).pages
     assert len(page.images) == 1
+
+
+def test_a_huge_answer_set_is_cut_in_the_body_and_the_pdf(
+        services: Services, smtp_server: SmtpServer, drain: Drain) -> None:
+    """20 answers of 50 000 characters: the body stops at MAX_SUMMARY characters, the PDF
+    at its layout budget, each with a note saying where the rest is."""
+    services.settings.smtp_url = smtp_server.url
+    fields = [{"type": "input", "field": {"name": f"f{i}", "label": f"Part {i}",
+                                          "kind": "textarea"}} for i in range(20)]
+    body = TaskCreate.model_validate({
+        "title": "Long", "sinks": [{"type": "email", "to": "ops@example.com"}],
+        "steps": [{"id": "s1", "title": "Write", "blocks": fields}]})
+    created, _ = services.store.create(body, org_id="org-1", created_by="m-1",
+                                       body_hash="h", secrets=[None], revealed=[None])
+    ref = task_ref("org-1", str(created["task_id"]))
+    services.store.complete(ref, {f"f{i}": "word " * 10_000 for i in range(20)}, BY)
+    drain(lambda: DeliveryLog(services.store).status(
+        delivery_id(ref, "completed", 0)) == "delivered")
+    [mail] = smtp_server.mailbox.wait_for(1)
+    text = mail.get_body(("plain",)).get_content()
+    assert len(text) < MAX_SUMMARY + 1_000 and CUT.strip() in text
+    assert "Part 0: word word" in text and "Part 19" not in text
+    [pdf] = [part.get_content() for part in mail.iter_attachments()]
+    assert "This PDF ends here" in PdfReader(io.BytesIO(pdf)).pages[-1].extract_text()
+
+
+def test_a_title_with_line_breaks_gives_a_one_line_subject() -> None:
+    """Found by tests/renderers/test_render_properties.py: a header refuses line breaks,
+    so the job failed on every retry."""
+    task = renderer_task({**TASK, "title": "Q3\r\nbudget\x85now\u2028please"})
+    message = email_message(task, "cancelled", sender="a@example.com", to="b@example.com",
+                            event_id="e1")
+    assert message["Subject"] == "Cancelled: Q3 budget now please"
