@@ -22,6 +22,7 @@ from api.http.app import create_app
 from api.models import ALL_SCOPES, task_ref
 from api.runtime import Services, build_services
 from api.settings import Settings
+from tests.ports import free_port
 from workers.context import install
 
 pytest_plugins = ["tests.servers"]
@@ -33,6 +34,17 @@ def valkey() -> Iterator[ValkeyServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_valkey(tmp_path: Path) -> Iterator[ValkeyServer]:
+    """A Valkey of the test's own (AOF on), for tests that stop and restart it."""
+    server = ValkeyServer(port=free_port(), data_dir=tmp_path / "valkey",
+                          config={"appendonly": "yes"})
+    server.start()
+    yield server
+    if server.is_running():
+        server.stop()
 
 
 @pytest.fixture(scope="session")

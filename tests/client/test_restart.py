@@ -3,7 +3,6 @@ through 503s while Redis is down."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -17,7 +16,6 @@ from api.runtime import Services, build_services
 from api.settings import Settings
 from tests.client.conftest import ServeProcess, pending_task, serving, until_ready
 from tests.conftest import Account
-from tests.ports import free_port
 
 
 @pytest.mark.slow
@@ -36,16 +34,6 @@ def test_a_server_restart_during_the_wait_still_returns_the_answer(
                             CompletedBy(channel="slack", id="U1", name="Ops"))
     serve_process.start()
     assert asked.result(timeout=30) == "Approve"
-
-
-@pytest.fixture
-def own_valkey(tmp_path: Path) -> Iterator[ValkeyServer]:
-    server = ValkeyServer(port=free_port(), data_dir=tmp_path / "valkey",
-                          config={"appendonly": "yes"})
-    server.start()
-    yield server
-    if server.is_running():
-        server.stop()
 
 
 @pytest.mark.slow
