@@ -92,7 +92,7 @@ def checked_digest(token: str | None) -> str:
 
 def principal_from_record(digest: str, raw: Mapping[bytes | str, bytes | str]) -> Principal:
     """The caller described by a token record (401 if there is none)."""
-    record = {keys.text(k): keys.text(v) for k, v in raw.items()}
+    record = keys.text_hash(raw)
     # Found by its hash already; the constant-time compare keeps that explicit.
     if not record or not hmac.compare_digest(record.get("digest", ""), digest):
         raise Unauthorized("missing or invalid API token")
@@ -138,7 +138,7 @@ class Directory:
         raw = self.redis.hgetall(keys.member(member_id))
         if not raw:
             raise NotFound("member not found")
-        row = {keys.text(k): keys.text(v) for k, v in raw.items()}
+        row = keys.text_hash(raw)
         return Member(row["id"], row["org_id"], row["email"], row["name"], row["admin"] == "1")
 
     def find_member(self, org_id: str, member_id: str) -> Member | None:
@@ -198,7 +198,7 @@ class Directory:
         for prefix in sorted(keys.text(p) for p in self.redis.smembers(keys.org_tokens(org_id))):
             digest = self.redis.get(keys.token_prefix(prefix))
             raw = self.redis.hgetall(keys.token(keys.text(digest))) if digest else {}
-            row = {keys.text(k): keys.text(v) for k, v in raw.items()}
+            row = keys.text_hash(raw)
             rows.append({k: row.get(k, "") for k in ("prefix", "scopes", "label",
                                                      "member_id", "created_at")})
         return rows

@@ -63,10 +63,6 @@ class Attempt:
 
 
 
-def _text(raw: Any) -> dict[str, str]:
-    return {keys.text(k): keys.text(v) for k, v in raw.items()}
-
-
 def _delete_job(job: Job, pipe: Pipeline) -> None:
     """`Job.delete` in `pipe`. RQ reads the job's executions first and raises for one whose
     record is gone (a worker killed mid-job leaves such an entry); the job's keys and its
@@ -150,7 +146,7 @@ class DeliveryLog:
             pipe.hgetall(keys.delivery(did))
             pipe.lrange(keys.delivery_attempts(did), 0, -1)
             raw, attempts = pipe.execute()
-        return _text(raw), [json.loads(a) for a in attempts]
+        return keys.text_hash(raw), [json.loads(a) for a in attempts]
 
     def get(self, did: str, org_id: str | None = None) -> dict[str, Any]:
         """A recorded delivery (of `org_id`'s task when given), with its attempts."""
@@ -176,7 +172,7 @@ class DeliveryLog:
             raise NotFound("delivery not found")
 
         def write(pipe: Pipeline) -> None:
-            record = _text(pipe.hgetall(keys.delivery(did)))
+            record = keys.text_hash(pipe.hgetall(keys.delivery(did)))
             if not record or (org_id is not None and record["org_id"] != org_id):
                 raise NotFound("delivery not found")
             if record["status"] != "gave_up":

@@ -51,6 +51,8 @@ Layout (all under the `inloop:` prefix):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 PREFIX = "inloop:"
 EVENTS_CHANNEL = PREFIX + "events"
@@ -121,6 +123,11 @@ def members_by_email(email: str) -> str:
 def text(value: bytes | str) -> str:
     """A Redis reply as text (clients return bytes)."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def text_hash(raw: Mapping[Any, Any]) -> dict[str, str]:
+    """An HGETALL reply as text keys and values."""
+    return {text(k): text(v) for k, v in raw.items()}
 
 
 def token(token_hash: str) -> str:

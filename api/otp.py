@@ -97,10 +97,6 @@ def ip_group(ip: str) -> str:
     return str(address)
 
 
-def _text(record: dict[Any, Any]) -> dict[str, str]:
-    return {keys.text(k): keys.text(v) for k, v in record.items()}
-
-
 class EmailCodes:
     def __init__(self, redis: Redis, queues: JobQueues, policy: CodePolicy,
                  clock: Callable[[], float] = time.time) -> None:
@@ -192,7 +188,7 @@ class EmailCodes:
             mailed = keys.otp_mailed(record["code"])
             pipe.watch(mailed, *self._failure_keys(record["subject"], network))
             self._refuse_if_locked(pipe, record["subject"], network, CodeLocked)
-            stored = _text(pipe.hgetall(mailed))
+            stored = keys.text_hash(pipe.hgetall(mailed))
             if not stored:  # used (by another attempt that joined it) or expired
                 raise CodeLocked("this code has expired or was used; request a new one")
             right = hmac.compare_digest(
@@ -206,7 +202,7 @@ class EmailCodes:
         return record if right else None
 
     def _usable(self, pipe: Pipeline, key: str, subject: str | None) -> dict[str, str]:
-        record = _text(pipe.hgetall(key))
+        record = keys.text_hash(pipe.hgetall(key))
         if (not record or int(record["tries"]) >= self.policy.max_tries
                 or subject not in (None, record["subject"])):
             raise CodeLocked("this code has expired or was tried too often; "
