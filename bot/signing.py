@@ -4,6 +4,8 @@ https://docs.slack.dev/authentication/verifying-requests-from-slack/ : `X-Slack-
 is `v0=` + HMAC-SHA256(signing secret, `v0:{timestamp}:{body}`), and a timestamp more than
 5 minutes from now is refused. Headers of any other shape are refused before parsing
 (`int()` alone would take `" 1"`, `"+1"` or Arabic digits, and fail on `"abc"`).
+The HMAC is taken over the raw bytes here rather than through slack_sdk's
+SignatureVerifier, which decodes the body as UTF-8 and so raises on other bytes.
 """
 
 from __future__ import annotations
