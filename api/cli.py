@@ -7,11 +7,11 @@ import logging
 import sys
 from collections.abc import Callable
 
-from api.auth import DISPLAY_PREFIX_LEN
-from api.errors import InloopError
-from api.models import ALL_SCOPES
+from api.domain.errors import InloopError
+from api.domain.task import ALL_SCOPES
 from api.runtime import Services, build_services
 from api.settings import Settings
+from api.store.directory import DISPLAY_PREFIX_LEN
 
 log = logging.getLogger("inloop")
 
@@ -103,7 +103,7 @@ def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_deliveries_failed(settings: Settings, args: argparse.Namespace) -> None:
-    from api.deliveries import DeliveryLog
+    from api.store.deliveries import DeliveryLog
 
     for d in DeliveryLog(build_services(settings).store).gave_up(args.limit):
         last = d["attempts"][-1] if d["attempts"] else {}
@@ -113,7 +113,7 @@ def cmd_deliveries_failed(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_deliveries_retry(settings: Settings, args: argparse.Namespace) -> None:
-    from api.deliveries import DeliveryLog
+    from api.store.deliveries import DeliveryLog
 
     delivery = DeliveryLog(build_services(settings).store).retry(args.delivery_id)
     print(f"{delivery['id']} {delivery['status']}")

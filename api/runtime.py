@@ -10,11 +10,11 @@ from redis import BlockingConnectionPool, Redis
 from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
 
-from api.auth import Directory
-from api.jobs import JobQueues
 from api.service import TaskService
 from api.settings import Settings
-from api.store import TaskStore
+from api.store.directory import Directory
+from api.store.jobs import JobQueues
+from api.store.tasks import TaskStore
 
 REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10,
                                  "health_check_interval": 15}

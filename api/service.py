@@ -12,13 +12,13 @@ import json
 import secrets
 from typing import Any
 
-from api.answers import validate_answers
-from api.auth import Directory, Principal
-from api.errors import Detail, InvalidRequest
-from api.models import UPLOAD_KINDS, CompletedBy, Task, TaskCreate, WebhookSink
+from api.domain.errors import Detail, InvalidRequest
+from api.domain.fields import validate_answers
+from api.domain.task import UPLOAD_KINDS, CompletedBy, Task, TaskCreate, WebhookSink
+from api.domain.validation import parse_task
 from api.netguard import BlockedAddress, resolve_checked
-from api.store import TaskStore
-from api.validation import parse_task
+from api.store.directory import Directory, Principal
+from api.store.tasks import TaskStore
 
 
 def new_webhook_secret() -> str:

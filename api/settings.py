@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # Web form, email codes and dashboard sessions (issue 6).
     otp_ttl_s: int = 600
     otp_max_tries: int = 5
-    # Per (task or email, network), per network, per window; see api.otp for who may
+    # Per (task or email, network), per network, per window; see api.store.codes for who may
     # slow down whom.
     otp_sends_per_subject: int = 5
     otp_sends_per_ip: int = 20

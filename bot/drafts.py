@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.errors import Conflict
-from api.models import Task
+from api.domain.errors import Conflict
+from api.domain.task import Task
 from api.runtime import Services
-from bot.state import SlackState
+from api.store.slack import SlackState
 
 
 def _shared(state: SlackState, task: Task, user_id: str) -> bool:

@@ -24,8 +24,8 @@ from pydantic import (
 )
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from api.errors import Detail, InvalidRequest, NotFound
-from api.validation import details_of
+from api.domain.errors import Detail, InvalidRequest, NotFound
+from api.domain.validation import details_of
 from renderers.slack import ACTION_OPEN, ACTION_QUICK
 
 LAST_UNIX_S = 253402300799  # 9999-12-31T23:59:59Z: a datetime answer holds no later one

@@ -15,11 +15,11 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
-from api.http.resources import SERVICES, run
+from api.http.deps import SERVICES, run
+from api.store.slack import SlackState
 from bot.app import build_bolt_app
 from bot.envelope import bolt_request
 from bot.signing import verified_signature
-from bot.state import SlackState
 
 BOLT = web.AppKey("slack_bolt", AsyncApp)
 

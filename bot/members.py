@@ -12,7 +12,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.state import SlackState
+from api.store.slack import SlackState
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 1000  # Slack's maximum for conversations.members

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.models import Task
+from api.domain.task import Task
 from renderers.slack_blocks import escaped
 
 NOT_YOURS = "This task is not assigned to you, so nothing was changed."

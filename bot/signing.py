@@ -15,7 +15,7 @@ import hmac
 import re
 from collections.abc import Mapping
 
-from api.errors import Unauthorized
+from api.domain.errors import Unauthorized
 
 WINDOW_S = 300
 _STAMP = re.compile(r"[0-9]{1,12}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from api.models import Step, Task
+from api.domain.task import Step, Task
 
 
 def finished(step: Step, draft: Mapping[str, Any]) -> bool:

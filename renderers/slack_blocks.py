@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from api.models import Task
+from api.domain.task import Task
 from renderers.mrkdwn import escape
 
 ACTION_OPEN = "inloop_open"

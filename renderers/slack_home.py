@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from api.models import Task
+from api.domain.task import Task
 from renderers.slack_blocks import (
     ACTION_OPEN,
     Block,

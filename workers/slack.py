@@ -19,8 +19,8 @@ from slack_sdk.errors import SlackApiError
 
 from api.runtime import retry_schedules
 from bot.clients import web_client
-from bot.delivery import Delivery, RateLimited, record_problem
 from workers.context import callback_store, services
+from workers.slack_delivery import Delivery, RateLimited, record_problem
 
 log = logging.getLogger(__name__)
 WHAT = {"workers.slack.deliver": "post the task", "workers.slack.update_messages":

@@ -9,12 +9,12 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from api.errors import InloopError
+from api.domain.errors import InloopError
 from api.http import deliveries, health, openapi, tasks
-from api.http.resources import AREDIS, HUB, SERVICES, error_response
+from api.http.deps import AREDIS, HUB, SERVICES, error_response
 from api.runtime import Services
-from api.waiters import WaitHub
-from api.web import routes as web_routes
+from api.store.waiters import WaitHub
+from api.web import app as web_routes
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.deliveries import DeliveryLog
-from api.http.resources import SERVICES, principal, run
+from api.http.deps import SERVICES, principal, run
 from api.http.tasks import read_task
+from api.store.deliveries import DeliveryLog
 
 
 async def list_deliveries(request: web.Request) -> web.Response:

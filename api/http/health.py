@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from api.http.resources import AREDIS
+from api.http.deps import AREDIS
 
 
 async def healthz(request: web.Request) -> web.Response:

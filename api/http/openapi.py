@@ -1,4 +1,4 @@
-"""OpenAPI 3.1 document generated from the pydantic models in `api.models`."""
+"""OpenAPI 3.1 document generated from the pydantic models in `api.domain.task`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, get_args
 from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
-from api import models
+from api.domain import task as models
 
 REF = "#/components/schemas/{model}"
 # Request bodies in validation mode, responses in serialization mode (what is sent).

@@ -6,20 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
-from api import keys
-from api.auth import Principal
-from api.errors import Detail, InvalidRequest, NotFound
-from api.http.resources import AREDIS, HUB, SERVICES, json_body, principal, run
-from api.listing import Filters
-from api.models import (
-    CancelRequest,
-    CompletedBy,
-    CompleteRequest,
-    Task,
-    WaitResult,
-    task_ref,
-)
-from api.validation import parse
+from api.domain.errors import Detail, InvalidRequest, NotFound
+from api.domain.task import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult, task_ref
+from api.domain.validation import parse
+from api.http.deps import AREDIS, HUB, SERVICES, json_body, principal, run
+from api.store import keys
+from api.store.directory import Principal
+from api.store.listing import Filters
 
 STATUSES = ("pending", "completed", "cancelled", "failed")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.auth import Member
-from api.errors import NotFound
-from api.http.resources import SERVICES, run
-from api.models import CompletedBy, Task
+from api.domain.errors import NotFound
+from api.domain.task import CompletedBy, Task
+from api.http.deps import SERVICES, run
+from api.store.directory import Member
 from api.web.session import MEMBER_COOKIE, TASK_COOKIE, load_session
 
 

@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from api.auth import Member
-from api.http.resources import SERVICES, run
-from api.listing import Filters
-from api.models import Task
-from api.store import TaskStore
+from api.domain.task import Task
+from api.http.deps import SERVICES, run
+from api.store.directory import Member
+from api.store.listing import Filters
+from api.store.tasks import TaskStore
 from api.web.access import signed_in_member
 from api.web.pages import page
 from api.web.session import with_csrf

@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from api.errors import Conflict, Detail, InvalidRequest, NotFound
-from api.files import BadSignature, TooManyFiles, clean_signature, content_type, display_name
-from api.http.resources import SERVICES, principal, run
-from api.models import UPLOAD_KINDS, FileRef, Task
+from api.domain.errors import Conflict, Detail, InvalidRequest, NotFound
+from api.domain.task import UPLOAD_KINDS, FileRef, Task
+from api.http.deps import SERVICES, principal, run
+from api.store.files import BadSignature, TooManyFiles, clean_signature, content_type, display_name
 from api.web.form import open_task
 from api.web.form_input import store_file
 from api.web.pages import WEB

@@ -11,10 +11,10 @@ from typing import Any
 
 from aiohttp import web
 
-from api.answers import validate_answers
-from api.errors import Conflict, InvalidRequest, NotFound
-from api.http.resources import SERVICES, run
-from api.models import UPLOAD_KINDS, CompletedBy, Task
+from api.domain.errors import Conflict, InvalidRequest, NotFound
+from api.domain.fields import validate_answers
+from api.domain.task import UPLOAD_KINDS, CompletedBy, Task
+from api.http.deps import SERVICES, run
 from api.web.access import visitor
 from api.web.form_input import Forged, Limits, StepAnswers, Submission, read_submission
 from api.web.pages import STATIC_PREFIX, WEB, html_response, message

@@ -19,8 +19,10 @@ from typing import Any, BinaryIO
 
 from aiohttp import BodyPartReader, MultipartReader, web
 
-from api.answers import is_empty
-from api.files import (
+from api.domain.fields import is_empty
+from api.domain.task import FileRef, FormField, Task
+from api.http.deps import run
+from api.store.files import (
     MAX_FILES_PER_TASK,
     BadSignature,
     FileStorage,
@@ -30,9 +32,7 @@ from api.files import (
     decode_signature,
     display_name,
 )
-from api.http.resources import run
-from api.models import FileRef, FormField, Task
-from api.store import TaskStore
+from api.store.tasks import TaskStore
 from api.web.session import CSRF_FIELD, csrf_ok
 
 MAX_PARTS = 200

@@ -9,9 +9,9 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from api.files import FileStorage
-from api.http.resources import run
-from api.otp import EmailCodes
+from api.http.deps import run
+from api.store.codes import EmailCodes
+from api.store.files import FileStorage
 from renderers import html as renderer
 
 HERE = Path(__file__).parent

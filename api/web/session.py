@@ -29,8 +29,8 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
-from api import keys
-from api.http.resources import AREDIS, SERVICES
+from api.http.deps import AREDIS, SERVICES
+from api.store import keys
 
 CSRF_COOKIE = "inloop_csrf"
 CSRF_FIELD = "csrf_token"

@@ -2,7 +2,7 @@
 
 An unknown address gets the same pages and a code that is never sent, so the sign-in
 form does not reveal who is a member. The attempt is tracked by a short-lived cookie;
-limits count per email and network (see api.otp), so a stranger asking for codes for a
+limits count per email and network (see api.store.codes), so a stranger asking for codes for a
 member's email neither locks the member out nor floods their mailbox.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.auth import Directory, Member
-from api.errors import NotFound
-from api.http.resources import SERVICES, run
-from api.otp import CodeLocked, RateLimited, new_attempt
+from api.domain.errors import NotFound
+from api.http.deps import SERVICES, run
+from api.store.codes import CodeLocked, RateLimited, new_attempt
+from api.store.directory import Directory, Member
 from api.web.access import signed_in_member
 from api.web.pages import WEB, message, page
 from api.web.session import (

@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from api.auth import Member
-from api.deliveries import DeliveryLog
-from api.errors import Conflict, NotFound
-from api.files import signature_images
-from api.http.resources import SERVICES, run
-from api.models import Task
+from api.domain.errors import Conflict, NotFound
+from api.domain.task import Task
+from api.http.deps import SERVICES, run
+from api.store.deliveries import DeliveryLog
+from api.store.directory import Member
+from api.store.files import signature_images
 from api.web.dashboard import member_page, require_member
 from api.web.files import file_response
 from api.web.pages import WEB, message

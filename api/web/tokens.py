@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from api.auth import Member
-from api.errors import NotFound
-from api.http.resources import SERVICES, run
-from api.models import ALL_SCOPES
+from api.domain.errors import NotFound
+from api.domain.task import ALL_SCOPES
+from api.http.deps import SERVICES, run
+from api.store.directory import Member
 from api.web.dashboard import member_page, require_member
 from api.web.pages import message
 from api.web.session import CSRF_FIELD, MEMBER_COOKIE, csrf_ok, stash, unstash

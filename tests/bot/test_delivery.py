@@ -1,4 +1,4 @@
-"""Delivery jobs (bot/delivery.py, workers/slack.py) against the Slack stub."""
+"""Delivery jobs (workers/slack_delivery.py, workers/slack.py) against the Slack stub."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from rq import Queue
 
-from api.models import CompletedBy
+from api.domain.task import CompletedBy
 from api.runtime import Services
 from bot.clients import web_client
-from bot.delivery import Delivery
 from tests.bot.conftest import ASSIGNEE, CHANNEL, Poster, quick_task
 from tests.bot.slack_stub import SlackStub
 from tests.conftest import Account
 from tests.fixtures import example
+from workers.slack_delivery import Delivery
 
 Jobs = Callable[[], Awaitable[int]]
 

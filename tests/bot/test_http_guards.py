@@ -19,12 +19,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from api import keys
 from api.runtime import Services
 from api.settings import Settings
+from api.store import keys
+from api.store.slack import REQUEST_TTL_S
 from bot import notes
 from bot.respond import trusted_response_url
-from bot.state import REQUEST_TTL_S
 from renderers.slack import ACTION_OPEN, ACTION_QUICK
 from tests.bot.conftest import (
     ASSIGNEE,

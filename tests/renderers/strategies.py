@@ -11,8 +11,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from api.answers import check_answer
-from api.models import MAX_TASK_MARKDOWN, FormField
+from api.domain.fields import check_answer
+from api.domain.task import MAX_TASK_MARKDOWN, FormField
 
 KINDS = ("text", "textarea", "select", "radio", "checkbox", "date", "range", "rating", "file",
          "signature")
@@ -203,7 +203,7 @@ SIGNATURE = {**FILE, "name": "signature.png", "content_type": "image/png"}
 
 
 def answer(field: FormField) -> st.SearchStrategy[Any]:
-    """A value `api.answers.check_answer` accepts for `field` (never an empty one)."""
+    """A value `api.domain.fields.check_answer` accepts for `field` (never an empty one)."""
     moments = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1),
                            timezones=st.just(UTC)).map(lambda d: d.replace(microsecond=0))
     strategies = {

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from api.answers import validate_answers
-from api.models import Task
+from api.domain.fields import validate_answers
+from api.domain.task import Task
 from renderers.html import render_step
 from renderers.pdf import task_pdf
 from renderers.slack_home import home_view
@@ -21,7 +21,7 @@ from tests.renderers.conftest import NOW, make_task
 from tests.renderers.html_tree import find, read
 from tests.renderers.slack_limits import assert_slack_limits
 from tests.renderers.test_pdf import text_of
-from workers.email_sink import email_message
+from workers.sinks.email import email_message
 
 ENDS = tuple(EXTREMES)
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from api.models import MAX_MARKDOWN
+from api.domain.task import MAX_MARKDOWN
 from renderers import budget
 from renderers.html import markdown_html, render_step
 from renderers.mrkdwn import to_mrkdwn

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from api.models import Task
+from api.domain.task import Task
 from renderers.html import render_step
 from renderers.slack import modal_view, task_message
 from tests.fixtures import EXAMPLES

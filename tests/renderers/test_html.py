@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.models import Task
+from api.domain.task import Task
 from renderers.html import environment, markdown_html, render_page, render_step
 from tests.renderers.conftest import make_task, one_step_task
 from tests.renderers.html_tree import Element, by_id, find, read

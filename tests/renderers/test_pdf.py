@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from pypdf import PdfReader
 
-from api.answers import validate_answers
-from api.models import Task
+from api.domain.fields import validate_answers
+from api.domain.task import Task
 from renderers.pdf import task_pdf
 from renderers.values import display_value
 from tests.images import huge_png

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.answers import validate_answers
+from api.domain.fields import validate_answers
 from renderers.html import render_step
 from renderers.pdf import task_pdf
 from renderers.slack import modal_view, task_message
@@ -19,7 +19,7 @@ from tests.renderers.conftest import make_task
 from tests.renderers.slack_limits import assert_slack_limits
 from tests.renderers.strategies import answers, task_bodies
 from tests.renderers.test_pdf import completed
-from workers.email_sink import email_message
+from workers.sinks.email import email_message
 
 # Each page, view, PDF or email; the slowest seen took about 0.5 s on a slow machine, and
 # a page of pathological blocks took tens of seconds before its budget.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from api.models import Task
+from api.domain.task import Task
 from renderers.slack import ACTION_OPEN, home_view
 from tests.renderers.conftest import NOW, example_task
 from tests.renderers.slack_limits import assert_slack_limits

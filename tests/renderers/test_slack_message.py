@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.models import Task
+from api.domain.task import Task
 from renderers.slack import (
     ACTION_OPEN,
     ACTION_QUICK,

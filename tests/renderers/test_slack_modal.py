@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api.answers import validate_answers
-from api.errors import Detail
-from api.models import Task
+from api.domain.errors import Detail
+from api.domain.fields import validate_answers
+from api.domain.task import Task
 from renderers.slack import (
     ACTION_WEB,
     CALLBACK_STEP,

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from api.answers import validate_answers
-from api.models import Task
+from api.domain.fields import validate_answers
+from api.domain.task import Task
 from renderers.slack import (
     home_view,
     modal_view,

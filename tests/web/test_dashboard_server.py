@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from aiohttp.test_utils import TestClient
 
-from api import keys
-from api.models import ExternalMessage
+from api.domain.task import ExternalMessage
 from api.runtime import Services
+from api.store import keys
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
 from tests.ports import free_port

@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from api import keys
-from api.models import CompletedBy, TaskError
+from api.domain.task import CompletedBy, TaskError
 from api.runtime import Services
+from api.store import keys
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
 from tests.images import png

@@ -2,7 +2,7 @@
 the API accepts, and pages rendered in worker threads while /healthz keeps answering.
 
 The reported attack itself (50 blocks of "![" * 10000) is refused at creation: see
-tests/api/test_validation.py. The time budgets are generous (a shared, slow machine)."""
+tests/api/http/test_validation.py. The time budgets are generous (a shared, slow machine)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import jinja2
 import pytest
 from aiohttp.test_utils import TestClient
 
-from api.models import MAX_MARKDOWN, MAX_TASK_MARKDOWN
+from api.domain.task import MAX_MARKDOWN, MAX_TASK_MARKDOWN
 from tests.conftest import Account, create
 from tests.fixtures import example
 from tests.servers import SmtpServer

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from aiohttp.test_utils import TestClient
 
-from api import keys
 from api.runtime import Services
+from api.store import keys
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
 from tests.servers import SmtpServer

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from api import keys
-from api.errors import Conflict
-from api.models import CompletedBy
+from api.domain.errors import Conflict
+from api.domain.task import CompletedBy
 from api.runtime import Services
+from api.store import keys
 from tests.conftest import Account, create
 from tests.fixtures import example
 from tests.web.helpers import csrf_from

@@ -15,10 +15,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from pypdf import PdfReader
 
-from api import keys
-from api.files import PNG_MAGIC
-from api.models import CompletedBy
+from api.domain.task import CompletedBy
 from api.runtime import Services
+from api.store import keys
+from api.store.files import PNG_MAGIC
 from api.web.pages import WEB
 from tests.conftest import Account, create
 from tests.fixtures import example

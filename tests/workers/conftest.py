@@ -10,7 +10,7 @@ import pytest
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from api.models import CompletedBy, TaskCreate, task_ref
+from api.domain.task import CompletedBy, TaskCreate, task_ref
 from api.runtime import Services
 from api.service import new_webhook_secret
 from tests.workers.nats_servers import jetstream_url, nats_url  # noqa: F401 (fixtures)

@@ -7,10 +7,10 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from api.cli import main
-from api.deliveries import DeliveryLog, delivery_id, sink_job_id
-from api.jobs import rq_job_id
 from api.reconcile import reconcile
 from api.runtime import Services
+from api.store.deliveries import DeliveryLog, delivery_id, sink_job_id
+from api.store.jobs import rq_job_id
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
 from tests.workers.receiver import Receiver
 

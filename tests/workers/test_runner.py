@@ -12,8 +12,9 @@ from workers.runner import run_worker
 def test_a_webhook_backlog_does_not_starve_the_other_queues(services: Services) -> None:
     webhook, nats = services.queues["webhook"], services.queues["nats"]
     # Sink jobs of tasks that do not exist: each finishes at once ("task not found").
-    jobs = [webhook.enqueue("workers.sinks.deliver", f"w{n}", "completed", 0) for n in range(3)]
-    jobs.append(nats.enqueue("workers.sinks.deliver", "n0", "completed", 0))
+    jobs = [webhook.enqueue("workers.sinks.deliver.deliver", f"w{n}", "completed",
+                            0) for n in range(3)]
+    jobs.append(nats.enqueue("workers.sinks.deliver.deliver", "n0", "completed", 0))
     run_worker(services, burst=True)
     done = [Job.fetch(job.id, connection=services.redis, serializer=JSONSerializer)
             for job in jobs]

@@ -1,0 +1,202 @@
+"""Delivery records of sink events: one per (task event, sink), with its attempts.
+
+A delivery id is a hash of the RQ job id (`sink:{ref}:{event}:{index}`), so the job, its
+record and the API agree without a lookup table. A delivery without a record is `queued`;
+then `retrying`, `delivered` or `gave_up` (listed in `deliveries:gave-up` until retried).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from redis.client import Pipeline
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from api.domain.errors import Conflict, NotFound
+from api.domain.events import EVENT_TYPES, event_body
+from api.domain.task import Task
+from api.store import keys
+from api.store.jobs import rq_job_id, sink_job, sink_job_id
+from api.store.tasks import TaskStore, event_id
+
+MAX_ATTEMPTS_KEPT = 50
+SETTLED = ("delivered", "gave_up")
+HIDDEN = ("attempts", "tries", "task_ref")  # counters, and the internal task reference
+
+
+DELIVERY_ID = re.compile(r"^dlv_[0-9a-f]{32}$")
+
+
+def delivery_id(ref: str, event: str, index: int) -> str:
+    digest = hashlib.sha256(sink_job_id(ref, event, index).encode()).hexdigest()
+    return "dlv_" + digest[:32]
+
+
+def sink_target(sink: Any) -> str:
+    """Where a sink delivers, safe to show: a webhook URL loses its query and credentials."""
+    if sink.type == "webhook":
+        parts = urlsplit(sink.url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+    return str(sink.subject if sink.type == "nats" else sink.to)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one delivery attempt. `final` failures are not retried (410, refused).
+    `detail` says how a success went where that matters (NATS: the JetStream ack or not)."""
+
+    ok: bool
+    latency_ms: float
+    status_code: int | None = None
+    error: str | None = None
+    retry_after: int | None = None
+    final: bool = False
+    detail: str | None = None
+
+
+
+def _delete_job(job: Job, pipe: Pipeline) -> None:
+    """`Job.delete` in `pipe`. RQ reads the job's executions first and raises for one whose
+    record is gone (a worker killed mid-job leaves such an entry); the job's keys and its
+    execution list are then removed directly."""
+    try:
+        job.delete(pipeline=pipe)
+    except ValueError:
+        pipe.delete(job.key, job.dependents_key, job.dependencies_key,
+                    job.execution_registry.key)
+
+
+class DeliveryLog:
+    def __init__(self, store: TaskStore) -> None:
+        self.store = store
+        self.redis = store.redis
+
+    def body(self, task: Task, event: str) -> bytes:
+        """The event body, pinned by the first call so every retry and sink sends the same."""
+        key = keys.task_event(task.ref, event)
+        fresh = json.dumps(event_body(task, event), separators=(",", ":"))
+        self.redis.set(key, fresh, nx=True)
+        return keys.text(self.redis.get(key) or fresh).encode()
+
+    def tries(self, did: str) -> int:
+        """Attempts since the delivery was (re)queued."""
+        return int(self.redis.hget(keys.delivery(did), "tries") or 0)
+
+    def status(self, did: str) -> str:
+        raw = self.redis.hget(keys.delivery(did), "status")
+        return keys.text(raw) if raw else "queued"
+
+    def record(self, task: Task, event: str, index: int, attempt: Attempt, status: str) -> None:
+        """Append `attempt` and set the delivery's status, in one transaction."""
+        did, now = delivery_id(task.ref, event, index), self.store.clock()
+        number = int(self.redis.hget(keys.delivery(did), "attempts") or 0) + 1
+        row = {"attempt": number, "at": now.isoformat(), **asdict(attempt)}
+        with self.redis.pipeline() as pipe:
+            pipe.hset(keys.delivery(did), mapping=self._meta(task, event, index, status, now))
+            pipe.hincrby(keys.delivery(did), "attempts", 1)
+            pipe.hincrby(keys.delivery(did), "tries", 1)
+            pipe.rpush(keys.delivery_attempts(did), json.dumps(row))
+            pipe.ltrim(keys.delivery_attempts(did), -MAX_ATTEMPTS_KEPT, -1)
+            self._file(pipe, did, status, now.timestamp())
+            pipe.execute()
+
+    @staticmethod
+    def _meta(task: Task, event: str, index: int, status: str, now: Any) -> dict[Any, Any]:
+        sink = task.sinks[index]
+        return {"task_id": task.task_id, "task_ref": task.ref, "org_id": task.org_id,
+                "event": event, "sink_index": index, "sink_type": sink.type,
+                "target": sink_target(sink), "event_id": event_id(task.ref, event),
+                "status": status, "updated_at": now.isoformat()}
+
+    @staticmethod
+    def _file(pipe: Pipeline, did: str, status: str, when: float) -> None:
+        if status == "gave_up":
+            pipe.zadd(keys.DELIVERIES_GAVE_UP, {did: when})
+        else:
+            pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def for_task(self, task: Task) -> list[dict[str, Any]]:
+        """Every delivery the task's end calls for, recorded or still queued."""
+        if task.status not in EVENT_TYPES:
+            return []
+        return [self.view(task, task.status, index, sink)
+                for index, sink in enumerate(task.sinks) if task.status in sink.events]
+
+    def view(self, task: Task, event: str, index: int, sink: Any) -> dict[str, Any]:
+        did = delivery_id(task.ref, event, index)
+        record, attempts = self._load(did)
+        return {"id": did, "task_id": task.task_id, "event": event,
+                "event_id": event_id(task.ref, event), "sink_index": index,
+                "sink_type": sink.type, "target": sink_target(sink),
+                "status": record.get("status", "queued"),
+                "attempt_count": int(record.get("attempts", 0)), "attempts": attempts}
+
+    def _load(self, did: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.delivery(did))
+            pipe.lrange(keys.delivery_attempts(did), 0, -1)
+            raw, attempts = pipe.execute()
+        return keys.text_hash(raw), [json.loads(a) for a in attempts]
+
+    def get(self, did: str, org_id: str | None = None) -> dict[str, Any]:
+        """A recorded delivery (of `org_id`'s task when given), with its attempts."""
+        if not DELIVERY_ID.match(did):
+            raise NotFound("delivery not found")
+        record, attempts = self._load(did)
+        if not record or (org_id is not None and record["org_id"] != org_id):
+            raise NotFound("delivery not found")
+        shown = {k: v for k, v in record.items() if k not in HIDDEN}
+        return {"id": did, **shown, "sink_index": int(record["sink_index"]),
+                "attempt_count": int(record.get("attempts", 0)), "attempts": attempts}
+
+    def gave_up(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Deliveries that gave up, most recent first."""
+        ids = self.redis.zrevrange(keys.DELIVERIES_GAVE_UP, 0, limit - 1)
+        return [self.get(keys.text(did)) for did in cast(list[bytes], ids)]
+
+    # -- redelivery -------------------------------------------------------------------
+
+    def retry(self, did: str, org_id: str | None = None) -> dict[str, Any]:
+        """Queue a delivery that gave up again, with a fresh retry budget."""
+        if not DELIVERY_ID.match(did):
+            raise NotFound("delivery not found")
+
+        def write(pipe: Pipeline) -> None:
+            record = keys.text_hash(pipe.hgetall(keys.delivery(did)))
+            if not record or (org_id is not None and record["org_id"] != org_id):
+                raise NotFound("delivery not found")
+            if record["status"] != "gave_up":
+                raise Conflict(f"the delivery is {record['status']}, not gave_up")
+            self._requeue(pipe, did, record)
+
+        self.redis.transaction(write, keys.delivery(did))
+        return self.get(did)
+
+    def _requeue(self, pipe: Pipeline, did: str, record: dict[str, str]) -> None:
+        ref, event, index = record["task_ref"], record["event"], int(record["sink_index"])
+        job_id = sink_job_id(ref, event, index)
+        old = self._job(rq_job_id(job_id))
+        pipe.multi()
+        if old is not None:
+            _delete_job(old, pipe)  # a fresh job, not the exhausted one's counters
+        pipe.hset(keys.delivery(did), mapping={"status": "queued", "tries": 0})
+        pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
+        self.store.queues.enqueue(pipe, sink_job(ref, event, index, record["sink_type"],
+                                                 self.store.retry_schedules))
+        pipe.execute()
+
+    def _job(self, job_id: str) -> Job | None:
+        try:
+            return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return None

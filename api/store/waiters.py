@@ -1,0 +1,176 @@
+"""Long-poll waiters: one Redis pub/sub connection per process, fanned out in process.
+
+Pub/sub is at-most-once, so a message only says "look again": a waiter registers, makes
+sure the subscription is live, reads the task, and reads it again after every wake-up.
+After a lost connection the hub re-subscribes and wakes every waiter, because messages
+published meanwhile are gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from api.domain.task import Task
+from api.store import keys
+
+log = logging.getLogger(__name__)
+Reader = Callable[[], Awaitable[Task]]
+
+
+class WaitHub:
+    def __init__(self, redis: Redis, *, reconnect_delay: float = 0.5) -> None:
+        self._redis = redis
+        self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        # Waiters of one task share a read, but only one started after the latest wake-up
+        # of that task (same epoch): joining an older read could miss the change.
+        self._epochs: defaultdict[str, int] = defaultdict(int)
+        self._reads: dict[str, tuple[int, asyncio.Future[Task]]] = {}
+        self._live = asyncio.Event()
+        self._reconnect_delay = reconnect_delay
+        self._runner: asyncio.Task[None] | None = None
+        self._pubsub: PubSub | None = None
+        self._stopping = False
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(v) for v in self._waiters.values())
+
+    async def start(self) -> None:
+        self._runner = asyncio.create_task(self._run(), name="inloop-wait-hub")
+
+    async def stop(self) -> None:
+        if self._runner is None:
+            return
+        self._stopping = True
+        self._runner.cancel()
+        _, pending = await asyncio.wait({self._runner}, timeout=1)
+        if pending and self._pubsub is not None:
+            # redis-py can swallow a cancel while blocked in a read; closing the
+            # connection ends that read, and the stop flag ends the loop.
+            await self._pubsub.aclose()
+            await asyncio.wait(pending, timeout=2)
+
+    async def wait(self, ref: str, timeout: float, read: Reader,
+                   expires_in: float | None = None) -> Task:
+        """The task (`ref`, as published on every transition) once it has left
+        `pending`, or as it is when `timeout` passes.
+
+        `expires_in`: when the task's own deadline falls, read it again even without a
+        wake-up (reading an overdue task expires it)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        recheck = None if expires_in is None else loop.time() + max(expires_in, 0)
+        woken = asyncio.Event()
+        self._waiters[ref].add(woken)
+        try:
+            await asyncio.wait_for(self._live.wait(), timeout)
+            while True:
+                woken.clear()  # before the read: a wake-up after it is never lost
+                task = await _read_or_none(lambda: self._shared_read(ref, read))
+                remaining = deadline - loop.time()
+                if task is not None and (task.status != "pending" or remaining <= 0):
+                    return task
+                if remaining <= 0:
+                    return await read()  # still failing at the deadline: let it raise
+                # After a failed read, look again soon: Redis may be back before a wake-up.
+                await _sleep_until(woken, _nap(loop.time(), remaining, task, recheck))
+        except TimeoutError:
+            return await read()
+        finally:
+            self._forget(ref, woken)
+
+    def _shared_read(self, ref: str, read: Reader) -> asyncio.Future[Task]:
+        epoch = self._epochs[ref]
+        current = self._reads.get(ref)
+        if current is None or current[0] != epoch:
+            future = asyncio.ensure_future(read())
+            current = self._reads[ref] = (epoch, future)
+            future.add_done_callback(lambda done: self._drop_read(ref, done))
+        return asyncio.shield(current[1])
+
+    def _drop_read(self, ref: str, done: asyncio.Future[Task]) -> None:
+        if ref in self._reads and self._reads[ref][1] is done:
+            del self._reads[ref]
+        if not done.cancelled():
+            done.exception()  # retrieved here: every waiter may have gone already
+
+    def _forget(self, ref: str, woken: asyncio.Event) -> None:
+        group = self._waiters.get(ref)
+        if group is not None:
+            group.discard(woken)
+            if not group:
+                del self._waiters[ref]
+                # A read started for the last waiter must not serve a later one: with the
+                # epoch gone, a new waiter would take it for current.
+                self._epochs.pop(ref, None)
+                self._reads.pop(ref, None)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._listen()
+            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                if not self._stopping:
+                    log.warning("wait hub lost Redis (%s); reconnecting", error)
+            except Exception:  # the hub must outlive any surprise, or every wait stalls
+                log.exception("wait hub failed; restarting it")
+            self._live.clear()
+            await asyncio.sleep(self._reconnect_delay)
+
+    async def _listen(self) -> None:
+        async with self._redis.pubsub() as pubsub:
+            self._pubsub = pubsub
+            await pubsub.subscribe(keys.EVENTS_CHANNEL)
+            while not self._stopping:
+                message = await pubsub.get_message(timeout=30)
+                if message is None:
+                    continue
+                if message["type"] == "subscribe":
+                    self._live.set()
+                    self._wake_all()  # anything published while we were away is lost
+                elif message["type"] == "message":
+                    self._wake(message["data"].decode())
+
+    def _wake(self, ref: str) -> None:
+        if ref not in self._waiters:
+            return
+        self._epochs[ref] += 1
+        for woken in self._waiters[ref]:
+            woken.set()
+
+    def _wake_all(self) -> None:
+        for ref in self._waiters:
+            self._epochs[ref] += 1
+        for group in self._waiters.values():
+            for woken in group:
+                woken.set()
+
+
+def _nap(now: float, remaining: float, task: Task | None, recheck: float | None) -> float:
+    if task is None:
+        return min(remaining, 0.5)  # Redis was unreachable: look again soon
+    if recheck is not None and recheck > now - 1:
+        return min(remaining, max(recheck - now, 0) + 0.05)
+    return remaining
+
+
+async def _read_or_none(read: Reader) -> Task | None:
+    """The task, or None while Redis is briefly unreachable (the wait goes on)."""
+    try:
+        return await read()
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return None
+
+
+async def _sleep_until(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)

@@ -1,0 +1,134 @@
+"""External assignees prove their email with a one-time code before the form opens.
+
+GET only shows the page; the code is sent by an explicit POST (so link previews never
+send mail). Each request for a code is an attempt whose id only this browser holds (a
+cookie on the verify path), so nobody else can spend its tries. A right code gives a
+session cookie for this task's path only.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.domain.errors import NotFound
+from api.domain.task import Task
+from api.http.deps import SERVICES, run
+from api.store.codes import CodeLocked, RateLimited, new_attempt
+from api.web.access import task_cookie_path, visitor
+from api.web.form import gone_page, task_by_link
+from api.web.pages import WEB, message, page
+from api.web.session import (
+    CSRF_FIELD,
+    TASK_COOKIE,
+    client_ip,
+    cookie_id,
+    create_session,
+    csrf_ok,
+    set_cookie,
+    with_csrf,
+)
+
+CODE_COOKIE = "inloop_code"
+
+
+def masked(email: str) -> str:
+    """"ada@example.com" -> "a**@example.com": enough to recognise, not to harvest."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}{'*' * max(len(local) - 1, 2)}@{domain}"
+
+
+def masked_phone(phone: str) -> str:
+    """"+44 7700 900123" -> "+** **** ****23": the last two digits, nothing else."""
+    hidden, out = sum(c.isdigit() for c in phone) - 2, []
+    for c in phone:
+        hidden -= c.isdigit()
+        out.append("*" if c.isdigit() and hidden >= 0 else c)
+    return "".join(out)
+
+
+async def _task_needing_code(request: web.Request) -> Task | web.Response:
+    try:
+        task = await task_by_link(request)
+    except NotFound:
+        return message("Link not found", "This task link does not exist.", status=404)
+    if task.status != "pending":
+        return gone_page(task)
+    if not task.requires_otp or not task.assignee_email or await visitor(request, task):
+        raise web.HTTPSeeOther(f"/t/{task.link_id}")
+    return task
+
+
+async def code_page(request: web.Request, task: Task, *, note: str = "", error: str = "",
+                    status: int = 200) -> web.Response:
+    return await with_csrf(request, lambda token: page(
+        request, "otp.html", status, task=task, email=masked(task.assignee_email or ""),
+        phone=masked_phone(task.assignee_phone or ""), note=note, error=error,
+        csrf_token=token, base=_verify_path(task)))
+
+
+def _verify_path(task: Task) -> str:
+    return f"/t/{task.link_id}/verify"
+
+
+def _subject(task: Task) -> str:
+    return f"task:{task.ref}"
+
+
+async def show_code_page(request: web.Request) -> web.Response:
+    task = await _task_needing_code(request)
+    if isinstance(task, web.Response):
+        return task
+    note = ("We sent you a code. It works for 10 minutes. Asking again within a minute "
+            "sends no new email: use the newest code you got.") if "sent" in request.query else ""
+    return await code_page(request, task, note=note)
+
+
+async def send_code(request: web.Request) -> web.Response:
+    task = await _task_needing_code(request)
+    if isinstance(task, web.Response):
+        return task
+    if not await csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
+        return await code_page(request, task, error="The page expired; try again.",
+                               status=403)
+    codes, attempt = request.app[WEB].codes, new_attempt()
+    context = {"purpose": "task", "title": task.title, "minutes": codes.policy.ttl_s // 60}
+    try:
+        await run(codes.send, "task", attempt, _subject(task), task.assignee_email or "",
+                  client_ip(request), context=context, record={"task_id": task.task_id})
+    except RateLimited as error:
+        return await code_page(request, task, error=error.message, status=429)
+    response = web.HTTPSeeOther(f"{_verify_path(task)}?sent=1")
+    set_cookie(request, response, CODE_COOKIE, attempt, path=_verify_path(task),
+               max_age=codes.policy.ttl_s)
+    raise response
+
+
+async def check_code(request: web.Request) -> web.Response:
+    task = await _task_needing_code(request)
+    if isinstance(task, web.Response):
+        return task
+    form, attempt = await request.post(), cookie_id(request, CODE_COOKIE) or ""
+    if not await csrf_ok(request, form.get(CSRF_FIELD)):
+        return await code_page(request, task, error="The page expired; try again.",
+                               status=403)
+    codes = request.app[WEB].codes
+    try:
+        record = await run(codes.verify, "task", attempt, str(form.get("code", "")),
+                           client_ip(request), subject=_subject(task))
+    except CodeLocked as error:
+        return await code_page(request, task, error=error.message, status=403)
+    if record is None:
+        left = await run(codes.tries_left, "task", attempt)
+        return await code_page(request, task, status=400,
+                               error=f"That code is not right. {left} tries left.")
+    return await _grant(request, task, record["email"])
+
+
+async def _grant(request: web.Request, task: Task, email: str) -> web.Response:
+    session_id = await create_session(request, {"kind": "task", "task_ref": task.ref,
+                                                "email": email})
+    response = web.HTTPSeeOther(f"/t/{task.link_id}")
+    set_cookie(request, response, TASK_COOKIE, session_id, path=task_cookie_path(task),
+               max_age=request.app[SERVICES].settings.web_session_ttl_s)
+    response.del_cookie(CODE_COOKIE, path=_verify_path(task))
+    raise response

@@ -1,0 +1,167 @@
+"""Every event type to every sink kind; one job per (event, sink); exactly-once enqueue."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from typing import Any
+
+import nats
+import pytest
+from pypdf import PdfReader
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from api.domain.errors import Conflict
+from api.domain.events import event_body
+from api.domain.task import TaskError
+from api.runtime import Services
+from api.store.deliveries import DeliveryLog, delivery_id
+from api.store.jobs import rq_job_id
+from api.store.tasks import event_id
+from tests.servers import SmtpServer
+from tests.workers.conftest import ANSWERS, BY, Drain, make_task
+from tests.workers.receiver import Receiver
+
+EVENTS = ("completed", "cancelled", "failed")
+
+
+def _end(services: Services, ref: str, event: str) -> None:
+    if event == "completed":
+        services.store.complete(ref, ANSWERS, BY)
+    elif event == "cancelled":
+        services.store.cancel(ref, "no longer needed")
+    else:
+        services.store.fail(ref, [TaskError(code="expired", message="nobody answered")])
+
+
+def _all_delivered(services: Services, task_ids: dict[str, str], sinks: int) -> Any:
+    log = DeliveryLog(services.store)
+    return lambda: all(log.status(delivery_id(t, e, i)) == "delivered"
+                       for e, t in task_ids.items() for i in range(sinks))
+
+
+def test_event_body_shape(services: Services) -> None:
+    ref = make_task(services, [])
+    task = services.store.complete(ref, ANSWERS, BY)
+    body = event_body(task, "completed")
+    assert body["id"] == event_id(ref, "completed") and body["type"] == "task.completed"
+    assert task.ended_at == task.completed_at == task.updated_at
+    assert body["created_at"] == task.model_dump(mode="json")["ended_at"]
+    assert list(body["task"]) == ["task_id", "status", "title", "data", "completed_at",
+                                  "completed_by", "errors", "cancel_reason", "corr_id",
+                                  "process_id", "process_step", "payload"]
+    assert body["task"]["completed_by"] == BY.model_dump()
+    assert body["task"]["payload"] == {"budget": 1200}
+
+
+def test_one_job_per_event_and_sink_on_its_kind_queue(services: Services) -> None:
+    sinks = [{"type": "webhook", "url": "http://127.0.0.1:9/h"},
+             {"type": "nats", "subject": "tasks.done", "events": ["cancelled"]},
+             {"type": "email", "to": "ops@example.com"}]
+    ref = make_task(services, sinks)
+    services.store.complete(ref, ANSWERS, BY)
+    for _ in range(3):
+        with pytest.raises(Conflict):
+            services.store.complete(ref, ANSWERS, BY)
+    queued = {q.name: q.job_ids for q in services.queues.all()}
+    assert queued["webhook"] == [rq_job_id(f"sink:{ref}:completed:0")]
+    assert queued["nats"] == []  # that sink asked for cancellations only
+    assert queued["email"] == [rq_job_id(f"sink:{ref}:completed:2")]
+    job = Job.fetch(queued["webhook"][0], connection=services.redis, serializer=JSONSerializer)
+    assert job.args == [ref, "completed", 0] and job.retries_left == 3
+
+
+def test_every_event_reaches_every_sink(services: Services, receiver: Receiver,
+                                        smtp_server: SmtpServer, jetstream_url: str,
+                                        drain: Drain) -> None:
+    services.settings.smtp_url, services.settings.nats_url = smtp_server.url, jetstream_url
+    sinks = [{"type": "webhook", "url": receiver.url},
+             {"type": "nats", "subject": "tasks.done"},
+             {"type": "email", "to": "ops@example.com"}]
+    task_ids = {event: make_task(services, sinks) for event in EVENTS}
+    subscriber = _Subscriber(jetstream_url, "tasks.done", 3)
+    for event, ref in task_ids.items():
+        _end(services, ref, event)
+    drain(_all_delivered(services, task_ids, 3))
+
+    types = {json.loads(r.body)["type"] for r in receiver.wait_for(3)}
+    assert types == {"task.completed", "task.cancelled", "task.failed"}
+    published = subscriber.result()
+    assert {m["id"] for m in published} == {event_id(t, e) for e, t in task_ids.items()}
+    mails = {m["Subject"]: m for m in smtp_server.mailbox.wait_for(3)}
+    _check_completed_mail(mails["Completed: Approve the Q3 budget"])
+    cancelled = mails["Cancelled: Approve the Q3 budget"]
+    assert "Reason: no longer needed" in cancelled.get_body(("plain",)).get_content()
+    failed = mails["Failed: Approve the Q3 budget"]
+    assert "The task failed: nobody answered" in failed.get_body(("plain",)).get_content()
+    assert not list(failed.iter_attachments())
+
+
+def _check_completed_mail(mail: Any) -> None:
+    text = mail.get_body(("plain",)).get_content()
+    assert "Decision: Approve" in text and "Comments: Looks good" in text
+    assert mail["Message-ID"].startswith("<evt_")
+    [pdf] = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
+    pages = PdfReader(io.BytesIO(pdf.get_content())).pages
+    assert "Approve the Q3 budget" in "".join(page.extract_text() for page in pages)
+
+
+class _Subscriber:
+    """A core NATS subscriber in its own thread and loop, collecting `count` messages."""
+
+    def __init__(self, url: str, subject: str, count: int) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(url, subject, count))
+        self._thread.start()
+        assert self._ready.wait(5)
+
+    def _run(self, url: str, subject: str, count: int) -> None:
+        import asyncio
+
+        async def collect() -> None:
+            client = await nats.connect(url)
+            subscription = await client.subscribe(subject)
+            await client.flush()
+            self._ready.set()
+            for _ in range(count):
+                message = await subscription.next_msg(timeout=15)
+                assert message.headers and message.headers["Nats-Msg-Id"].startswith("evt_")
+                self.messages.append(json.loads(message.data))
+            await client.close()
+
+        asyncio.run(collect())
+
+    def result(self) -> list[dict[str, Any]]:
+        self._thread.join(15)
+        return self.messages
+
+
+def test_concurrent_completions_deliver_one_event_per_sink(
+        services: Services, receiver: Receiver, smtp_server: SmtpServer,
+        drain: Drain) -> None:
+    services.settings.smtp_url = smtp_server.url
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url},
+                                   {"type": "email", "to": "ops@example.com"}])
+    outcomes: list[str] = []
+
+    def complete() -> None:
+        try:
+            services.store.complete(ref, ANSWERS, BY)
+            outcomes.append("won")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=complete) for _ in range(100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("won") == 1
+    drain(_all_delivered(services, {"completed": ref}, 2))
+    drain(lambda: True)  # anything still queued would run now
+    assert [json.loads(r.body)["id"] for r in receiver.received] == \
+        [event_id(ref, "completed")]
+    assert len(smtp_server.mailbox.messages) == 1

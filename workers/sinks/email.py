@@ -1,0 +1,104 @@
+"""Email sink: a summary of the answers with the PDF attached, or the reason it ended."""
+
+from __future__ import annotations
+
+import html
+import re
+import smtplib
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from api.domain.task import Task
+from api.store.deliveries import Attempt
+from renderers.pdf import task_pdf
+from renderers.values import display_value
+from workers.smtp import SmtpConfig, SmtpUrlError, send
+from workers.timing import elapsed_ms
+
+SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed"}
+# Characters of answers in the body (encoding a 1 MB body took about a second); the PDF
+# shows more, the task's data all.
+MAX_SUMMARY = 100_000
+CUT = "\n… The answers go on: all of them are in the task's data (the API and the dashboard)."
+Sender = Callable[[SmtpConfig, EmailMessage], None]
+# Control characters and what Python reads as a line break: a header may hold none (the
+# title may hold any).
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def summary(task: Task) -> str:
+    """`Label: answer` lines for every field of a completed task, cut at `MAX_SUMMARY`."""
+    text = "\n".join(f"{field.label}: {display_value(field, task.data.get(field.name))}"
+                     for field in task.fields())
+    return text if len(text) <= MAX_SUMMARY else text[:MAX_SUMMARY] + CUT
+
+
+def ending_text(task: Task, event: str) -> str:
+    if event == "completed":
+        by = f" by {task.completed_by.name}" if task.completed_by else ""
+        return f"The task was completed{by}.\n\n{summary(task)}"
+    if event == "cancelled":
+        return f"The task was cancelled. Reason: {task.cancel_reason or 'none given'}"
+    reasons = "; ".join(e.message for e in task.errors) or "unknown"
+    return f"The task failed: {reasons}"
+
+
+def email_message(task: Task, event: str, *, sender: str, to: str, event_id: str,
+                  pdf: bytes | None = None) -> EmailMessage:
+    """The email for a task's end; its Message-ID is the event id, for deduplication."""
+    message = EmailMessage()
+    message["Subject"] = _BREAKS.sub(" ", f"{SUBJECTS[event]}: {task.title}")
+    message["From"], message["To"] = sender, to
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = f"<{event_id}@inloop>"
+    text = f"{task.title}\n\n{ending_text(task, event)}\n\nTask {task.task_id}\n"
+    message.set_content(text)
+    message.add_alternative(f"<pre>{html.escape(text)}</pre>", subtype="html")
+    if pdf is not None:
+        message.add_attachment(pdf, maintype="application", subtype="pdf",
+                               filename=f"task-{task.task_id}.pdf")
+    return message
+
+
+def send_email(task: Task, event: str, to: str, *, smtp_url: str | None, sender: str,
+               event_id: str, deliver: Sender = send,
+               images: dict[str, bytes] | None = None) -> Attempt:
+    """One attempt; a permanent SMTP refusal (5xx) is final, anything else (a 4xx such as
+    greylisting, a connection failure) is retried.
+    `images` are the signatures (by field name) the attached PDF shows."""
+    started = time.monotonic()
+    if not smtp_url:
+        return Attempt(False, 0, error="INLOOP_SMTP_URL is not set")
+    try:
+        config = SmtpConfig.from_url(smtp_url)
+    except SmtpUrlError as error:  # its text never quotes the URL and its password
+        return Attempt(False, 0, error=str(error))
+    pdf = task_pdf(task, images=images) if event == "completed" else None
+    message = email_message(task, event, sender=sender, to=to, event_id=event_id, pdf=pdf)
+    return _deliver(deliver, config, message, started)
+
+
+def _deliver(deliver: Sender, config: SmtpConfig, message: EmailMessage,
+             started: float) -> Attempt:
+    try:
+        deliver(config, message)
+    except smtplib.SMTPRecipientsRefused as error:
+        return refused(error, elapsed_ms(started))
+    except smtplib.SMTPResponseException as error:
+        return Attempt(False, elapsed_ms(started), status_code=error.smtp_code,
+                       error=f"SMTP {error.smtp_code}", final=error.smtp_code >= 500)
+    except (smtplib.SMTPException, OSError) as error:
+        return Attempt(False, elapsed_ms(started), error=f"SMTP failed: {error}"[:300])
+    return Attempt(True, elapsed_ms(started), status_code=250)
+
+
+
+def refused(error: smtplib.SMTPRecipientsRefused, latency_ms: float) -> Attempt:
+    """Final only when every recipient was refused for good (5xx); 421/450/451/452
+    (greylisting, a full mailbox, a busy server) are worth another try."""
+    codes = [code for code, _message in error.recipients.values()]
+    return Attempt(False, latency_ms, status_code=max(codes, default=None),
+                   error=f"refused: {error.recipients}"[:300],
+                   final=bool(codes) and min(codes) >= 500)
