@@ -13,16 +13,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from api.domain.errors import Detail
+from api.domain.errors import AnswerError, Detail
 from api.domain.task import MAX_YEAR, MIN_YEAR, FileRef, FormField, within_years
 from api.domain.validation import is_unicode
 
 MAX_TEXT = 10_000
 MAX_TEXTAREA = 50_000
-
-
-class AnswerError(ValueError):
-    """One field's answer is not acceptable; the message is shown to the person."""
 
 
 def is_empty(value: Any) -> bool:

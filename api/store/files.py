@@ -23,6 +23,7 @@ from typing import Protocol
 
 from PIL import Image
 
+from api.domain.errors import BadSignature, FileTooLarge
 from api.domain.task import Task
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -33,22 +34,6 @@ MAX_FILES_PER_TASK = 50  # files (by content) one task may hold, answers or not
 MAX_SIGNATURE_PX = (4000, 2000)  # width, height: far above any signature pad
 PNG_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA"})
 TOO_MANY_PIXELS = "the signature image is larger than {}x{} pixels".format(*MAX_SIGNATURE_PX)
-
-
-class FileTooLarge(ValueError):
-    """The upload is over the configured limit."""
-
-
-class TooManyFiles(ValueError):
-    """The task already holds MAX_FILES_PER_TASK files."""
-
-    def __init__(self) -> None:
-        super().__init__(f"this task already holds {MAX_FILES_PER_TASK} uploaded files, "
-                         "the most it may")
-
-
-class BadSignature(ValueError):
-    """The signature is not a PNG data URL."""
 
 
 class FileStorage(Protocol):

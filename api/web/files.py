@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from api.domain.errors import Conflict, Detail, InvalidRequest, NotFound
+from api.domain.errors import BadSignature, Conflict, Detail, InvalidRequest, NotFound, TooManyFiles
 from api.domain.task import UPLOAD_KINDS, FileRef, Task
 from api.http.deps import SERVICES, principal, run
-from api.store.files import BadSignature, TooManyFiles, clean_signature, content_type, display_name
+from api.store.files import clean_signature, content_type, display_name
 from api.web.form import open_task
 from api.web.form_input import store_file
 from api.web.pages import WEB

@@ -19,15 +19,13 @@ from typing import Any, BinaryIO
 
 from aiohttp import BodyPartReader, MultipartReader, web
 
+from api.domain.errors import BadSignature, FileTooLarge, TooManyFiles
 from api.domain.fields import is_empty
 from api.domain.task import FileRef, FormField, Task
 from api.http.deps import run
 from api.store.files import (
     MAX_FILES_PER_TASK,
-    BadSignature,
     FileStorage,
-    FileTooLarge,
-    TooManyFiles,
     content_type,
     decode_signature,
     display_name,
@@ -213,7 +211,7 @@ async def store_file(store: TaskStore, storage: FileStorage, ref: str,
 
 async def _claim(store: TaskStore, ref: str, digest: str) -> None:
     if not await run(store.claim_file, ref, digest, MAX_FILES_PER_TASK):
-        raise TooManyFiles()
+        raise TooManyFiles(MAX_FILES_PER_TASK)
 
 
 class StepAnswers:

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from api.domain.errors import BadSignature, FileTooLarge
 from api.store.files import (
     PNG_MAGIC,
-    BadSignature,
-    FileTooLarge,
     LocalFileStorage,
     clean_signature,
     content_type,
