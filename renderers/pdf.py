@@ -30,7 +30,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer
 
 from api.domain.task import FormField, Task
-from api.store.files import clean_signature
+from api.domain.uploads import clean_signature
 from renderers.values import EMPTY, display_value, human_date, human_size
 
 FONTS = Path(__file__).parent / "fonts"

@@ -22,14 +22,9 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from api.domain.errors import BadSignature, FileTooLarge, TooManyFiles
 from api.domain.fields import is_empty
 from api.domain.task import FileRef, FormField, Task
+from api.domain.uploads import MAX_FILES_PER_TASK, content_type, decode_signature, display_name
 from api.http.deps import run
-from api.store.files import (
-    MAX_FILES_PER_TASK,
-    FileStorage,
-    content_type,
-    decode_signature,
-    display_name,
-)
+from api.store.files import FileStorage
 from api.store.tasks import TaskStore
 from api.web.session import CSRF_FIELD, csrf_ok
 
