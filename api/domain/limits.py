@@ -14,7 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic.networks import validate_email
 from pydantic_core import PydanticKnownError, SchemaValidator, ValidationError, core_schema
@@ -100,3 +106,10 @@ class Email:
     def __get_pydantic_json_schema__(cls, schema: core_schema.CoreSchema,
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         return {**handler(schema), "format": "email"}
+
+
+class Shape(BaseModel):
+    """Requests, and the records that keep them, ignore unknown keys: integrations send
+    extra fields."""
+
+    model_config = ConfigDict(extra="ignore")

@@ -13,21 +13,16 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from api.domain.limits import RECORD, Email, Limit, in_request
+from api.domain.fields import MAX_YEAR, MIN_YEAR, FormField, within_years
+from api.domain.limits import RECORD, Email, Limit, Shape, in_request
 
-FieldKind = Literal[
-    "text", "textarea", "select", "radio", "checkbox", "date", "range", "rating", "file",
-    "signature",
-]
-CHOICE_KINDS = frozenset({"select", "radio"})
-UPLOAD_KINDS = frozenset({"file", "signature"})
 Status = Literal["pending", "completed", "cancelled", "failed"]
 SinkEvent = Literal["completed", "cancelled", "failed"]
 Priority = Literal["low", "medium", "high", "urgent"]
@@ -38,19 +33,12 @@ ALL_SCOPES: tuple[str, ...] = ("tasks:create", "tasks:read", "tasks:complete", "
                                "admin")
 ALL_EVENTS: list[SinkEvent] = ["completed", "cancelled", "failed"]
 
-FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_MARKDOWN = 20_000
 MAX_TASK_MARKDOWN = 200_000  # all of a task's markdown together (api.domain.validation checks it)
 MAX_PAYLOAD_DEPTH = 32
 ShortText = Annotated[str, Limit(min_length=1, max_length=200)]
 Markdown = Annotated[str, Limit(max_length=MAX_MARKDOWN)]
 Events = Annotated[list[SinkEvent], Limit(min_length=1)]
-# Bounds every surface (web form, Slack, PDF, email, dashboard) can show. Years keep four
-# digits with a day to spare, so no UTC offset carries a moment out of datetime's range.
-MIN_YEAR, MAX_YEAR = 1000, 9998
-MAX_RANGE_BOUND = 1e15  # |min|, |max| and numeric answers: integers stay exact in float64
-MIN_RANGE_STEP = 1e-9
-MAX_RANGE_STEPS = 1e9  # (max - min) / step: the multiple-of-step check stays exact
 
 
 TASK_REF_NAMESPACE = uuid.UUID("0c6d4e3a-8f0b-4d6e-9a51-2b7c1f4e8d90")
@@ -63,15 +51,6 @@ def task_ref(org_id: str, task_id: str) -> str:
     return str(uuid.uuid5(TASK_REF_NAMESPACE, f"{org_id}:{task_id}"))
 
 
-def within_years(moment: date | datetime) -> bool:
-    """Whether `moment` (and, when aware, its UTC form) lies in MIN_YEAR..MAX_YEAR."""
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        return False
-    if isinstance(moment, datetime) and moment.tzinfo is not None:
-        return MIN_YEAR <= moment.astimezone(UTC).year <= MAX_YEAR
-    return True
-
-
 def _depth(value: Any) -> int:
     if isinstance(value, dict):
         return 1 + max(map(_depth, value.values()), default=0)
@@ -80,107 +59,18 @@ def _depth(value: Any) -> int:
     return 0
 
 
-class _In(BaseModel):
-    """Request models ignore unknown keys: integrations send extra fields."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-class FormField(_In):
-    name: Annotated[str, Limit(max_length=64, pattern=FIELD_NAME.pattern)]
-    label: Annotated[str, Limit(min_length=1, max_length=2000)]
-    kind: FieldKind
-    required: bool = False
-    placeholder: Annotated[str, Limit(max_length=150)] | None = None
-    options: list[str] | None = Field(default=None, validate_default=True)
-    include_time: bool = False
-    min: float | None = Field(default=None, validate_default=True, allow_inf_nan=False)
-    max: float | None = Field(default=None, validate_default=True, allow_inf_nan=False)
-    step: float | None = Field(default=None, validate_default=True, allow_inf_nan=False)
-    max_rating: int | None = Field(default=None, validate_default=True)
-
-    @field_validator("options")
-    @classmethod
-    def _options(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        if not in_request(info):
-            return value
-        kind = info.data.get("kind")
-        if kind not in CHOICE_KINDS:
-            if value is not None:
-                raise ValueError(f"options apply only to select and radio, not {kind}")
-            return None
-        if not value:
-            raise ValueError(f"a {kind} field needs 1 to 100 options")
-        if len(value) > 100:
-            raise ValueError("at most 100 options")
-        if any(not o.strip() for o in value):
-            raise ValueError("options must be non-empty strings")
-        if any(len(o) > 500 for o in value):
-            raise ValueError("an option is at most 500 characters")
-        if len(set(value)) != len(value):
-            raise ValueError("options must be unique")
-        return value
-
-    @field_validator("min", "max", "step")
-    @classmethod
-    def _range_numbers(cls, value: float | None, info: ValidationInfo) -> float | None:
-        if not in_request(info):
-            return value
-        if info.data.get("kind") != "range":
-            if value is not None:
-                raise ValueError(f"{info.field_name} applies only to range fields")
-            return None
-        default = {"min": 0.0, "max": 100.0, "step": 1.0}[str(info.field_name)]
-        value = default if value is None else value
-        problem = (_range_step(value, info.data) if info.field_name == "step"
-                   else _range_bound(str(info.field_name), value, info.data))
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("max_rating")
-    @classmethod
-    def _max_rating(cls, value: int | None, info: ValidationInfo) -> int | None:
-        if not in_request(info):
-            return value
-        if info.data.get("kind") != "rating":
-            if value is not None:
-                raise ValueError("max_rating applies only to rating fields")
-            return None
-        value = 5 if value is None else value
-        if not 1 <= value <= 10:
-            raise ValueError("max_rating must be between 1 and 10")
-        return value
-
-
-def _range_bound(name: str, value: float, data: dict[str, Any]) -> str | None:
-    if abs(value) > MAX_RANGE_BOUND:
-        return f"{name} must be between -{MAX_RANGE_BOUND:g} and {MAX_RANGE_BOUND:g}"
-    if name == "max" and "min" in data and value <= data["min"]:
-        return "max must be greater than min"
-    return None
-
-
-def _range_step(step: float, data: dict[str, Any]) -> str | None:
-    if step < MIN_RANGE_STEP:
-        return f"step must be at least {MIN_RANGE_STEP:g}"
-    if "min" in data and "max" in data and (data["max"] - data["min"]) / step > MAX_RANGE_STEPS:
-        return f"step is too small: (max - min) / step must be at most {MAX_RANGE_STEPS:g}"
-    return None
-
-
-class MdsvexBlock(_In):
+class MdsvexBlock(Shape):
     type: Literal["mdsvex"]
     content: Markdown
 
 
-class CalloutBlock(_In):
+class CalloutBlock(Shape):
     type: Literal["callout"]
     severity: Severity = "info"
     content: Annotated[str, Limit(min_length=1, max_length=MAX_MARKDOWN)]
 
 
-class InputBlock(_In):
+class InputBlock(Shape):
     type: Literal["input"]
     field: FormField
 
@@ -188,7 +78,7 @@ class InputBlock(_In):
 Block = Annotated[MdsvexBlock | CalloutBlock | InputBlock, Field(discriminator="type")]
 
 
-class Step(_In):
+class Step(Shape):
     id: Annotated[str, Limit(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
     title: ShortText
     description_mdsvex: Markdown | None = None
@@ -198,7 +88,7 @@ class Step(_In):
         return [b.field for b in self.blocks if isinstance(b, InputBlock)]
 
 
-class WebhookSink(_In):
+class WebhookSink(Shape):
     type: Literal["webhook"]
     url: Annotated[str, Limit(min_length=1, max_length=2048)]
     secret: Annotated[str, Limit(min_length=16, max_length=256)] | None = Field(
@@ -231,14 +121,14 @@ class WebhookSink(_In):
         return value  # other text (HPI's examples) signs with its UTF-8 bytes
 
 
-class NatsSink(_In):
+class NatsSink(Shape):
     type: Literal["nats"]
     subject: Annotated[str, Limit(min_length=1, max_length=255,
                                   pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")]
     events: Events = Field(default_factory=lambda: list(ALL_EVENTS))
 
 
-class EmailSink(_In):
+class EmailSink(Shape):
     type: Literal["email"]
     to: Annotated[str, Email]
     events: Events = Field(default_factory=lambda: list(ALL_EVENTS))
@@ -247,7 +137,7 @@ class EmailSink(_In):
 Sink = Annotated[WebhookSink | NatsSink | EmailSink, Field(discriminator="type")]
 
 
-class TaskFields(_In):
+class TaskFields(Shape):
     """What a request and a stored task have in common."""
 
     title: ShortText
@@ -402,11 +292,11 @@ class TaskCreated(BaseModel):
     created_at: datetime
 
 
-class CompleteRequest(_In):
+class CompleteRequest(Shape):
     data: dict[str, Any]
 
 
-class CancelRequest(_In):
+class CancelRequest(Shape):
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -432,13 +322,3 @@ class ErrorBody(BaseModel):
     error: str
     message: str | None = None
     details: list[ErrorDetail] = Field(default_factory=list)
-
-
-class FileRef(BaseModel):
-    """An uploaded file or signature as it appears in `data`."""
-
-    name: str
-    size: int
-    content_type: str
-    sha256: str
-    url: str

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from PIL import Image
 
 from api.domain.errors import BadSignature, FileTooLarge
-from api.domain.task import FileRef
+from api.domain.fields import FileRef
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PNG_DATA_URL = "data:image/png;base64,"

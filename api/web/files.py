@@ -12,7 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from api.domain.errors import BadSignature, Conflict, Detail, InvalidRequest, NotFound, TooManyFiles
-from api.domain.task import UPLOAD_KINDS, FileRef, Task
+from api.domain.fields import UPLOAD_KINDS, FileRef
+from api.domain.task import Task
 from api.domain.uploads import clean_signature, content_type, display_name, file_headers
 from api.http.deps import SERVICES, principal, run
 from api.web.form import open_task

@@ -20,8 +20,8 @@ from typing import Any, BinaryIO
 from aiohttp import BodyPartReader, MultipartReader, web
 
 from api.domain.errors import BadSignature, FileTooLarge, TooManyFiles
-from api.domain.fields import is_empty
-from api.domain.task import FileRef, FormField, Task
+from api.domain.fields import FileRef, FormField, is_empty
+from api.domain.task import Task
 from api.domain.uploads import MAX_FILES_PER_TASK, content_type, decode_signature, display_name
 from api.http.deps import run
 from api.store.files import FileStorage

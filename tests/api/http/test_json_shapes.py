@@ -9,8 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from api.domain.errors import AnswerError
-from api.domain.fields import check_answer
-from api.domain.task import FormField
+from api.domain.fields import FormField, check_answer
 from api.domain.validation import MAX_JSON_DEPTH
 from tests.conftest import Account, create
 from tests.fixtures import example
