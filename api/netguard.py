@@ -8,20 +8,14 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from api.domain.errors import BlockedAddress, Unresolvable
+
 # Not global, or carrying an IPv4 address that may be private: CGNAT, NAT64 (well-known
 # and local-use), 6to4, IPv4-compatible and SIIT-translated addresses; and what Python
 # still calls global: IPv6 site-local, IETF protocol assignments, multicast.
 _EXTRA_BLOCKED = tuple(ipaddress.ip_network(n) for n in (
     "100.64.0.0/10", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96",
     "::ffff:0:0:0/96", "fec0::/10", "192.0.0.0/24", "224.0.0.0/4", "ff00::/8"))
-
-
-class BlockedAddress(ValueError):
-    """The URL resolves to an address inloop must not call."""
-
-
-class Unresolvable(BlockedAddress):
-    """The URL's host does not resolve now (perhaps a DNS blip: worth retrying)."""
 
 
 def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

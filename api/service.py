@@ -12,11 +12,11 @@ import json
 import secrets
 from typing import Any
 
-from api.domain.errors import Detail, InvalidRequest
-from api.domain.fields import validate_answers
-from api.domain.task import UPLOAD_KINDS, CompletedBy, Task, TaskCreate, WebhookSink
+from api.domain.errors import BlockedAddress, Detail, InvalidRequest
+from api.domain.fields import UPLOAD_KINDS, validate_answers
+from api.domain.task import CompletedBy, Task, TaskCreate, WebhookSink
 from api.domain.validation import parse_task
-from api.netguard import BlockedAddress, resolve_checked
+from api.netguard import resolve_checked
 from api.store.directory import Directory, Principal
 from api.store.tasks import TaskStore
 

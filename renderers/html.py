@@ -15,7 +15,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from api.domain.task import UPLOAD_KINDS, InputBlock, Task
+from api.domain.fields import UPLOAD_KINDS
+from api.domain.task import InputBlock, Task
 from renderers import budget, mdsvex
 from renderers.html_fields import field_view
 from renderers.values import number

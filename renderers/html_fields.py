@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from api.domain.task import FormField
+from api.domain.fields import FormField
 from renderers.values import file_summary, number
 
 DATA_URL = "data:image/png;base64,"

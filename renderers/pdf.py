@@ -29,8 +29,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer
 
-from api.domain.task import FormField, Task
-from api.store.files import clean_signature
+from api.domain.fields import FormField
+from api.domain.task import Task
+from api.domain.uploads import clean_signature
 from renderers.values import EMPTY, display_value, human_date, human_size
 
 FONTS = Path(__file__).parent / "fonts"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from api.domain.task import FormField
+from api.domain.fields import FormField
 from renderers.slack_blocks import (
     OPTION_TEXT,
     SLACK_TIMES,

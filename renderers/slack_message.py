@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from api.domain.task import CHOICE_KINDS, CalloutBlock, InputBlock, MdsvexBlock, Task
+from api.domain.fields import CHOICE_KINDS
+from api.domain.task import CalloutBlock, InputBlock, MdsvexBlock, Task
 from renderers import budget
 from renderers.mrkdwn import to_mrkdwn
 from renderers.slack_blocks import (

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.domain.task import UPLOAD_KINDS, CalloutBlock, InputBlock, MdsvexBlock, Step, Task
+from api.domain.fields import UPLOAD_KINDS
+from api.domain.task import CalloutBlock, InputBlock, MdsvexBlock, Step, Task
 from renderers import budget
 from renderers.mrkdwn import to_mrkdwn
 from renderers.slack_blocks import (

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from api.domain.task import FormField
+from api.domain.fields import FormField
 
 EMPTY = "—"
 

@@ -6,7 +6,17 @@ InloopError
  +-- Conflict            409 (task no longer pending, idempotency mismatch)
  +-- Unauthorized        401
  +-- Forbidden           403
+ +-- CodeLocked          403 (email code expired, used, or too many wrong tries)
+ +-- RateLimited         429 (too many email-code requests)
  +-- Unavailable         503 (Redis unreachable)
+
+ValueError: rules broken by one value, turned into a field's message by the caller
+ +-- AnswerError         one field's answer is not acceptable
+ +-- FileTooLarge        an upload over the configured limit
+ +-- TooManyFiles        a task already holds the most files it may
+ +-- BadSignature        a signature that is not a sane PNG
+ +-- BlockedAddress      a URL resolving to an address inloop must not call
+      +-- Unresolvable   the URL's host does not resolve now (worth retrying)
 """
 
 from __future__ import annotations
@@ -67,3 +77,45 @@ class Forbidden(InloopError):
 class Unavailable(InloopError):
     status = 503
     code = "unavailable"
+
+
+# Domain contract: answers, uploads, email codes, outgoing addresses.
+
+
+class AnswerError(ValueError):
+    """One field's answer is not acceptable; the message is shown to the person."""
+
+
+class FileTooLarge(ValueError):
+    """The upload is over the configured limit."""
+
+
+class TooManyFiles(ValueError):
+    """The task already holds `limit` files, the most it may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"this task already holds {limit} uploaded files, the most it may")
+
+
+class BadSignature(ValueError):
+    """The signature is not a PNG data URL."""
+
+
+class RateLimited(InloopError):
+    status = 429
+    code = "rate_limited"
+
+
+class CodeLocked(InloopError):
+    """No usable code: expired, used, or too many wrong tries. Ask for a new one."""
+
+    status = 403
+    code = "code_locked"
+
+
+class BlockedAddress(ValueError):
+    """The URL resolves to an address inloop must not call."""
+
+
+class Unresolvable(BlockedAddress):
+    """The URL's host does not resolve now (perhaps a DNS blip: worth retrying)."""

@@ -1,4 +1,5 @@
-"""Validation of answers, shared by every channel (API, web form, Slack).
+"""Form fields: their kinds, their shape (`FormField`, the `FileRef` of an upload) and the
+validation of answers, shared by every channel (API, web form, Slack).
 
 Answers arrive as JSON-ish values keyed by field name; the result is the clean, typed
 `data` stored on the task: strings, numbers, booleans, ISO dates and file references.
@@ -9,20 +10,144 @@ the message next to its input.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from api.domain.errors import Detail
-from api.domain.task import MAX_YEAR, MIN_YEAR, FileRef, FormField, within_years
-from api.domain.validation import is_unicode
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from api.domain.errors import AnswerError, Detail
+from api.domain.limits import Limit, Shape, in_request
+
+FieldKind = Literal[
+    "text", "textarea", "select", "radio", "checkbox", "date", "range", "rating", "file",
+    "signature",
+]
+CHOICE_KINDS = frozenset({"select", "radio"})
+UPLOAD_KINDS = frozenset({"file", "signature"})
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Bounds every surface (web form, Slack, PDF, email, dashboard) can show. Years keep four
+# digits with a day to spare, so no UTC offset carries a moment out of datetime's range.
+MIN_YEAR, MAX_YEAR = 1000, 9998
+MAX_RANGE_BOUND = 1e15  # |min|, |max| and numeric answers: integers stay exact in float64
+MIN_RANGE_STEP = 1e-9
+MAX_RANGE_STEPS = 1e9  # (max - min) / step: the multiple-of-step check stays exact
+
+
+def within_years(moment: date | datetime) -> bool:
+    """Whether `moment` (and, when aware, its UTC form) lies in MIN_YEAR..MAX_YEAR."""
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        return False
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return MIN_YEAR <= moment.astimezone(UTC).year <= MAX_YEAR
+    return True
+
+
+def is_unicode(text: str) -> bool:
+    """False for text holding a lone surrogate, which no UTF-8 output can carry."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (JSON escapes \ud800 to \udfff)
+        return False
+    return True
+
+
+class FormField(Shape):
+    name: Annotated[str, Limit(max_length=64, pattern=FIELD_NAME.pattern)]
+    label: Annotated[str, Limit(min_length=1, max_length=2000)]
+    kind: FieldKind
+    required: bool = False
+    placeholder: Annotated[str, Limit(max_length=150)] | None = None
+    options: list[str] | None = Field(default=None, validate_default=True)
+    include_time: bool = False
+    min: float | None = Field(default=None, validate_default=True, allow_inf_nan=False)
+    max: float | None = Field(default=None, validate_default=True, allow_inf_nan=False)
+    step: float | None = Field(default=None, validate_default=True, allow_inf_nan=False)
+    max_rating: int | None = Field(default=None, validate_default=True)
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if not in_request(info):
+            return value
+        kind = info.data.get("kind")
+        if kind not in CHOICE_KINDS:
+            if value is not None:
+                raise ValueError(f"options apply only to select and radio, not {kind}")
+            return None
+        if not value:
+            raise ValueError(f"a {kind} field needs 1 to 100 options")
+        if len(value) > 100:
+            raise ValueError("at most 100 options")
+        if any(not o.strip() for o in value):
+            raise ValueError("options must be non-empty strings")
+        if any(len(o) > 500 for o in value):
+            raise ValueError("an option is at most 500 characters")
+        if len(set(value)) != len(value):
+            raise ValueError("options must be unique")
+        return value
+
+    @field_validator("min", "max", "step")
+    @classmethod
+    def _range_numbers(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if not in_request(info):
+            return value
+        if info.data.get("kind") != "range":
+            if value is not None:
+                raise ValueError(f"{info.field_name} applies only to range fields")
+            return None
+        default = {"min": 0.0, "max": 100.0, "step": 1.0}[str(info.field_name)]
+        value = default if value is None else value
+        problem = (_range_step(value, info.data) if info.field_name == "step"
+                   else _range_bound(str(info.field_name), value, info.data))
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("max_rating")
+    @classmethod
+    def _max_rating(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if not in_request(info):
+            return value
+        if info.data.get("kind") != "rating":
+            if value is not None:
+                raise ValueError("max_rating applies only to rating fields")
+            return None
+        value = 5 if value is None else value
+        if not 1 <= value <= 10:
+            raise ValueError("max_rating must be between 1 and 10")
+        return value
+
+
+def _range_bound(name: str, value: float, data: dict[str, Any]) -> str | None:
+    if abs(value) > MAX_RANGE_BOUND:
+        return f"{name} must be between -{MAX_RANGE_BOUND:g} and {MAX_RANGE_BOUND:g}"
+    if name == "max" and "min" in data and value <= data["min"]:
+        return "max must be greater than min"
+    return None
+
+
+def _range_step(step: float, data: dict[str, Any]) -> str | None:
+    if step < MIN_RANGE_STEP:
+        return f"step must be at least {MIN_RANGE_STEP:g}"
+    if "min" in data and "max" in data and (data["max"] - data["min"]) / step > MAX_RANGE_STEPS:
+        return f"step is too small: (max - min) / step must be at most {MAX_RANGE_STEPS:g}"
+    return None
+
+
+class FileRef(BaseModel):
+    """An uploaded file or signature as it appears in `data`."""
+
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    url: str
+
 
 MAX_TEXT = 10_000
 MAX_TEXTAREA = 50_000
-
-
-class AnswerError(ValueError):
-    """One field's answer is not acceptable; the message is shown to the person."""
 
 
 def is_empty(value: Any) -> bool:

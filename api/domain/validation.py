@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from api.domain.errors import Detail, InvalidRequest
+from api.domain.fields import is_unicode
 from api.domain.task import MAX_TASK_MARKDOWN, InputBlock, TaskCreate
 
 M = TypeVar("M", bound=BaseModel)
@@ -71,15 +72,6 @@ def _too_deep(value: Any) -> list[Detail]:
     members = value.items() if isinstance(value, dict) else enumerate(value)
     deep = (str(k) for k, v in members if not _nests_within(v, MAX_JSON_DEPTH - 1))
     return [_too_deep_detail(loc) for loc in islice(deep, _MAX_SHAPE_DETAILS)]
-
-
-def is_unicode(text: str) -> bool:
-    """False for text holding a lone surrogate, which no UTF-8 output can carry."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:  # a lone surrogate (JSON escapes \ud800 to \udfff)
-        return False
-    return True
 
 
 def _lone_surrogates(value: Any) -> list[Detail]:

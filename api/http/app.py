@@ -9,7 +9,7 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from api.domain.errors import InloopError
+from api.domain.errors import InloopError, Unavailable
 from api.http import deliveries, health, openapi, tasks
 from api.http.deps import AREDIS, HUB, SERVICES, error_response
 from api.runtime import Services
@@ -26,14 +26,17 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except InloopError as error:
-        return error_response(error.status, error.code, error.message,
-                              getattr(error, "details", []))
+        return _answer(error)
     except (RedisConnectionError, RedisTimeoutError):
         log.warning("Redis unreachable while serving %s", request.path)
-        return error_response(503, "unavailable", "the task store (Redis) is unreachable; "
-                              "retry shortly")
+        return _answer(Unavailable("the task store (Redis) is unreachable; retry shortly"))
     except web.HTTPRequestEntityTooLarge as error:
         return error_response(413, "payload_too_large", error.text or "body too large")
+
+
+def _answer(error: InloopError) -> web.Response:
+    return error_response(error.status, error.code, error.message,
+                          getattr(error, "details", []))
 
 
 def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.Application:

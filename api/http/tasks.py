@@ -32,7 +32,7 @@ async def read_task(request: web.Request, org_id: str) -> Task:
            if keys.is_uuid(task_id) else None)
     if raw is None:
         raise NotFound("task not found")
-    task = Task.model_validate_json(raw)
+    task = Task.read(raw)
     if task.org_id != org_id:
         raise NotFound("task not found")
     if task.status == "pending" and task.expires_at is not None:

@@ -38,23 +38,11 @@ from typing import Any
 from redis import Redis, WatchError
 from redis.client import Pipeline
 
-from api.domain.errors import InloopError
+from api.domain.errors import CodeLocked, InloopError, RateLimited
 from api.store import keys
 from api.store.jobs import JobQueues
 
 SEND_JOB = "workers.email_codes.send_code"
-
-
-class RateLimited(InloopError):
-    status = 429
-    code = "rate_limited"
-
-
-class CodeLocked(InloopError):
-    """No usable code: expired, used, or too many wrong tries. Ask for a new one."""
-
-    status = 403
-    code = "code_locked"
 
 
 @dataclass(frozen=True)

@@ -1,54 +1,23 @@
 """Uploaded files and signatures, stored by content (sha256) behind a small interface.
 
 Client filenames are only ever shown, never used as paths: a file lives at
-`{root}/{sha[:2]}/{sha}`. Signatures arrive as PNG data URLs (web form) or PNG bodies
-(API); either way they are decoded by Pillow, limited to MAX_SIGNATURE_PX and re-encoded
-here before they become ordinary files, so a stored signature is always a sane PNG that
-the PDF renderer can draw (no decompression bombs, no trailing payloads).
+`{root}/{sha[:2]}/{sha}`. What may be stored (names, types, clean signatures) is decided
+by api/domain/uploads.py before the bytes get here.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import io
 import os
 import re
 import shutil
 import tempfile
-import unicodedata
 from pathlib import Path
 from typing import Protocol
 
-from PIL import Image
-
 from api.domain.task import Task
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-PNG_DATA_URL = "data:image/png;base64,"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[\w.+-]+$")
-MAX_FILES_PER_TASK = 50  # files (by content) one task may hold, answers or not
-MAX_SIGNATURE_PX = (4000, 2000)  # width, height: far above any signature pad
-PNG_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA"})
-TOO_MANY_PIXELS = "the signature image is larger than {}x{} pixels".format(*MAX_SIGNATURE_PX)
-
-
-class FileTooLarge(ValueError):
-    """The upload is over the configured limit."""
-
-
-class TooManyFiles(ValueError):
-    """The task already holds MAX_FILES_PER_TASK files."""
-
-    def __init__(self) -> None:
-        super().__init__(f"this task already holds {MAX_FILES_PER_TASK} uploaded files, "
-                         "the most it may")
-
-
-class BadSignature(ValueError):
-    """The signature is not a PNG data URL."""
 
 
 class FileStorage(Protocol):
@@ -101,61 +70,6 @@ class LocalFileStorage:
         staged = target.with_name(f".upload-{path.name}")
         shutil.move(path, staged)  # a rename on the same disk, else a copy
         os.replace(staged, target)  # atomic: readers never see a half-written file
-
-
-def display_name(filename: str | None, default: str = "upload") -> str:
-    """A safe name to show and to offer in Content-Disposition (never used as a path)."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip(" .")
-    return name[:200] or default
-
-
-def content_type(value: str | None) -> str:
-    value = (value or "").split(";", 1)[0].strip().lower()
-    return value if CONTENT_TYPE.match(value) else "application/octet-stream"
-
-
-def decode_signature(data_url: str, limit: int) -> bytes:
-    """The PNG bytes of a signature pad's data URL, checked for magic and size."""
-    if not data_url.startswith(PNG_DATA_URL):
-        raise BadSignature("the signature must be a PNG image")
-    encoded = data_url[len(PNG_DATA_URL):]
-    if len(encoded) > limit * 4 // 3 + 4:
-        raise FileTooLarge("the signature image is too large")
-    try:
-        data = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadSignature("the signature is not valid base64") from None
-    return clean_signature(data)
-
-
-def clean_signature(data: bytes) -> bytes:
-    """`data` decoded and re-encoded as a plain PNG; BadSignature unless it is a PNG
-    that decodes completely and is at most MAX_SIGNATURE_PX."""
-    if not data.startswith(PNG_MAGIC):
-        raise BadSignature("the signature must be a PNG image")
-    try:
-        return _reencoded(data)
-    except BadSignature:
-        raise
-    except Image.DecompressionBombError:
-        raise BadSignature(TOO_MANY_PIXELS) from None
-    except Exception:  # Pillow raises many kinds (OSError, SyntaxError, bomb errors...)
-        raise BadSignature("the signature image could not be read") from None
-
-
-def _reencoded(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data), formats=["PNG"]) as probe:
-        width, height = probe.size
-        if width > MAX_SIGNATURE_PX[0] or height > MAX_SIGNATURE_PX[1]:
-            raise BadSignature(TOO_MANY_PIXELS)
-        probe.verify()  # chunk checksums; the pixels are decoded below
-    with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-        image.load()
-        clean = image if image.mode in PNG_MODES else image.convert("RGBA")
-        out = io.BytesIO()
-        clean.save(out, format="PNG")
-    return out.getvalue()
 
 
 def signature_images(storage: FileStorage, task: Task) -> dict[str, bytes]:

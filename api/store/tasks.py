@@ -159,7 +159,7 @@ class TaskStore:
         raw = self.redis.get(keys.task(ref)) if keys.is_uuid(ref) else None
         if raw is None:
             raise NotFound("task not found")
-        task = Task.model_validate_json(raw)
+        task = Task.read(raw)
         if self._overdue(task):
             return self.expire(ref) or self.load(ref)
         return task
@@ -192,7 +192,7 @@ class TaskStore:
         kept = self._fitting(entries)
         more, entries = more or kept < len(entries), entries[:kept]
         raws = self.redis.mget([keys.task(i) for i, _ in entries]) if entries else []
-        tasks = [Task.model_validate_json(r) for r in raws if r is not None]
+        tasks = [Task.read(r) for r in raws if r is not None]
         # Overdue tasks expire as they are listed, like any read: nobody sees them pending.
         tasks = [self.load(t.ref) if self._overdue(t) else t for t in tasks]
         next_cursor = cursor_after(entries[-1]) if more and entries else None
@@ -278,7 +278,7 @@ class TaskStore:
         """Seconds until a pending task's `expires_at` (negative once overdue); None for an
         ended task or one that never expires."""
         raw = self.redis.get(keys.task(ref))
-        task = Task.model_validate_json(raw) if raw is not None else None
+        task = Task.read(raw) if raw is not None else None
         if task is None or task.status != "pending" or task.expires_at is None:
             return None
         return (task.expires_at - self.clock()).total_seconds()
@@ -286,7 +286,7 @@ class TaskStore:
     def expire(self, ref: str) -> Task | None:
         """Fail an overdue pending task; `None` if it is not overdue or already ended."""
         raw = self.redis.get(keys.task(ref))
-        if raw is None or not self._overdue(Task.model_validate_json(raw)):
+        if raw is None or not self._overdue(Task.read(raw)):
             return None
         try:
             task = self.fail(ref, [TaskError(code="expired", message="the task expired "
@@ -361,7 +361,7 @@ class TaskStore:
         raw = pipe.get(keys.task(ref))
         if raw is None:
             raise NotFound("task not found")
-        return Task.model_validate_json(raw)
+        return Task.read(raw)
 
     def _pending(self, pipe: Pipeline, ref: str) -> Task:
         task = self._read(pipe, ref)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.domain.errors import NotFound
+from api.domain.errors import CodeLocked, NotFound, RateLimited
 from api.domain.task import Task
 from api.http.deps import SERVICES, run
-from api.store.codes import CodeLocked, RateLimited, new_attempt
+from api.store.codes import new_attempt
 from api.web.access import task_cookie_path, visitor
 from api.web.form import gone_page, task_by_link
 from api.web.pages import WEB, message, page

@@ -8,32 +8,19 @@ sandboxing CSP, so an uploaded HTML file can never run on our origin.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
-from api.domain.errors import Conflict, Detail, InvalidRequest, NotFound
-from api.domain.task import UPLOAD_KINDS, FileRef, Task
+from api.domain.errors import BadSignature, Conflict, Detail, InvalidRequest, NotFound, TooManyFiles
+from api.domain.fields import UPLOAD_KINDS, FileRef
+from api.domain.task import Task
+from api.domain.uploads import clean_signature, content_type, display_name, file_headers
 from api.http.deps import SERVICES, principal, run
-from api.store.files import BadSignature, TooManyFiles, clean_signature, content_type, display_name
 from api.web.form import open_task
 from api.web.form_input import store_file
 from api.web.pages import WEB
 
 CHUNK = 64 * 1024
-
-
-def _ascii_name(name: str) -> str:
-    return "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
-                   for c in name)
-
-
-def file_headers(ref: FileRef) -> dict[str, str]:
-    disposition = (f"attachment; filename=\"{_ascii_name(ref.name)}\"; "
-                   f"filename*=UTF-8''{quote(ref.name, safe='')}")
-    return {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store"}
 
 
 async def file_ref(request: web.Request, task: Task, field: str) -> FileRef:

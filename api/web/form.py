@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from api.domain.errors import Conflict, InvalidRequest, NotFound
-from api.domain.fields import validate_answers
-from api.domain.task import UPLOAD_KINDS, CompletedBy, Task
+from api.domain.fields import UPLOAD_KINDS, validate_answers
+from api.domain.task import CompletedBy, Task
 from api.http.deps import SERVICES, run
 from api.web.access import visitor
 from api.web.form_input import Forged, Limits, StepAnswers, Submission, read_submission

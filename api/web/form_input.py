@@ -19,19 +19,12 @@ from typing import Any, BinaryIO
 
 from aiohttp import BodyPartReader, MultipartReader, web
 
-from api.domain.fields import is_empty
-from api.domain.task import FileRef, FormField, Task
+from api.domain.errors import BadSignature, FileTooLarge, TooManyFiles
+from api.domain.fields import FileRef, FormField, is_empty
+from api.domain.task import Task
+from api.domain.uploads import MAX_FILES_PER_TASK, content_type, decode_signature, display_name
 from api.http.deps import run
-from api.store.files import (
-    MAX_FILES_PER_TASK,
-    BadSignature,
-    FileStorage,
-    FileTooLarge,
-    TooManyFiles,
-    content_type,
-    decode_signature,
-    display_name,
-)
+from api.store.files import FileStorage
 from api.store.tasks import TaskStore
 from api.web.session import CSRF_FIELD, csrf_ok
 
@@ -213,7 +206,7 @@ async def store_file(store: TaskStore, storage: FileStorage, ref: str,
 
 async def _claim(store: TaskStore, ref: str, digest: str) -> None:
     if not await run(store.claim_file, ref, digest, MAX_FILES_PER_TASK):
-        raise TooManyFiles()
+        raise TooManyFiles(MAX_FILES_PER_TASK)
 
 
 class StepAnswers:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.domain.errors import NotFound
+from api.domain.errors import CodeLocked, NotFound, RateLimited
 from api.http.deps import SERVICES, run
-from api.store.codes import CodeLocked, RateLimited, new_attempt
+from api.store.codes import new_attempt
 from api.store.directory import Directory, Member
 from api.web.access import signed_in_member
 from api.web.pages import WEB, message, page

@@ -1,4 +1,4 @@
-"""A task at the edges of what the models accept (api.domain.task MIN_YEAR..MAX_YEAR, range
+"""A task at the edges of what the models accept (api.domain.fields MIN_YEAR..MAX_YEAR, range
 bounds, steps and ratings), with answers at both ends, shared by the surface tests."""
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from api.domain.fields import check_answer
-from api.domain.task import MAX_TASK_MARKDOWN, FormField
+from api.domain.fields import FormField, check_answer
+from api.domain.task import MAX_TASK_MARKDOWN
 
 KINDS = ("text", "textarea", "select", "radio", "checkbox", "date", "range", "rating", "file",
          "signature")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.domain.task import FormField
+from api.domain.fields import FormField
 from renderers.html_fields import field_view
 
 

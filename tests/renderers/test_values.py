@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.domain.task import FormField
+from api.domain.fields import FormField
 from renderers.values import display_value, human_date, human_size, number, stars
 
 

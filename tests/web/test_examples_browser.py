@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from playwright.async_api import Page, expect
 
-from api.store.files import PNG_MAGIC
+from api.domain.uploads import PNG_MAGIC
 from tests.conftest import Account
 from tests.fixtures import example
 from tests.web.conftest import api, shot

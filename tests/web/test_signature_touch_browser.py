@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
+from api.domain.uploads import PNG_MAGIC
 from api.runtime import Services
-from api.store.files import PNG_MAGIC
 from tests.conftest import Account
 from tests.web.conftest import api, shot
 

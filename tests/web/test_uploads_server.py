@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestClient
 from pypdf import PdfReader
 
 from api.domain.task import CompletedBy
+from api.domain.uploads import PNG_MAGIC
 from api.runtime import Services
 from api.store import keys
-from api.store.files import PNG_MAGIC
 from api.web.pages import WEB
 from tests.conftest import Account, create
 from tests.fixtures import example

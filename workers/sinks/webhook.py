@@ -20,8 +20,9 @@ from urllib.parse import SplitResult, urlsplit
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, TimeoutError
 
+from api.domain.errors import BlockedAddress, Unresolvable
 from api.domain.webhooks import BadSecret, signing_key
-from api.netguard import BlockedAddress, Unresolvable, resolve_checked
+from api.netguard import resolve_checked
 from api.store.deliveries import Attempt
 from workers.timing import elapsed_ms
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from api.domain.fields import AnswerError, check_answer
-from api.domain.task import FormField
+from api.domain.errors import AnswerError
+from api.domain.fields import FormField, check_answer
 from api.domain.validation import MAX_JSON_DEPTH
 from tests.conftest import Account, create
 from tests.fixtures import example

@@ -7,17 +7,10 @@ from typing import Any
 
 import pytest
 
+from api.domain.errors import CodeLocked, RateLimited
 from api.runtime import Services
 from api.store import keys
-from api.store.codes import (
-    CodeLocked,
-    CodePolicy,
-    EmailCodes,
-    RateLimited,
-    code_digest,
-    ip_group,
-    new_attempt,
-)
+from api.store.codes import CodePolicy, EmailCodes, code_digest, ip_group, new_attempt
 
 SUBJECT = "task:t1"
 OWNER, STRANGER = "198.51.100.9", "203.0.113.7"

@@ -9,7 +9,8 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 from pypdf import PdfReader
 
-from api.domain.task import FileRef, TaskCreate, task_ref
+from api.domain.fields import FileRef
+from api.domain.task import TaskCreate, task_ref
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.files import LocalFileStorage
