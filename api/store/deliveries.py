@@ -20,11 +20,12 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from api.domain.errors import Conflict, NotFound
-from api.domain.events import EVENT_TYPES, event_body
+from api.domain.events import EVENT_TYPES, event_body, event_id
 from api.domain.task import Task
 from api.store import keys
+from api.store.codec import text, text_hash
 from api.store.jobs import rq_job_id, sink_job, sink_job_id
-from api.store.tasks import TaskStore, event_id
+from api.store.tasks import TaskStore
 
 MAX_ATTEMPTS_KEPT = 50
 SETTLED = ("delivered", "gave_up")
@@ -84,7 +85,7 @@ class DeliveryLog:
         key = keys.task_event(task.ref, event)
         fresh = json.dumps(event_body(task, event), separators=(",", ":"))
         self.redis.set(key, fresh, nx=True)
-        return keys.text(self.redis.get(key) or fresh).encode()
+        return text(self.redis.get(key) or fresh).encode()
 
     def tries(self, did: str) -> int:
         """Attempts since the delivery was (re)queued."""
@@ -92,7 +93,7 @@ class DeliveryLog:
 
     def status(self, did: str) -> str:
         raw = self.redis.hget(keys.delivery(did), "status")
-        return keys.text(raw) if raw else "queued"
+        return text(raw) if raw else "queued"
 
     def record(self, task: Task, event: str, index: int, attempt: Attempt, status: str) -> None:
         """Append `attempt` and set the delivery's status, in one transaction."""
@@ -146,7 +147,7 @@ class DeliveryLog:
             pipe.hgetall(keys.delivery(did))
             pipe.lrange(keys.delivery_attempts(did), 0, -1)
             raw, attempts = pipe.execute()
-        return keys.text_hash(raw), [json.loads(a) for a in attempts]
+        return text_hash(raw), [json.loads(a) for a in attempts]
 
     def get(self, did: str, org_id: str | None = None) -> dict[str, Any]:
         """A recorded delivery (of `org_id`'s task when given), with its attempts."""
@@ -162,7 +163,7 @@ class DeliveryLog:
     def gave_up(self, limit: int = 100) -> list[dict[str, Any]]:
         """Deliveries that gave up, most recent first."""
         ids = self.redis.zrevrange(keys.DELIVERIES_GAVE_UP, 0, limit - 1)
-        return [self.get(keys.text(did)) for did in cast(list[bytes], ids)]
+        return [self.get(text(did)) for did in cast(list[bytes], ids)]
 
     # -- redelivery -------------------------------------------------------------------
 
@@ -172,7 +173,7 @@ class DeliveryLog:
             raise NotFound("delivery not found")
 
         def write(pipe: Pipeline) -> None:
-            record = keys.text_hash(pipe.hgetall(keys.delivery(did)))
+            record = text_hash(pipe.hgetall(keys.delivery(did)))
             if not record or (org_id is not None and record["org_id"] != org_id):
                 raise NotFound("delivery not found")
             if record["status"] != "gave_up":

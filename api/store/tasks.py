@@ -25,17 +25,10 @@ from api.store.listing import Entry, Filters, cursor_after, index_keys, query_pa
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
-EVENT_NAMESPACE = uuid.UUID("6f1f6c0e-3c55-4b8e-9d0a-1a4b8f3f1e11")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def event_id(ref: str, event: str) -> str:
-    """Stable id of a task event: the same on every retry and redelivery (the task's ref,
-    not its task_id, so two orgs' tasks never share one)."""
-    return "evt_" + uuid.uuid5(EVENT_NAMESPACE, f"{ref}:{event}").hex
 
 
 class TaskStore:

@@ -14,12 +14,11 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from api.domain.errors import Conflict
-from api.domain.events import event_body
+from api.domain.events import event_body, event_id
 from api.domain.task import TaskError
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import rq_job_id
-from api.store.tasks import event_id
 from tests.servers import SmtpServer
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
 from tests.workers.receiver import Receiver

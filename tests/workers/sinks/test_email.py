@@ -9,11 +9,11 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 from pypdf import PdfReader
 
+from api.domain.events import event_id
 from api.domain.task import FileRef, TaskCreate, task_ref
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.files import LocalFileStorage
-from api.store.tasks import event_id
 from tests.ports import free_port
 from tests.renderers.conftest import make_task as renderer_task
 from tests.servers import Mailbox, SmtpServer

@@ -12,9 +12,9 @@ import pytest
 from standardwebhooks import Webhook
 from urllib3.exceptions import ConnectTimeoutError
 
+from api.domain.events import event_id
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
-from api.store.tasks import event_id
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
 from tests.workers.receiver import Receiver
 from workers.sinks.webhook import pinned_post
