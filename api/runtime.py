@@ -13,7 +13,10 @@ from redis.asyncio import Redis as AsyncRedis
 from api.service import TaskService
 from api.settings import Settings
 from api.store.directory import Directory
+from api.store.drafts import Drafts
+from api.store.files import FileClaims
 from api.store.jobs import JobQueues
+from api.store.listing import Listing
 from api.store.tasks import TaskStore
 
 REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10,
@@ -26,6 +29,9 @@ class Services:
     redis: Redis
     queues: JobQueues
     store: TaskStore
+    drafts: Drafts
+    files: FileClaims
+    listing: Listing
     directory: Directory
     tasks: TaskService
 
@@ -68,8 +74,9 @@ def build_services(settings: Settings) -> Services:
     queues = JobQueues(redis)
     store = TaskStore(redis, queues, base_url=settings.base_url,
                       slack_enabled=settings.slack_delivery_enabled,
-                      retry_schedules=retry_schedules(settings),
-                      max_page_bytes=settings.max_page_bytes)
-    directory = Directory(redis)
-    tasks = TaskService(store, directory, allow_private_webhooks=settings.allow_private_webhooks)
-    return Services(settings, redis, queues, store, directory, tasks)
+                      retry_schedules=retry_schedules(settings))
+    directory, files = Directory(redis), FileClaims(redis)
+    tasks = TaskService(store, directory, files,
+                        allow_private_webhooks=settings.allow_private_webhooks)
+    return Services(settings, redis, queues, store, Drafts(redis), files,
+                    Listing(store, settings.max_page_bytes), directory, tasks)

@@ -18,6 +18,7 @@ from api.domain.task import UPLOAD_KINDS, CompletedBy, Task, TaskCreate, Webhook
 from api.domain.validation import parse_task
 from api.netguard import BlockedAddress, resolve_checked
 from api.store.directory import Directory, Principal
+from api.store.files import FileClaims
 from api.store.tasks import TaskStore
 
 
@@ -31,10 +32,11 @@ def body_hash(raw: Any) -> str:
 
 
 class TaskService:
-    def __init__(self, store: TaskStore, directory: Directory, *,
+    def __init__(self, store: TaskStore, directory: Directory, files: FileClaims, *,
                  allow_private_webhooks: bool = False) -> None:
         self.store = store
         self.directory = directory
+        self.files = files
         self.allow_private_webhooks = allow_private_webhooks
 
     def create(self, principal: Principal, raw: Any) -> tuple[dict[str, Any], bool]:
@@ -98,7 +100,7 @@ class TaskService:
         return [Detail(f"data.{f.name}", "upload the file for this task first "
                        "(POST /api/v1/tasks/{id}/files/{field})", "unknown_file")
                 for f in task.fields() if f.kind in UPLOAD_KINDS and f.name in clean
-                and not self.store.owns_file(task.ref, clean[f.name]["sha256"])]
+                and not self.files.owns(task.ref, clean[f.name]["sha256"])]
 
     def complete(self, task: Task, data: dict[str, Any], by: CompletedBy) -> Task:
         """Validate every answer of the task like a form submission, then complete it."""

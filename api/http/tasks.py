@@ -87,7 +87,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     filters = await _filters(request, who)
     limit = int(_int_param(request, "limit", 50, 1, 200))
-    tasks, cursor = await run(services.store.list, who.org_id, filters, limit=limit,
+    tasks, cursor = await run(services.listing.page, who.org_id, filters, limit=limit,
                               cursor=request.query.get("cursor"))
     return web.json_response({"tasks": [t.public(who.sees_links) for t in tasks],
                               "next_cursor": cursor})

@@ -1,4 +1,4 @@
-"""Tasks in Redis: creation, reads, listing and atomic transitions.
+"""Tasks in Redis: creation, reads and atomic transitions.
 
 Every change is WATCH -> read -> MULTI -> write (+ RQ jobs + PUBLISH) -> EXEC, retried on
 a lost race, so a transition happens exactly once and its side effects (sink jobs, Slack
@@ -7,7 +7,6 @@ updates, waiter wake-ups) are committed with it or not at all.
 
 from __future__ import annotations
 
-import builtins
 import json
 import uuid
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from api.domain.errors import Conflict, NotFound
 from api.domain.task import CompletedBy, Task, TaskCreate, TaskCreated, TaskError, task_ref
 from api.store import keys
 from api.store.jobs import JobQueues, JobSpec, sink_job, slack_job
-from api.store.listing import Entry, Filters, cursor_after, index_keys, query_page
+from api.store.listing import index_keys
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -40,7 +39,6 @@ class TaskStore:
         base_url: str,
         slack_enabled: bool = False,
         retry_schedules: dict[str, list[int]] | None = None,
-        max_page_bytes: int = 2 * 1024 * 1024,
         clock: Clock = utcnow,
     ) -> None:
         self.redis = redis
@@ -48,7 +46,6 @@ class TaskStore:
         self.base_url = base_url.rstrip("/")
         self.slack_enabled = slack_enabled
         self.retry_schedules = retry_schedules or {}
-        self.max_page_bytes = max_page_bytes
         self.clock = clock
 
     # -- creation ---------------------------------------------------------------------
@@ -80,7 +77,7 @@ class TaskStore:
             pipe.execute()
             return response, False
 
-        return self._atomic(write, keys.task(task.ref))
+        return atomic(self.redis, write, keys.task(task.ref))
 
     def _new_task(self, body: TaskCreate, **fields: Any) -> Task:
         now = self.clock()
@@ -152,10 +149,14 @@ class TaskStore:
         raw = self.redis.get(keys.task(ref)) if keys.is_uuid(ref) else None
         if raw is None:
             raise NotFound("task not found")
-        task = Task.model_validate_json(raw)
-        if self._overdue(task):
-            return self.expire(ref) or self.load(ref)
-        return task
+        return self.fresh(Task.model_validate_json(raw))
+
+    def fresh(self, task: Task) -> Task:
+        """`task` as read, or as it is once expired if it is overdue: no reader sees an
+        overdue task pending."""
+        if not overdue(task, self.clock()):
+            return task
+        return self.expire(task.ref) or self.load(task.ref)
 
     def get(self, org_id: str, task_id: str) -> Task:
         """The org's task with this task_id; another org's task is simply not found."""
@@ -176,76 +177,6 @@ class TaskStore:
         raw = self.redis.get(keys.task_secrets(ref))
         return json.loads(raw) if raw else []
 
-    def list(self, org_id: str, filters: Filters, *, limit: int = 50,
-             cursor: str | None = None) -> tuple[list[Task], str | None]:
-        """Newest first, with an opaque cursor for the next page. A page ends early once
-        its tasks hold `max_page_bytes` (but always holds one), so large tasks are never
-        all read into memory at once."""
-        entries, more = query_page(self.redis, org_id, filters, limit=limit, cursor=cursor)
-        kept = self._fitting(entries)
-        more, entries = more or kept < len(entries), entries[:kept]
-        raws = self.redis.mget([keys.task(i) for i, _ in entries]) if entries else []
-        tasks = [Task.model_validate_json(r) for r in raws if r is not None]
-        # Overdue tasks expire as they are listed, like any read: nobody sees them pending.
-        tasks = [self.load(t.ref) if self._overdue(t) else t for t in tasks]
-        next_cursor = cursor_after(entries[-1]) if more and entries else None
-        return [t for t in tasks if filters.status in (None, t.status)], next_cursor
-
-    def _fitting(self, entries: builtins.list[Entry]) -> int:
-        """How many of `entries` (at least one) fit in `max_page_bytes`, by stored size."""
-        pipe = self.redis.pipeline(transaction=False)
-        for ref, _ in entries:
-            pipe.strlen(keys.task(ref))
-        total = 0
-        for kept, size in enumerate(pipe.execute()):
-            total += size
-            if total > self.max_page_bytes:
-                return max(kept, 1)
-        return len(entries)
-
-    # -- files ------------------------------------------------------------------------
-
-    def claim_file(self, ref: str, sha256: str, limit: int = 50) -> bool:
-        """Record that `sha256` was uploaded for this task (storage is shared by content).
-        False, recording nothing, once the task holds `limit` other files: every upload
-        of every step POST is claimed (valid step or not), so this bounds one link.
-        Conflict once the task has ended: it accepts nothing, files included."""
-        key = keys.task_files(ref)
-
-        def write(pipe: Pipeline) -> bool:
-            self._pending(pipe, ref)
-            if not pipe.sismember(key, sha256) and pipe.scard(key) >= limit:
-                return False
-            pipe.multi()
-            pipe.sadd(key, sha256)
-            pipe.execute()
-            return True
-
-        return self._atomic(write, keys.task(ref), key)
-
-    def owns_file(self, ref: str, sha256: str) -> bool:
-        return bool(self.redis.sismember(keys.task_files(ref), sha256))
-
-    # -- drafts -----------------------------------------------------------------------
-
-    def load_draft(self, ref: str) -> dict[str, Any]:
-        raw = self.redis.get(keys.task_draft(ref))
-        return json.loads(raw) if raw else {}
-
-    def save_draft(self, ref: str, answers: dict[str, Any]) -> dict[str, Any]:
-        """Merge `answers` into the draft of a pending task; returns the whole draft."""
-
-        def write(pipe: Pipeline) -> dict[str, Any]:
-            self._pending(pipe, ref)
-            raw = pipe.get(keys.task_draft(ref))
-            draft = {**(json.loads(raw) if raw else {}), **answers}
-            pipe.multi()
-            pipe.set(keys.task_draft(ref), json.dumps(draft))
-            pipe.execute()
-            return draft
-
-        return self._atomic(write, keys.task(ref), keys.task_draft(ref))
-
     # -- transitions ------------------------------------------------------------------
 
     def complete(self, ref: str, data: dict[str, Any], by: CompletedBy) -> Task:
@@ -261,7 +192,7 @@ class TaskStore:
 
         return self._end(ref, cancelled, "cancelled")
 
-    def fail(self, ref: str, errors: builtins.list[TaskError]) -> Task:
+    def fail(self, ref: str, errors: list[TaskError]) -> Task:
         def failed(task: Task, now: datetime) -> None:
             task.status, task.errors = "failed", errors
 
@@ -279,7 +210,7 @@ class TaskStore:
     def expire(self, ref: str) -> Task | None:
         """Fail an overdue pending task; `None` if it is not overdue or already ended."""
         raw = self.redis.get(keys.task(ref))
-        if raw is None or not self._overdue(Task.model_validate_json(raw)):
+        if raw is None or not overdue(Task.model_validate_json(raw), self.clock()):
             return None
         try:
             task = self.fail(ref, [TaskError(code="expired", message="the task expired "
@@ -292,7 +223,7 @@ class TaskStore:
         """Apply a bookkeeping change (messages sent, delivery problems) in any status."""
 
         def write(pipe: Pipeline) -> Task:
-            task = self._read(pipe, ref)
+            task = read(pipe, ref)
             change(task)
             self._bump(task)
             pipe.multi()
@@ -301,13 +232,13 @@ class TaskStore:
             pipe.execute()
             return task
 
-        return self._atomic(write, keys.task(ref))
+        return atomic(self.redis, write, keys.task(ref))
 
     def _end(self, ref: str, change: Callable[[Task, datetime], None], event: str) -> Task:
 
         def write(pipe: Pipeline) -> Task:
-            task = self._pending(pipe, ref)
-            if event != "failed" and self._overdue(task):
+            task = pending(pipe, ref)
+            if event != "failed" and overdue(task, self.clock()):
                 raise Conflict("the task has expired")
             task.ended_at = self._bump(task)
             change(task, task.ended_at)
@@ -320,7 +251,7 @@ class TaskStore:
             pipe.execute()
             return task
 
-        return self._atomic(write, keys.task(ref))
+        return atomic(self.redis, write, keys.task(ref))
 
     def _enqueue_event_jobs(self, pipe: Pipeline, task: Task, event: str) -> None:
         ref = task.ref
@@ -339,38 +270,43 @@ class TaskStore:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _atomic(self, write: Callable[[Pipeline], T], *watched: str) -> T:
-        """Run `write` on a pipeline WATCHing `watched`, again whenever another writer wins."""
-        for _ in range(100):
-            with self.redis.pipeline() as pipe:
-                pipe.watch(*watched)
-                try:
-                    return write(pipe)
-                except WatchError:
-                    continue
-        raise Conflict("too much contention on this task; try again")
-
-    def _read(self, pipe: Pipeline, ref: str) -> Task:
-        raw = pipe.get(keys.task(ref))
-        if raw is None:
-            raise NotFound("task not found")
-        return Task.model_validate_json(raw)
-
-    def _pending(self, pipe: Pipeline, ref: str) -> Task:
-        task = self._read(pipe, ref)
-        if task.status != "pending":
-            raise Conflict(f"the task is {task.status}")
-        return task
-
     def _bump(self, task: Task) -> datetime:
         now = self.clock()
         task.version += 1
         task.updated_at = now
         return now
 
-    def _overdue(self, task: Task) -> bool:
-        return (task.status == "pending" and task.expires_at is not None
-                and task.expires_at <= self.clock())
+
+def overdue(task: Task, now: datetime) -> bool:
+    """The one expiry rule: a pending task whose `expires_at` has come."""
+    return task.status == "pending" and task.expires_at is not None and task.expires_at <= now
+
+
+def atomic(redis: Redis, write: Callable[[Pipeline], T], *watched: str) -> T:
+    """Run `write` on a pipeline WATCHing `watched`, again whenever another writer wins."""
+    for _ in range(100):
+        with redis.pipeline() as pipe:
+            pipe.watch(*watched)
+            try:
+                return write(pipe)
+            except WatchError:
+                continue
+    raise Conflict("too much contention on this task; try again")
+
+
+def read(pipe: Redis | Pipeline, ref: str) -> Task:
+    raw = pipe.get(keys.task(ref))
+    if raw is None:
+        raise NotFound("task not found")
+    return Task.model_validate_json(raw)
+
+
+def pending(pipe: Pipeline, ref: str) -> Task:
+    """The task, read inside a WATCH; Conflict once it has ended (it accepts nothing)."""
+    task = read(pipe, ref)
+    if task.status != "pending":
+        raise Conflict(f"the task is {task.status}")
+    return task
 
 
 def _score(moment: datetime) -> int:

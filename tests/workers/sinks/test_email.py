@@ -124,7 +124,7 @@ def test_emailed_pdf_shows_the_signature(services: Services, smtp_server: SmtpSe
     ref = _signed_task(services)
     data = _png()
     sha = LocalFileStorage(services.settings.files_dir).put(data)
-    services.store.claim_file(ref, sha)
+    services.files.claim(ref, sha)
     task_id = services.store.load(ref).task_id
     file_ref = FileRef(name="signature.png", size=len(data), content_type="image/png",
                        sha256=sha, url=f"http://inloop.test/api/v1/tasks/{task_id}/files/signature")
