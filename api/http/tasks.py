@@ -6,11 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from api.domain.errors import Detail, InvalidRequest, NotFound
-from api.domain.task import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult, task_ref
+from api.domain.errors import Detail, InvalidRequest
+from api.domain.task import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult
 from api.domain.validation import parse
 from api.http.deps import AREDIS, HUB, SERVICES, json_body, principal, run
-from api.store import keys
 from api.store.directory import Principal
 from api.store.listing import Filters
 
@@ -26,20 +25,9 @@ async def create_task(request: web.Request) -> web.Response:
 
 
 async def read_task(request: web.Request, org_id: str) -> Task:
-    """The org's task from Redis without a thread hop; overdue tasks expire on read."""
-    task_id = request.match_info["task_id"]
-    raw = (await request.app[AREDIS].get(keys.task(task_ref(org_id, task_id)))
-           if keys.is_uuid(task_id) else None)
-    if raw is None:
-        raise NotFound("task not found")
-    task = Task.model_validate_json(raw)
-    if task.org_id != org_id:
-        raise NotFound("task not found")
-    if task.status == "pending" and task.expires_at is not None:
-        store = request.app[SERVICES].store
-        if task.expires_at <= store.clock():
-            return await run(store.get, org_id, task_id)
-    return task
+    """The org's task named by the path; overdue tasks expire on read."""
+    return await request.app[SERVICES].store.aget(request.app[AREDIS], org_id,
+                                                  request.match_info["task_id"])
 
 
 async def get_task(request: web.Request) -> web.Response:
