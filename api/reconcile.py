@@ -75,7 +75,7 @@ def reconcile(store: TaskStore) -> list[str]:
 
 def _requeue(store: TaskStore, task: Task, index: int) -> None:
     spec = sink_job(task.ref, task.status, index, task.sinks[index].type,
-                    store.retry_schedules)
+                    store.queues.retry_schedules)
     with store.redis.pipeline() as pipe:
         pipe.multi()
         store.queues.enqueue(pipe, spec)

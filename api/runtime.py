@@ -71,12 +71,11 @@ def build_services(settings: Settings) -> Services:
                                            max_connections=settings.redis_pool_size,
                                            **REDIS_OPTIONS)
     redis = Redis(connection_pool=pool)
-    queues = JobQueues(redis)
-    store = TaskStore(redis, queues, base_url=settings.base_url,
-                      slack_enabled=settings.slack_delivery_enabled,
-                      retry_schedules=retry_schedules(settings))
+    queues = JobQueues(redis, retry_schedules(settings))
+    store = TaskStore(redis, queues)
     directory, files = Directory(redis), FileClaims(redis)
-    tasks = TaskService(store, directory, files,
+    tasks = TaskService(store, directory, files, base_url=settings.base_url,
+                        slack_enabled=settings.slack_delivery_enabled,
                         allow_private_webhooks=settings.allow_private_webhooks)
     return Services(settings, redis, queues, store, Drafts(redis), files,
                     Listing(store, settings.max_page_bytes), directory, tasks)

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import secrets
+import uuid
 from typing import Any
 
 from api.domain.errors import Detail, InvalidRequest
@@ -33,10 +34,13 @@ def body_hash(raw: Any) -> str:
 
 class TaskService:
     def __init__(self, store: TaskStore, directory: Directory, files: FileClaims, *,
+                 base_url: str, slack_enabled: bool = False,
                  allow_private_webhooks: bool = False) -> None:
         self.store = store
         self.directory = directory
         self.files = files
+        self.base_url = base_url.rstrip("/")
+        self.slack_enabled = slack_enabled
         self.allow_private_webhooks = allow_private_webhooks
 
     def create(self, principal: Principal, raw: Any) -> tuple[dict[str, Any], bool]:
@@ -56,7 +60,20 @@ class TaskService:
                     for sink, secret in zip(body.sinks, secrets_, strict=True)]
         return self.store.create(body, org_id=principal.org_id,
                                  created_by=principal.member.id, body_hash=digest,
-                                 secrets=secrets_, revealed=revealed, **resolved)
+                                 secrets=secrets_, revealed=revealed,
+                                 slack=self._to_slack(body, resolved), **self.new_link(),
+                                 **resolved)
+
+    def new_link(self) -> dict[str, str]:
+        """A new task's web link: its id and the URL the assignee opens."""
+        link_id = str(uuid.uuid4())
+        return {"link_id": link_id, "url": f"{self.base_url}/t/{link_id}"}
+
+    def _to_slack(self, body: TaskCreate, resolved: dict[str, Any]) -> bool:
+        """Whether the new task is posted in Slack: delivery is on and it has an assignee
+        (a member's email finds their Slack user) or a channel."""
+        return self.slack_enabled and bool(resolved.get("assignee_email")
+                                           or body.assignee_email or body.slack_channel)
 
     def _resolve_assignee(self, principal: Principal,
                           body: TaskCreate) -> tuple[dict[str, Any], list[Detail]]:

@@ -98,7 +98,7 @@ def make_tasks(services: Services, url: str, count: int) -> list[str]:
     for _ in range(count):
         created, _ = services.store.create(body, org_id="bench", created_by="bench",
                                            body_hash=str(time.time_ns()), secrets=[SECRET],
-                                           revealed=[None])
+                                           revealed=[None], **services.tasks.new_link())
         ids.append(task_ref("bench", str(created["task_id"])))
     return ids
 

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from api.runtime import retry_schedules
 from bot.clients import web_client
-from workers.context import callback_store, services
+from workers.context import services
 from workers.slack_delivery import Delivery, RateLimited, record_problem
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,10 @@ def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
     retry left, the failure becomes a delivery problem on the task."""
     if job.retries_left:
         return  # RQ tries again
-    store = callback_store(connection)
     what = WHAT.get(job.func_name or "", "deliver the task")
     message = f"Slack could not {what}: {_reason(exc_type, exc_value)}."
     try:
-        record_problem(store, str(job.args[0]), "slack_delivery_failed", message)
+        record_problem(services().store, str(job.args[0]), "slack_delivery_failed", message)
     except Exception:  # RQ's own bookkeeping must go on
         log.exception("could not record the failure of Slack job %s", job.id)
 

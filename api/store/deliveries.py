@@ -193,7 +193,7 @@ class DeliveryLog:
         pipe.hset(keys.delivery(did), mapping={"status": "queued", "tries": 0})
         pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
         self.store.queues.enqueue(pipe, sink_job(ref, event, index, record["sink_type"],
-                                                 self.store.retry_schedules))
+                                                 self.store.queues.retry_schedules))
         pipe.execute()
 
     def _job(self, job_id: str) -> Job | None:

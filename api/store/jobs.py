@@ -41,7 +41,9 @@ class JobSpec:
 class JobQueues:
     """One RQ queue per kind of work, all with the JSON serializer."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis,
+                 retry_schedules: Mapping[str, Sequence[int]] | None = None) -> None:
+        self.retry_schedules = retry_schedules or {}
         self._queues = {
             name: Queue(name, connection=redis, serializer=JSONSerializer) for name in QUEUE_NAMES
         }

@@ -33,40 +33,30 @@ def utcnow() -> datetime:
 
 
 class TaskStore:
-    def __init__(
-        self,
-        redis: Redis,
-        queues: JobQueues,
-        *,
-        base_url: str,
-        slack_enabled: bool = False,
-        retry_schedules: dict[str, list[int]] | None = None,
-        clock: Clock = utcnow,
-    ) -> None:
+    def __init__(self, redis: Redis, queues: JobQueues, clock: Clock = utcnow) -> None:
         self.redis = redis
         self.queues = queues
-        self.base_url = base_url.rstrip("/")
-        self.slack_enabled = slack_enabled
-        self.retry_schedules = retry_schedules or {}
         self.clock = clock
 
     # -- creation ---------------------------------------------------------------------
 
     def create(self, body: TaskCreate, *, org_id: str, created_by: str, body_hash: str,
-               secrets: list[str | None], revealed: list[str | None],
+               secrets: list[str | None], revealed: list[str | None], slack: bool = False,
                **resolved: Any) -> tuple[dict[str, Any], bool]:
         """Store a new task; `(201 body, replayed)`. Same `task_id` + same body replays
         (within the org: another org's task_id is another task).
 
         `secrets` sign the sinks' webhooks; `revealed` are the ones shown in the response
-        (generated ones: an integrator's own secret is never echoed)."""
+        (generated ones: an integrator's own secret is never echoed). `slack` enqueues the
+        Slack delivery; `resolved` are the fields the service decided (assignee, link)."""
         task = self._new_task(body, org_id=org_id, created_by=created_by, **resolved)
         response = self._created_response(task, revealed)
-        idem = {"hash": body_hash, "response": response}
+        new: dict[str, Any] = {"secrets": secrets, "slack": slack,
+                               "idem": {"hash": body_hash, "response": response}}
         if body.task_id is None:  # a fresh uuid4 cannot collide: no need to watch
             with self.redis.pipeline() as pipe:
                 pipe.multi()
-                self._write_new(pipe, task, secrets, idem)
+                self._write_new(pipe, task, **new)
                 pipe.execute()
             return response, False
 
@@ -75,7 +65,7 @@ class TaskStore:
             if replay is not None:
                 return replay, True
             pipe.multi()
-            self._write_new(pipe, task, secrets, idem)
+            self._write_new(pipe, task, **new)
             pipe.execute()
             return response, False
 
@@ -86,12 +76,10 @@ class TaskStore:
         request = body.model_dump()
         for sink in request["sinks"]:
             sink.pop("secret", None)  # secrets are kept apart from the readable task
-        link_id = str(uuid.uuid4())
         expires = now + timedelta(seconds=body.expires_in) if body.expires_in else None
         return Task.model_validate({
             **request, **fields, "task_id": body.task_id or str(uuid.uuid4()),
-            "link_id": link_id, "url": f"{self.base_url}/t/{link_id}", "created_at": now,
-            "updated_at": now, "expires_at": expires,
+            "created_at": now, "updated_at": now, "expires_at": expires,
         })
 
     @staticmethod
@@ -126,7 +114,7 @@ class TaskStore:
         return response
 
     def _write_new(self, pipe: Pipeline, task: Task, secrets: list[str | None],
-                   idem: dict[str, Any]) -> None:
+                   idem: dict[str, Any], slack: bool) -> None:
         ref = task.ref
         pipe.set(keys.task(ref), task.model_dump_json())
         pipe.set(keys.task_secrets(ref), json.dumps(secrets))
@@ -139,8 +127,8 @@ class TaskStore:
         if task.expires_at is not None:
             spec = JobSpec("expiry", "workers.expiry.expire", (ref,), f"expire:{ref}")
             self.queues.enqueue(pipe, spec, at=task.expires_at)
-        if self.slack_enabled and (task.assignee_email or task.slack_channel):
-            self.queues.enqueue(pipe, slack_job("deliver", ref, self.retry_schedules))
+        if slack:
+            self.queues.enqueue(pipe, slack_job("deliver", ref, self.queues.retry_schedules))
         pipe.publish(keys.EVENTS_CHANNEL, ref)
 
     # -- reads ------------------------------------------------------------------------
@@ -263,11 +251,11 @@ class TaskStore:
         ref = task.ref
         for index, sink in enumerate(task.sinks):
             if event in sink.events:
-                spec = sink_job(ref, event, index, sink.type, self.retry_schedules)
+                spec = sink_job(ref, event, index, sink.type, self.queues.retry_schedules)
                 self.queues.enqueue(pipe, spec)
         if task.external_message_ids:
             self.queues.enqueue(pipe, slack_job("update_messages", ref,
-                                                self.retry_schedules))
+                                                self.queues.retry_schedules))
 
     def _move_status(self, pipe: Pipeline, task: Task) -> None:
         pipe.zrem(keys.org_index(task.org_id, "status", "pending"), task.ref)

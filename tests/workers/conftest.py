@@ -38,7 +38,7 @@ def make_task(services: Services, sinks: list[dict[str, Any]], org_id: str = "or
                for s in sinks]
     created, _ = services.store.create(body, org_id=org_id, created_by="m-1",
                                        body_hash=str(time.time_ns()), secrets=secrets,
-                                       revealed=secrets)
+                                       revealed=secrets, **services.tasks.new_link())
     return task_ref(org_id, str(created["task_id"]))
 
 

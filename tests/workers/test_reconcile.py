@@ -72,7 +72,7 @@ def _abandon(services: Services, ref: str, *, callback: bool = True) -> None:
 @pytest.mark.parametrize("callback", [True, False], ids=["callback", "reconcile"])
 def test_a_job_abandoned_on_its_last_try_gives_up_and_can_be_retried(
         services: Services, receiver: Receiver, drain: Drain, callback: bool) -> None:
-    services.store.retry_schedules = {}  # no RQ retries: the first death is the last
+    services.queues.retry_schedules = {}  # no RQ retries: the first death is the last
     ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
     services.store.complete(ref, ANSWERS, BY)
     _abandon(services, ref, callback=callback)

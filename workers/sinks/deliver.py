@@ -27,7 +27,7 @@ from api.runtime import Services, retry_schedules
 from api.store.deliveries import SETTLED, Attempt, DeliveryLog, delivery_id
 from api.store.files import LocalFileStorage, signature_images
 from api.store.tasks import TaskStore
-from workers.context import callback_store, services
+from workers.context import services
 from workers.sinks.email import Sender, send_email
 from workers.sinks.nats import send_nats
 from workers.sinks.webhook import HttpPost, WebhookCall, pinned_post, send_webhook
@@ -62,9 +62,8 @@ def on_horse_killed(job: Job, _pid: int, _status: int, _rusage: Any) -> None:
 
 def record_death(job: Job, connection: Redis) -> None:
     """Record the attempt a dead work horse could not; `gave_up` on the job's last try."""
-    store = callback_store(connection)
     try:
-        record_abandoned(store, *job.args, last=not job.retries_left)
+        record_abandoned(services().store, *job.args, last=not job.retries_left)
     except Exception:  # RQ's failure handling must go on: the job still lands in its registries
         log.exception("could not record the abandoned sink job %s", job.id)
 

@@ -108,7 +108,8 @@ def _signed_task(services: Services) -> str:
         "steps": [{"id": "s1", "title": "Sign", "blocks": [{"type": "input", "field": {
             "name": "signature", "label": "Signature", "kind": "signature"}}]}]})
     created, _ = services.store.create(body, org_id="org-1", created_by="m-1",
-                                       body_hash="h", secrets=[None], revealed=[None])
+                                       body_hash="h", secrets=[None], revealed=[None],
+                                       **services.tasks.new_link())
     return task_ref("org-1", str(created["task_id"]))
 
 
@@ -148,7 +149,8 @@ def test_a_huge_answer_set_is_cut_in_the_body_and_the_pdf(
         "title": "Long", "sinks": [{"type": "email", "to": "ops@example.com"}],
         "steps": [{"id": "s1", "title": "Write", "blocks": fields}]})
     created, _ = services.store.create(body, org_id="org-1", created_by="m-1",
-                                       body_hash="h", secrets=[None], revealed=[None])
+                                       body_hash="h", secrets=[None], revealed=[None],
+                                       **services.tasks.new_link())
     ref = task_ref("org-1", str(created["task_id"]))
     services.store.complete(ref, {f"f{i}": "word " * 10_000 for i in range(20)}, BY)
     drain(lambda: DeliveryLog(services.store).status(
