@@ -18,6 +18,7 @@ from api.domain.fields import validate_answers
 from api.domain.task import UPLOAD_KINDS, CompletedBy, Task, TaskCreate, WebhookSink
 from api.domain.validation import parse_task
 from api.netguard import BlockedAddress, resolve_checked
+from api.store.deliveries import Attempt, DeliveryLog, delivery_id
 from api.store.directory import Directory, Principal
 from api.store.files import FileClaims
 from api.store.tasks import TaskStore
@@ -118,6 +119,23 @@ class TaskService:
                        "(POST /api/v1/tasks/{id}/files/{field})", "unknown_file")
                 for f in task.fields() if f.kind in UPLOAD_KINDS and f.name in clean
                 and not self.files.owns(task.ref, clean[f.name]["sha256"])]
+
+    def reconcile(self) -> list[str]:
+        """Enqueue again every delivery whose job Redis lost (an AOF `everysec` crash can
+        drop the last second) and record as gave up those RQ gave up on unrecorded, so
+        they are listed and can be retried; the delivery ids enqueued again. Receivers
+        dedupe on the event id: a redundant re-enqueue costs a duplicate at worst."""
+        log, requeued = DeliveryLog(self.store), []
+        for ref in self.store.ended_refs():
+            task = self.store.load(ref)
+            for index, why in log.stranded(task):
+                if why is None:
+                    log.requeue(task, index)
+                    requeued.append(delivery_id(ref, task.status, index))
+                else:
+                    log.record(task, task.status, index, Attempt(False, 0, error=why),
+                               "gave_up")
+        return requeued
 
     def complete(self, task: Task, data: dict[str, Any], by: CompletedBy) -> Task:
         """Validate every answer of the task like a form submission, then complete it."""

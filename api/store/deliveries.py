@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from api.store.tasks import TaskStore
 
 MAX_ATTEMPTS_KEPT = 50
 SETTLED = ("delivered", "gave_up")
+UNSETTLED = ("queued", "retrying")
 HIDDEN = ("attempts", "tries", "task_ref")  # counters, and the internal task reference
 
 
@@ -201,3 +203,36 @@ class DeliveryLog:
             return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
         except NoSuchJobError:
             return None
+
+    # -- reconcile --------------------------------------------------------------------
+
+    def stranded(self, task: Task) -> Iterator[tuple[int, str | None]]:
+        """Deliveries of an ended task that no job will settle: `(sink index, None)` when
+        the job is gone (Redis lost it, or the scheduled retry), `(sink index, why)` when
+        RQ gave up on it without the job recording so (a work horse killed on the last
+        try of a job enqueued without the failure callback)."""
+        event = task.status
+        for index, sink in enumerate(task.sinks):
+            if event not in sink.events or \
+                    self.status(delivery_id(task.ref, event, index)) not in UNSETTLED:
+                continue
+            job = self._job(rq_job_id(sink_job_id(task.ref, event, index)))
+            if job is None:
+                yield index, None
+            elif job.is_failed:
+                yield index, f"RQ gave up on the job: {_last_line(job)}"
+
+    def requeue(self, task: Task, index: int) -> None:
+        """Enqueue the sink job of a delivery again (its record stays as it is)."""
+        spec = sink_job(task.ref, task.status, index, task.sinks[index].type,
+                        self.store.queues.retry_schedules)
+        with self.redis.pipeline() as pipe:
+            pipe.multi()
+            self.store.queues.enqueue(pipe, spec)
+            pipe.execute()
+
+
+def _last_line(job: Job) -> str:
+    result = job.latest_result()
+    lines = ((result and result.exc_string) or "").strip().splitlines()
+    return lines[-1][:300] if lines else "unknown"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -19,8 +19,10 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from api.domain.errors import Conflict, NotFound
+from api.domain.events import EVENT_TYPES
 from api.domain.task import CompletedBy, Task, TaskCreate, TaskCreated, TaskError, task_ref
 from api.store import keys
+from api.store.codec import text
 from api.store.jobs import JobQueues, JobSpec, sink_job, slack_job
 from api.store.listing import index_keys
 
@@ -160,6 +162,14 @@ class TaskStore:
         if overdue(task, self.clock()):
             return await asyncio.to_thread(self.fresh, task)
         return task
+
+    def ended_refs(self) -> Iterator[str]:
+        """The refs of every ended task, of every org (a scan: for maintenance only)."""
+        for status in EVENT_TYPES:  # the ended statuses
+            pattern = keys.org_index("*", "status", status)
+            for key in self.redis.scan_iter(match=pattern, count=500):
+                members: list[bytes] = self.redis.zrange(key, 0, -1)  # type: ignore[assignment]
+                yield from (text(m) for m in members)
 
     def by_link(self, link_id: str) -> Task:
         ref = self.redis.get(keys.link(link_id)) if keys.is_uuid(link_id) else None
