@@ -41,9 +41,7 @@ from redis.client import Pipeline
 from api.domain.errors import InloopError
 from api.store import keys
 from api.store.codec import text, text_hash
-from api.store.jobs import JobQueues
-
-SEND_JOB = "workers.email_codes.send_code"
+from api.store.jobs import Jobs
 
 
 class RateLimited(InloopError):
@@ -99,10 +97,10 @@ def ip_group(ip: str) -> str:
 
 
 class EmailCodes:
-    def __init__(self, redis: Redis, queues: JobQueues, policy: CodePolicy,
+    def __init__(self, redis: Redis, jobs: Jobs, policy: CodePolicy,
                  clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
-        self.queues = queues
+        self.jobs = jobs
         self.policy = policy
         self.clock = clock
 
@@ -156,9 +154,9 @@ class EmailCodes:
         code, salt, code_id = new_code(), secrets.token_bytes(16), secrets.token_urlsafe(16)
         pipe = self.redis.pipeline()
         if deliver:  # first: RQ switches the pipeline to MULTI itself
-            self.queues["email"].enqueue(SEND_JOB, to, code, context, pipeline=pipe,
-                                         result_ttl=0, failure_ttl=self.policy.ttl_s,
-                                         description=f"one-time code ({purpose})")
+            # failed sends are kept while the code lives
+            self.jobs.enqueue(pipe, "email.send_code", to, code, context,
+                              failure_ttl=self.policy.ttl_s, purpose=purpose)
         stored = {"salt": salt.hex(), "digest": code_digest(salt, code),
                   "at": repr(self.clock())}
         pipe.hset(keys.otp_mailed(code_id), mapping=stored)  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from api.domain.events import EVENT_TYPES, event_body, event_id
 from api.domain.task import Task
 from api.store import keys
 from api.store.codec import text, text_hash
-from api.store.jobs import rq_job_id, sink_job, sink_job_id
+from api.store.jobs import rq_job_id, sink_job_id
 from api.store.tasks import TaskStore
 
 MAX_ATTEMPTS_KEPT = 50
@@ -194,8 +194,7 @@ class DeliveryLog:
             _delete_job(old, pipe)  # a fresh job, not the exhausted one's counters
         pipe.hset(keys.delivery(did), mapping={"status": "queued", "tries": 0})
         pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
-        self.store.queues.enqueue(pipe, sink_job(ref, event, index, record["sink_type"],
-                                                 self.store.queues.retry_schedules))
+        self.store.jobs.enqueue(pipe, "sink." + record["sink_type"], ref, event, index)
         pipe.execute()
 
     def _job(self, job_id: str) -> Job | None:
@@ -224,11 +223,10 @@ class DeliveryLog:
 
     def requeue(self, task: Task, index: int) -> None:
         """Enqueue the sink job of a delivery again (its record stays as it is)."""
-        spec = sink_job(task.ref, task.status, index, task.sinks[index].type,
-                        self.store.queues.retry_schedules)
         with self.redis.pipeline() as pipe:
             pipe.multi()
-            self.store.queues.enqueue(pipe, spec)
+            self.store.jobs.enqueue(pipe, "sink." + task.sinks[index].type, task.ref,
+                                    task.status, index)
             pipe.execute()
 
 

@@ -23,7 +23,7 @@ from api.domain.events import EVENT_TYPES
 from api.domain.task import CompletedBy, Task, TaskCreate, TaskCreated, TaskError, task_ref
 from api.store import keys
 from api.store.codec import text
-from api.store.jobs import JobQueues, JobSpec, sink_job, slack_job
+from api.store.jobs import Jobs
 from api.store.listing import index_keys
 
 Clock = Callable[[], datetime]
@@ -35,9 +35,9 @@ def utcnow() -> datetime:
 
 
 class TaskStore:
-    def __init__(self, redis: Redis, queues: JobQueues, clock: Clock = utcnow) -> None:
+    def __init__(self, redis: Redis, jobs: Jobs, clock: Clock = utcnow) -> None:
         self.redis = redis
-        self.queues = queues
+        self.jobs = jobs
         self.clock = clock
 
     # -- creation ---------------------------------------------------------------------
@@ -127,10 +127,9 @@ class TaskStore:
         for key in index_keys(task):
             pipe.zadd(key, {ref: score})
         if task.expires_at is not None:
-            spec = JobSpec("expiry", "workers.expiry.expire", (ref,), f"expire:{ref}")
-            self.queues.enqueue(pipe, spec, at=task.expires_at)
+            self.jobs.enqueue(pipe, "task.expire", ref, at=task.expires_at)
         if slack:
-            self.queues.enqueue(pipe, slack_job("deliver", ref, self.queues.retry_schedules))
+            self.jobs.enqueue(pipe, "slack.deliver", ref)
         pipe.publish(keys.EVENTS_CHANNEL, ref)
 
     # -- reads ------------------------------------------------------------------------
@@ -261,11 +260,9 @@ class TaskStore:
         ref = task.ref
         for index, sink in enumerate(task.sinks):
             if event in sink.events:
-                spec = sink_job(ref, event, index, sink.type, self.queues.retry_schedules)
-                self.queues.enqueue(pipe, spec)
+                self.jobs.enqueue(pipe, "sink." + sink.type, ref, event, index)
         if task.external_message_ids:
-            self.queues.enqueue(pipe, slack_job("update_messages", ref,
-                                                self.queues.retry_schedules))
+            self.jobs.enqueue(pipe, "slack.update", ref)
 
     def _move_status(self, pipe: Pipeline, task: Task) -> None:
         pipe.zrem(keys.org_index(task.org_id, "status", "pending"), task.ref)

@@ -32,7 +32,7 @@ async def test_unknown_email_looks_the_same_and_gets_no_mail(
     response = await post_form(client, "/dashboard/login", {"csrf_token": token,
                                                             "email": "nobody@example.com"})
     assert response.status == 303 and response.headers["Location"] == "/dashboard/login/code"
-    assert services.queues["email"].count == 0
+    assert services.jobs["email"].count == 0
     wrong = await post_form(client, "/dashboard/login/code", {"csrf_token": token,
                                                               "code": "123456"})
     assert wrong.status == 400 and "4 tries left" in await wrong.text()

@@ -50,7 +50,7 @@ async def test_get_never_changes_state(client: TestClient, account: Account,
         assert response.status in (200, 404, 405), (path, response.status)
     assert state(services, account.ref(task["task_id"])) == ("pending", 1, None)
     assert state(services, account.ref(external["task_id"])) == ("pending", 1, None)
-    assert services.queues["email"].count == 0
+    assert services.jobs["email"].count == 0
     assert not services.redis.keys(keys.otp_code("*", "*"))
 
 

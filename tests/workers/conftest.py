@@ -51,7 +51,7 @@ def drain(services: Services) -> Drain:
 
     def run(until: Callable[[], bool], timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout
-        queues = [services.queues[name] for name in ("webhook", "nats", "email")]
+        queues = [services.jobs[name] for name in ("webhook", "nats", "email")]
         while True:
             worker = SimpleWorker(queues, connection=services.redis, serializer=JSONSerializer)
             worker.work(burst=True, with_scheduler=True)

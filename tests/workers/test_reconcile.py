@@ -55,7 +55,7 @@ def _abandon(services: Services, ref: str, *, callback: bool = True) -> None:
     """The sink job's work horse dies on its last try: RQ's own registry cleanup finds it.
 
     Without `callback` the job looks like one enqueued before sink jobs had one."""
-    queue = services.queues["webhook"]
+    queue = services.jobs["webhook"]
     job = Job.fetch(rq_job_id(sink_job_id(ref, "completed", 0)),
                     connection=services.redis, serializer=JSONSerializer)
     assert not job.retries_left and job.failure_callback is not None
@@ -71,7 +71,7 @@ def _abandon(services: Services, ref: str, *, callback: bool = True) -> None:
 @pytest.mark.parametrize("callback", [True, False], ids=["callback", "reconcile"])
 def test_a_job_abandoned_on_its_last_try_gives_up_and_can_be_retried(
         services: Services, receiver: Receiver, drain: Drain, callback: bool) -> None:
-    services.queues.retry_schedules = {}  # no RQ retries: the first death is the last
+    services.settings.webhook_retry_schedule = []  # no RQ retries: the first death is the last
     ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
     services.store.complete(ref, ANSWERS, BY)
     _abandon(services, ref, callback=callback)

@@ -64,7 +64,7 @@ def test_one_job_per_event_and_sink_on_its_kind_queue(services: Services) -> Non
     for _ in range(3):
         with pytest.raises(Conflict):
             services.store.complete(ref, ANSWERS, BY)
-    queued = {q.name: q.job_ids for q in services.queues.all()}
+    queued = {q.name: q.job_ids for q in services.jobs.queues()}
     assert queued["webhook"] == [rq_job_id(f"sink:{ref}:completed:0")]
     assert queued["nats"] == []  # that sink asked for cancellations only
     assert queued["email"] == [rq_job_id(f"sink:{ref}:completed:2")]
