@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from redis import Redis
 from redis.client import Pipeline
@@ -84,7 +84,8 @@ class RetryPolicy:
     the process's one Settings object stays the only source."""
 
     settings: Settings
-    SCHEDULES = {"webhook": "webhook_retry_schedule", "sink": "sink_retry_schedule"}
+    SCHEDULES: ClassVar[dict[str, str]] = {"webhook": "webhook_retry_schedule",
+                                           "sink": "sink_retry_schedule"}
 
     def schedule(self, name: str) -> Sequence[int]:
         retry = JOBS[name].retry
