@@ -120,9 +120,7 @@ def cmd_deliveries_retry(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_deliveries_reconcile(settings: Settings, args: argparse.Namespace) -> None:
-    from api.reconcile import reconcile
-
-    requeued = reconcile(build_services(settings).store)
+    requeued = build_services(settings).tasks.reconcile()
     print(f"re-enqueued {len(requeued)} lost deliveries", *requeued, sep="\n")
 
 

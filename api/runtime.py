@@ -13,7 +13,10 @@ from redis.asyncio import Redis as AsyncRedis
 from api.service import TaskService
 from api.settings import Settings
 from api.store.directory import Directory
-from api.store.jobs import JobQueues
+from api.store.drafts import Drafts
+from api.store.files import FileClaims
+from api.store.jobs import Jobs, RetryPolicy
+from api.store.listing import Listing
 from api.store.tasks import TaskStore
 
 REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10,
@@ -24,8 +27,11 @@ REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 
 class Services:
     settings: Settings
     redis: Redis
-    queues: JobQueues
+    jobs: Jobs
     store: TaskStore
+    drafts: Drafts
+    files: FileClaims
+    listing: Listing
     directory: Directory
     tasks: TaskService
 
@@ -52,12 +58,6 @@ def redis_url(settings: Settings) -> str:
     raise SystemExit("inloop: set INLOOP_REDIS_URL, or start `inloop dev` first")
 
 
-def retry_schedules(settings: Settings) -> dict[str, list[int]]:
-    schedule = settings.sink_retry_schedule
-    return {"webhook": settings.webhook_retry_schedule, "nats": schedule, "email": schedule,
-            "slack": schedule}
-
-
 def build_services(settings: Settings) -> Services:
     # Blocking pools: callers beyond the pool size wait for a connection instead of
     # failing (redis-py's default pool raises past 100 connections).
@@ -65,11 +65,11 @@ def build_services(settings: Settings) -> Services:
                                            max_connections=settings.redis_pool_size,
                                            **REDIS_OPTIONS)
     redis = Redis(connection_pool=pool)
-    queues = JobQueues(redis)
-    store = TaskStore(redis, queues, base_url=settings.base_url,
-                      slack_enabled=settings.slack_delivery_enabled,
-                      retry_schedules=retry_schedules(settings),
-                      max_page_bytes=settings.max_page_bytes)
-    directory = Directory(redis)
-    tasks = TaskService(store, directory, allow_private_webhooks=settings.allow_private_webhooks)
-    return Services(settings, redis, queues, store, directory, tasks)
+    jobs = Jobs(redis, RetryPolicy(settings))
+    store = TaskStore(redis, jobs)
+    directory, files = Directory(redis), FileClaims(redis)
+    tasks = TaskService(store, directory, files, base_url=settings.base_url,
+                        slack_enabled=settings.slack_delivery_enabled,
+                        allow_private_webhooks=settings.allow_private_webhooks)
+    return Services(settings, redis, jobs, store, Drafts(redis), files,
+                    Listing(store, settings.max_page_bytes), directory, tasks)

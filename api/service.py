@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import secrets
+import uuid
 from typing import Any
 
 from api.domain.errors import BlockedAddress, Detail, InvalidRequest
@@ -17,7 +18,9 @@ from api.domain.fields import UPLOAD_KINDS, validate_answers
 from api.domain.task import CompletedBy, Task, TaskCreate, WebhookSink
 from api.domain.validation import parse_task
 from api.netguard import resolve_checked
+from api.store.deliveries import Attempt, DeliveryLog, delivery_id
 from api.store.directory import Directory, Principal
+from api.store.files import FileClaims
 from api.store.tasks import TaskStore
 
 
@@ -31,10 +34,14 @@ def body_hash(raw: Any) -> str:
 
 
 class TaskService:
-    def __init__(self, store: TaskStore, directory: Directory, *,
+    def __init__(self, store: TaskStore, directory: Directory, files: FileClaims, *,
+                 base_url: str, slack_enabled: bool = False,
                  allow_private_webhooks: bool = False) -> None:
         self.store = store
         self.directory = directory
+        self.files = files
+        self.base_url = base_url.rstrip("/")
+        self.slack_enabled = slack_enabled
         self.allow_private_webhooks = allow_private_webhooks
 
     def create(self, principal: Principal, raw: Any) -> tuple[dict[str, Any], bool]:
@@ -54,7 +61,20 @@ class TaskService:
                     for sink, secret in zip(body.sinks, secrets_, strict=True)]
         return self.store.create(body, org_id=principal.org_id,
                                  created_by=principal.member.id, body_hash=digest,
-                                 secrets=secrets_, revealed=revealed, **resolved)
+                                 secrets=secrets_, revealed=revealed,
+                                 slack=self._to_slack(body, resolved), **self.new_link(),
+                                 **resolved)
+
+    def new_link(self) -> dict[str, str]:
+        """A new task's web link: its id and the URL the assignee opens."""
+        link_id = str(uuid.uuid4())
+        return {"link_id": link_id, "url": f"{self.base_url}/t/{link_id}"}
+
+    def _to_slack(self, body: TaskCreate, resolved: dict[str, Any]) -> bool:
+        """Whether the new task is posted in Slack: delivery is on and it has an assignee
+        (a member's email finds their Slack user) or a channel."""
+        return self.slack_enabled and bool(resolved.get("assignee_email")
+                                           or body.assignee_email or body.slack_channel)
 
     def _resolve_assignee(self, principal: Principal,
                           body: TaskCreate) -> tuple[dict[str, Any], list[Detail]]:
@@ -98,7 +118,24 @@ class TaskService:
         return [Detail(f"data.{f.name}", "upload the file for this task first "
                        "(POST /api/v1/tasks/{id}/files/{field})", "unknown_file")
                 for f in task.fields() if f.kind in UPLOAD_KINDS and f.name in clean
-                and not self.store.owns_file(task.ref, clean[f.name]["sha256"])]
+                and not self.files.owns(task.ref, clean[f.name]["sha256"])]
+
+    def reconcile(self) -> list[str]:
+        """Enqueue again every delivery whose job Redis lost (an AOF `everysec` crash can
+        drop the last second) and record as gave up those RQ gave up on unrecorded, so
+        they are listed and can be retried; the delivery ids enqueued again. Receivers
+        dedupe on the event id: a redundant re-enqueue costs a duplicate at worst."""
+        log, requeued = DeliveryLog(self.store), []
+        for ref in self.store.ended_refs():
+            task = self.store.load(ref)
+            for index, why in log.stranded(task):
+                if why is None:
+                    log.requeue(task, index)
+                    requeued.append(delivery_id(ref, task.status, index))
+                else:
+                    log.record(task, task.status, index, Attempt(False, 0, error=why),
+                               "gave_up")
+        return requeued
 
     def complete(self, task: Task, data: dict[str, Any], by: CompletedBy) -> Task:
         """Validate every answer of the task like a form submission, then complete it."""

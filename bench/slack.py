@@ -169,7 +169,7 @@ async def measure(args: argparse.Namespace, services: Services, stub: SlackStub,
         await delivery_latency(http, base, headers, org, stub, 5)  # warm up worker + Bolt
         samples = await delivery_latency(http, base, headers, org, stub, args.tasks)
         print(f"create -> chat.postMessage (real RQ worker process): {percentiles(samples)}")
-        pending, _ = services.store.list(org, Filters(status="pending"), limit=args.concurrency)
+        pending, _ = services.listing.page(org, Filters(status="pending"), limit=args.concurrency)
         refs = [t.ref for t in pending]
         acks = await submission_latency(http, base, services, refs)
         print(f"view_submission ack, {len(refs)} concurrent: {percentiles(acks)}")

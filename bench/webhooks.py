@@ -40,7 +40,7 @@ NO_FORK = ("from api.runtime import build_services; from api.settings import Set
            "import workers.sinks.deliver; from workers.context import install; "
            "from rq import SimpleWorker; from rq.serializers import JSONSerializer; "
            "s = build_services(Settings()); install(s); "
-           "SimpleWorker([s.queues['webhook']], connection=s.redis, "
+           "SimpleWorker([s.jobs['webhook']], connection=s.redis, "
            "serializer=JSONSerializer).work()")
 BY = CompletedBy(channel="api", id="bench", name="Bench")
 SECRET = "whsec_" + "A" * 44
@@ -98,7 +98,7 @@ def make_tasks(services: Services, url: str, count: int) -> list[str]:
     for _ in range(count):
         created, _ = services.store.create(body, org_id="bench", created_by="bench",
                                            body_hash=str(time.time_ns()), secrets=[SECRET],
-                                           revealed=[None])
+                                           revealed=[None], **services.tasks.new_link())
         ids.append(task_ref("bench", str(created["task_id"])))
     return ids
 
@@ -110,7 +110,7 @@ def pinned_bodies(services: Services, url: str, count: int) -> list[bytes]:
     for ref in make_tasks(services, url, count):
         task = services.store.complete(ref, {"decision": "yes"}, BY)
         bodies.append(log.body(task, "completed"))
-    services.queues["webhook"].empty()
+    services.jobs["webhook"].empty()
     return bodies
 
 

@@ -1,6 +1,6 @@
 """Whose draft a Slack user works on between the steps of a modal.
 
-The assignee has one draft, shared with the web form (`TaskStore.load_draft`): a task
+The assignee has one draft, shared with the web form (`api.store.drafts`): a task
 started in Slack continues in the browser. Anyone else answering a channel task has a
 draft of their own: one member's partial answers never prefill another's modal, nor
 complete the task in their name.
@@ -23,7 +23,7 @@ def _shared(state: SlackState, task: Task, user_id: str) -> bool:
 def load_draft(services: Services, task: Task, user_id: str) -> dict[str, Any]:
     state = SlackState(services.redis)
     if _shared(state, task, user_id):
-        return services.store.load_draft(task.ref)
+        return services.drafts.load(task.ref)
     return state.load_draft(task.ref, user_id)
 
 
@@ -33,7 +33,7 @@ def save_draft(services: Services, task: Task, user_id: str,
     NotFound once deleted); the whole draft."""
     state = SlackState(services.redis)
     if _shared(state, task, user_id):
-        return services.store.save_draft(task.ref, answers)
+        return services.drafts.save(task.ref, answers)
     status = services.store.load(task.ref).status
     if status != "pending":
         raise Conflict(f"the task is {status}")

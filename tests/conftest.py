@@ -137,7 +137,7 @@ def run_jobs(services: Services) -> Callable[[], int]:
     returns how many jobs finished or failed."""
 
     def run(queues: tuple[str, ...] = ()) -> int:
-        chosen = [q for q in services.queues.all() if not queues or q.name in queues]
+        chosen = [q for q in services.jobs.queues() if not queues or q.name in queues]
         done = [q.finished_job_registry.count + q.failed_job_registry.count for q in chosen]
         worker = SimpleWorker(chosen, connection=services.redis, serializer=JSONSerializer)
         worker.work(burst=True)

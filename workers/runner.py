@@ -13,13 +13,14 @@ from rq.serializers import JSONSerializer
 from rq.worker import DequeueStrategy
 
 from api.runtime import Services
+from api.store.jobs import JOBS
 from workers.context import install
 from workers.sinks.deliver import on_horse_killed
 
 RQ_HEARTBEAT_GRACE_S = 60
 # Imported once in the worker, so each forked work horse starts with them loaded (the sink
 # job's imports cost ~0.3 s, which every job would otherwise pay again).
-PRELOADED_JOBS = ("workers.expiry", "workers.sinks.deliver", "workers.slack", "workers.email_codes")
+PRELOADED_JOBS = sorted({job.path.rsplit(".", 1)[0] for job in JOBS.values()})
 
 
 class InloopWorker(Worker):
@@ -41,7 +42,7 @@ def make_worker(services: Services, queues: list[str] | None = None) -> Worker:
     for module in PRELOADED_JOBS:
         importlib.import_module(module)
     settings = services.settings
-    chosen = [q for q in services.queues.all() if not queues or q.name in queues]
+    chosen = [q for q in services.jobs.queues() if not queues or q.name in queues]
     worker = InloopWorker(chosen, connection=services.redis, serializer=JSONSerializer,
                           worker_ttl=settings.worker_ttl_s,
                           maintenance_interval=settings.maintenance_interval_s,

@@ -17,14 +17,14 @@ from rq import Retry, get_current_job
 from rq.job import Job
 from slack_sdk.errors import SlackApiError
 
-from api.runtime import retry_schedules
+from api.store.jobs import JOBS
 from bot.clients import web_client
-from workers.context import callback_store, services
+from workers.context import services
 from workers.slack_delivery import Delivery, RateLimited, record_problem
 
 log = logging.getLogger(__name__)
-WHAT = {"workers.slack.deliver": "post the task", "workers.slack.update_messages":
-        "update the task's messages"}
+WHAT = {JOBS["slack.deliver"].path: "post the task",
+        JOBS["slack.update"].path: "update the task's messages"}
 
 
 def _delivery() -> Delivery:
@@ -33,30 +33,32 @@ def _delivery() -> Delivery:
 
 
 def deliver(ref: str) -> str | Retry:
-    return _run(Delivery.deliver, ref)
+    return _run(Delivery.deliver, "slack.deliver", ref)
 
 
 def update_messages(ref: str) -> str | Retry:
-    return _run(Delivery.update_messages, ref)
+    return _run(Delivery.update_messages, "slack.update", ref)
 
 
-def _run(work: Callable[[Delivery, str], str], ref: str) -> str | Retry:
+def _run(work: Callable[[Delivery, str], str], name: str, ref: str) -> str | Retry:
     delivery = _delivery()
     try:
         return work(delivery, ref)
     except RateLimited as limited:
-        return _after_rate_limit(delivery, ref, limited)
+        return _after_rate_limit(delivery, name, ref, limited)
 
 
-def _after_rate_limit(delivery: Delivery, ref: str, limited: RateLimited) -> str | Retry:
-    tries = len(retry_schedules(services().settings)["slack"])
-    job = get_current_job()
-    if job is None or (job.number_of_retries or 0) >= tries:
+def _after_rate_limit(delivery: Delivery, name: str, ref: str,
+                      limited: RateLimited) -> str | Retry:
+    policy, job = services().jobs.policy, get_current_job()
+    retry = policy.next(name, (job.number_of_retries or 0) + 1, limited.retry_after) \
+        if job is not None else None
+    if retry is None:
+        tries = len(policy.schedule(name)) + 1
         record_problem(delivery.store, ref, "slack_rate_limited",
-                       f"Slack kept rate limiting the bot after {tries + 1} tries.")
+                       f"Slack kept rate limiting the bot after {tries} tries.")
         return "gave up: rate limited"
-    # RQ schedules on whole seconds (it truncates): + 1 never comes back early.
-    return Retry(max=tries, interval=[limited.retry_after + 1])
+    return retry
 
 
 def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
@@ -65,11 +67,10 @@ def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
     retry left, the failure becomes a delivery problem on the task."""
     if job.retries_left:
         return  # RQ tries again
-    store = callback_store(connection)
     what = WHAT.get(job.func_name or "", "deliver the task")
     message = f"Slack could not {what}: {_reason(exc_type, exc_value)}."
     try:
-        record_problem(store, str(job.args[0]), "slack_delivery_failed", message)
+        record_problem(services().store, str(job.args[0]), "slack_delivery_failed", message)
     except Exception:  # RQ's own bookkeeping must go on
         log.exception("could not record the failure of Slack job %s", job.id)
 

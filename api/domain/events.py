@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from api.domain.task import Task
-from api.store.tasks import event_id
 
 EVENT_TYPES = {"completed": "task.completed", "cancelled": "task.cancelled",
                "failed": "task.failed"}
 TASK_FIELDS = ("task_id", "status", "title", "data", "completed_at", "completed_by", "errors",
                "cancel_reason", "corr_id", "process_id", "process_step", "payload")
+EVENT_NAMESPACE = uuid.UUID("6f1f6c0e-3c55-4b8e-9d0a-1a4b8f3f1e11")
+
+
+def event_id(ref: str, event: str) -> str:
+    """Stable id of a task event: the same on every retry and redelivery (the task's ref,
+    not its task_id, so two orgs' tasks never share one)."""
+    return "evt_" + uuid.uuid5(EVENT_NAMESPACE, f"{ref}:{event}").hex
 
 
 def event_body(task: Task, event: str) -> dict[str, Any]:

@@ -12,8 +12,7 @@ from redis.asyncio import Redis as AsyncRedis
 from api.domain.errors import Detail, InvalidRequest, Unauthorized
 from api.domain.validation import parse_json
 from api.runtime import Services
-from api.store import keys
-from api.store.directory import Principal, checked_digest, principal_from_record
+from api.store.directory import Principal, authenticate
 from api.store.waiters import WaitHub
 
 SERVICES = web.AppKey("services", Services)
@@ -48,8 +47,7 @@ async def principal(request: web.Request, scope: str) -> Principal:
     token = _token(request)
     if not token:
         raise Unauthorized("missing API token: send Authorization: Bearer htk_...")
-    digest = checked_digest(token)
-    who = principal_from_record(digest, await request.app[AREDIS].hgetall(keys.token(digest)))
+    who = await authenticate(request.app[AREDIS], token)
     who.require(scope)
     return who
 

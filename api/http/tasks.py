@@ -6,11 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from api.domain.errors import Detail, InvalidRequest, NotFound
-from api.domain.task import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult, task_ref
+from api.domain.errors import Detail, InvalidRequest
+from api.domain.task import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult
 from api.domain.validation import parse
 from api.http.deps import AREDIS, HUB, SERVICES, json_body, principal, run
-from api.store import keys
 from api.store.directory import Principal
 from api.store.listing import Filters
 
@@ -26,20 +25,9 @@ async def create_task(request: web.Request) -> web.Response:
 
 
 async def read_task(request: web.Request, org_id: str) -> Task:
-    """The org's task from Redis without a thread hop; overdue tasks expire on read."""
-    task_id = request.match_info["task_id"]
-    raw = (await request.app[AREDIS].get(keys.task(task_ref(org_id, task_id)))
-           if keys.is_uuid(task_id) else None)
-    if raw is None:
-        raise NotFound("task not found")
-    task = Task.read(raw)
-    if task.org_id != org_id:
-        raise NotFound("task not found")
-    if task.status == "pending" and task.expires_at is not None:
-        store = request.app[SERVICES].store
-        if task.expires_at <= store.clock():
-            return await run(store.get, org_id, task_id)
-    return task
+    """The org's task named by the path; overdue tasks expire on read."""
+    return await request.app[SERVICES].store.aget(request.app[AREDIS], org_id,
+                                                  request.match_info["task_id"])
 
 
 async def get_task(request: web.Request) -> web.Response:
@@ -87,7 +75,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     filters = await _filters(request, who)
     limit = int(_int_param(request, "limit", 50, 1, 200))
-    tasks, cursor = await run(services.store.list, who.org_id, filters, limit=limit,
+    tasks, cursor = await run(services.listing.page, who.org_id, filters, limit=limit,
                               cursor=request.query.get("cursor"))
     return web.json_response({"tasks": [t.public(who.sees_links) for t in tasks],
                               "next_cursor": cursor})

@@ -40,9 +40,8 @@ from redis.client import Pipeline
 
 from api.domain.errors import CodeLocked, InloopError, RateLimited
 from api.store import keys
-from api.store.jobs import JobQueues
-
-SEND_JOB = "workers.email_codes.send_code"
+from api.store.codec import text, text_hash
+from api.store.jobs import Jobs
 
 
 @dataclass(frozen=True)
@@ -86,10 +85,10 @@ def ip_group(ip: str) -> str:
 
 
 class EmailCodes:
-    def __init__(self, redis: Redis, queues: JobQueues, policy: CodePolicy,
+    def __init__(self, redis: Redis, jobs: Jobs, policy: CodePolicy,
                  clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
-        self.queues = queues
+        self.jobs = jobs
         self.policy = policy
         self.clock = clock
 
@@ -131,21 +130,21 @@ class EmailCodes:
         code_id = self.redis.get(keys.otp_last(subject))
         if code_id is None:
             return None
-        mailed_at = self.redis.hget(keys.otp_mailed(keys.text(code_id)), "at")
+        mailed_at = self.redis.hget(keys.otp_mailed(text(code_id)), "at")
         if mailed_at is None:  # used up
             return None
         recent = self.clock() - float(mailed_at) < self.policy.mail_interval_s
         mails = int(self.redis.get(keys.otp_rate("mails", subject)) or 0)
-        return keys.text(code_id) if recent or mails >= self.policy.mails_per_subject else None
+        return text(code_id) if recent or mails >= self.policy.mails_per_subject else None
 
     def _new_code(self, purpose: str, subject: str, to: str, context: dict[str, Any],
                   deliver: bool) -> str:
         code, salt, code_id = new_code(), secrets.token_bytes(16), secrets.token_urlsafe(16)
         pipe = self.redis.pipeline()
         if deliver:  # first: RQ switches the pipeline to MULTI itself
-            self.queues["email"].enqueue(SEND_JOB, to, code, context, pipeline=pipe,
-                                         result_ttl=0, failure_ttl=self.policy.ttl_s,
-                                         description=f"one-time code ({purpose})")
+            # failed sends are kept while the code lives
+            self.jobs.enqueue(pipe, "email.send_code", to, code, context,
+                              failure_ttl=self.policy.ttl_s, purpose=purpose)
         stored = {"salt": salt.hex(), "digest": code_digest(salt, code),
                   "at": repr(self.clock())}
         pipe.hset(keys.otp_mailed(code_id), mapping=stored)  # type: ignore[arg-type]
@@ -176,7 +175,7 @@ class EmailCodes:
             mailed = keys.otp_mailed(record["code"])
             pipe.watch(mailed, *self._failure_keys(record["subject"], network))
             self._refuse_if_locked(pipe, record["subject"], network, CodeLocked)
-            stored = keys.text_hash(pipe.hgetall(mailed))
+            stored = text_hash(pipe.hgetall(mailed))
             if not stored:  # used (by another attempt that joined it) or expired
                 raise CodeLocked("this code has expired or was used; request a new one")
             right = hmac.compare_digest(
@@ -190,7 +189,7 @@ class EmailCodes:
         return record if right else None
 
     def _usable(self, pipe: Pipeline, key: str, subject: str | None) -> dict[str, str]:
-        record = keys.text_hash(pipe.hgetall(key))
+        record = text_hash(pipe.hgetall(key))
         if (not record or int(record["tries"]) >= self.policy.max_tries
                 or subject not in (None, record["subject"])):
             raise CodeLocked("this code has expired or was tried too often; "

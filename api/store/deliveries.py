@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -20,14 +21,16 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from api.domain.errors import Conflict, NotFound
-from api.domain.events import EVENT_TYPES, event_body
+from api.domain.events import EVENT_TYPES, event_body, event_id
 from api.domain.task import Task
 from api.store import keys
-from api.store.jobs import rq_job_id, sink_job, sink_job_id
-from api.store.tasks import TaskStore, event_id
+from api.store.codec import text, text_hash
+from api.store.jobs import rq_job_id, sink_job_id
+from api.store.tasks import TaskStore
 
 MAX_ATTEMPTS_KEPT = 50
 SETTLED = ("delivered", "gave_up")
+UNSETTLED = ("queued", "retrying")
 HIDDEN = ("attempts", "tries", "task_ref")  # counters, and the internal task reference
 
 
@@ -84,7 +87,7 @@ class DeliveryLog:
         key = keys.task_event(task.ref, event)
         fresh = json.dumps(event_body(task, event), separators=(",", ":"))
         self.redis.set(key, fresh, nx=True)
-        return keys.text(self.redis.get(key) or fresh).encode()
+        return text(self.redis.get(key) or fresh).encode()
 
     def tries(self, did: str) -> int:
         """Attempts since the delivery was (re)queued."""
@@ -92,7 +95,7 @@ class DeliveryLog:
 
     def status(self, did: str) -> str:
         raw = self.redis.hget(keys.delivery(did), "status")
-        return keys.text(raw) if raw else "queued"
+        return text(raw) if raw else "queued"
 
     def record(self, task: Task, event: str, index: int, attempt: Attempt, status: str) -> None:
         """Append `attempt` and set the delivery's status, in one transaction."""
@@ -146,7 +149,7 @@ class DeliveryLog:
             pipe.hgetall(keys.delivery(did))
             pipe.lrange(keys.delivery_attempts(did), 0, -1)
             raw, attempts = pipe.execute()
-        return keys.text_hash(raw), [json.loads(a) for a in attempts]
+        return text_hash(raw), [json.loads(a) for a in attempts]
 
     def get(self, did: str, org_id: str | None = None) -> dict[str, Any]:
         """A recorded delivery (of `org_id`'s task when given), with its attempts."""
@@ -162,7 +165,7 @@ class DeliveryLog:
     def gave_up(self, limit: int = 100) -> list[dict[str, Any]]:
         """Deliveries that gave up, most recent first."""
         ids = self.redis.zrevrange(keys.DELIVERIES_GAVE_UP, 0, limit - 1)
-        return [self.get(keys.text(did)) for did in cast(list[bytes], ids)]
+        return [self.get(text(did)) for did in cast(list[bytes], ids)]
 
     # -- redelivery -------------------------------------------------------------------
 
@@ -172,7 +175,7 @@ class DeliveryLog:
             raise NotFound("delivery not found")
 
         def write(pipe: Pipeline) -> None:
-            record = keys.text_hash(pipe.hgetall(keys.delivery(did)))
+            record = text_hash(pipe.hgetall(keys.delivery(did)))
             if not record or (org_id is not None and record["org_id"] != org_id):
                 raise NotFound("delivery not found")
             if record["status"] != "gave_up":
@@ -191,8 +194,7 @@ class DeliveryLog:
             _delete_job(old, pipe)  # a fresh job, not the exhausted one's counters
         pipe.hset(keys.delivery(did), mapping={"status": "queued", "tries": 0})
         pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
-        self.store.queues.enqueue(pipe, sink_job(ref, event, index, record["sink_type"],
-                                                 self.store.retry_schedules))
+        self.store.jobs.enqueue(pipe, "sink." + record["sink_type"], ref, event, index)
         pipe.execute()
 
     def _job(self, job_id: str) -> Job | None:
@@ -200,3 +202,35 @@ class DeliveryLog:
             return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
         except NoSuchJobError:
             return None
+
+    # -- reconcile --------------------------------------------------------------------
+
+    def stranded(self, task: Task) -> Iterator[tuple[int, str | None]]:
+        """Deliveries of an ended task that no job will settle: `(sink index, None)` when
+        the job is gone (Redis lost it, or the scheduled retry), `(sink index, why)` when
+        RQ gave up on it without the job recording so (a work horse killed on the last
+        try of a job enqueued without the failure callback)."""
+        event = task.status
+        for index, sink in enumerate(task.sinks):
+            if event not in sink.events or \
+                    self.status(delivery_id(task.ref, event, index)) not in UNSETTLED:
+                continue
+            job = self._job(rq_job_id(sink_job_id(task.ref, event, index)))
+            if job is None:
+                yield index, None
+            elif job.is_failed:
+                yield index, f"RQ gave up on the job: {_last_line(job)}"
+
+    def requeue(self, task: Task, index: int) -> None:
+        """Enqueue the sink job of a delivery again (its record stays as it is)."""
+        with self.redis.pipeline() as pipe:
+            pipe.multi()
+            self.store.jobs.enqueue(pipe, "sink." + task.sinks[index].type, task.ref,
+                                    task.status, index)
+            pipe.execute()
+
+
+def _last_line(job: Job) -> str:
+    result = job.latest_result()
+    lines = ((result and result.exc_string) or "").strip().splitlines()
+    return lines[-1][:300] if lines else "unknown"

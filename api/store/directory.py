@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from api.domain.errors import Conflict, Forbidden, NotFound, Unauthorized
 from api.domain.task import ALL_SCOPES
 from api.store import keys
+from api.store.codec import text, text_hash
 
 TOKEN_PREFIX = "htk_"  # noqa: S105 - a public marker, not a secret
 DISPLAY_PREFIX_LEN = 12
@@ -92,7 +94,7 @@ def checked_digest(token: str | None) -> str:
 
 def principal_from_record(digest: str, raw: Mapping[bytes | str, bytes | str]) -> Principal:
     """The caller described by a token record (401 if there is none)."""
-    record = keys.text_hash(raw)
+    record = text_hash(raw)
     # Found by its hash already; the constant-time compare keeps that explicit.
     if not record or not hmac.compare_digest(record.get("digest", ""), digest):
         raise Unauthorized("missing or invalid API token")
@@ -100,6 +102,13 @@ def principal_from_record(digest: str, raw: Mapping[bytes | str, bytes | str]) -
                     record["member_name"], record["member_admin"] == "1")
     return Principal(record["org_id"], member, frozenset(record["scopes"].split()),
                      record["prefix"])
+
+
+async def authenticate(aredis: AsyncRedis, token: str | None) -> Principal:
+    """`Directory.authenticate` on the asyncio client: the API checks every request's
+    token without a thread hop."""
+    digest = checked_digest(token)
+    return principal_from_record(digest, await aredis.hgetall(keys.token(digest)))
 
 
 class Directory:
@@ -119,10 +128,10 @@ class Directory:
         found = self.redis.hget(keys.ORGS_BY_NAME, name_or_id)
         if found is None:
             raise NotFound(f"no org {name_or_id!r}")
-        return keys.text(found)
+        return text(found)
 
     def org_name(self, org_id: str) -> str:
-        return keys.text(self.redis.hget(keys.org(org_id), "name") or b"")
+        return text(self.redis.hget(keys.org(org_id), "name") or b"")
 
     def add_member(self, org_id: str, email: str, name: str, admin: bool = False) -> Member:
         member = Member("mem_" + uuid.uuid4().hex[:16], org_id, email.lower(), name, admin)
@@ -138,7 +147,7 @@ class Directory:
         raw = self.redis.hgetall(keys.member(member_id))
         if not raw:
             raise NotFound("member not found")
-        row = keys.text_hash(raw)
+        row = text_hash(raw)
         return Member(row["id"], row["org_id"], row["email"], row["name"], row["admin"] == "1")
 
     def find_member(self, org_id: str, member_id: str) -> Member | None:
@@ -152,16 +161,16 @@ class Directory:
     def members_with_email(self, email: str) -> list[Member]:
         """Every org's member with this email, ordered by org name."""
         ids = self.redis.smembers(keys.members_by_email(email.lower()))
-        found = [self.member(keys.text(i)) for i in ids]
+        found = [self.member(text(i)) for i in ids]
         return sorted(found, key=lambda m: self.org_name(m.org_id))
 
     def member_by_email(self, org_id: str, email: str) -> Member | None:
         member_id = self.redis.hget(keys.org_members(org_id), email.lower())
-        return self.member(keys.text(member_id)) if member_id else None
+        return self.member(text(member_id)) if member_id else None
 
     def members(self, org_id: str) -> list[Member]:
         ids = self.redis.hvals(keys.org_members(org_id))
-        return [self.member(keys.text(i)) for i in ids]
+        return [self.member(text(i)) for i in ids]
 
     def create_token(self, member: Member, scopes: Iterable[str], label: str = "") -> str:
         scopes = sorted(set(scopes))
@@ -195,21 +204,21 @@ class Directory:
 
     def tokens(self, org_id: str) -> list[dict[str, str]]:
         rows = []
-        for prefix in sorted(keys.text(p) for p in self.redis.smembers(keys.org_tokens(org_id))):
+        for prefix in sorted(text(p) for p in self.redis.smembers(keys.org_tokens(org_id))):
             digest = self.redis.get(keys.token_prefix(prefix))
-            raw = self.redis.hgetall(keys.token(keys.text(digest))) if digest else {}
-            row = keys.text_hash(raw)
+            raw = self.redis.hgetall(keys.token(text(digest))) if digest else {}
+            row = text_hash(raw)
             rows.append({k: row.get(k, "") for k in ("prefix", "scopes", "label",
                                                      "member_id", "created_at")})
         return rows
 
     def revoke_token(self, prefix: str, org_id: str | None = None) -> None:
         found = self.redis.get(keys.token_prefix(prefix))
-        digest = keys.text(found) if found else ""
+        digest = text(found) if found else ""
         record_org = self.redis.hget(keys.token(digest), "org_id") if digest else None
-        if record_org is None or (org_id is not None and keys.text(record_org) != org_id):
+        if record_org is None or (org_id is not None and text(record_org) != org_id):
             raise NotFound(f"no token with prefix {prefix!r}")
         pipe = self.redis.pipeline()
         pipe.delete(keys.token(digest), keys.token_prefix(prefix))
-        pipe.srem(keys.org_tokens(keys.text(record_org)), prefix)
+        pipe.srem(keys.org_tokens(text(record_org)), prefix)
         pipe.execute()

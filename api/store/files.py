@@ -15,7 +15,13 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from redis import Redis
+from redis.client import Pipeline
+
 from api.domain.task import Task
+from api.domain.uploads import MAX_FILES_PER_TASK
+from api.store import keys
+from api.store.tasks import atomic, pending
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -83,3 +89,32 @@ def signature_images(storage: FileStorage, task: Task) -> dict[str, bytes]:
             except FileNotFoundError:
                 continue  # a missing file costs the image, not the whole PDF
     return images
+
+
+class FileClaims:
+    """Which stored files belong to which task: storage is shared by content, so a file
+    answer may only name a sha256 uploaded for that very task."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    def claim(self, ref: str, sha256: str, limit: int = MAX_FILES_PER_TASK) -> bool:
+        """Record that `sha256` was uploaded for this task. False, recording nothing, once
+        the task holds `limit` other files: every upload of every step POST is claimed
+        (valid step or not), so this bounds one link. Conflict once the task has ended:
+        it accepts nothing, files included."""
+        key = keys.task_files(ref)
+
+        def write(pipe: Pipeline) -> bool:
+            pending(pipe, ref)
+            if not pipe.sismember(key, sha256) and pipe.scard(key) >= limit:
+                return False
+            pipe.multi()
+            pipe.sadd(key, sha256)
+            pipe.execute()
+            return True
+
+        return atomic(self.redis, write, keys.task(ref), key)
+
+    def owns(self, ref: str, sha256: str) -> bool:
+        return bool(self.redis.sismember(keys.task_files(ref), sha256))

@@ -1,16 +1,20 @@
-"""RQ job enqueueing inside the store's transactions.
+"""The job catalogue: every RQ job inloop runs, declared once, and the enqueuer.
 
-The store names jobs by dotted path so it never imports `workers/`. Every job has a
-deterministic id, so a transition that happens once enqueues once.
+Everyone enqueues by catalogue name (the store, email codes, reconcile, tests); a job's
+dotted path (which RQ imports in the worker), queue, id, retry schedule and timeout are
+spelled here only, so the store never imports `workers/`. A job with an id template has
+a deterministic id, so a transition that happens once enqueues once. The retry policy
+(RQ's retries at enqueue, and the delay of a job that retries itself) is `RetryPolicy`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from redis import Redis
 from redis.client import Pipeline
@@ -18,9 +22,44 @@ from rq import Callback, Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-QUEUE_NAMES = ("expiry", "slack", "webhook", "nats", "email")
-SINK_QUEUES = {"webhook": "webhook", "nats": "nats", "email": "email"}
-SLACK_JOBS = {"deliver": "slack-deliver", "update_messages": "slack-update"}
+from api.settings import Settings
+
+SINK_PATH = "workers.sinks.deliver.deliver"  # every sink.* job: one job, three queues
+_SINK_FAILED = "workers.sinks.deliver.on_failure"
+_SLACK_FAILED = "workers.slack.on_failure"
+_SINK_ID = "sink:{0}:{1}:{2}"  # task ref, event, sink index
+
+
+@dataclass(frozen=True)
+class JobDef:
+    path: str  # the dotted path RQ imports: the one place it is spelled
+    queue: str
+    id: str | None = None  # id template over the job's args; None: RQ draws one
+    retry: str | None = None  # schedule: "webhook" or "sink" (RetryPolicy.SCHEDULES)
+    paced: bool = True  # a retry waits at least its schedule's delay, even after a 429
+    timeout_s: int = 180  # RQ's job_timeout (RQ's default, declared)
+    on_failure: str | None = None  # RQ failure callback: records why RQ gave up
+    result_ttl: int | None = None
+    describe: str | None = None  # description template (hides the args in RQ's logs)
+
+
+JOBS: dict[str, JobDef] = {
+    "task.expire": JobDef("workers.expiry.expire", "expiry", "expire:{0}"),
+    # Slack's 429s wait Slack's Retry-After exactly; the schedule counts the tries.
+    "slack.deliver": JobDef("workers.slack.deliver", "slack", "slack-deliver:{0}",
+                            retry="sink", paced=False, on_failure=_SLACK_FAILED),
+    "slack.update": JobDef("workers.slack.update_messages", "slack", "slack-update:{0}",
+                           retry="sink", paced=False, on_failure=_SLACK_FAILED),
+    # RQ calls on_failure also for a job whose work horse died (AbandonedJobError),
+    # which the job itself cannot record.
+    "sink.webhook": JobDef(SINK_PATH, "webhook", _SINK_ID, retry="webhook",
+                           on_failure=_SINK_FAILED),
+    "sink.nats": JobDef(SINK_PATH, "nats", _SINK_ID, retry="sink", on_failure=_SINK_FAILED),
+    "sink.email": JobDef(SINK_PATH, "email", _SINK_ID, retry="sink", on_failure=_SINK_FAILED),
+    "email.send_code": JobDef("workers.email_codes.send_code", "email", result_ttl=0,
+                              describe="one-time code ({purpose})"),
+}
+QUEUE_NAMES = tuple(dict.fromkeys(job.queue for job in JOBS.values()))
 
 
 def rq_job_id(job_id: str) -> str:
@@ -28,45 +67,86 @@ def rq_job_id(job_id: str) -> str:
     return job_id.replace(":", "_")
 
 
+def sink_job_id(ref: str, event: str, index: int) -> str:
+    """The job id of the delivery of `event` to the task's sink number `index`."""
+    return _SINK_ID.format(ref, event, index)
+
+
+def jittered(seconds: int, jitter: float) -> int:
+    """`seconds` give or take `jitter` (a fraction), at least 1 s."""
+    factor = random.uniform(1 - jitter, 1 + jitter)  # noqa: S311 - spreading, not secrecy
+    return max(1, round(seconds * factor))
+
+
 @dataclass(frozen=True)
-class JobSpec:
-    queue: str
-    func: str
-    args: tuple[Any, ...]
-    job_id: str
-    retry_intervals: Sequence[int] = ()
-    on_failure: str | None = None  # dotted path of an RQ failure callback
+class RetryPolicy:
+    """When a failed job runs again. The settings are read at each decision, not copied:
+    the process's one Settings object stays the only source."""
+
+    settings: Settings
+    SCHEDULES: ClassVar[dict[str, str]] = {"webhook": "webhook_retry_schedule",
+                                           "sink": "sink_retry_schedule"}
+
+    def schedule(self, name: str) -> Sequence[int]:
+        retry = JOBS[name].retry
+        return getattr(self.settings, self.SCHEDULES[retry]) if retry else ()
+
+    def initial(self, name: str) -> Retry | None:
+        """RQ's own retries, set at enqueue: they cover crashes and killed workers."""
+        schedule = self.schedule(name)
+        return Retry(max=len(schedule), interval=list(schedule)) if schedule else None
+
+    def next(self, name: str, tries: int, retry_after: int | None = None) -> Retry | None:
+        """The retry after try number `tries` failed, None once the schedule is spent.
+        RQ schedules on whole seconds (it truncates), so a Retry-After of N s waits N + 1
+        to never come back early; a paced job waits at least its jittered schedule (each
+        429 counts a try: a short Retry-After must not spend the budget in seconds)."""
+        schedule = self.schedule(name)
+        if tries > len(schedule):
+            return None
+        delay = jittered(schedule[tries - 1], self.settings.retry_jitter) \
+            if JOBS[name].paced else 0
+        if retry_after is not None:
+            delay = max(retry_after + 1, delay)
+        return Retry(max=len(schedule), interval=[delay])
 
 
-class JobQueues:
-    """One RQ queue per kind of work, all with the JSON serializer."""
+class Jobs:
+    """The catalogue's queues (one per kind of work, JSON serializer) and the enqueuer."""
 
-    def __init__(self, redis: Redis) -> None:
-        self._queues = {
-            name: Queue(name, connection=redis, serializer=JSONSerializer) for name in QUEUE_NAMES
-        }
+    def __init__(self, redis: Redis, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self._queues = {name: Queue(name, connection=redis, serializer=JSONSerializer)
+                        for name in QUEUE_NAMES}
 
-    def __getitem__(self, name: str) -> Queue:
-        return self._queues[name]
+    def __getitem__(self, queue: str) -> Queue:
+        return self._queues[queue]
 
-    def all(self) -> list[Queue]:
+    def queues(self) -> list[Queue]:
         return list(self._queues.values())
 
-    def enqueue(self, pipe: Pipeline, spec: JobSpec, at: datetime | None = None) -> None:
-        """Add `spec` to `pipe`'s MULTI; runs at `at` (needs a worker with scheduler)."""
-        options: dict[str, Any] = {"job_id": rq_job_id(spec.job_id)}
-        if spec.retry_intervals:
-            options["retry"] = Retry(
-                max=len(spec.retry_intervals), interval=list(spec.retry_intervals)
-            )
-        if spec.on_failure:
-            options["on_failure"] = Callback(spec.on_failure)
-        queue = self._queues[spec.queue]
+    def enqueue(self, pipe: Pipeline, name: str, *args: Any, at: datetime | None = None,
+                failure_ttl: int | None = None, **describe: Any) -> None:
+        """Add job `name` to `pipe`'s MULTI; runs at `at` (needs a worker with scheduler).
+        `describe` fills the job's description template."""
+        job, queue = JOBS[name], self._queues[JOBS[name].queue]
+        options = self._options(name, args, failure_ttl, describe)
         if at is None:
-            queue.enqueue(spec.func, *spec.args, pipeline=pipe, **options)
+            queue.enqueue_call(job.path, args, pipeline=pipe, **options)
         else:
             self._schedule(pipe, queue, queue.create_job(
-                spec.func, args=spec.args, status=JobStatus.SCHEDULED, **options), at)
+                job.path, args=args, status=JobStatus.SCHEDULED, **options), at)
+
+    def _options(self, name: str, args: Sequence[Any], failure_ttl: int | None,
+                 describe: dict[str, Any]) -> dict[str, Any]:
+        job = JOBS[name]
+        options: dict[str, Any] = {
+            "job_id": rq_job_id(job.id.format(*args)) if job.id else None,
+            "retry": self.policy.initial(name), "timeout": job.timeout_s,
+            "on_failure": Callback(job.on_failure) if job.on_failure else None,
+            "result_ttl": job.result_ttl, "failure_ttl": failure_ttl,
+            "description": job.describe.format(**describe) if job.describe else None}
+        return {key: value for key, value in options.items() if value is not None}
 
     @staticmethod
     def _schedule(pipe: Pipeline, queue: Queue, job: Job, at: datetime) -> None:
@@ -77,28 +157,3 @@ class JobQueues:
         job.set_status(JobStatus.SCHEDULED, pipeline=pipe)
         job.save(pipeline=pipe)
         pipe.zadd(queue.scheduled_job_registry.key, {job.id: math.ceil(at.timestamp())})
-
-
-def sink_job_id(ref: str, event: str, index: int) -> str:
-    """The job id of the delivery of `event` to the task's sink number `index`."""
-    return f"sink:{ref}:{event}:{index}"
-
-
-def slack_job(work: str, ref: str,
-              retry_schedules: Mapping[str, Sequence[int]]) -> JobSpec:
-    """A Slack job (`work` among SLACK_JOBS); its failure callback records on the task why
-    RQ gave up on it (a delivery problem)."""
-    return JobSpec("slack", f"workers.slack.{work}", (ref,),
-                   f"{SLACK_JOBS[work]}:{ref}", retry_schedules.get("slack", ()),
-                   on_failure="workers.slack.on_failure")
-
-
-def sink_job(ref: str, event: str, index: int, kind: str,
-             retry_schedules: Mapping[str, Sequence[int]]) -> JobSpec:
-    """The sink job, the same at the transition, on a retry and on reconcile.
-
-    RQ calls `on_failure` also for a job whose work horse died (AbandonedJobError), which
-    the job itself cannot record."""
-    return JobSpec(SINK_QUEUES[kind], "workers.sinks.deliver.deliver", (ref, event, index),
-                   sink_job_id(ref, event, index), retry_schedules.get(kind, ()),
-                   on_failure="workers.sinks.deliver.on_failure")

@@ -51,8 +51,6 @@ Layout (all under the `inloop:` prefix):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 PREFIX = "inloop:"
 EVENTS_CHANNEL = PREFIX + "events"
@@ -118,16 +116,6 @@ def org_members(org_id: str) -> str:
 def members_by_email(email: str) -> str:
     """SET of member ids with this (lower-case) email, across orgs (dashboard sign-in)."""
     return f"{PREFIX}members-by-email:{email}"
-
-
-def text(value: bytes | str) -> str:
-    """A Redis reply as text (clients return bytes)."""
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def text_hash(raw: Mapping[Any, Any]) -> dict[str, str]:
-    """An HGETALL reply as text keys and values."""
-    return {text(k): text(v) for k, v in raw.items()}
 
 
 def token(token_hash: str) -> str:

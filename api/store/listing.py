@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis import Redis
 
 from api.domain.errors import Detail, InvalidRequest
 from api.domain.task import Task
 from api.store import keys
+
+if TYPE_CHECKING:  # tasks.py imports index_keys from here
+    from api.store.tasks import TaskStore
 
 
 @dataclass(frozen=True)
@@ -113,3 +117,38 @@ def _members_of_all(redis: Redis, batch: list[tuple[str, int]],
         pipe.zmscore(key, ids)
     scores = pipe.execute()
     return [entry for i, entry in enumerate(batch) if all(s[i] is not None for s in scores)]
+
+
+class Listing:
+    """Pages of an org's tasks. A page ends early once its tasks hold `max_page_bytes`
+    (but always holds one), so large tasks are never all read into memory at once."""
+
+    def __init__(self, store: TaskStore, max_page_bytes: int = 2 * 1024 * 1024) -> None:
+        self.store = store
+        self.redis = store.redis
+        self.max_page_bytes = max_page_bytes
+
+    def page(self, org_id: str, filters: Filters, *, limit: int = 50,
+             cursor: str | None = None) -> tuple[list[Task], str | None]:
+        """Newest first, with an opaque cursor for the next page."""
+        entries, more = query_page(self.redis, org_id, filters, limit=limit, cursor=cursor)
+        kept = self._fitting(entries)
+        more, entries = more or kept < len(entries), entries[:kept]
+        raws = self.redis.mget([keys.task(i) for i, _ in entries]) if entries else []
+        tasks = [Task.read(r) for r in raws if r is not None]
+        # Overdue tasks expire as they are listed, like any read: nobody sees them pending.
+        tasks = [self.store.fresh(t) for t in tasks]
+        next_cursor = cursor_after(entries[-1]) if more and entries else None
+        return [t for t in tasks if filters.status in (None, t.status)], next_cursor
+
+    def _fitting(self, entries: list[Entry]) -> int:
+        """How many of `entries` (at least one) fit in `max_page_bytes`, by stored size."""
+        pipe = self.redis.pipeline(transaction=False)
+        for ref, _ in entries:
+            pipe.strlen(keys.task(ref))
+        total = 0
+        for kept, size in enumerate(pipe.execute()):
+            total += size
+            if total > self.max_page_bytes:
+                return max(kept, 1)
+        return len(entries)

@@ -13,6 +13,7 @@ from redis.client import Pipeline
 
 from api.domain.task import Task
 from api.store import keys
+from api.store.codec import text
 
 EVENT_TTL_S = 3600
 # Slack accepts a request whose timestamp is within 5 minutes of now either way, so one
@@ -41,7 +42,7 @@ class SlackState:
 
     def assignee(self, ref: str) -> str | None:
         found = self.redis.get(keys.task_slack_user(ref))
-        return keys.text(found) if found else None
+        return text(found) if found else None
 
     # "Sent" means settled: posted, or a lasting problem recorded for the target.
     def was_sent(self, ref: str, target: str) -> bool:
@@ -108,7 +109,7 @@ class SlackState:
         """The Slack user's task refs, newest first."""
         found = cast(list[bytes], self.redis.zrevrange(keys.slack_user_tasks(user_id), 0,
                                                         limit - 1))
-        return [keys.text(i) for i in found]
+        return [text(i) for i in found]
 
     def forget_tasks(self, user_id: str, refs: list[str]) -> None:
         if refs:

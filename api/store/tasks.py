@@ -1,4 +1,4 @@
-"""Tasks in Redis: creation, reads, listing and atomic transitions.
+"""Tasks in Redis: creation, reads and atomic transitions.
 
 Every change is WATCH -> read -> MULTI -> write (+ RQ jobs + PUBLISH) -> EXEC, retried on
 a lost race, so a transition happens exactly once and its side effects (sink jobs, Slack
@@ -7,74 +7,58 @@ updates, waiter wake-ups) are committed with it or not at all.
 
 from __future__ import annotations
 
-import builtins
+import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from redis import Redis, WatchError
+from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from api.domain.errors import Conflict, NotFound
+from api.domain.events import EVENT_TYPES
 from api.domain.task import CompletedBy, Task, TaskCreate, TaskCreated, TaskError, task_ref
 from api.store import keys
-from api.store.jobs import JobQueues, JobSpec, sink_job, slack_job
-from api.store.listing import Entry, Filters, cursor_after, index_keys, query_page
+from api.store.codec import text
+from api.store.jobs import Jobs
+from api.store.listing import index_keys
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
-EVENT_NAMESPACE = uuid.UUID("6f1f6c0e-3c55-4b8e-9d0a-1a4b8f3f1e11")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def event_id(ref: str, event: str) -> str:
-    """Stable id of a task event: the same on every retry and redelivery (the task's ref,
-    not its task_id, so two orgs' tasks never share one)."""
-    return "evt_" + uuid.uuid5(EVENT_NAMESPACE, f"{ref}:{event}").hex
-
-
 class TaskStore:
-    def __init__(
-        self,
-        redis: Redis,
-        queues: JobQueues,
-        *,
-        base_url: str,
-        slack_enabled: bool = False,
-        retry_schedules: dict[str, list[int]] | None = None,
-        max_page_bytes: int = 2 * 1024 * 1024,
-        clock: Clock = utcnow,
-    ) -> None:
+    def __init__(self, redis: Redis, jobs: Jobs, clock: Clock = utcnow) -> None:
         self.redis = redis
-        self.queues = queues
-        self.base_url = base_url.rstrip("/")
-        self.slack_enabled = slack_enabled
-        self.retry_schedules = retry_schedules or {}
-        self.max_page_bytes = max_page_bytes
+        self.jobs = jobs
         self.clock = clock
 
     # -- creation ---------------------------------------------------------------------
 
     def create(self, body: TaskCreate, *, org_id: str, created_by: str, body_hash: str,
-               secrets: list[str | None], revealed: list[str | None],
+               secrets: list[str | None], revealed: list[str | None], slack: bool = False,
                **resolved: Any) -> tuple[dict[str, Any], bool]:
         """Store a new task; `(201 body, replayed)`. Same `task_id` + same body replays
         (within the org: another org's task_id is another task).
 
         `secrets` sign the sinks' webhooks; `revealed` are the ones shown in the response
-        (generated ones: an integrator's own secret is never echoed)."""
+        (generated ones: an integrator's own secret is never echoed). `slack` enqueues the
+        Slack delivery; `resolved` are the fields the service decided (assignee, link)."""
         task = self._new_task(body, org_id=org_id, created_by=created_by, **resolved)
         response = self._created_response(task, revealed)
-        idem = {"hash": body_hash, "response": response}
+        new: dict[str, Any] = {"secrets": secrets, "slack": slack,
+                               "idem": {"hash": body_hash, "response": response}}
         if body.task_id is None:  # a fresh uuid4 cannot collide: no need to watch
             with self.redis.pipeline() as pipe:
                 pipe.multi()
-                self._write_new(pipe, task, secrets, idem)
+                self._write_new(pipe, task, **new)
                 pipe.execute()
             return response, False
 
@@ -83,23 +67,21 @@ class TaskStore:
             if replay is not None:
                 return replay, True
             pipe.multi()
-            self._write_new(pipe, task, secrets, idem)
+            self._write_new(pipe, task, **new)
             pipe.execute()
             return response, False
 
-        return self._atomic(write, keys.task(task.ref))
+        return atomic(self.redis, write, keys.task(task.ref))
 
     def _new_task(self, body: TaskCreate, **fields: Any) -> Task:
         now = self.clock()
         request = body.model_dump()
         for sink in request["sinks"]:
             sink.pop("secret", None)  # secrets are kept apart from the readable task
-        link_id = str(uuid.uuid4())
         expires = now + timedelta(seconds=body.expires_in) if body.expires_in else None
         return Task.model_validate({
             **request, **fields, "task_id": body.task_id or str(uuid.uuid4()),
-            "link_id": link_id, "url": f"{self.base_url}/t/{link_id}", "created_at": now,
-            "updated_at": now, "expires_at": expires,
+            "created_at": now, "updated_at": now, "expires_at": expires,
         })
 
     @staticmethod
@@ -134,7 +116,7 @@ class TaskStore:
         return response
 
     def _write_new(self, pipe: Pipeline, task: Task, secrets: list[str | None],
-                   idem: dict[str, Any]) -> None:
+                   idem: dict[str, Any], slack: bool) -> None:
         ref = task.ref
         pipe.set(keys.task(ref), task.model_dump_json())
         pipe.set(keys.task_secrets(ref), json.dumps(secrets))
@@ -145,10 +127,9 @@ class TaskStore:
         for key in index_keys(task):
             pipe.zadd(key, {ref: score})
         if task.expires_at is not None:
-            spec = JobSpec("expiry", "workers.expiry.expire", (ref,), f"expire:{ref}")
-            self.queues.enqueue(pipe, spec, at=task.expires_at)
-        if self.slack_enabled and (task.assignee_email or task.slack_channel):
-            self.queues.enqueue(pipe, slack_job("deliver", ref, self.retry_schedules))
+            self.jobs.enqueue(pipe, "task.expire", ref, at=task.expires_at)
+        if slack:
+            self.jobs.enqueue(pipe, "slack.deliver", ref)
         pipe.publish(keys.EVENTS_CHANNEL, ref)
 
     # -- reads ------------------------------------------------------------------------
@@ -159,19 +140,35 @@ class TaskStore:
         raw = self.redis.get(keys.task(ref)) if keys.is_uuid(ref) else None
         if raw is None:
             raise NotFound("task not found")
-        task = Task.read(raw)
-        if self._overdue(task):
-            return self.expire(ref) or self.load(ref)
-        return task
+        return self.fresh(Task.read(raw))
+
+    def fresh(self, task: Task) -> Task:
+        """`task` as read, or as it is once expired if it is overdue: no reader sees an
+        overdue task pending."""
+        if not overdue(task, self.clock()):
+            return task
+        return self.expire(task.ref) or self.load(task.ref)
 
     def get(self, org_id: str, task_id: str) -> Task:
         """The org's task with this task_id; another org's task is simply not found."""
-        if not keys.is_uuid(task_id):
-            raise NotFound("task not found")
-        task = self.load(task_ref(org_id, task_id))
-        if task.org_id != org_id:  # a ref names one org's task; tenancy hinges on it
-            raise NotFound("task not found")
+        key = _org_task_key(org_id, task_id)
+        return self.fresh(_of_org(self.redis.get(key) if key else None, org_id))
+
+    async def aget(self, aredis: AsyncRedis, org_id: str, task_id: str) -> Task:
+        """`get` on the asyncio client, without a thread hop unless the task is overdue."""
+        key = _org_task_key(org_id, task_id)
+        task = _of_org(await aredis.get(key) if key else None, org_id)
+        if overdue(task, self.clock()):
+            return await asyncio.to_thread(self.fresh, task)
         return task
+
+    def ended_refs(self) -> Iterator[str]:
+        """The refs of every ended task, of every org (a scan: for maintenance only)."""
+        for status in EVENT_TYPES:  # the ended statuses
+            pattern = keys.org_index("*", "status", status)
+            for key in self.redis.scan_iter(match=pattern, count=500):
+                members: list[bytes] = self.redis.zrange(key, 0, -1)  # type: ignore[assignment]
+                yield from (text(m) for m in members)
 
     def by_link(self, link_id: str) -> Task:
         ref = self.redis.get(keys.link(link_id)) if keys.is_uuid(link_id) else None
@@ -182,76 +179,6 @@ class TaskStore:
     def secrets(self, ref: str) -> list[str | None]:
         raw = self.redis.get(keys.task_secrets(ref))
         return json.loads(raw) if raw else []
-
-    def list(self, org_id: str, filters: Filters, *, limit: int = 50,
-             cursor: str | None = None) -> tuple[list[Task], str | None]:
-        """Newest first, with an opaque cursor for the next page. A page ends early once
-        its tasks hold `max_page_bytes` (but always holds one), so large tasks are never
-        all read into memory at once."""
-        entries, more = query_page(self.redis, org_id, filters, limit=limit, cursor=cursor)
-        kept = self._fitting(entries)
-        more, entries = more or kept < len(entries), entries[:kept]
-        raws = self.redis.mget([keys.task(i) for i, _ in entries]) if entries else []
-        tasks = [Task.read(r) for r in raws if r is not None]
-        # Overdue tasks expire as they are listed, like any read: nobody sees them pending.
-        tasks = [self.load(t.ref) if self._overdue(t) else t for t in tasks]
-        next_cursor = cursor_after(entries[-1]) if more and entries else None
-        return [t for t in tasks if filters.status in (None, t.status)], next_cursor
-
-    def _fitting(self, entries: builtins.list[Entry]) -> int:
-        """How many of `entries` (at least one) fit in `max_page_bytes`, by stored size."""
-        pipe = self.redis.pipeline(transaction=False)
-        for ref, _ in entries:
-            pipe.strlen(keys.task(ref))
-        total = 0
-        for kept, size in enumerate(pipe.execute()):
-            total += size
-            if total > self.max_page_bytes:
-                return max(kept, 1)
-        return len(entries)
-
-    # -- files ------------------------------------------------------------------------
-
-    def claim_file(self, ref: str, sha256: str, limit: int = 50) -> bool:
-        """Record that `sha256` was uploaded for this task (storage is shared by content).
-        False, recording nothing, once the task holds `limit` other files: every upload
-        of every step POST is claimed (valid step or not), so this bounds one link.
-        Conflict once the task has ended: it accepts nothing, files included."""
-        key = keys.task_files(ref)
-
-        def write(pipe: Pipeline) -> bool:
-            self._pending(pipe, ref)
-            if not pipe.sismember(key, sha256) and pipe.scard(key) >= limit:
-                return False
-            pipe.multi()
-            pipe.sadd(key, sha256)
-            pipe.execute()
-            return True
-
-        return self._atomic(write, keys.task(ref), key)
-
-    def owns_file(self, ref: str, sha256: str) -> bool:
-        return bool(self.redis.sismember(keys.task_files(ref), sha256))
-
-    # -- drafts -----------------------------------------------------------------------
-
-    def load_draft(self, ref: str) -> dict[str, Any]:
-        raw = self.redis.get(keys.task_draft(ref))
-        return json.loads(raw) if raw else {}
-
-    def save_draft(self, ref: str, answers: dict[str, Any]) -> dict[str, Any]:
-        """Merge `answers` into the draft of a pending task; returns the whole draft."""
-
-        def write(pipe: Pipeline) -> dict[str, Any]:
-            self._pending(pipe, ref)
-            raw = pipe.get(keys.task_draft(ref))
-            draft = {**(json.loads(raw) if raw else {}), **answers}
-            pipe.multi()
-            pipe.set(keys.task_draft(ref), json.dumps(draft))
-            pipe.execute()
-            return draft
-
-        return self._atomic(write, keys.task(ref), keys.task_draft(ref))
 
     # -- transitions ------------------------------------------------------------------
 
@@ -268,7 +195,7 @@ class TaskStore:
 
         return self._end(ref, cancelled, "cancelled")
 
-    def fail(self, ref: str, errors: builtins.list[TaskError]) -> Task:
+    def fail(self, ref: str, errors: list[TaskError]) -> Task:
         def failed(task: Task, now: datetime) -> None:
             task.status, task.errors = "failed", errors
 
@@ -286,7 +213,7 @@ class TaskStore:
     def expire(self, ref: str) -> Task | None:
         """Fail an overdue pending task; `None` if it is not overdue or already ended."""
         raw = self.redis.get(keys.task(ref))
-        if raw is None or not self._overdue(Task.read(raw)):
+        if raw is None or not overdue(Task.read(raw), self.clock()):
             return None
         try:
             task = self.fail(ref, [TaskError(code="expired", message="the task expired "
@@ -299,7 +226,7 @@ class TaskStore:
         """Apply a bookkeeping change (messages sent, delivery problems) in any status."""
 
         def write(pipe: Pipeline) -> Task:
-            task = self._read(pipe, ref)
+            task = read(pipe, ref)
             change(task)
             self._bump(task)
             pipe.multi()
@@ -308,13 +235,13 @@ class TaskStore:
             pipe.execute()
             return task
 
-        return self._atomic(write, keys.task(ref))
+        return atomic(self.redis, write, keys.task(ref))
 
     def _end(self, ref: str, change: Callable[[Task, datetime], None], event: str) -> Task:
 
         def write(pipe: Pipeline) -> Task:
-            task = self._pending(pipe, ref)
-            if event != "failed" and self._overdue(task):
+            task = pending(pipe, ref)
+            if event != "failed" and overdue(task, self.clock()):
                 raise Conflict("the task has expired")
             task.ended_at = self._bump(task)
             change(task, task.ended_at)
@@ -327,17 +254,15 @@ class TaskStore:
             pipe.execute()
             return task
 
-        return self._atomic(write, keys.task(ref))
+        return atomic(self.redis, write, keys.task(ref))
 
     def _enqueue_event_jobs(self, pipe: Pipeline, task: Task, event: str) -> None:
         ref = task.ref
         for index, sink in enumerate(task.sinks):
             if event in sink.events:
-                spec = sink_job(ref, event, index, sink.type, self.retry_schedules)
-                self.queues.enqueue(pipe, spec)
+                self.jobs.enqueue(pipe, "sink." + sink.type, ref, event, index)
         if task.external_message_ids:
-            self.queues.enqueue(pipe, slack_job("update_messages", ref,
-                                                self.retry_schedules))
+            self.jobs.enqueue(pipe, "slack.update", ref)
 
     def _move_status(self, pipe: Pipeline, task: Task) -> None:
         pipe.zrem(keys.org_index(task.org_id, "status", "pending"), task.ref)
@@ -346,38 +271,54 @@ class TaskStore:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _atomic(self, write: Callable[[Pipeline], T], *watched: str) -> T:
-        """Run `write` on a pipeline WATCHing `watched`, again whenever another writer wins."""
-        for _ in range(100):
-            with self.redis.pipeline() as pipe:
-                pipe.watch(*watched)
-                try:
-                    return write(pipe)
-                except WatchError:
-                    continue
-        raise Conflict("too much contention on this task; try again")
-
-    def _read(self, pipe: Pipeline, ref: str) -> Task:
-        raw = pipe.get(keys.task(ref))
-        if raw is None:
-            raise NotFound("task not found")
-        return Task.read(raw)
-
-    def _pending(self, pipe: Pipeline, ref: str) -> Task:
-        task = self._read(pipe, ref)
-        if task.status != "pending":
-            raise Conflict(f"the task is {task.status}")
-        return task
-
     def _bump(self, task: Task) -> datetime:
         now = self.clock()
         task.version += 1
         task.updated_at = now
         return now
 
-    def _overdue(self, task: Task) -> bool:
-        return (task.status == "pending" and task.expires_at is not None
-                and task.expires_at <= self.clock())
+
+def _org_task_key(org_id: str, task_id: str) -> str | None:
+    return keys.task(task_ref(org_id, task_id)) if keys.is_uuid(task_id) else None
+
+
+def _of_org(raw: bytes | str | None, org_id: str) -> Task:
+    task = Task.read(raw) if raw is not None else None
+    if task is None or task.org_id != org_id:  # a ref names one org's task: tenancy
+        raise NotFound("task not found")
+    return task
+
+
+def overdue(task: Task, now: datetime) -> bool:
+    """The one expiry rule: a pending task whose `expires_at` has come."""
+    return task.status == "pending" and task.expires_at is not None and task.expires_at <= now
+
+
+def atomic(redis: Redis, write: Callable[[Pipeline], T], *watched: str) -> T:
+    """Run `write` on a pipeline WATCHing `watched`, again whenever another writer wins."""
+    for _ in range(100):
+        with redis.pipeline() as pipe:
+            pipe.watch(*watched)
+            try:
+                return write(pipe)
+            except WatchError:
+                continue
+    raise Conflict("too much contention on this task; try again")
+
+
+def read(pipe: Redis | Pipeline, ref: str) -> Task:
+    raw = pipe.get(keys.task(ref))
+    if raw is None:
+        raise NotFound("task not found")
+    return Task.read(raw)
+
+
+def pending(pipe: Pipeline, ref: str) -> Task:
+    """The task, read inside a WATCH; Conflict once it has ended (it accepts nothing)."""
+    task = read(pipe, ref)
+    if task.status != "pending":
+        raise Conflict(f"the task is {task.status}")
+    return task
 
 
 def _score(moment: datetime) -> int:

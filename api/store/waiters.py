@@ -40,10 +40,6 @@ class WaitHub:
         self._pubsub: PubSub | None = None
         self._stopping = False
 
-    @property
-    def waiting(self) -> int:
-        return sum(len(v) for v in self._waiters.values())
-
     async def start(self) -> None:
         self._runner = asyncio.create_task(self._run(), name="inloop-wait-hub")
 

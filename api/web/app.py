@@ -42,7 +42,7 @@ def web_context(services: Services) -> WebContext:
                         max_failures=settings.otp_max_failures_per_day,
                         max_subject_failures=settings.otp_max_subject_failures_per_day)
     return WebContext(env=build_env(), storage=LocalFileStorage(settings.files_dir),
-                      codes=EmailCodes(services.redis, services.queues, policy))
+                      codes=EmailCodes(services.redis, services.jobs, policy))
 
 
 def register(app: web.Application) -> None:

@@ -14,8 +14,7 @@ from aiohttp import web
 from api.domain.task import Task
 from api.http.deps import SERVICES, run
 from api.store.directory import Member
-from api.store.listing import Filters
-from api.store.tasks import TaskStore
+from api.store.listing import Filters, Listing
 from api.web.access import signed_in_member
 from api.web.pages import page
 from api.web.session import with_csrf
@@ -52,23 +51,23 @@ def _matches(task: Task, q: str) -> bool:
         needle in tag.lower() for tag in task.tags)
 
 
-def task_rows(store: TaskStore, member: Member, tab: str, mine: bool,
+def task_rows(listing: Listing, member: Member, tab: str, mine: bool,
               q: str) -> list[dict[str, Any]]:
     """The tab's tasks, newest first, as plain rows (the page and the JSON share them)."""
     found: list[Task] = []
     for status in TABS[tab][1]:
         filters = Filters(status=status, assignee=member.id if mine else None)
-        found += _search(store, member.org_id, filters, q)
+        found += _search(listing, member.org_id, filters, q)
     found.sort(key=lambda t: t.created_at, reverse=True)
     return [_row(t) for t in found][:PAGE_SIZE]
 
 
-def _search(store: TaskStore, org_id: str, filters: Filters, q: str) -> list[Task]:
+def _search(listing: Listing, org_id: str, filters: Filters, q: str) -> list[Task]:
     """Up to PAGE_SIZE matches, newest first, looking through at most SEARCH_DEPTH tasks."""
     found: list[Task] = []
     cursor, seen = None, 0
     while seen < SEARCH_DEPTH and len(found) < PAGE_SIZE:
-        page, cursor = store.list(org_id, filters, limit=200, cursor=cursor)
+        page, cursor = listing.page(org_id, filters, limit=200, cursor=cursor)
         seen += len(page)
         found += [t for t in page if _matches(t, q)]
         if cursor is None:
@@ -87,7 +86,7 @@ def _row(task: Task) -> dict[str, Any]:
 async def show_dashboard(request: web.Request) -> web.Response:
     member = await require_member(request)
     tab, mine, q = _query(request)
-    rows = await run(task_rows, request.app[SERVICES].store, member, tab, mine, q)
+    rows = await run(task_rows, request.app[SERVICES].listing, member, tab, mine, q)
     query = urlencode({"tab": tab, "mine": "1" if mine else "", "q": q})
     tabs = [(key, label, "?" + urlencode({"tab": key, "mine": "1" if mine else "", "q": q}))
             for key, (label, _) in TABS.items()]
@@ -100,7 +99,7 @@ async def tasks_json(request: web.Request) -> web.Response:
     if member is None:
         return web.json_response({"error": "unauthorized"}, status=401)
     tab, mine, q = _query(request)
-    rows = await run(task_rows, request.app[SERVICES].store, member, tab, mine, q)
+    rows = await run(task_rows, request.app[SERVICES].listing, member, tab, mine, q)
     return web.json_response({"tasks": rows}, headers={"Cache-Control": "no-store"})
 
 

@@ -29,7 +29,7 @@ async def file_ref(request: web.Request, task: Task, field: str) -> FileRef:
         raise NotFound("no such file field")
     value: Any = task.data.get(field)
     if value is None and task.status == "pending":
-        value = (await run(request.app[SERVICES].store.load_draft, task.ref)).get(field)
+        value = (await run(request.app[SERVICES].drafts.load, task.ref)).get(field)
     if not isinstance(value, dict):
         raise NotFound("no file was uploaded for this field")
     return FileRef.model_validate(value)
@@ -37,7 +37,7 @@ async def file_ref(request: web.Request, task: Task, field: str) -> FileRef:
 
 async def file_response(request: web.Request, task: Task, field: str) -> web.Response:
     ref = await file_ref(request, task, field)
-    if not await run(request.app[SERVICES].store.owns_file, task.ref, ref.sha256):
+    if not await run(request.app[SERVICES].files.owns, task.ref, ref.sha256):
         raise NotFound("no file was uploaded for this field")
     try:
         data = await run(request.app[WEB].storage.read, ref.sha256)
@@ -91,7 +91,7 @@ async def _signature(data: bytes) -> bytes:
 async def _stored_ref(request: web.Request, task: Task, field: str, data: bytes) -> FileRef:
     services = request.app[SERVICES]
     try:
-        digest = await store_file(services.store, request.app[WEB].storage, task.ref, data)
+        digest = await store_file(services.files, request.app[WEB].storage, task.ref, data)
     except TooManyFiles as error:
         raise InvalidRequest([Detail("body", str(error), "too_many_files")]) from None
     url = f"{services.settings.base_url.rstrip('/')}/api/v1/tasks/{task.task_id}/files/{field}"

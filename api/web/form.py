@@ -82,7 +82,7 @@ async def show_form(request: web.Request) -> web.Response:
     if isinstance(opened, web.Response):
         return opened
     task, _ = opened
-    draft = await run(request.app[SERVICES].store.load_draft, task.ref)
+    draft = await run(request.app[SERVICES].drafts.load, task.ref)
     return await step_page(request, task, step_index(request, task), draft, {})
 
 
@@ -123,8 +123,8 @@ class StepFlow:
         self.index = step_index(request, task)
 
     async def handle(self, submission: Submission) -> web.Response:
-        store = self.services.store
-        draft = await run(store.load_draft, self.task.ref)
+        drafts = self.services.drafts
+        draft = await run(drafts.load, self.task.ref)
         fields = self.task.step_fields(self.index)
         try:
             raw, errors = await self._answers(submission, draft)
@@ -135,7 +135,7 @@ class StepFlow:
         errors = {d.loc.split(".", 1)[1]: d.msg for d in details} | errors
         keep = {f.name: clean.get(f.name) for f in fields if f.name not in errors}
         try:
-            draft = await run(store.save_draft, self.task.ref, keep)
+            draft = await run(drafts.save, self.task.ref, keep)
         except Conflict:
             return gone_page(await task_by_link(self.request))
         return await self._navigate(submission.fields.get("nav", "next"), draft, raw,
@@ -145,7 +145,7 @@ class StepFlow:
                        draft: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         settings = self.services.settings
         collector = StepAnswers(self.task, self.request.app[WEB].storage, settings.base_url,
-                                settings.max_upload_bytes, self.services.store)
+                                settings.max_upload_bytes, self.services.files)
         return await collector.collect(self.task.step_fields(self.index), submission, draft)
 
     async def _navigate(self, nav: str, draft: dict[str, Any], raw: dict[str, Any],

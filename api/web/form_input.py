@@ -24,8 +24,7 @@ from api.domain.fields import FileRef, FormField, is_empty
 from api.domain.task import Task
 from api.domain.uploads import MAX_FILES_PER_TASK, content_type, decode_signature, display_name
 from api.http.deps import run
-from api.store.files import FileStorage
-from api.store.tasks import TaskStore
+from api.store.files import FileClaims, FileStorage
 from api.web.session import CSRF_FIELD, csrf_ok
 
 MAX_PARTS = 200
@@ -193,19 +192,19 @@ def _mib(limit: int) -> str:
     return f"{limit} bytes"
 
 
-async def store_file(store: TaskStore, storage: FileStorage, ref: str,
+async def store_file(claims: FileClaims, storage: FileStorage, ref: str,
                      data: bytes) -> str:
     """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK, or
     one that has ended, never reaches the disk); its sha256. TooManyFiles if the task is
     full, Conflict if it is no longer pending."""
     digest = await run(lambda: hashlib.sha256(data).hexdigest())
-    await _claim(store, ref, digest)
+    await _claim(claims, ref, digest)
     await run(storage.put, data)
     return digest
 
 
-async def _claim(store: TaskStore, ref: str, digest: str) -> None:
-    if not await run(store.claim_file, ref, digest, MAX_FILES_PER_TASK):
+async def _claim(claims: FileClaims, ref: str, digest: str) -> None:
+    if not await run(claims.claim, ref, digest, MAX_FILES_PER_TASK):
         raise TooManyFiles(MAX_FILES_PER_TASK)
 
 
@@ -213,10 +212,10 @@ class StepAnswers:
     """Turns one step's submission into raw answers, storing files as it goes."""
 
     def __init__(self, task: Task, storage: FileStorage, base_url: str, limit: int,
-                 store: TaskStore) -> None:
+                 claims: FileClaims) -> None:
         self.task = task
         self.storage = storage
-        self.store = store
+        self.claims = claims
         self.base_url = base_url.rstrip("/")
         self.limit = limit
 
@@ -248,12 +247,12 @@ class StepAnswers:
             if is_empty(raw):
                 return draft.get(f.name)
             png = await run(decode_signature, str(raw), self.limit)
-            digest = await store_file(self.store, self.storage, self.task.ref, png)
+            digest = await store_file(self.claims, self.storage, self.task.ref, png)
             return self._ref(f, "signature.png", len(png), "image/png", digest)
         return None if is_empty(raw) else raw
 
     async def _store(self, f: FormField, upload: Upload) -> dict[str, Any]:
-        await _claim(self.store, self.task.ref, upload.sha256)
+        await _claim(self.claims, self.task.ref, upload.sha256)
         await run(self.storage.adopt, upload.path, upload.sha256)
         return self._ref(f, upload.filename, upload.size, upload.content_type, upload.sha256)
 

@@ -31,6 +31,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from api.http.deps import AREDIS, SERVICES
 from api.store import keys
+from api.store.codec import text
 
 CSRF_COOKIE = "inloop_csrf"
 CSRF_FIELD = "csrf_token"
@@ -54,7 +55,7 @@ class CsrfSigner:
         if self._secret is None:
             new = secrets.token_hex(32)
             kept = await redis.set(keys.WEB_SECRET, new, nx=True, get=True)
-            self._secret = bytes.fromhex(keys.text(kept) if isinstance(kept, bytes | str)
+            self._secret = bytes.fromhex(text(kept) if isinstance(kept, bytes | str)
                                          else new)
         return self._secret
 
@@ -133,7 +134,7 @@ async def unstash(request: web.Request, cookie: str, name: str) -> str | None:
     if session_id is None or await load_session(request, cookie) is None:
         return None
     value = await request.app[AREDIS].getdel(keys.web_session_stash(session_id, name))
-    return keys.text(value) if value is not None else None
+    return text(value) if value is not None else None
 
 
 async def drop_session(request: web.Request, cookie: str) -> None:

@@ -138,6 +138,7 @@ KEPT = {
     "api/store/sessions.py", "api/http/files.py", "renderers/slack_ids.py",
     "api/web/render.py", "bot/listeners/__init__.py",
     "api/domain/limits.py",  # S5: request-only limits (track A)
+    "api/store/codec.py",
 }
 
 # Where a name lives when more than one product module defines it, or where a manual

@@ -23,7 +23,7 @@ async def test_slack_modal_and_update_at_the_extremes(
         client: TestClient, account: Account, jobs: Callable[[], Awaitable[int]],
         end: str) -> None:
     ref = await post_task(body(end), assignee_email=ASSIGNEE[1])
-    services.store.save_draft(ref, EXTREMES[end])
+    services.drafts.save(ref, EXTREMES[end])
     await slack.click(ASSIGNEE, ACTION_OPEN, ref, channel="D" + ASSIGNEE[0])
     view = await slack.opened_view()
     numbers = [b["element"]["initial_value"] for b in view["blocks"]

@@ -55,7 +55,9 @@ async def test_channel_post_and_assignee_dm_both_sent_once(
     assert {m.channel for m in services.store.load(task_id).external_message_ids} == {
         "D" + ASSIGNEE[0], CHANNEL[1]}
     # the job running again (an RQ retry) posts nothing twice
-    services.queues["slack"].enqueue("workers.slack.deliver", task_id)
+    with services.redis.pipeline() as pipe:
+        services.jobs.enqueue(pipe, "slack.deliver", task_id)
+        pipe.execute()
     await jobs()
     assert len(slack_stub.of("chat.postMessage")) == 2
 
@@ -183,14 +185,14 @@ async def test_a_refused_message_is_a_visible_problem(
     problems = services.store.load(task_id).delivery_problems
     assert [(p.code, p.message) for p in problems] == [
         ("slack_message_rejected", "Slack refused the task's message (msg_too_long).")]
-    assert not _due_now(services.queues["slack"])  # nothing left to retry
+    assert not _due_now(services.jobs["slack"])  # nothing left to retry
 
 
 async def test_an_error_that_outlasts_rq_retries_is_a_visible_problem(
         post_task: Poster, slack_stub: SlackStub, services: Services, jobs: Jobs) -> None:
     slack_stub.failing["chat.postMessage"] = "fatal_error"  # worth retrying, at first
     task_id = await post_task(quick_task(), slack_channel="ops")
-    queue = services.queues["slack"]
+    queue = services.jobs["slack"]
     for _ in range(3):  # the schedule's retries, each failing the same way
         assert not services.store.load(task_id).delivery_problems
         assert _due_now(queue) == 1
@@ -207,10 +209,10 @@ async def test_a_lasting_rate_limit_is_retried_after_retry_after(
     slack_stub.rate_limit("chat.postMessage", 0, 0, 7)  # the client retries twice itself
     started = time.time()
     task_id = await post_task(quick_task(), slack_channel="ops")
-    registry = services.queues["slack"].scheduled_job_registry
+    registry = services.jobs["slack"].scheduled_job_registry
     (job_id,) = registry.get_job_ids()
     assert registry.get_scheduled_time(job_id).timestamp() >= started + 7
-    _due_now(services.queues["slack"])
+    _due_now(services.jobs["slack"])
     await jobs()
     task = services.store.load(task_id)
     assert len(task.external_message_ids) == 1 and not task.delivery_problems
@@ -220,7 +222,7 @@ async def test_a_rate_limit_that_never_ends_is_a_visible_problem(
         post_task: Poster, slack_stub: SlackStub, services: Services, jobs: Jobs) -> None:
     slack_stub.rate_limit("chat.postMessage", *[0] * 12)  # 3 calls per run, 4 runs
     task_id = await post_task(quick_task(), slack_channel="ops")
-    while _due_now(services.queues["slack"]):
+    while _due_now(services.jobs["slack"]):
         await jobs()
     task = services.store.load(task_id)
     assert [p.code for p in task.delivery_problems] == ["slack_rate_limited"]

@@ -318,7 +318,7 @@ async def test_a_replayed_submission_does_not_undo_a_later_one(
     await slack.submit(ASSIGNEE, view, {"name": "Grace"})  # the person changed their answer
     replay = await slack.client.post("/slack/events", data=body, headers=headers)
     assert (replay.status, await replay.text()) == (200, "")
-    assert services.store.load_draft(task_id) == {"name": "Grace"}
+    assert services.drafts.load(task_id) == {"name": "Grace"}
 
 
 # -- response_url ----------------------------------------------------------------------

@@ -67,7 +67,7 @@ async def test_answers_no_surface_could_show_are_400(client: TestClient, account
 async def test_the_web_form_shows_a_draft_at_the_extremes(
         client: TestClient, account: Account, services: Services, end: str) -> None:
     created = await create(client, account, body(end))
-    services.store.save_draft(account.ref(created["task_id"]), EXTREMES[end])
+    services.drafts.save(account.ref(created["task_id"]), EXTREMES[end])
     response = await client.get(f"/t/{created['link_id']}")
     assert response.status == 200
     elements = read(await response.text())

@@ -54,12 +54,12 @@ async def test_sending_needs_csrf_and_is_rate_limited(
     task = await external(client, account)
     send = f"/t/{task['link_id']}/verify/send"
     assert (await post_form(client, send, {"csrf_token": "nope"})).status == 403
-    assert services.queues["email"].count == 0
+    assert services.jobs["email"].count == 0
     token = await csrf_from(client, f"/t/{task['link_id']}/verify")
     statuses = [(await post_form(client, send, {"csrf_token": token})).status
                 for _ in range(6)]
     assert statuses == [303] * 5 + [429]
-    assert services.queues["email"].count == 1  # one mail a minute: the rest join it
+    assert services.jobs["email"].count == 1  # one mail a minute: the rest join it
 
 
 async def test_per_ip_limit_covers_many_tasks(client: TestClient, account: Account,
@@ -147,7 +147,7 @@ async def test_wrong_codes_are_capped_per_day_across_resends(
     assert "too many wrong codes were entered; try again in 24 hours" in await locked.text()
     refused = await post_form(client, f"{verify}/send", {"csrf_token": token})
     assert refused.status == 429 and "try again in 24 hours" in await refused.text()
-    assert services.queues["email"].count == 0  # no code mailed that could not work
+    assert services.jobs["email"].count == 0  # no code mailed that could not work
     failures = keys.otp_rate("failures", f"task:{account.ref(task['task_id'])}|127.0.0.1")
     assert 23 * 3600 < services.redis.ttl(failures) <= 24 * 3600
 
@@ -182,7 +182,7 @@ async def test_a_stranger_cannot_lock_out_the_assignee(
         assert await stranger_guesses() == [400] * 5
     assert await stranger_sends() == 429
     assert await stranger_guesses() == [403] * 5  # "try again in 24 hours"
-    assert services.queues["email"].count == 0 and len(smtp_server.mailbox.messages) == 1
+    assert services.jobs["email"].count == 0 and len(smtp_server.mailbox.messages) == 1
 
     entered = await post_form(owner, verify, {"csrf_token": owner_token, "code": code})
     assert entered.status == 303 and entered.headers["Location"] == f"/t/{task['link_id']}"
@@ -256,7 +256,7 @@ async def test_a_stranger_cannot_lock_a_member_out_of_sign_in(
     code = emailed_code(smtp_server, run_jobs, 1)
     assert [await start() for _ in range(5)] == [303] * 4 + [429]
     assert [await guess(wrong(code)) for _ in range(5)] == [400] * 5  # its own attempt
-    assert services.queues["email"].count == 0  # the requests joined the first mail
+    assert services.jobs["email"].count == 0  # the requests joined the first mail
 
     member = client_from("198.51.100.9")
     own = await csrf_from(member, "/dashboard/login")
@@ -265,7 +265,7 @@ async def test_a_stranger_cannot_lock_a_member_out_of_sign_in(
     done = await post_form(member, "/dashboard/login/code", {"csrf_token": own, "code": code})
     assert done.status == 303 and done.headers["Location"] == "/dashboard"
     assert (await member.get("/dashboard", allow_redirects=False)).status == 200
-    assert len(smtp_server.mailbox.messages) == 1 and services.queues["email"].count == 0
+    assert len(smtp_server.mailbox.messages) == 1 and services.jobs["email"].count == 0
 
 
 async def test_sign_in_guesses_lock_only_the_guessing_network(

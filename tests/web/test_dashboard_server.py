@@ -32,7 +32,7 @@ async def test_unknown_email_looks_the_same_and_gets_no_mail(
     response = await post_form(client, "/dashboard/login", {"csrf_token": token,
                                                             "email": "nobody@example.com"})
     assert response.status == 303 and response.headers["Location"] == "/dashboard/login/code"
-    assert services.queues["email"].count == 0
+    assert services.jobs["email"].count == 0
     wrong = await post_form(client, "/dashboard/login/code", {"csrf_token": token,
                                                               "code": "123456"})
     assert wrong.status == 400 and "4 tries left" in await wrong.text()
@@ -170,7 +170,7 @@ async def test_file_downloads_stay_inside_the_org(
             data=b"%PDF-1.4 " + owner.org_id.encode(),
             headers={**owner.headers, "Content-Type": "application/pdf"})
         assert uploaded.status == 201
-        services.store.save_draft(owner.ref(task["task_id"]), {"contract": await uploaded.json()})
+        services.drafts.save(owner.ref(task["task_id"]), {"contract": await uploaded.json()})
         refs[owner.org_id] = task["task_id"]
     await dashboard_sign_in(client, account, smtp_server, run_jobs)
     mine = await client.get(f"/dashboard/tasks/{refs[account.org_id]}/files/contract")

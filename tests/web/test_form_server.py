@@ -50,7 +50,7 @@ async def test_get_never_changes_state(client: TestClient, account: Account,
         assert response.status in (200, 404, 405), (path, response.status)
     assert state(services, account.ref(task["task_id"])) == ("pending", 1, None)
     assert state(services, account.ref(external["task_id"])) == ("pending", 1, None)
-    assert services.queues["email"].count == 0
+    assert services.jobs["email"].count == 0
     assert not services.redis.keys(keys.otp_code("*", "*"))
 
 
@@ -84,10 +84,10 @@ async def test_steps_validate_server_side_and_keep_a_draft(
     ok = await post_form(client, f"{path}?step=1", {"csrf_token": token, "nav": "next",
                                                     "full_name": "Ada"})
     assert ok.status == 303 and ok.headers["Location"] == f"{path}?step=2"
-    assert services.store.load_draft(account.ref(task["task_id"])) == {"full_name": "Ada",
+    assert services.drafts.load(account.ref(task["task_id"])) == {"full_name": "Ada",
                                                           "department": None}
     # e.g. from Slack
-    services.store.save_draft(account.ref(task["task_id"]), {"department": "Sales"})
+    services.drafts.save(account.ref(task["task_id"]), {"department": "Sales"})
     page = await (await client.get(f"{path}?step=1")).text()
     assert 'value="Ada"' in page and '<option value="Sales" selected>' in page
 
@@ -107,7 +107,7 @@ async def test_upload_limit_is_a_form_error(client: TestClient, account: Account
     small = await post_form(client, path, {"csrf_token": token, "nav": "next"},
                             {"contract": ("../../etc/passwd", PDF, "text/html")})
     assert small.status == 303
-    ref = services.store.load_draft(account.ref(task["task_id"]))["contract"]
+    ref = services.drafts.load(account.ref(task["task_id"]))["contract"]
     assert "/" not in ref["name"] and not ref["name"].startswith(".")
     assert ref["content_type"] == "text/html"  # served only as an attachment, sandboxed
     stored = services.settings.files_dir / ref["sha256"][:2] / ref["sha256"]
@@ -144,7 +144,7 @@ async def test_a_signature_over_the_body_limit_is_accepted_as_multipart(
     response = await client.post(path, data=io.BytesIO(body.encode()), allow_redirects=False,
                                  headers={"Content-Type": MULTIPART})
     assert response.status == 303, await response.text()
-    ref = services.store.load_draft(account.ref(task["task_id"]))["signature"]
+    ref = services.drafts.load(account.ref(task["task_id"]))["signature"]
     assert ref["sha256"] == hashlib.sha256(signature).hexdigest()
     assert ref["size"] == len(signature)
 

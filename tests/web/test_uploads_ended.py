@@ -98,4 +98,4 @@ def test_claiming_a_file_for_an_ended_task_is_a_conflict(services: Services,
     created, _ = services.tasks.create(who, example("hpi_onboarding"))
     services.store.cancel(account.ref(created["task_id"]), None)
     with pytest.raises(Conflict):
-        services.store.claim_file(account.ref(created["task_id"]), "0" * 64)
+        services.files.claim(account.ref(created["task_id"]), "0" * 64)

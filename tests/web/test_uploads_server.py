@@ -111,7 +111,7 @@ async def test_dashboard_pdf_survives_a_hostile_stored_signature(
     """A bomb stored before signatures were checked costs the image, not the PDF."""
     task = await onboarding(client, account)
     digest = app[WEB].storage.put(huge_png())
-    services.store.claim_file(account.ref(task["task_id"]), digest)
+    services.files.claim(account.ref(task["task_id"]), digest)
     ref = {"name": "signature.png", "size": 27_000, "content_type": "image/png",
            "sha256": digest, "url": "http://x/signature"}
     by = CompletedBy(channel="api", id=account.member.id, name="A")
@@ -132,7 +132,7 @@ async def test_a_task_holds_at_most_50_files(client: TestClient, account: Accoun
                                              services: Services) -> None:
     task = await onboarding(client, account)
     for n in range(49):  # as if uploaded before
-        assert services.store.claim_file(account.ref(task["task_id"]), f"{n:064x}")
+        assert services.files.claim(account.ref(task["task_id"]), f"{n:064x}")
     last = await upload(client, account, task, "contract", b"file 50")
     assert last.status == 201
     again = await upload(client, account, task, "contract", b"file 50")  # already held
@@ -178,7 +178,7 @@ async def test_an_endless_part_of_a_chunked_form_post_is_413(
             "Content-Type": f"multipart/form-data; boundary={boundary}"})
         assert response.status == 413, (disposition, response.status)
         assert "Too large" in await response.text()
-    assert services.store.load_draft(account.ref(task["task_id"])) == {}
+    assert services.drafts.load(account.ref(task["task_id"])) == {}
     assert not services.settings.files_dir.exists()
 
 
@@ -223,7 +223,7 @@ async def test_a_form_post_without_its_csrf_token_first_is_refused_unread(
         release.set()
         assert response.status == 403 and "Please try again" in await response.text()
         assert incoming_files(services) == []
-    assert services.store.load_draft(account.ref(task["task_id"])) == {}
+    assert services.drafts.load(account.ref(task["task_id"])) == {}
     assert not services.settings.files_dir.exists()
 
 
@@ -247,6 +247,6 @@ async def test_a_form_post_over_the_request_total_is_413(
     fits = multipart(boundary, [csrf, ("contract", "c.pdf", pdf), ("nav", None, b"next")])
     response = await client.post(path, data=fits, headers=headers, allow_redirects=False)
     assert response.status == 303
-    ref = services.store.load_draft(account.ref(task["task_id"]))["contract"]
+    ref = services.drafts.load(account.ref(task["task_id"]))["contract"]
     assert ref["size"] == len(pdf) and stored(services, ref["sha256"]) == pdf
     assert incoming_files(services) == []  # moved into the store, nothing left behind

@@ -38,7 +38,7 @@ def make_task(services: Services, sinks: list[dict[str, Any]], org_id: str = "or
                for s in sinks]
     created, _ = services.store.create(body, org_id=org_id, created_by="m-1",
                                        body_hash=str(time.time_ns()), secrets=secrets,
-                                       revealed=secrets)
+                                       revealed=secrets, **services.tasks.new_link())
     return task_ref(org_id, str(created["task_id"]))
 
 
@@ -51,7 +51,7 @@ def drain(services: Services) -> Drain:
 
     def run(until: Callable[[], bool], timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout
-        queues = [services.queues[name] for name in ("webhook", "nats", "email")]
+        queues = [services.jobs[name] for name in ("webhook", "nats", "email")]
         while True:
             worker = SimpleWorker(queues, connection=services.redis, serializer=JSONSerializer)
             worker.work(burst=True, with_scheduler=True)

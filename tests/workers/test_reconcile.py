@@ -7,7 +7,6 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from api.cli import main
-from api.reconcile import reconcile
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id, sink_job_id
 from api.store.jobs import rq_job_id
@@ -19,16 +18,16 @@ def test_reconcile_requeues_a_lost_job_once(services: Services, receiver: Receiv
                                             drain: Drain) -> None:
     ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
     services.store.complete(ref, ANSWERS, BY)
-    assert reconcile(services.store) == []  # the job is there: nothing lost
+    assert services.tasks.reconcile() == []  # the job is there: nothing lost
     job = Job.fetch(rq_job_id(sink_job_id(ref, "completed", 0)),
                     connection=services.redis, serializer=JSONSerializer)
     job.delete()  # as if Redis lost the last second before a crash
 
     did = delivery_id(ref, "completed", 0)
-    assert reconcile(services.store) == [did]
+    assert services.tasks.reconcile() == [did]
     drain(lambda: DeliveryLog(services.store).status(did) == "delivered")
     assert len(receiver.received) == 1
-    assert reconcile(services.store) == []
+    assert services.tasks.reconcile() == []
 
 
 def test_cli_lists_and_retries_deliveries_that_gave_up(
@@ -56,7 +55,7 @@ def _abandon(services: Services, ref: str, *, callback: bool = True) -> None:
     """The sink job's work horse dies on its last try: RQ's own registry cleanup finds it.
 
     Without `callback` the job looks like one enqueued before sink jobs had one."""
-    queue = services.queues["webhook"]
+    queue = services.jobs["webhook"]
     job = Job.fetch(rq_job_id(sink_job_id(ref, "completed", 0)),
                     connection=services.redis, serializer=JSONSerializer)
     assert not job.retries_left and job.failure_callback is not None
@@ -72,13 +71,13 @@ def _abandon(services: Services, ref: str, *, callback: bool = True) -> None:
 @pytest.mark.parametrize("callback", [True, False], ids=["callback", "reconcile"])
 def test_a_job_abandoned_on_its_last_try_gives_up_and_can_be_retried(
         services: Services, receiver: Receiver, drain: Drain, callback: bool) -> None:
-    services.store.retry_schedules = {}  # no RQ retries: the first death is the last
+    services.settings.webhook_retry_schedule = []  # no RQ retries: the first death is the last
     ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
     services.store.complete(ref, ANSWERS, BY)
     _abandon(services, ref, callback=callback)
 
     did, log = delivery_id(ref, "completed", 0), DeliveryLog(services.store)
-    assert reconcile(services.store) == []  # not lost: settled by the callback or here
+    assert services.tasks.reconcile() == []  # not lost: settled by the callback or here
     assert log.status(did) == "gave_up"
     assert [d["id"] for d in log.gave_up()] == [did]
     error = log.get(did)["attempts"][-1]["error"]

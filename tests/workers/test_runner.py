@@ -1,22 +1,43 @@
-"""`inloop worker` serves its queues round-robin, so one kind's backlog starves no other."""
+"""`inloop worker`: it serves every queue of the job catalogue, round-robin, so one kind's
+backlog starves no other."""
 
 from __future__ import annotations
 
+import pytest
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.utils import import_attribute
 
 from api.runtime import Services
-from workers.runner import run_worker
+from api.store.jobs import JOBS, rq_job_id, sink_job_id
+from workers.runner import make_worker, run_worker
+
+
+@pytest.mark.parametrize("name", sorted(JOBS))
+def test_every_catalogue_path_imports_and_is_callable(name: str) -> None:
+    job = JOBS[name]
+    for path in filter(None, (job.path, job.on_failure)):
+        assert callable(import_attribute(path)), path
+
+
+def test_inloop_worker_serves_every_queue_of_the_catalogue(services: Services) -> None:
+    worker = make_worker(services)
+    assert sorted(worker.queue_names()) == sorted({job.queue for job in JOBS.values()})
+
+
+def _sink_job(services: Services, kind: str, ref: str) -> str:
+    """Enqueue the sink job of a task that does not exist (it finishes at once, "task not
+    found"); its RQ job id."""
+    with services.redis.pipeline() as pipe:
+        services.jobs.enqueue(pipe, "sink." + kind, ref, "completed", 0)
+        pipe.execute()
+    return rq_job_id(sink_job_id(ref, "completed", 0))
 
 
 def test_a_webhook_backlog_does_not_starve_the_other_queues(services: Services) -> None:
-    webhook, nats = services.queues["webhook"], services.queues["nats"]
-    # Sink jobs of tasks that do not exist: each finishes at once ("task not found").
-    jobs = [webhook.enqueue("workers.sinks.deliver.deliver", f"w{n}", "completed",
-                            0) for n in range(3)]
-    jobs.append(nats.enqueue("workers.sinks.deliver.deliver", "n0", "completed", 0))
+    ids = [_sink_job(services, "webhook", f"w{n}") for n in range(3)]
+    ids.append(_sink_job(services, "nats", "n0"))
     run_worker(services, burst=True)
-    done = [Job.fetch(job.id, connection=services.redis, serializer=JSONSerializer)
-            for job in jobs]
+    done = [Job.fetch(i, connection=services.redis, serializer=JSONSerializer) for i in ids]
     order = [job.args[0] for job in sorted(done, key=lambda job: job.started_at or 0)]
     assert order == ["w0", "n0", "w1", "w2"]

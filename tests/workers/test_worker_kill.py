@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from api.domain.events import event_id
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
-from api.store.tasks import event_id
 from tests.workers.conftest import ANSWERS, BY, make_task
 from tests.workers.receiver import Receiver
 
@@ -67,7 +67,7 @@ def test_killed_worker_delivery_resumes_with_the_same_event_id(
 
 def test_killed_worker_on_the_last_try_gives_up_and_can_be_retried(
         services: Services, receiver: Receiver, redis_url: str, tmp_path: Path) -> None:
-    services.store.retry_schedules = {}  # no RQ retries: the first death is the last
+    services.settings.webhook_retry_schedule = []  # no RQ retries: the first death is the last
     receiver.plan = [("hang", 30)]
     ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
     log = tmp_path / "workers.log"
@@ -103,7 +103,7 @@ def _horse_of(worker: subprocess.Popen[bytes], log: Path) -> int:
 
 def test_killed_work_horse_on_the_last_try_gives_up_and_can_be_retried(
         services: Services, receiver: Receiver, redis_url: str, tmp_path: Path) -> None:
-    services.store.retry_schedules = {}  # no RQ retries: the first death is the last
+    services.settings.webhook_retry_schedule = []  # no RQ retries: the first death is the last
     receiver.plan = [("hang", 30)]
     ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
     log = tmp_path / "workers.log"

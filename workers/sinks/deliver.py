@@ -1,7 +1,7 @@
 """The sink job: deliver one task event to one sink, record it, and retry or give up.
 
 Delivery failures are classified (see `api.store.deliveries.Attempt`) and retried by returning
-`rq.Retry` with a jittered delay from the sink's schedule, or the receiver's Retry-After.
+`rq.Retry` as `api.store.jobs.RetryPolicy` decides (the sink's schedule, Retry-After).
 Unexpected exceptions propagate, so RQ's own retries (set at enqueue) cover them and a
 killed worker; the last one is recorded as gave up (a dead work horse's by `on_failure`
 or, when its worker lives on, by `on_horse_killed`).
@@ -10,8 +10,6 @@ or, when its worker lives on, by `on_horse_killed`).
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -21,19 +19,20 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from api.domain.errors import NotFound
+from api.domain.events import event_id
 from api.domain.task import Task
-from api.runtime import Services, retry_schedules
+from api.runtime import Services
 from api.store.deliveries import SETTLED, Attempt, DeliveryLog, delivery_id
 from api.store.files import LocalFileStorage, signature_images
-from api.store.tasks import TaskStore, event_id
-from workers.context import callback_store, services
+from api.store.jobs import SINK_PATH
+from api.store.tasks import TaskStore
+from workers.context import services
 from workers.sinks.email import Sender, send_email
 from workers.sinks.nats import send_nats
 from workers.sinks.webhook import HttpPost, WebhookCall, pinned_post, send_webhook
 from workers.smtp import send
 
 log = logging.getLogger(__name__)
-SINK_JOB = "workers.sinks.deliver.deliver"
 
 
 def deliver(ref: str, event: str, sink_index: int) -> str | Retry:
@@ -55,15 +54,14 @@ def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
 def on_horse_killed(job: Job, _pid: int, _status: int, _rusage: Any) -> None:
     """The worker's `work_horse_killed_handler`: a horse killed under a living worker
     (SIGKILL, OOM) never reaches the failure callback, so it is recorded here."""
-    if job.func_name == SINK_JOB:
+    if job.func_name == SINK_PATH:
         record_death(job, job.connection)
 
 
 def record_death(job: Job, connection: Redis) -> None:
     """Record the attempt a dead work horse could not; `gave_up` on the job's last try."""
-    store = callback_store(connection)
     try:
-        record_abandoned(store, *job.args, last=not job.retries_left)
+        record_abandoned(services().store, *job.args, last=not job.retries_left)
     except Exception:  # RQ's failure handling must go on: the job still lands in its registries
         log.exception("could not record the abandoned sink job %s", job.id)
 
@@ -76,12 +74,6 @@ def record_abandoned(store: TaskStore, ref: str, event: str, index: int, *,
     attempt = Attempt(False, 0, error="internal error: the worker died during the delivery")
     deliveries.record(store.load(ref), event, index, attempt,
                       "gave_up" if last else "retrying")
-
-
-def jittered(seconds: int, jitter: float) -> int:
-    """`seconds` give or take `jitter` (a fraction), at least 1 s."""
-    factor = random.uniform(1 - jitter, 1 + jitter)  # noqa: S311 - spreading, not secrecy
-    return max(1, round(seconds * factor))
 
 
 class SinkDelivery:
@@ -128,19 +120,12 @@ class SinkDelivery:
                           images=images)
 
     def _settle(self, task: Task, event: str, index: int, attempt: Attempt) -> str | Retry:
-        schedule = retry_schedules(self.settings)[task.sinks[index].type]
         tries = self.log.tries(delivery_id(task.ref, event, index)) + 1
-        status = _status(attempt, tries, schedule)
+        retry = None if attempt.ok or attempt.final else self.services.jobs.policy.next(
+            "sink." + task.sinks[index].type, tries, attempt.retry_after)
+        status = "delivered" if attempt.ok else "retrying" if retry else "gave_up"
         self.log.record(task, event, index, attempt, status)
-        if status != "retrying":
-            return status
-        delay = jittered(schedule[tries - 1], self.settings.retry_jitter)
-        if attempt.retry_after:
-            # RQ schedules on whole seconds (it truncates), so a Retry-After of N s waits
-            # N + 1 to never come back early. The schedule stays the floor: each 429 counts
-            # a try, and a receiver's short Retry-After must not spend the budget in seconds.
-            delay = max(attempt.retry_after + 1, delay)
-        return Retry(max=len(schedule), interval=[delay])
+        return retry or status
 
     def _record_crash(self, task: Task, event: str, index: int, error: Exception) -> None:
         job = get_current_job()
@@ -148,11 +133,3 @@ class SinkDelivery:
         attempt = Attempt(False, 0, error=f"internal error: {type(error).__name__}: {error}")
         with suppress(Exception):  # RQ still has the original error to retry or keep
             self.log.record(task, event, index, attempt, "gave_up" if last else "retrying")
-
-
-def _status(attempt: Attempt, tries: int, schedule: Sequence[int]) -> str:
-    if attempt.ok:
-        return "delivered"
-    if attempt.final or tries > len(schedule):
-        return "gave_up"
-    return "retrying"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from api.domain.events import event_id
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
-from api.store.tasks import event_id
 from tests.conftest import Account, AccountFactory, create
 from tests.workers.conftest import ANSWERS, TASK
 from tests.workers.receiver import Receiver

@@ -33,7 +33,7 @@ async def _tasks_of(client: TestClient, account: Account, count: int,
 
 async def test_large_tasks_make_short_pages_and_cursors_reach_every_task_once(
         client: TestClient, account: Account, services: Services) -> None:
-    services.store.max_page_bytes = 1024 * KIB
+    services.listing.max_page_bytes = 1024 * KIB
     ids = await _tasks_of(client, account, 12, 300 * KIB)  # about 3 per MiB
     pages = await _pages(client, account, "limit=200")
     listed = [t["task_id"] for page in pages for t in page["tasks"]]
@@ -44,7 +44,7 @@ async def test_large_tasks_make_short_pages_and_cursors_reach_every_task_once(
 
 async def test_a_task_larger_than_the_cap_still_makes_a_page(
         client: TestClient, account: Account, services: Services) -> None:
-    services.store.max_page_bytes = 100 * KIB
+    services.listing.max_page_bytes = 100 * KIB
     ids = await _tasks_of(client, account, 3, 200 * KIB)
     pages = await _pages(client, account, "limit=50&status=pending")
     assert [[t["task_id"] for t in p["tasks"]] for p in pages] == [[i] for i in ids[::-1]]

@@ -121,10 +121,10 @@ async def test_expired_task_fails_by_the_scheduled_job(client: TestClient, accou
                                               "expires_in": 60}))["task_id"]
     task = services.store.get(account.org_id, task_id)
     assert task.expires_at == task.created_at + timedelta(seconds=60)
-    scheduled = services.queues["expiry"].scheduled_job_registry.get_job_ids()
+    scheduled = services.jobs["expiry"].scheduled_job_registry.get_job_ids()
     assert scheduled == [rq_job_id(f"expire:{task.ref}")]
     services.store.clock = lambda: task.created_at + timedelta(seconds=61)
-    services.queues["expiry"].enqueue_job(services.queues["expiry"].fetch_job(scheduled[0]))
+    services.jobs["expiry"].enqueue_job(services.jobs["expiry"].fetch_job(scheduled[0]))
     assert run_jobs(("expiry",)) == 1
     raw = services.store.redis.get(f"inloop:task:{task.ref}")
     assert b'"status":"failed"' in raw and b'"code":"expired"' in raw
@@ -136,7 +136,7 @@ async def test_expiry_is_scheduled_for_the_second_after_expires_at(
                                               "expires_in": 60}))["task_id"]
     expires_at = services.store.get(account.org_id, task_id).expires_at
     assert expires_at is not None
-    registry = services.queues["expiry"].scheduled_job_registry
+    registry = services.jobs["expiry"].scheduled_job_registry
     score = services.redis.zscore(registry.key, rq_job_id(f"expire:{account.ref(task_id)}"))
     # RQ releases a job once the current whole second reaches its score: never before.
     assert score == math.ceil(expires_at.timestamp()) and score >= expires_at.timestamp()
@@ -151,7 +151,7 @@ async def test_an_expiry_job_started_a_little_early_waits_and_expires(
     # The worker's clock reads 0.4 s before expires_at when the job starts.
     skew = expires_at - datetime.now(UTC) - timedelta(seconds=0.4)
     services.store.clock = lambda: datetime.now(UTC) + skew
-    queue = services.queues["expiry"]
+    queue = services.jobs["expiry"]
     queue.enqueue_job(queue.fetch_job(rq_job_id(f"expire:{account.ref(task_id)}")))
     assert run_jobs(("expiry",)) == 1
     task = services.store.get(account.org_id, task_id)

@@ -25,12 +25,12 @@ class Clock:
 
 
 def codes(services: Services, clock: Clock | None = None, **policy: int) -> EmailCodes:
-    return EmailCodes(services.redis, services.queues, CodePolicy(**policy), clock or Clock())
+    return EmailCodes(services.redis, services.jobs, CodePolicy(**policy), clock or Clock())
 
 
 def issued_code(services: Services) -> str:
     """The code from the last queued email job (what the mailbox would receive)."""
-    job = services.queues["email"].jobs[-1]
+    job = services.jobs["email"].jobs[-1]
     return str(job.args[1])
 
 
@@ -92,7 +92,7 @@ def test_tries_per_attempt_and_sends_per_network(services: Services) -> None:
 def test_undelivered_codes_are_stored_but_not_sent(services: Services) -> None:
     attempt = request(codes(services), OWNER, deliver=False)
     assert services.redis.exists(keys.otp_code("task", attempt))
-    assert services.queues["email"].count == 0
+    assert services.jobs["email"].count == 0
 
 
 @pytest.mark.parametrize(("ip", "group"), [
@@ -147,10 +147,10 @@ def test_requests_within_the_interval_join_the_code_mailed_last(services: Servic
     owner = request(otp, OWNER)
     first = issued_code(services)
     joined = [request(otp, STRANGER) for _ in range(3)]
-    assert services.queues["email"].count == 1  # one mail, however many asked
+    assert services.jobs["email"].count == 1  # one mail, however many asked
     clock.now += 61
     later = request(otp, STRANGER)
-    assert services.queues["email"].count == 2 and issued_code(services) != first
+    assert services.jobs["email"].count == 2 and issued_code(services) != first
     assert otp.verify("task", owner, first, OWNER) is not None  # not replaced by others
     with pytest.raises(CodeLocked, match="used"):  # used: dead for every attempt joining it
         otp.verify("task", joined[0], first, STRANGER)
@@ -165,7 +165,7 @@ def test_past_the_mail_cap_a_subject_gets_one_code_per_lifetime(services: Servic
         clock.now += 61
     last = issued_code(services)
     owner = request(otp, OWNER)  # the cap is reached: joins the live code
-    assert services.queues["email"].count == 2
+    assert services.jobs["email"].count == 2
     assert otp.verify("task", owner, last, OWNER) is not None
     request(otp, OWNER)  # that code is used up: a new one is mailed
-    assert services.queues["email"].count == 3
+    assert services.jobs["email"].count == 3

@@ -89,7 +89,7 @@ async def test_hpi_onboarding_step_one_in_slack_then_web(
                for e in b["elements"]]
     assert link == f"{services.store.load(task_id).url}?step=2"
     slack_answers = {"full_name": "Ada Lovelace", "department": "Engineering"}
-    assert services.store.load_draft(task_id) == slack_answers
+    assert services.drafts.load(task_id) == slack_answers
     # the person follows the link: the web form opens at the upload step
     path = link.removeprefix("http://inloop.test")
     page = await client.get(path)
@@ -149,7 +149,7 @@ async def test_errors_go_back_per_block(post_task: Poster, slack: Slack,
     answer = await slack.submit(ASSIGNEE, await _open(slack, approval, 2), {})
     assert answer["errors"] == {"f:decision": "this field is required"}
     assert services.store.load(task_id).status == "pending"
-    assert services.store.load_draft(task_id) == {}
+    assert services.drafts.load(task_id) == {}
 
 
 async def test_draft_survives_close_and_reopen(post_task: Poster, slack: Slack,
@@ -186,7 +186,7 @@ async def test_reopen_never_skips_an_optional_step_not_yet_seen(
     assert _step(optional) == 1
     answer = await slack.submit(ASSIGNEE, optional, {})
     assert _step(answer["view"]) == 2
-    assert services.store.load_draft(task_id) == {"name": "Ada", "note": None}
+    assert services.drafts.load(task_id) == {"name": "Ada", "note": None}
     assert _step(await _open(slack, task_id, 3)) == 2  # submitted empty: done
     assert await slack.submit(ASSIGNEE, answer["view"], {"team": "Core"}) == {}
     assert services.store.load(task_id).data == {"name": "Ada", "team": "Core"}
@@ -195,7 +195,7 @@ async def test_reopen_never_skips_an_optional_step_not_yet_seen(
 async def test_reopen_prefills_saved_answers(post_task: Poster, slack: Slack,
                                              services: Services) -> None:
     task_id = await post_task(example("hpi_feedback"), assignee_email=ASSIGNEE[1])
-    services.store.save_draft(task_id, {"comments": "half done", "role": "Designer"})
+    services.drafts.save(task_id, {"comments": "half done", "role": "Designer"})
     view = await _open(slack, task_id)
     inputs = _inputs(view)
     assert _step(view) == 0 and inputs["f:comments"]["initial_value"] == "half done"
@@ -216,7 +216,7 @@ async def test_channel_members_each_have_their_own_draft(post_task: Poster, slac
     task = services.store.load(task_id)
     assert task.data == {"name": "Ada", "color": "Red"} and task.completed_by is not None
     assert task.completed_by.id == ASSIGNEE[0]
-    assert services.store.load_draft(task_id) == {}  # nobody wrote the assignee's draft
+    assert services.drafts.load(task_id) == {}  # nobody wrote the assignee's draft
 
 
 async def test_the_assignee_shares_the_web_draft_in_a_channel_task(
@@ -224,7 +224,7 @@ async def test_the_assignee_shares_the_web_draft_in_a_channel_task(
     task_id = await post_task(two_step_task(), slack_channel="ops", assignee_email=ASSIGNEE[1])
     first = await _open(slack, task_id, user=ASSIGNEE, channel=CHANNEL[1])
     await slack.submit(ASSIGNEE, first, {"name": "Ada"})
-    assert services.store.load_draft(task_id) == {"name": "Ada"}
+    assert services.drafts.load(task_id) == {"name": "Ada"}
     bob = await _open(slack, task_id, 2, user=OTHER, channel=CHANNEL[1])
     assert _step(bob) == 0 and "initial_value" not in _inputs(bob)["f:name"]
 
@@ -237,7 +237,7 @@ async def test_submission_by_someone_else_changes_nothing(post_task: Poster, sla
     assert answer["response_action"] == "errors"
     assert "not assigned to you" in answer["errors"]["f:decision"]
     assert services.store.load(task_id).status == "pending"
-    assert services.store.load_draft(task_id) == {}
+    assert services.drafts.load(task_id) == {}
 
 
 async def test_second_submission_is_told_who_completed(post_task: Poster, slack: Slack,

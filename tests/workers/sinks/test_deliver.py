@@ -14,12 +14,11 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from api.domain.errors import Conflict
-from api.domain.events import event_body
+from api.domain.events import event_body, event_id
 from api.domain.task import TaskError
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import rq_job_id
-from api.store.tasks import event_id
 from tests.servers import SmtpServer
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
 from tests.workers.receiver import Receiver
@@ -65,7 +64,7 @@ def test_one_job_per_event_and_sink_on_its_kind_queue(services: Services) -> Non
     for _ in range(3):
         with pytest.raises(Conflict):
             services.store.complete(ref, ANSWERS, BY)
-    queued = {q.name: q.job_ids for q in services.queues.all()}
+    queued = {q.name: q.job_ids for q in services.jobs.queues()}
     assert queued["webhook"] == [rq_job_id(f"sink:{ref}:completed:0")]
     assert queued["nats"] == []  # that sink asked for cancellations only
     assert queued["email"] == [rq_job_id(f"sink:{ref}:completed:2")]

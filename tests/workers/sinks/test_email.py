@@ -9,12 +9,12 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 from pypdf import PdfReader
 
+from api.domain.events import event_id
 from api.domain.fields import FileRef
 from api.domain.task import TaskCreate, task_ref
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.files import LocalFileStorage
-from api.store.tasks import event_id
 from tests.ports import free_port
 from tests.renderers.conftest import make_task as renderer_task
 from tests.servers import Mailbox, SmtpServer
@@ -109,7 +109,8 @@ def _signed_task(services: Services) -> str:
         "steps": [{"id": "s1", "title": "Sign", "blocks": [{"type": "input", "field": {
             "name": "signature", "label": "Signature", "kind": "signature"}}]}]})
     created, _ = services.store.create(body, org_id="org-1", created_by="m-1",
-                                       body_hash="h", secrets=[None], revealed=[None])
+                                       body_hash="h", secrets=[None], revealed=[None],
+                                       **services.tasks.new_link())
     return task_ref("org-1", str(created["task_id"]))
 
 
@@ -125,7 +126,7 @@ def test_emailed_pdf_shows_the_signature(services: Services, smtp_server: SmtpSe
     ref = _signed_task(services)
     data = _png()
     sha = LocalFileStorage(services.settings.files_dir).put(data)
-    services.store.claim_file(ref, sha)
+    services.files.claim(ref, sha)
     task_id = services.store.load(ref).task_id
     file_ref = FileRef(name="signature.png", size=len(data), content_type="image/png",
                        sha256=sha, url=f"http://inloop.test/api/v1/tasks/{task_id}/files/signature")
@@ -149,7 +150,8 @@ def test_a_huge_answer_set_is_cut_in_the_body_and_the_pdf(
         "title": "Long", "sinks": [{"type": "email", "to": "ops@example.com"}],
         "steps": [{"id": "s1", "title": "Write", "blocks": fields}]})
     created, _ = services.store.create(body, org_id="org-1", created_by="m-1",
-                                       body_hash="h", secrets=[None], revealed=[None])
+                                       body_hash="h", secrets=[None], revealed=[None],
+                                       **services.tasks.new_link())
     ref = task_ref("org-1", str(created["task_id"]))
     services.store.complete(ref, {f"f{i}": "word " * 10_000 for i in range(20)}, BY)
     drain(lambda: DeliveryLog(services.store).status(

@@ -11,9 +11,9 @@ import nats
 import pytest
 from nats.aio.msg import Msg
 
+from api.domain.events import event_id
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
-from api.store.tasks import event_id
 from tests.ports import free_port
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
 from tests.workers.nats_servers import serve

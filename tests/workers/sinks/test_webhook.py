@@ -12,9 +12,9 @@ import pytest
 from standardwebhooks import Webhook
 from urllib3.exceptions import ConnectTimeoutError
 
+from api.domain.events import event_id
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
-from api.store.tasks import event_id
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
 from tests.workers.receiver import Receiver
 from workers.sinks.webhook import pinned_post
@@ -192,7 +192,7 @@ def test_retry_after_parsing(value: str, expected: int | None) -> None:
 
 
 def test_jitter_spreads_delays_within_bounds() -> None:
-    from workers.sinks.deliver import jittered
+    from api.store.jobs import jittered
 
     delays = {jittered(300, 0.2) for _ in range(200)}
     assert min(delays) >= 240 and max(delays) <= 360 and len(delays) > 20
