@@ -7,6 +7,10 @@ InloopError
  +-- Unauthorized        401
  +-- Forbidden           403
  +-- Unavailable         503 (Redis unreachable)
+
+ValueError (data or configuration a sink cannot use; never a request's HTTP status)
+ +-- BadSecret           a `whsec_` webhook secret that is not base64 of 24..64 bytes
+ +-- SmtpUrlError        INLOOP_SMTP_URL unusable (its text never quotes the URL)
 """
 
 from __future__ import annotations
@@ -67,3 +71,15 @@ class Forbidden(InloopError):
 class Unavailable(InloopError):
     status = 503
     code = "unavailable"
+
+
+# -- sinks ----------------------------------------------------------------------------
+
+
+class BadSecret(ValueError):
+    """Not a `whsec_` secret of 24..64 base64-encoded bytes. A ValueError, so a request
+    model's validator turns it into a field-level detail."""
+
+
+class SmtpUrlError(ValueError):
+    """INLOOP_SMTP_URL cannot be used. The text never quotes the URL: it holds a password."""

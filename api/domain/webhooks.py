@@ -11,12 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 
+from api.domain.errors import BadSecret
+
 PREFIX = "whsec_"
 MIN_KEY_BYTES, MAX_KEY_BYTES = 24, 64
-
-
-class BadSecret(ValueError):
-    """Not a `whsec_` secret of 24..64 base64-encoded bytes."""
 
 
 def decode(secret: str) -> bytes:

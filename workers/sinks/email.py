@@ -10,11 +10,12 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from api.domain.errors import SmtpUrlError
 from api.domain.task import Task
 from api.store.deliveries import Attempt
 from renderers.pdf import task_pdf
 from renderers.values import display_value
-from workers.smtp import SmtpConfig, SmtpUrlError, send
+from workers.smtp import SmtpConfig, send
 from workers.timing import elapsed_ms
 
 SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed"}

@@ -20,7 +20,8 @@ from urllib.parse import SplitResult, urlsplit
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, TimeoutError
 
-from api.domain.webhooks import BadSecret, signing_key
+from api.domain.errors import BadSecret
+from api.domain.webhooks import signing_key
 from api.netguard import BlockedAddress, Unresolvable, resolve_checked
 from api.store.deliveries import Attempt
 from workers.timing import elapsed_ms
