@@ -17,10 +17,10 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from api.domain.events import EVENT_TYPES
+from api.domain.events import EVENT_TYPES, Attempt
 from api.domain.task import Task
 from api.store import keys
-from api.store.deliveries import Attempt, DeliveryLog, delivery_id
+from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import rq_job_id, sink_job, sink_job_id
 from api.store.tasks import TaskStore
 

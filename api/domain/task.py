@@ -220,6 +220,13 @@ class WebhookSink(_In):
             decode(value)  # raises BadSecret (a ValueError) naming what is wrong
         return value  # other text (HPI's examples) signs with its UTF-8 bytes
 
+    @property
+    def target(self) -> str:
+        """Where it delivers, safe to show: the URL without its query and credentials."""
+        parts = urlsplit(self.url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
 
 class NatsSink(_In):
     type: Literal["nats"]
@@ -227,11 +234,19 @@ class NatsSink(_In):
                          pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
     events: list[SinkEvent] = Field(default_factory=lambda: list(ALL_EVENTS), min_length=1)
 
+    @property
+    def target(self) -> str:
+        return self.subject
+
 
 class EmailSink(_In):
     type: Literal["email"]
     to: EmailStr
     events: list[SinkEvent] = Field(default_factory=lambda: list(ALL_EVENTS), min_length=1)
+
+    @property
+    def target(self) -> str:
+        return str(self.to)
 
 
 Sink = Annotated[WebhookSink | NatsSink | EmailSink, Field(discriminator="type")]

@@ -21,9 +21,10 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from api.domain.errors import NotFound
+from api.domain.events import Attempt
 from api.domain.task import Task
 from api.runtime import Services, retry_schedules
-from api.store.deliveries import SETTLED, Attempt, DeliveryLog, delivery_id
+from api.store.deliveries import SETTLED, DeliveryLog, delivery_id
 from api.store.files import LocalFileStorage, signature_images
 from api.store.tasks import TaskStore, event_id
 from workers.context import callback_store, services

@@ -11,8 +11,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from api.domain.errors import SmtpUrlError
+from api.domain.events import Attempt
 from api.domain.task import Task
-from api.store.deliveries import Attempt
 from renderers.pdf import task_pdf
 from renderers.values import display_value
 from workers.smtp import SmtpConfig, send

@@ -19,7 +19,7 @@ from nats.errors import NoRespondersError
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
-from api.store.deliveries import Attempt
+from api.domain.events import Attempt
 from workers.timing import elapsed_ms
 
 # JetStream's "not enabled for account" and "not enabled" API error codes.

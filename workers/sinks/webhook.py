@@ -21,9 +21,9 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, TimeoutError
 
 from api.domain.errors import BadSecret
+from api.domain.events import Attempt
 from api.domain.webhooks import signing_key
 from api.netguard import BlockedAddress, Unresolvable, resolve_checked
-from api.store.deliveries import Attempt
 from workers.timing import elapsed_ms
 
 USER_AGENT = "inloop/0.1"

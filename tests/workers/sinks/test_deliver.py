@@ -15,13 +15,13 @@ from rq.serializers import JSONSerializer
 
 from api.domain.errors import Conflict
 from api.domain.events import event_body
-from api.domain.task import TaskError
+from api.domain.task import TaskCreate, TaskError
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import rq_job_id
 from api.store.tasks import event_id
 from tests.servers import SmtpServer
-from tests.workers.conftest import ANSWERS, BY, Drain, make_task
+from tests.workers.conftest import ANSWERS, BY, TASK, Drain, make_task
 from tests.workers.receiver import Receiver
 
 EVENTS = ("completed", "cancelled", "failed")
@@ -54,6 +54,17 @@ def test_event_body_shape(services: Services) -> None:
                                   "process_id", "process_step", "payload"]
     assert body["task"]["completed_by"] == BY.model_dump()
     assert body["task"]["payload"] == {"budget": 1200}
+
+
+def test_each_sinks_target_is_safe_to_show() -> None:
+    """Delivery records and the API show `target`: a webhook URL's credentials and query
+    (where integrators put tokens) stay out."""
+    sinks = TaskCreate.model_validate({**TASK, "sinks": [
+        {"type": "webhook", "url": "https://user:pw@hooks.example:8443/in?token=s3cret#x"},
+        {"type": "nats", "subject": "tasks.done"},
+        {"type": "email", "to": "ops@example.com"}]}).sinks
+    assert [sink.target for sink in sinks] == \
+        ["https://hooks.example:8443/in", "tasks.done", "ops@example.com"]
 
 
 def test_one_job_per_event_and_sink_on_its_kind_queue(services: Services) -> None:
