@@ -6,23 +6,18 @@ run it in a thread.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import secrets
 from typing import Any
 
 from api.domain.errors import Detail, InvalidRequest
 from api.domain.fields import validate_answers
 from api.domain.task import UPLOAD_KINDS, CompletedBy, Task, TaskCreate, WebhookSink
 from api.domain.validation import parse_task
+from api.domain.webhooks import WebhookSecret
 from api.netguard import BlockedAddress, resolve_checked
 from api.store.directory import Directory, Principal
 from api.store.tasks import TaskStore
-
-
-def new_webhook_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def body_hash(raw: Any) -> str:
@@ -90,7 +85,7 @@ class TaskService:
     def _secret(sink: Any) -> str | None:
         if not isinstance(sink, WebhookSink):
             return None
-        return sink.secret or new_webhook_secret()
+        return sink.secret or WebhookSecret.mint().text
 
     def _unclaimed_files(self, task: Task, clean: dict[str, Any]) -> list[Detail]:
         """File answers must name files uploaded for this very task (storage is shared by

@@ -214,10 +214,10 @@ class WebhookSink(_In):
     @field_validator("secret")
     @classmethod
     def _secret(cls, value: str | None) -> str | None:
-        from api.domain.webhooks import PREFIX, decode
+        from api.domain.webhooks import WebhookSecret
 
-        if value is not None and value.startswith(PREFIX):
-            decode(value)  # raises BadSecret (a ValueError) naming what is wrong
+        if value is not None:
+            WebhookSecret.parse(value)  # raises BadSecret (a ValueError) naming what is wrong
         return value  # other text (HPI's examples) signs with its UTF-8 bytes
 
     @property

@@ -149,7 +149,6 @@ SYMBOL_HOMES: dict[tuple[str, str], tuple[str, str]] = {
     # bot's context key dies in S7: never follow it to the aiohttp AppKey of that name
     ("bot.access", "SERVICES"): ("bot.app", "SERVICES"),
     ("api.http.deps", "error_response"): ("api.http.app", "error_response"),
-    ("workers.sinks.webhook", "signature"): ("api.domain.webhooks", "signature"),
 }
 
 TEXT_FILES = ("*.py", "*.md", "*.toml", "*.cfg", "*.ini", "*.sh", "*.yaml", "*.yml",

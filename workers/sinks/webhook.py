@@ -6,9 +6,6 @@ bytes, so a receiver verifies with `standardwebhooks.Webhook(secret)` (see `api.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import math
 import time
 from collections.abc import Callable
@@ -22,7 +19,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 
 from api.domain.errors import BadSecret
 from api.domain.events import Attempt
-from api.domain.webhooks import signing_key
+from api.domain.webhooks import WebhookSecret
 from api.netguard import BlockedAddress, Unresolvable, resolve_checked
 from workers.timing import elapsed_ms
 
@@ -43,19 +40,11 @@ class HttpPost(Protocol):
                  timeout: float) -> HttpResponse: ...
 
 
-def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """`v1,<base64 HMAC-SHA256 of id.timestamp.body>` (Standard Webhooks)."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
 def signed_headers(secret: str, msg_id: str, body: bytes,
                    clock: Callable[[], float] = time.time) -> dict[str, str]:
-    timestamp = int(clock())
-    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature(secret, msg_id, timestamp, body),
-            "content-type": "application/json", "user-agent": USER_AGENT}
+    """What one delivery sends: signed now, so every retry carries a fresh timestamp."""
+    signed = WebhookSecret.parse(secret).headers(msg_id, int(clock()), body)
+    return {**signed, "content-type": "application/json", "user-agent": USER_AGENT}
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> int | None:
