@@ -6,26 +6,22 @@ run it in a thread.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import secrets
 import uuid
 from typing import Any
 
 from api.domain.errors import BlockedAddress, Detail, InvalidRequest
+from api.domain.events import Attempt
 from api.domain.fields import UPLOAD_KINDS, validate_answers
 from api.domain.task import CompletedBy, Task, TaskCreate, WebhookSink
 from api.domain.validation import parse_task
+from api.domain.webhooks import WebhookSecret
 from api.netguard import resolve_checked
-from api.store.deliveries import Attempt, DeliveryLog, delivery_id
+from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.directory import Directory, Principal
 from api.store.files import FileClaims
 from api.store.tasks import TaskStore
-
-
-def new_webhook_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def body_hash(raw: Any) -> str:
@@ -110,7 +106,7 @@ class TaskService:
     def _secret(sink: Any) -> str | None:
         if not isinstance(sink, WebhookSink):
             return None
-        return sink.secret or new_webhook_secret()
+        return sink.secret or WebhookSecret.mint().text
 
     def _unclaimed_files(self, task: Task, clean: dict[str, Any]) -> list[Detail]:
         """File answers must name files uploaded for this very task (storage is shared by

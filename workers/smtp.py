@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
+from api.domain.errors import SmtpUrlError
+
 TRUE = ("1", "true", "yes")
 INVALID_URL = ("INLOOP_SMTP_URL is invalid: use smtp:// or smtps://, user and password "
                "percent-encoded (/ as %2F, # as %23, @ as %40), a host and a port")
-
-
-class SmtpUrlError(ValueError):
-    """INLOOP_SMTP_URL cannot be used. The text never quotes the URL: it holds a password."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ ValueError: rules broken by one value, turned into a field's message by the call
  +-- BadSignature        a signature that is not a sane PNG
  +-- BlockedAddress      a URL resolving to an address inloop must not call
       +-- Unresolvable   the URL's host does not resolve now (worth retrying)
+ValueError (data or configuration a sink cannot use; never a request's HTTP status)
+ +-- BadSecret           a `whsec_` webhook secret that is not base64 of 24..64 bytes
+ +-- SmtpUrlError        INLOOP_SMTP_URL unusable (its text never quotes the URL)
 """
 
 from __future__ import annotations
@@ -119,3 +122,13 @@ class BlockedAddress(ValueError):
 
 class Unresolvable(BlockedAddress):
     """The URL's host does not resolve now (perhaps a DNS blip: worth retrying)."""
+# -- sinks ----------------------------------------------------------------------------
+
+
+class BadSecret(ValueError):
+    """Not a `whsec_` secret of 24..64 base64-encoded bytes. A ValueError, so a request
+    model's validator turns it into a field-level detail."""
+
+
+class SmtpUrlError(ValueError):
+    """INLOOP_SMTP_URL cannot be used. The text never quotes the URL: it holds a password."""

@@ -1,8 +1,10 @@
-"""Sink events: the JSON body every sink receives when a task ends. Pure."""
+"""Sink events: the JSON body every sink receives when a task ends, and the outcome of one
+attempt to deliver it. Pure."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from api.domain.task import Task
@@ -29,3 +31,17 @@ def event_body(task: Task, event: str) -> dict[str, Any]:
     return {"id": event_id(task.ref, event), "type": EVENT_TYPES[event],
             "created_at": task.model_dump(mode="json", include={"ended_at"})["ended_at"],
             "task": {name: shown[name] for name in TASK_FIELDS}}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one delivery attempt. `final` failures are not retried (410, refused).
+    `detail` says how a success went where that matters (NATS: the JetStream ack or not)."""
+
+    ok: bool
+    latency_ms: float
+    status_code: int | None = None
+    error: str | None = None
+    retry_after: int | None = None
+    final: bool = False
+    detail: str | None = None

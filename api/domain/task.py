@@ -114,11 +114,18 @@ class WebhookSink(Shape):
     @field_validator("secret")
     @classmethod
     def _secret(cls, value: str | None, info: ValidationInfo) -> str | None:
-        from api.domain.webhooks import PREFIX, decode
+        from api.domain.webhooks import WebhookSecret
 
-        if value is not None and in_request(info) and value.startswith(PREFIX):
-            decode(value)  # raises BadSecret (a ValueError) naming what is wrong
+        if value is not None and in_request(info):
+            WebhookSecret.parse(value)  # raises BadSecret (a ValueError) naming what is wrong
         return value  # other text (HPI's examples) signs with its UTF-8 bytes
+
+    @property
+    def target(self) -> str:
+        """Where it delivers, safe to show: the URL without its query and credentials."""
+        parts = urlsplit(self.url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
 class NatsSink(Shape):
@@ -127,11 +134,19 @@ class NatsSink(Shape):
                                   pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")]
     events: Events = Field(default_factory=lambda: list(ALL_EVENTS))
 
+    @property
+    def target(self) -> str:
+        return self.subject
+
 
 class EmailSink(Shape):
     type: Literal["email"]
     to: Annotated[str, Email]
     events: Events = Field(default_factory=lambda: list(ALL_EVENTS))
+
+    @property
+    def target(self) -> str:
+        return str(self.to)
 
 
 Sink = Annotated[WebhookSink | NatsSink | EmailSink, Field(discriminator="type")]

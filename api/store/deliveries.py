@@ -11,9 +11,8 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from redis.client import Pipeline
 from rq.exceptions import NoSuchJobError
@@ -21,7 +20,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from api.domain.errors import Conflict, NotFound
-from api.domain.events import EVENT_TYPES, event_body, event_id
+from api.domain.events import EVENT_TYPES, Attempt, event_body, event_id
 from api.domain.task import Task
 from api.store import keys
 from api.store.codec import text, text_hash
@@ -40,30 +39,6 @@ DELIVERY_ID = re.compile(r"^dlv_[0-9a-f]{32}$")
 def delivery_id(ref: str, event: str, index: int) -> str:
     digest = hashlib.sha256(sink_job_id(ref, event, index).encode()).hexdigest()
     return "dlv_" + digest[:32]
-
-
-def sink_target(sink: Any) -> str:
-    """Where a sink delivers, safe to show: a webhook URL loses its query and credentials."""
-    if sink.type == "webhook":
-        parts = urlsplit(sink.url)
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
-    return str(sink.subject if sink.type == "nats" else sink.to)
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """The outcome of one delivery attempt. `final` failures are not retried (410, refused).
-    `detail` says how a success went where that matters (NATS: the JetStream ack or not)."""
-
-    ok: bool
-    latency_ms: float
-    status_code: int | None = None
-    error: str | None = None
-    retry_after: int | None = None
-    final: bool = False
-    detail: str | None = None
-
 
 
 def _delete_job(job: Job, pipe: Pipeline) -> None:
@@ -116,7 +91,7 @@ class DeliveryLog:
         sink = task.sinks[index]
         return {"task_id": task.task_id, "task_ref": task.ref, "org_id": task.org_id,
                 "event": event, "sink_index": index, "sink_type": sink.type,
-                "target": sink_target(sink), "event_id": event_id(task.ref, event),
+                "target": sink.target, "event_id": event_id(task.ref, event),
                 "status": status, "updated_at": now.isoformat()}
 
     @staticmethod
@@ -140,7 +115,7 @@ class DeliveryLog:
         record, attempts = self._load(did)
         return {"id": did, "task_id": task.task_id, "event": event,
                 "event_id": event_id(task.ref, event), "sink_index": index,
-                "sink_type": sink.type, "target": sink_target(sink),
+                "sink_type": sink.type, "target": sink.target,
                 "status": record.get("status", "queued"),
                 "attempt_count": int(record.get("attempts", 0)), "attempts": attempts}
 

@@ -11,8 +11,8 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from api.domain.task import CompletedBy, TaskCreate, task_ref
+from api.domain.webhooks import WebhookSecret
 from api.runtime import Services
-from api.service import new_webhook_secret
 from tests.workers.nats_servers import jetstream_url, nats_url  # noqa: F401 (fixtures)
 from tests.workers.receiver import receiver  # noqa: F401 (fixture)
 
@@ -34,7 +34,7 @@ def make_task(services: Services, sinks: list[dict[str, Any]], org_id: str = "or
     """The ref of a new pending task with `sinks` (webhook secrets generated unless
     given): store calls, delivery ids and event ids all take the ref."""
     body = TaskCreate.model_validate({**TASK, "sinks": sinks})
-    secrets = [(s.get("secret") or new_webhook_secret()) if s["type"] == "webhook" else None
+    secrets = [(s.get("secret") or WebhookSecret.mint().text) if s["type"] == "webhook" else None
                for s in sinks]
     created, _ = services.store.create(body, org_id=org_id, created_by="m-1",
                                        body_hash=str(time.time_ns()), secrets=secrets,

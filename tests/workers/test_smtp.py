@@ -23,12 +23,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from api.domain.errors import SmtpUrlError
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from tests.ports import free_port
 from tests.servers import Mailbox
 from tests.workers.conftest import Drain, make_task
-from workers.smtp import INVALID_URL, SmtpConfig, SmtpUrlError, send
+from workers.smtp import INVALID_URL, SmtpConfig, send
 
 
 @dataclass

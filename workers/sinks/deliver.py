@@ -1,7 +1,9 @@
 """The sink job: deliver one task event to one sink, record it, and retry or give up.
 
-Delivery failures are classified (see `api.store.deliveries.Attempt`) and retried by returning
-`rq.Retry` as `api.store.jobs.RetryPolicy` decides (the sink's schedule, Retry-After).
+Each attempt is made by the transport registered for the sink's type (`TRANSPORTS`; the
+protocol is in workers/sinks/base.py). Failures come back classified (see
+`api.domain.events.Attempt`) and are retried by returning `rq.Retry` as
+`api.store.jobs.RetryPolicy` decides (the sink's schedule, Retry-After).
 Unexpected exceptions propagate, so RQ's own retries (set at enqueue) cover them and a
 killed worker; the last one is recorded as gave up (a dead work horse's by `on_failure`
 or, when its worker lives on, by `on_horse_killed`).
@@ -10,6 +12,7 @@ or, when its worker lives on, by `on_horse_killed`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -19,20 +22,22 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from api.domain.errors import NotFound
-from api.domain.events import event_id
+from api.domain.events import Attempt, event_id
 from api.domain.task import Task
 from api.runtime import Services
-from api.store.deliveries import SETTLED, Attempt, DeliveryLog, delivery_id
-from api.store.files import LocalFileStorage, signature_images
+from api.store.deliveries import SETTLED, DeliveryLog, delivery_id
 from api.store.jobs import SINK_PATH
 from api.store.tasks import TaskStore
 from workers.context import services
-from workers.sinks.email import Sender, send_email
-from workers.sinks.nats import send_nats
-from workers.sinks.webhook import HttpPost, WebhookCall, pinned_post, send_webhook
-from workers.smtp import send
+from workers.sinks.base import Factory, SinkCall, Transport
+from workers.sinks.email import EmailTransport
+from workers.sinks.nats import NatsTransport
+from workers.sinks.webhook import WebhookTransport
 
 log = logging.getLogger(__name__)
+# The transport of each sink type (the `Sink` discriminator's values), built from settings.
+TRANSPORTS: dict[str, Factory] = {"webhook": WebhookTransport, "nats": NatsTransport,
+                                  "email": EmailTransport}
 
 
 def deliver(ref: str, event: str, sink_index: int) -> str | Retry:
@@ -77,13 +82,13 @@ def record_abandoned(store: TaskStore, ref: str, event: str, index: int, *,
 
 
 class SinkDelivery:
-    def __init__(self, services: Services, *, http: HttpPost = pinned_post,
-                 smtp: Sender = send) -> None:
+    def __init__(self, services: Services,
+                 transports: Mapping[str, Transport] | None = None) -> None:
         self.services = services
         self.settings = services.settings
         self.log = DeliveryLog(services.store)
-        self.http = http
-        self.smtp = smtp
+        self.transports = transports or {kind: make(self.settings)
+                                         for kind, make in TRANSPORTS.items()}
 
     def run(self, ref: str, event: str, index: int) -> str | Retry:
         try:
@@ -100,24 +105,15 @@ class SinkDelivery:
         return self._settle(task, event, index, attempt)
 
     def attempt(self, task: Task, event: str, index: int) -> Attempt:
-        """One delivery attempt to the sink, classified."""
-        sink, body = task.sinks[index], self.log.body(task, event)
-        eid = event_id(task.ref, event)
-        if sink.type == "webhook":
-            secret = self.services.store.secrets(task.ref)[index]
-            if not secret:
-                return Attempt(False, 0, error="the webhook sink has no secret", final=True)
-            call = WebhookCall(sink.url, secret, eid, body, self.settings.webhook_timeout_s,
-                               self.settings.allow_private_webhooks)
-            return send_webhook(call, self.http)
-        if sink.type == "nats":
-            return send_nats(self.settings.nats_url, sink.subject, body, eid,
-                             self.settings.nats_connect_timeout_s)
-        images = (signature_images(LocalFileStorage(self.settings.files_dir), task)
-                  if event == "completed" else None)
-        return send_email(task, event, str(sink.to), smtp_url=self.settings.smtp_url,
-                          sender=self.settings.smtp_from, event_id=eid, deliver=self.smtp,
-                          images=images)
+        """One delivery attempt to the sink, by the transport of its type, classified."""
+        sink = task.sinks[index]
+        call = SinkCall(task, event, sink, self.log.body(task, event),
+                        event_id(task.ref, event), self._secret(task.ref, index))
+        return self.transports[sink.type].send(call)
+
+    def _secret(self, ref: str, index: int) -> str | None:
+        stored = self.services.store.secrets(ref)  # a webhook's; None for other kinds
+        return stored[index] if index < len(stored) else None
 
     def _settle(self, task: Task, event: str, index: int, attempt: Attempt) -> str | Retry:
         tries = self.log.tries(delivery_id(task.ref, event, index)) + 1

@@ -10,12 +10,15 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from api.domain.task import Task
-from api.store.deliveries import Attempt
+from api.domain.errors import SmtpUrlError
+from api.domain.events import Attempt
+from api.domain.task import EmailSink, Task
+from api.settings import Settings
+from api.store.files import LocalFileStorage, signature_images
 from renderers.pdf import task_pdf
 from renderers.values import display_value
-from workers.smtp import SmtpConfig, SmtpUrlError, send
-from workers.timing import elapsed_ms
+from workers.sinks.base import SinkCall, elapsed_ms
+from workers.smtp import SmtpConfig, send
 
 SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed"}
 # Characters of answers in the body (encoding a 1 MB body took about a second); the PDF
@@ -62,22 +65,35 @@ def email_message(task: Task, event: str, *, sender: str, to: str, event_id: str
     return message
 
 
-def send_email(task: Task, event: str, to: str, *, smtp_url: str | None, sender: str,
-               event_id: str, deliver: Sender = send,
-               images: dict[str, bytes] | None = None) -> Attempt:
-    """One attempt; a permanent SMTP refusal (5xx) is final, anything else (a 4xx such as
-    greylisting, a connection failure) is retried.
-    `images` are the signatures (by field name) the attached PDF shows."""
-    started = time.monotonic()
-    if not smtp_url:
-        return Attempt(False, 0, error="INLOOP_SMTP_URL is not set")
-    try:
-        config = SmtpConfig.from_url(smtp_url)
-    except SmtpUrlError as error:  # its text never quotes the URL and its password
-        return Attempt(False, 0, error=str(error))
-    pdf = task_pdf(task, images=images) if event == "completed" else None
-    message = email_message(task, event, sender=sender, to=to, event_id=event_id, pdf=pdf)
-    return _deliver(deliver, config, message, started)
+class EmailTransport:
+    """Mails over the settings' SMTP URL. `deliver` is the I/O seam (one message to one
+    server); `storage` holds the signatures a completed task's PDF shows."""
+
+    def __init__(self, settings: Settings, *, deliver: Sender = send,
+                 storage: LocalFileStorage | None = None) -> None:
+        self.settings = settings
+        self.deliver = deliver
+        self.storage = storage or LocalFileStorage(settings.files_dir)
+
+    def send(self, call: SinkCall) -> Attempt:
+        """One attempt; a permanent SMTP refusal (5xx) is final, anything else (a 4xx such
+        as greylisting, a connection failure) is retried."""
+        assert isinstance(call.sink, EmailSink)  # the registry routes by sink type
+        started = time.monotonic()
+        if not self.settings.smtp_url:
+            return Attempt(False, 0, error="INLOOP_SMTP_URL is not set")
+        try:
+            config = SmtpConfig.from_url(self.settings.smtp_url)
+        except SmtpUrlError as error:  # its text never quotes the URL and its password
+            return Attempt(False, 0, error=str(error))
+        return _deliver(self.deliver, config, self._message(call, str(call.sink.to)), started)
+
+    def _message(self, call: SinkCall, to: str) -> EmailMessage:
+        pdf = None
+        if call.event == "completed":
+            pdf = task_pdf(call.task, images=signature_images(self.storage, call.task))
+        return email_message(call.task, call.event, sender=self.settings.smtp_from, to=to,
+                             event_id=call.event_id, pdf=pdf)
 
 
 def _deliver(deliver: Sender, config: SmtpConfig, message: EmailMessage,
@@ -92,7 +108,6 @@ def _deliver(deliver: Sender, config: SmtpConfig, message: EmailMessage,
     except (smtplib.SMTPException, OSError) as error:
         return Attempt(False, elapsed_ms(started), error=f"SMTP failed: {error}"[:300])
     return Attempt(True, elapsed_ms(started), status_code=250)
-
 
 
 def refused(error: smtplib.SMTPRecipientsRefused, latency_ms: float) -> Attempt:

@@ -19,8 +19,10 @@ from nats.errors import NoRespondersError
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
-from api.store.deliveries import Attempt
-from workers.timing import elapsed_ms
+from api.domain.events import Attempt
+from api.domain.task import NatsSink
+from api.settings import Settings
+from workers.sinks.base import SinkCall, elapsed_ms
 
 # JetStream's "not enabled for account" and "not enabled" API error codes.
 JETSTREAM_NOT_ENABLED = (10039, 10076)
@@ -85,6 +87,18 @@ def send_nats(url: str, subject: str, body: bytes, event_id: str, timeout: float
         message = f"NATS failed: {type(error).__name__}: {error}"[:300]
         return Attempt(False, elapsed_ms(started), error=message)
     return Attempt(True, elapsed_ms(started), detail=ack_detail(ack))
+
+
+class NatsTransport:
+    """Publishes to the settings' NATS server, one short connection per attempt."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, call: SinkCall) -> Attempt:
+        assert isinstance(call.sink, NatsSink)  # the registry routes by sink type
+        return send_nats(self.settings.nats_url, call.sink.subject, call.body, call.event_id,
+                         self.settings.nats_connect_timeout_s)
 
 
 def ack_detail(ack: PubAck | None) -> str:

@@ -6,25 +6,23 @@ bytes, so a receiver verifies with `standardwebhooks.Webhook(secret)` (see `api.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 from urllib.parse import SplitResult, urlsplit
 
 import urllib3
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, TimeoutError
+from urllib3 import exceptions as http_errors
 
-from api.domain.errors import BlockedAddress, Unresolvable
-from api.domain.webhooks import BadSecret, signing_key
+from api.domain.errors import BadSecret, BlockedAddress, Unresolvable
+from api.domain.events import Attempt
+from api.domain.task import WebhookSink
+from api.domain.webhooks import WebhookSecret
 from api.netguard import resolve_checked
-from api.store.deliveries import Attempt
-from workers.timing import elapsed_ms
+from api.settings import Settings
+from workers.sinks.base import SinkCall, elapsed_ms
 
 USER_AGENT = "inloop/0.1"
 MAX_RETRY_AFTER_S = 86_400
@@ -43,19 +41,10 @@ class HttpPost(Protocol):
                  timeout: float) -> HttpResponse: ...
 
 
-def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """`v1,<base64 HMAC-SHA256 of id.timestamp.body>` (Standard Webhooks)."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
-def signed_headers(secret: str, msg_id: str, body: bytes,
-                   clock: Callable[[], float] = time.time) -> dict[str, str]:
-    timestamp = int(clock())
-    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature(secret, msg_id, timestamp, body),
-            "content-type": "application/json", "user-agent": USER_AGENT}
+def signed_headers(secret: str, msg_id: str, body: bytes) -> dict[str, str]:
+    """What one delivery sends: signed now, so every retry carries a fresh timestamp."""
+    signed = WebhookSecret.parse(secret).headers(msg_id, int(time.time()), body)
+    return {**signed, "content-type": "application/json", "user-agent": USER_AGENT}
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> int | None:
@@ -79,14 +68,14 @@ def pinned_post(url: str, addresses: list[str], headers: dict[str, str], body: b
     """POST to the first reachable checked address, all of them within `timeout` seconds;
     the URL's host (IDNA-encoded) names the TLS peer and the Host header."""
     parts, deadline = urlsplit(url), time.monotonic() + timeout
-    error: Exception = NewConnectionError(None, "no address")  # type: ignore[arg-type]
+    error: Exception = http_errors.NewConnectionError(None, "no address")  # type: ignore[arg-type]
     for address in addresses:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise ConnectTimeoutError(f"no time left to try {address}")
+            raise http_errors.ConnectTimeoutError(f"no time left to try {address}")
         try:
             return _post_to(parts, address, headers, body, left)
-        except ConnectTimeoutError as failed:  # NewConnectionError too
+        except http_errors.ConnectTimeoutError as failed:  # NewConnectionError too
             error = failed
     raise error
 
@@ -120,38 +109,42 @@ def _pool(parts: SplitResult, address: str, timeout: float) -> urllib3.HTTPConne
     return urllib3.HTTPConnectionPool(address, parts.port or 80, timeout=limit, retries=False)
 
 
-@dataclass(frozen=True)
-class WebhookCall:
-    url: str
-    secret: str
-    event_id: str
-    body: bytes
-    timeout: float
-    allow_private: bool
+class WebhookTransport:
+    """Signed POSTs. `post` is the I/O seam: one POST to one of the checked addresses."""
 
+    def __init__(self, settings: Settings, *, post: HttpPost = pinned_post) -> None:
+        self.settings = settings
+        self.post = post
 
-def send_webhook(call: WebhookCall, post: HttpPost = pinned_post) -> Attempt:
-    """One signed attempt, classified: 2xx ok, 410 final, 429/503 with Retry-After."""
-    started = time.monotonic()  # one deadline for the lookup and every address tried
-    try:
-        addresses = resolve_checked(call.url, allow_private=call.allow_private,
-                                    timeout=call.timeout)
-        headers = signed_headers(call.secret, call.event_id, call.body)
-        left = call.timeout - (time.monotonic() - started)
-        response = post(call.url, addresses, headers, call.body, left)
-    except BadSecret:  # only a task stored before secrets were validated
-        return Attempt(False, 0, error="the webhook secret is not valid whsec_ base64",
-                       final=True)
-    except BlockedAddress as error:
-        final = not isinstance(error, Unresolvable)  # a DNS blip is worth another try
-        return Attempt(False, elapsed_ms(started), error=f"refused: {error}", final=final)
-    except NewConnectionError as error:  # before TimeoutError: urllib3 makes it a subclass
-        return Attempt(False, elapsed_ms(started), error=f"connection failed: {_reason(error)}")
-    except TimeoutError:
-        return Attempt(False, elapsed_ms(started), error=f"timeout after {call.timeout:g} s")
-    except HTTPError as error:
-        return Attempt(False, elapsed_ms(started), error=f"connection failed: {_reason(error)}")
-    return classify(response, elapsed_ms(started))
+    def send(self, call: SinkCall) -> Attempt:
+        """One signed attempt, classified: 2xx ok, 410 final, 429/503 with Retry-After."""
+        assert isinstance(call.sink, WebhookSink)  # the registry routes by sink type
+        if not call.secret:
+            return Attempt(False, 0, error="the webhook sink has no secret", final=True)
+        return self._attempt(call.sink.url, call.secret, call)
+
+    def _attempt(self, url: str, secret: str, call: SinkCall) -> Attempt:
+        timeout = self.settings.webhook_timeout_s
+        started = time.monotonic()  # one deadline for the lookup and every address tried
+        try:
+            addresses = resolve_checked(url, allow_private=self.settings.allow_private_webhooks,
+                                        timeout=timeout)
+            headers = signed_headers(secret, call.event_id, call.body)
+            left = timeout - (time.monotonic() - started)
+            response = self.post(url, addresses, headers, call.body, left)
+        except BadSecret:  # only a task stored before secrets were validated
+            return Attempt(False, 0, error="the webhook secret is not valid whsec_ base64",
+                           final=True)
+        except BlockedAddress as error:
+            final = not isinstance(error, Unresolvable)  # a DNS blip is worth another try
+            return Attempt(False, elapsed_ms(started), error=f"refused: {error}", final=final)
+        except http_errors.NewConnectionError as error:  # before TimeoutError: its subclass
+            return Attempt(False, elapsed_ms(started), error=f"connection failed: {_reason(error)}")
+        except http_errors.TimeoutError:
+            return Attempt(False, elapsed_ms(started), error=f"timeout after {timeout:g} s")
+        except http_errors.HTTPError as error:
+            return Attempt(False, elapsed_ms(started), error=f"connection failed: {_reason(error)}")
+        return classify(response, elapsed_ms(started))
 
 
 def classify(response: HttpResponse, latency_ms: float) -> Attempt:

@@ -5,23 +5,27 @@ from __future__ import annotations
 import io
 import json
 import threading
-from typing import Any
+from typing import Any, get_args
 
 import nats
 import pytest
 from pypdf import PdfReader
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from standardwebhooks import Webhook
 
 from api.domain.errors import Conflict
-from api.domain.events import event_body, event_id
-from api.domain.task import TaskError
+from api.domain.events import Attempt, event_body, event_id
+from api.domain.task import Sink, TaskCreate, TaskError
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import rq_job_id
 from tests.servers import SmtpServer
-from tests.workers.conftest import ANSWERS, BY, Drain, make_task
+from tests.workers.conftest import ANSWERS, BY, TASK, Drain, make_task
 from tests.workers.receiver import Receiver
+from workers.sinks.base import SinkCall
+from workers.sinks.deliver import TRANSPORTS, SinkDelivery
+from workers.sinks.webhook import HttpResponse, WebhookTransport
 
 EVENTS = ("completed", "cancelled", "failed")
 
@@ -55,6 +59,61 @@ def test_event_body_shape(services: Services) -> None:
     assert body["task"]["payload"] == {"budget": 1200}
 
 
+def test_each_sinks_target_is_safe_to_show() -> None:
+    """Delivery records and the API show `target`: a webhook URL's credentials and query
+    (where integrators put tokens) stay out."""
+    sinks = TaskCreate.model_validate({**TASK, "sinks": [
+        {"type": "webhook", "url": "https://user:pw@hooks.example:8443/in?token=s3cret#x"},
+        {"type": "nats", "subject": "tasks.done"},
+        {"type": "email", "to": "ops@example.com"}]}).sinks
+    assert [sink.target for sink in sinks] == \
+        ["https://hooks.example:8443/in", "tasks.done", "ops@example.com"]
+
+
+def test_the_registry_has_a_transport_for_every_sink_type() -> None:
+    union, _discriminator = get_args(Sink)
+    types = {get_args(model.model_fields["type"].annotation)[0] for model in get_args(union)}
+    assert set(TRANSPORTS) == types
+
+
+class _Recorder:
+    """A transport that keeps its calls and succeeds."""
+
+    def __init__(self) -> None:
+        self.calls: list[SinkCall] = []
+
+    def send(self, call: SinkCall) -> Attempt:
+        self.calls.append(call)
+        return Attempt(True, 1.5, detail="recorded")
+
+
+def test_each_sink_goes_to_its_types_transport_and_is_recorded(services: Services) -> None:
+    ref = make_task(services, [{"type": "nats", "subject": "tasks.done"},
+                               {"type": "webhook", "url": "http://127.0.0.1:9/in?t=1"}])
+    task = services.store.complete(ref, ANSWERS, BY)
+    posted: list[tuple[str, dict[str, str], bytes]] = []
+
+    def post(url: str, _addresses: list[str], headers: dict[str, str], body: bytes,
+             _timeout: float) -> HttpResponse:
+        posted.append((url, headers, body))
+        return HttpResponse(204)
+
+    nats = _Recorder()
+    delivery = SinkDelivery(services, {"nats": nats,
+                                       "webhook": WebhookTransport(services.settings, post=post)})
+    assert delivery.run(ref, "completed", 0) == "delivered"
+    [call] = nats.calls
+    body = DeliveryLog(services.store).body(task, "completed")
+    assert (call.sink.type, call.event, call.body, call.secret) == ("nats", "completed", body, None)
+    assert call.event_id == event_id(ref, "completed")
+    record = DeliveryLog(services.store).get(delivery_id(ref, "completed", 0))
+    assert [a["detail"] for a in record["attempts"]] == ["recorded"]
+
+    assert delivery.run(ref, "completed", 1) == "delivered"
+    [(url, headers, sent)] = posted
+    assert url == "http://127.0.0.1:9/in?t=1" and sent == body
+    secret = services.store.secrets(ref)[1]
+    assert secret is not None and Webhook(secret).verify(sent, headers)["id"] == call.event_id
 def test_one_job_per_event_and_sink_on_its_kind_queue(services: Services) -> None:
     sinks = [{"type": "webhook", "url": "http://127.0.0.1:9/h"},
              {"type": "nats", "subject": "tasks.done", "events": ["cancelled"]},

@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 from urllib3.exceptions import ConnectTimeoutError
 
 from api.domain.events import event_id
+from api.domain.webhooks import WebhookSecret
 from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
@@ -226,3 +227,11 @@ def test_idn_host_goes_out_idna_encoded(receiver: Receiver) -> None:
     url = f"http://bücher.example:{receiver.port}/hook"
     assert pinned_post(url, ["127.0.0.1"], {}, b"{}", timeout=5).status == 200
     assert receiver.received[0].headers["Host"] == f"xn--bcher-kva.example:{receiver.port}"
+
+
+def test_a_minted_secret_signs_verifiably_and_never_shows_in_a_repr() -> None:
+    secret = WebhookSecret.mint()
+    assert secret.text.startswith("whsec_") and len(secret.key) == 32
+    headers = secret.headers("evt_1", int(time.time()), b'{"a":1}')
+    assert Webhook(secret.text).verify(b'{"a":1}', headers) == {"a": 1}
+    assert secret.text[6:] not in repr(secret) and secret.text[6:] not in str(secret)
