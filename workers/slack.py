@@ -17,10 +17,11 @@ from rq import Retry, get_current_job
 from rq.job import Job
 from slack_sdk.errors import SlackApiError
 
+from api.domain.errors import SlackRateLimited
 from api.runtime import retry_schedules
 from bot.clients import web_client
 from workers.context import callback_store, services
-from workers.slack_delivery import Delivery, RateLimited, record_problem
+from workers.slack_delivery import Delivery, record_problem
 
 log = logging.getLogger(__name__)
 WHAT = {"workers.slack.deliver": "post the task", "workers.slack.update_messages":
@@ -44,11 +45,11 @@ def _run(work: Callable[[Delivery, str], str], ref: str) -> str | Retry:
     delivery = _delivery()
     try:
         return work(delivery, ref)
-    except RateLimited as limited:
+    except SlackRateLimited as limited:
         return _after_rate_limit(delivery, ref, limited)
 
 
-def _after_rate_limit(delivery: Delivery, ref: str, limited: RateLimited) -> str | Retry:
+def _after_rate_limit(delivery: Delivery, ref: str, limited: SlackRateLimited) -> str | Retry:
     tries = len(retry_schedules(services().settings)["slack"])
     job = get_current_job()
     if job is None or (job.number_of_retries or 0) >= tries:

@@ -7,6 +7,9 @@ InloopError
  +-- Unauthorized        401
  +-- Forbidden           403
  +-- Unavailable         503 (Redis unreachable)
+
+Exception
+ +-- SlackRateLimited    Slack's 429 outlasting the client's retries (a Slack job retries)
 """
 
 from __future__ import annotations
@@ -67,3 +70,14 @@ class Forbidden(InloopError):
 class Unavailable(InloopError):
     status = 503
     code = "unavailable"
+
+
+# Slack (workers.slack_delivery raises it, workers.slack retries the job after Retry-After)
+
+
+class SlackRateLimited(Exception):
+    """Slack kept answering 429 beyond the client's own retries."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Slack rate limit: retry after {retry_after} s")
+        self.retry_after = retry_after
