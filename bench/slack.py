@@ -32,7 +32,7 @@ from api.http.app import create_app
 from api.runtime import Services, build_services
 from api.settings import Settings
 from api.store.listing import Filters
-from renderers.slack import modal_view
+from renderers.slack_modal import modal_view
 from tests.bot.conftest import SECRET, fill, signed_headers
 from tests.bot.slack_stub import TOKEN, SlackStub
 from tests.fixtures import example

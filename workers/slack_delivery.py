@@ -24,7 +24,7 @@ from api.domain.task import DeliveryProblem, ExternalMessage, Task
 from api.runtime import Services
 from api.store.slack import SlackState
 from api.store.tasks import TaskStore
-from renderers.slack import outcome_message, task_message
+from renderers.slack_message import outcome_message, task_message
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -17,7 +16,8 @@ from bot import notes
 from bot.access import ack_first, answerable, call, completed_by, services_of, tell
 from bot.drafts import load_draft
 from bot.steps import resume_step
-from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, modal_view
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, QuickAnswer
+from renderers.slack_modal import modal_view
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,12 @@ async def quick_answer(body: dict[str, Any], action: dict[str, Any], client: Asy
                        context: AsyncBoltContext) -> None:
     """Complete a one-question task with the clicked option."""
     services = services_of(context)
-    value = json.loads(action["value"])
-    task = await answerable(services, client, value["t"], body)
+    quick = QuickAnswer.model_validate_json(action["value"])
+    task = await answerable(services, client, quick.ref, body)
     if isinstance(task, str):
         await tell(services, client, body, task)
         return
-    note = await _complete_quick(context, task, int(value["o"]), body["user"])
+    note = await _complete_quick(context, task, quick.option, body["user"])
     if note:
         await tell(services, client, body, note)
 

@@ -13,7 +13,7 @@ from api.domain.task import Task
 from api.runtime import Services
 from api.store.slack import SlackState
 from bot.access import call, services_of
-from renderers.slack import home_view
+from renderers.slack_home import home_view
 
 
 def register(app: AsyncApp) -> None:

@@ -7,7 +7,6 @@ a render, which runs in a thread so a large step never stalls other requests' ac
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -22,13 +21,8 @@ from bot import notes
 from bot.access import answerable, call, completed_by, services_of
 from bot.drafts import save_draft
 from bot.steps import resume_step
-from renderers.slack import (
-    CALLBACK_STEP,
-    field_block_id,
-    modal_view,
-    parse_submission,
-    view_errors,
-)
+from renderers.slack_ids import CALLBACK_STEP, StepOf, field_block_id
+from renderers.slack_modal import modal_view, parse_submission, view_errors
 
 Response = dict[str, Any]
 
@@ -39,9 +33,8 @@ def register(app: AsyncApp) -> None:
 
 async def submit_step(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                       client: AsyncWebClient, context: AsyncBoltContext) -> None:
-    meta = json.loads(view["private_metadata"])
-    response = await _respond(services_of(context), client, body, view, int(meta["step"]),
-                              str(meta["ref"]))
+    meta = StepOf.model_validate_json(view["private_metadata"])
+    response = await _respond(services_of(context), client, body, view, meta.step, meta.ref)
     await ack(**response)
 
 

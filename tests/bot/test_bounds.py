@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from api.runtime import Services
-from renderers.slack import ACTION_OPEN
+from renderers.slack_ids import ACTION_OPEN
 from tests.bot.conftest import ASSIGNEE, Poster, Slack
 from tests.bot.slack_stub import SlackStub
 from tests.conftest import Account

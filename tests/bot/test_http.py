@@ -11,7 +11,7 @@ import bot.http
 from api.cli import http_extras
 from api.http.app import create_app
 from api.runtime import Services
-from renderers.slack import ACTION_OPEN
+from renderers.slack_ids import ACTION_OPEN
 from tests.bot.conftest import ASSIGNEE, Poster, Slack
 from tests.bot.slack_stub import SlackStub
 from tests.fixtures import example

@@ -25,7 +25,7 @@ from api.store import keys
 from api.store.slack import REQUEST_TTL_S
 from bot import notes
 from bot.respond import trusted_response_url
-from renderers.slack import ACTION_OPEN, ACTION_QUICK
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK
 from tests.bot.conftest import (
     ASSIGNEE,
     OTHER,

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 
 from api.runtime import Services
-from renderers.slack import ACTION_OPEN, ACTION_QUICK
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK
 from tests.bot.conftest import ASSIGNEE, Slack, quick_task
 from tests.bot.slack_stub import SlackStub
 from tests.conftest import Account, AccountFactory, create

@@ -10,7 +10,7 @@ import pytest
 from api.runtime import Services
 from api.settings import Settings
 from bot.socket import run_socket_mode
-from renderers.slack import ACTION_OPEN
+from renderers.slack_ids import ACTION_OPEN
 from tests.bot.conftest import ASSIGNEE, TEAM, Poster, fill, until
 from tests.bot.slack_stub import SlackStub
 from tests.fixtures import example

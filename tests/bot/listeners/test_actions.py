@@ -13,7 +13,7 @@ from api.runtime import Services
 from api.store import keys
 from api.store.slack import SlackState
 from bot import notes
-from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB
 from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, quick_task, until
 from tests.bot.slack_stub import SlackStub
 from tests.fixtures import example

@@ -8,7 +8,7 @@ from typing import Any
 from api.domain.task import CompletedBy
 from api.runtime import Services
 from api.store import keys
-from renderers.slack import ACTION_OPEN
+from renderers.slack_ids import ACTION_OPEN
 from tests.bot.conftest import ASSIGNEE, OTHER, Poster, Slack, quick_task, until
 from tests.bot.slack_stub import SlackStub
 from tests.fixtures import example

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from api.domain.task import CompletedBy
 from api.runtime import Services
-from renderers.slack import ACTION_OPEN
+from renderers.slack_ids import ACTION_OPEN
 from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, two_step_task
 from tests.bot.slack_stub import SlackStub, check_view
 from tests.conftest import Account
