@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
 from api.domain.task import CompletedBy
 from api.runtime import Services
@@ -231,3 +233,20 @@ async def test_expired_trigger_is_logged_and_the_person_told(
     (record,) = [r for r in caplog.records if r.name == "bot.listeners.actions"]
     assert record.levelname == "WARNING" and "invalid_trigger_id" in record.getMessage()
     assert task_id in record.getMessage()
+
+
+async def test_a_failure_after_the_ack_is_logged_with_its_traceback(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub,
+        caplog: pytest.LogCaptureFixture) -> None:
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    slack_stub.failing["chat.postMessage"] = "internal_error"  # the note's DM fails
+    await slack.click(OTHER, ACTION_OPEN, task_id)  # acked: 200
+    await slack_stub.wait_for("chat.postMessage", 2)
+
+    def failures() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.levelname == "ERROR"]
+
+    await until(lambda: bool(failures()))
+    (record,) = failures()
+    assert record.name == "bot.listeners.actions" and ACTION_OPEN in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is SlackApiError
