@@ -9,10 +9,11 @@ from aiohttp.test_utils import TestClient
 
 from api.runtime import Services
 from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK
-from tests.bot.conftest import ASSIGNEE, Slack, quick_task
-from tests.bot.slack_stub import SlackStub
+from tests.bot.conftest import Slack
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
+from tests.slack import ASSIGNEE, quick_task
+from tests.slack_stub import SlackStub
 
 TASK_ID = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 DM = "D" + ASSIGNEE[0]

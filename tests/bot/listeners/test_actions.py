@@ -16,9 +16,10 @@ from api.store import keys
 from api.store.slack import SlackState
 from bot import notes
 from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB
-from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, quick_task, until
-from tests.bot.slack_stub import SlackStub
+from tests.bot.conftest import Slack, until
 from tests.fixtures import example
+from tests.slack import ASSIGNEE, CHANNEL, OTHER, Poster, quick_task
+from tests.slack_stub import SlackStub
 
 Jobs = Callable[[], Awaitable[int]]
 DM = "D" + ASSIGNEE[0]
