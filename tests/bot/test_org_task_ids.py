@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from api.runtime import Services
 from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK
-from tests.bot.conftest import Slack
+from tests.bot.conftest import Slack, until
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
 from tests.slack import ASSIGNEE, quick_task
@@ -39,7 +39,8 @@ async def test_each_message_answers_its_own_orgs_task(
     theirs = posted[theirs_text]
 
     [_, reject] = _buttons(theirs, ACTION_QUICK)
-    await slack.click(ASSIGNEE, ACTION_QUICK, reject, channel=DM)
+    await slack.click(ASSIGNEE, ACTION_QUICK, reject, channel=DM)  # answered after the ack
+    await until(lambda: services.store.get(other.org_id, TASK_ID).status == "completed")
     assert services.store.get(other.org_id, TASK_ID).data == {"decision": "Reject"}
     assert services.store.get(account.org_id, TASK_ID).status == "pending"
 
