@@ -32,12 +32,13 @@ from api.http.app import create_app
 from api.runtime import Services, build_services
 from api.settings import Settings
 from api.store.listing import Filters
-from renderers.slack import modal_view
-from tests.bot.conftest import SECRET, fill, signed_headers
-from tests.bot.slack_stub import TOKEN, SlackStub
+from renderers.slack_modal import modal_view
+from tests.bot.conftest import fill, signed_headers
 from tests.fixtures import example
 from tests.ports import free_port
 from tests.renderers.conftest import one_step_task
+from tests.slack import SECRET
+from tests.slack_stub import TOKEN, SlackStub
 
 HARD_LIMIT_S = 110
 

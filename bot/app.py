@@ -1,23 +1,23 @@
 """The Bolt app: one per process, built from the services, with every listener registered.
 
-Listeners find the services in the Bolt context (`bot.access.services_of`), so they stay
+Each listener module's `register(app, services)` binds the services to its listeners (not
+through the Bolt context: Bolt hands lazy listeners a deep copy of it), so listeners stay
 importable and testable without a token or a global app.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from api.runtime import Services
 from api.store.slack import SlackState
-from bot.access import SERVICES, call
 from bot.clients import async_web_client
 from bot.listeners import actions, home, views
 
@@ -32,20 +32,11 @@ def build_bolt_app(services: Services, client: AsyncWebClient | None = None) -> 
                    signing_secret=settings.slack_signing_secret or "", logger=log,
                    raise_error_for_unhandled_request=False)
     state = SlackState(services.redis)
-    app.use(_with_services(services))
     app.use(_skip_seen_events(state))
     app.error(_on_error(state))
     for module in (actions, views, home):
-        module.register(app)
+        module.register(app, services)
     return app
-
-
-def _with_services(services: Services) -> Callable[..., Awaitable[Any]]:
-    async def inject(context: AsyncBoltContext, next: Next) -> Any:
-        context[SERVICES] = services
-        return await next()
-
-    return inject
 
 
 def _skip_seen_events(state: SlackState) -> Callable[..., Awaitable[Any]]:
@@ -57,7 +48,7 @@ def _skip_seen_events(state: SlackState) -> Callable[..., Awaitable[Any]]:
 
     async def skip(body: dict[str, Any], next: Next) -> Any:
         event_id = body.get("event_id")
-        if event_id and not await call(state.first_time, str(event_id)):
+        if event_id and not await asyncio.to_thread(state.first_time, str(event_id)):
             return BoltResponse(status=200, body="")
         return await next()
 
@@ -70,6 +61,6 @@ def _on_error(state: SlackState) -> Callable[..., Awaitable[None]]:
         logger.error("Slack %s listener failed", body.get("type", "request"), exc_info=error)
         event_id = body.get("event_id")
         if event_id:
-            await call(state.forget_event, str(event_id))
+            await asyncio.to_thread(state.forget_event, str(event_id))
 
     return on_error

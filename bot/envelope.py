@@ -17,7 +17,6 @@ from pydantic import (
     ConfigDict,
     Field,
     Json,
-    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -26,7 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from api.domain.errors import Detail, InvalidRequest, NotFound
 from api.domain.validation import details_of
-from renderers.slack import ACTION_OPEN, ACTION_QUICK
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, QuickAnswer, StepOf
 
 LAST_UNIX_S = 253402300799  # 9999-12-31T23:59:59Z: a datetime answer holds no later one
 # What Bolt raises on a body it cannot parse or read (JSON, form encoding, nesting).
@@ -46,14 +45,6 @@ class _User(_Id):
     username: str | None = None
 
 
-class _Quick(_Shape):
-    t: str
-    o: int
-
-
-_QUICK = TypeAdapter(_Quick)
-
-
 class _Action(_Shape):
     action_id: str
     block_id: str | None = None
@@ -62,13 +53,13 @@ class _Action(_Shape):
     @field_validator("value")
     @classmethod
     def _inloop_value(cls, value: str | None, info: ValidationInfo) -> str | None:
-        """inloop's buttons carry what renderers.slack says they do."""
+        """inloop's buttons carry what renderers.slack_ids says they do."""
         action = info.data.get("action_id")
         if action == ACTION_OPEN and value is None:
             raise ValueError("an Open button carries a task ref")
         if action == ACTION_QUICK:
             try:
-                _QUICK.validate_json(value or "")
+                QuickAnswer.model_validate_json(value or "")
             except ValidationError:
                 raise ValueError('an answer button carries {"t": task ref, "o": option}'
                                  ) from None
@@ -104,17 +95,10 @@ class _State(_Shape):
     values: dict[str, dict[str, _Element]]
 
 
-class _StepOf(_Shape):
-    """The `private_metadata` of every modal inloop opens (renderers.slack_modal)."""
-
-    ref: str
-    step: int = Field(ge=0)
-
-
 class _View(_Shape):
     type: str
     callback_id: str
-    private_metadata: Json[_StepOf]
+    private_metadata: Json[StepOf]  # of every modal inloop opens
     state: _State
 
 

@@ -1,4 +1,4 @@
-"""Ephemeral replies through an interaction's `response_url`.
+"""Notes only the clicking person sees (`tell`), ephemeral through a `response_url`.
 
 `chat.postEphemeral` needs the bot in the channel (`chat:write.public` covers only
 `chat.postMessage`), so in a public channel it never joined it fails with
@@ -13,8 +13,10 @@ anything else would make the server post wherever the body says (SSRF).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from yarl import URL
 
@@ -58,3 +60,18 @@ async def respond_ephemeral(response_url: str, text: str, settings: Settings) ->
     if sent.status_code != 200:
         log.warning("Slack response_url refused the reply: %s %s", sent.status_code, sent.body)
     return sent.status_code == 200
+
+
+async def tell(settings: Settings, client: AsyncWebClient, body: dict[str, Any],
+               text: str) -> None:
+    """A note only the clicking person sees: ephemeral in a channel (through the
+    interaction's response_url, else chat.postEphemeral), else in their DM."""
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id")
+    url = body.get("response_url")
+    if url and await respond_ephemeral(str(url), text, settings):
+        return
+    if channel:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    else:
+        await client.chat_postMessage(channel=user, text=text)

@@ -124,7 +124,8 @@ def _block_tokens(state: StateCore) -> Any:
 
 
 def _new_tokens(state: StateBlock | StateCore) -> int:
-    seen, state.env[_TOKENS_SEEN] = state.env.get(_TOKENS_SEEN, 0), len(state.tokens)
+    seen = int(state.env.get(_TOKENS_SEEN, 0))  # env is markdown-it's untyped dict
+    state.env[_TOKENS_SEEN] = len(state.tokens)
     return len(state.tokens) - seen
 
 

@@ -49,7 +49,7 @@ def _quote(match: re.Match[str]) -> str:
 Env = dict[str, Any]
 
 
-class _Renderer(SlackifyMarkdown):
+class _Renderer(SlackifyMarkdown):  # type: ignore[misc]  # slackify-markdown is untyped
     """slackify-markdown's renderer with full escaping and verbatim (escaped) code."""
 
     def text(self, tokens: Sequence[Token], idx: int, options: Any, env: Env) -> str:

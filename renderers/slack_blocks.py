@@ -1,23 +1,17 @@
-"""Block Kit building blocks: ids the bot dispatches on, and text objects cut to Slack's limits.
+"""Block Kit building blocks: text objects cut to Slack's limits, buttons, dates.
 
 Lengths are counted in code points. Limits are from FIELD-NOTES.md.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 from api.domain.task import Task
 from renderers.mrkdwn import escape
-
-ACTION_OPEN = "inloop_open"
-ACTION_QUICK = "inloop_quick"
-ACTION_WEB = "inloop_web"
-CALLBACK_STEP = "inloop_step"
-VALUE_ACTION = "value"
+from renderers.slack_ids import ACTION_WEB
 
 SECTION_TEXT = 3000
 HEADER_TEXT = 150
@@ -48,20 +42,10 @@ def callout(severity: str, text: str) -> str:
     return f"{SEVERITY[severity]}{separator}{text}"
 
 
-def field_block_id(name: str) -> str:
-    """The `block_id` of a field's input block (Slack reports errors per block)."""
-    return "f:" + name
-
-
 def web_step_url(task: Task, step_index: int) -> str:
     """The web form of `task` opened at `step_index` (0-based; the form's `?step=N` counts
     from 1)."""
     return f"{task.url}?step={step_index + 1}"
-
-
-def quick_value(task: Task, option_index: int) -> str:
-    """The value of a quick-answer button."""
-    return json.dumps({"t": task.ref, "o": option_index}, separators=(",", ":"))
 
 
 def truncate(text: str, limit: int) -> str:

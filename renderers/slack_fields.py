@@ -12,15 +12,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from api.domain.fields import FormField
-from renderers.slack_blocks import (
-    OPTION_TEXT,
-    SLACK_TIMES,
-    VALUE_ACTION,
-    Block,
-    field_block_id,
-    one_line,
-    plain,
-)
+from renderers.slack_blocks import OPTION_TEXT, SLACK_TIMES, Block, one_line, plain
+from renderers.slack_ids import VALUE_ACTION, field_block_id
 from renderers.values import number, stars
 
 MAX_INPUT = 3000  # plain_text_input max_length

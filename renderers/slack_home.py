@@ -6,15 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.domain.task import Task
-from renderers.slack_blocks import (
-    ACTION_OPEN,
-    Block,
-    button,
-    context,
-    escaped,
-    header,
-    slack_date,
-)
+from renderers.slack_blocks import Block, button, context, escaped, header, slack_date
+from renderers.slack_ids import ACTION_OPEN
 from renderers.slack_message import PRIORITY
 
 MAX_TASKS = 45  # two blocks each within the home tab's 100

@@ -10,8 +10,6 @@ from api.domain.task import CalloutBlock, InputBlock, MdsvexBlock, Task
 from renderers import budget
 from renderers.mrkdwn import to_mrkdwn
 from renderers.slack_blocks import (
-    ACTION_OPEN,
-    ACTION_QUICK,
     Block,
     button,
     callout,
@@ -20,13 +18,13 @@ from renderers.slack_blocks import (
     header,
     link,
     plain,
-    quick_value,
     section,
     sections,
     slack_date,
     split_mrkdwn,
     web_button,
 )
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, quick_value
 from renderers.values import display_value
 
 MAX_QUICK_OPTIONS = 5
@@ -137,7 +135,7 @@ def _quick_actions(task: Task) -> list[Block]:
 
 
 def _quick_button(task: Task, index: int, option: str) -> dict[str, Any]:
-    element = button(option, ACTION_QUICK, value=quick_value(task, index))
+    element = button(option, ACTION_QUICK, value=quick_value(task.ref, index))
     style = option_style(option)
     if style:
         element["style"] = style

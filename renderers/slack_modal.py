@@ -18,13 +18,10 @@ from api.domain.task import CalloutBlock, InputBlock, MdsvexBlock, Step, Task
 from renderers import budget
 from renderers.mrkdwn import to_mrkdwn
 from renderers.slack_blocks import (
-    CALLBACK_STEP,
-    VALUE_ACTION,
     Block,
     callout,
     context,
     escaped,
-    field_block_id,
     header,
     link,
     plain,
@@ -33,6 +30,7 @@ from renderers.slack_blocks import (
     web_step_url,
 )
 from renderers.slack_fields import input_block, parse_value
+from renderers.slack_ids import CALLBACK_STEP, VALUE_ACTION, field_block_id, step_metadata
 
 MAX_BLOCKS = 100
 MAX_VIEW_SIZE = 240_000  # JSON as slack_sdk sends it (ASCII); Slack's limit is 250 kB
@@ -90,7 +88,7 @@ def _view(task: Task, step_index: int, blocks: list[Block], submit: bool = False
     view: Block = {
         "type": "modal",
         "callback_id": CALLBACK_STEP,
-        "private_metadata": json.dumps({"ref": task.ref, "step": step_index}),
+        "private_metadata": step_metadata(task.ref, step_index),
         "title": plain(task.title, 24),
         "close": plain("Cancel" if submit else "Close", 24),
         "blocks": [

@@ -25,7 +25,7 @@ from api.store.directory import Member
 from tests.ports import free_port
 from workers.context import install
 
-pytest_plugins = ["tests.servers"]
+pytest_plugins = ["tests.servers", "tests.slack"]
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,11 @@ from rq import Retry, get_current_job
 from rq.job import Job
 from slack_sdk.errors import SlackApiError
 
+from api.domain.errors import SlackRateLimited
 from api.store.jobs import JOBS
 from bot.clients import web_client
 from workers.context import services
-from workers.slack_delivery import Delivery, RateLimited, record_problem
+from workers.slack_delivery import Delivery, record_problem
 
 log = logging.getLogger(__name__)
 WHAT = {JOBS["slack.deliver"].path: "post the task",
@@ -44,12 +45,12 @@ def _run(work: Callable[[Delivery, str], str], name: str, ref: str) -> str | Ret
     delivery = _delivery()
     try:
         return work(delivery, ref)
-    except RateLimited as limited:
+    except SlackRateLimited as limited:
         return _after_rate_limit(delivery, name, ref, limited)
 
 
 def _after_rate_limit(delivery: Delivery, name: str, ref: str,
-                      limited: RateLimited) -> str | Retry:
+                      limited: SlackRateLimited) -> str | Retry:
     policy, job = services().jobs.policy, get_current_job()
     retry = policy.next(name, (job.number_of_retries or 0) + 1, limited.retry_after) \
         if job is not None else None

@@ -3,7 +3,7 @@
 Problems Slack will not fix by itself (unknown user, unknown channel, revoked token, a
 message it refuses) are recorded on the task, which stays pending at its web link;
 anything else raises, so RQ retries the job (a 429 that outlasts the client's retries as
-`RateLimited`, retried after Slack's Retry-After), and once RQ gives up the job's failure
+`SlackRateLimited`, retried after Slack's Retry-After), and once RQ gives up the job's failure
 callback records a problem (`workers.slack.on_failure`). A target is settled once it is
 posted or its problem is recorded, and a retried job skips settled targets, so another
 target's temporary error neither reposts nor records a problem twice. That is not exactly
@@ -19,11 +19,12 @@ from typing import Any, NoReturn
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from api.domain.errors import SlackRateLimited
 from api.domain.task import DeliveryProblem, ExternalMessage, Task
 from api.runtime import Services
 from api.store.slack import SlackState
 from api.store.tasks import TaskStore
-from renderers.slack import outcome_message, task_message
+from renderers.slack_message import outcome_message, task_message
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired",
@@ -51,22 +52,14 @@ GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_windo
                          *CHANNEL_ERRORS, *AUTH_ERRORS})
 
 
-class RateLimited(Exception):
-    """Slack kept answering 429 beyond the client's own retries."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Slack rate limit: retry after {retry_after} s")
-        self.retry_after = retry_after
-
-
 def _reraise(error: SlackApiError) -> NoReturn:
-    """A 429 as `RateLimited` (with Slack's Retry-After), anything else as it is."""
+    """A 429 as `SlackRateLimited` (with Slack's Retry-After), anything else as it is."""
     if error.response.status_code != 429:
         raise error
     headers = {k.lower(): v for k, v in (error.response.headers or {}).items()}
     found = headers.get("retry-after")
     value = str((found[0] if isinstance(found, list) else found) or "")
-    raise RateLimited(int(value) if value.isdigit() else 1) from error
+    raise SlackRateLimited(int(value) if value.isdigit() else 1) from error
 
 
 def problem_for(error: SlackApiError, target: str) -> tuple[str, str] | None:

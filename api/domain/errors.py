@@ -20,6 +20,8 @@ ValueError: rules broken by one value, turned into a field's message by the call
 ValueError (data or configuration a sink cannot use; never a request's HTTP status)
  +-- BadSecret           a `whsec_` webhook secret that is not base64 of 24..64 bytes
  +-- SmtpUrlError        INLOOP_SMTP_URL unusable (its text never quotes the URL)
+Exception
+ +-- SlackRateLimited    Slack's 429 outlasting the client's retries (a Slack job retries)
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ class BlockedAddress(ValueError):
 
 class Unresolvable(BlockedAddress):
     """The URL's host does not resolve now (perhaps a DNS blip: worth retrying)."""
+
+
 # -- sinks ----------------------------------------------------------------------------
 
 
@@ -132,3 +136,14 @@ class BadSecret(ValueError):
 
 class SmtpUrlError(ValueError):
     """INLOOP_SMTP_URL cannot be used. The text never quotes the URL: it holds a password."""
+
+
+# Slack (workers.slack_delivery raises it, workers.slack retries the job after Retry-After)
+
+
+class SlackRateLimited(Exception):
+    """Slack kept answering 429 beyond the client's own retries."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Slack rate limit: retry after {retry_after} s")
+        self.retry_after = retry_after

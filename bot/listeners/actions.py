@@ -1,80 +1,102 @@
-"""Message and App Home buttons: open a task's form, answer a quick task, web links."""
+"""Message and App Home buttons: open a task's form, answer a quick task, web links.
+
+A click is acked at once (Slack waits 3 s) and the work runs after it, as Bolt lazy
+listeners. Bolt logs a failing lazy listener with its message only, so `_after_ack` logs
+the traceback here.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from api.domain.errors import Conflict, InvalidRequest, NotFound
 from api.domain.task import Task
+from api.runtime import Services
 from bot import notes
-from bot.access import ack_first, answerable, call, completed_by, services_of, tell
+from bot.access import answerable, completed_by
 from bot.drafts import load_draft
+from bot.respond import tell
 from bot.steps import resume_step
-from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, modal_view
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, QuickAnswer
+from renderers.slack_modal import modal_view
 
 log = logging.getLogger(__name__)
+Listener = Callable[[Services, dict[str, Any], dict[str, Any], AsyncWebClient],
+                    Awaitable[None]]
 
 
-def register(app: AsyncApp) -> None:
-    app.action(ACTION_OPEN)(ack_first(open_form))
-    app.action(ACTION_QUICK)(ack_first(quick_answer))
-    app.action(ACTION_WEB)(web_link)
+def register(app: AsyncApp, services: Services) -> None:
+    app.action(ACTION_OPEN)(ack=just_ack, lazy=[_after_ack(services, open_form)])
+    app.action(ACTION_QUICK)(ack=just_ack, lazy=[_after_ack(services, quick_answer)])
+    app.action(ACTION_WEB)(just_ack)  # Slack opens the URL itself
 
 
-async def web_link(ack: AsyncAck) -> None:
-    await ack()  # Slack opens the URL itself; the click only needs an ack
+async def just_ack(ack: AsyncAck) -> None:
+    await ack()
 
 
-async def open_form(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
-                    context: AsyncBoltContext) -> None:
+def _after_ack(services: Services, listener: Listener) -> Callable[..., Awaitable[None]]:
+    """`listener` bound to the services, as a lazy listener (Bolt passes the arguments
+    it names, hence no `wraps`, which would show Bolt the listener's own)."""
+
+    async def lazy(body: dict[str, Any], action: dict[str, Any],
+                   client: AsyncWebClient) -> None:
+        try:
+            await listener(services, body, action, client)
+        except Exception:
+            log.exception("Slack %s after ack failed", action.get("action_id"))
+
+    lazy.__name__ = listener.__name__  # how Bolt names it in its logs
+    return lazy
+
+
+async def open_form(services: Services, body: dict[str, Any], action: dict[str, Any],
+                    client: AsyncWebClient) -> None:
     """Open the modal at the first unfinished step, prefilled with the saved draft."""
-    services = services_of(context)
     task = await answerable(services, client, action["value"], body)
     if isinstance(task, str):
-        await tell(services, client, body, task)
+        await tell(services.settings, client, body, task)
         return
-    draft = await call(load_draft, services, task, body["user"]["id"])
-    view = await call(modal_view, task, resume_step(task, draft), draft)
+    draft = await asyncio.to_thread(load_draft, services, task, body["user"]["id"])
+    view = await asyncio.to_thread(modal_view, task, resume_step(task, draft), draft)
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as error:  # most often the 3 s trigger expired (a slow click)
         log.warning("views.open failed for task %s: %s", task.ref,
                     error.response.get("error"))
-        await tell(services, client, body, notes.FORM_NOT_OPENED)
+        await tell(services.settings, client, body, notes.FORM_NOT_OPENED)
 
 
-async def quick_answer(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
-                       context: AsyncBoltContext) -> None:
+async def quick_answer(services: Services, body: dict[str, Any], action: dict[str, Any],
+                       client: AsyncWebClient) -> None:
     """Complete a one-question task with the clicked option."""
-    services = services_of(context)
-    value = json.loads(action["value"])
-    task = await answerable(services, client, value["t"], body)
+    quick = QuickAnswer.model_validate_json(action["value"])
+    task = await answerable(services, client, quick.ref, body)
     if isinstance(task, str):
-        await tell(services, client, body, task)
+        await tell(services.settings, client, body, task)
         return
-    note = await _complete_quick(context, task, int(value["o"]), body["user"])
+    note = await _complete_quick(services, task, quick.option, body["user"])
     if note:
-        await tell(services, client, body, note)
+        await tell(services.settings, client, body, note)
 
 
-async def _complete_quick(context: AsyncBoltContext, task: Task, option: int,
+async def _complete_quick(services: Services, task: Task, option: int,
                           user: dict[str, Any]) -> str | None:
-    services = services_of(context)
     field = task.steps[0].fields()[0]
     if not 0 <= option < len(field.options or []):
         return "That option is not offered any more."
     try:
-        await call(services.tasks.complete, task, {field.name: (field.options or [])[option]},
-                   completed_by(user))
+        await asyncio.to_thread(services.tasks.complete, task,
+                                {field.name: (field.options or [])[option]}, completed_by(user))
     except (Conflict, NotFound):
-        return notes.ended(await call(services.store.load, task.ref))
+        return notes.ended(await asyncio.to_thread(services.store.load, task.ref))
     except InvalidRequest as error:
         return "; ".join(d.msg for d in error.details) or "The answer was not accepted."
     return None

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from api.domain.errors import NotFound
 from api.domain.task import Task
 from api.runtime import Services
 from api.store.slack import SlackState
-from bot.access import call, services_of
-from renderers.slack import home_view
+from renderers.slack_home import home_view
 
 
-def register(app: AsyncApp) -> None:
-    app.event("app_home_opened")(publish_home)
+def register(app: AsyncApp, services: Services) -> None:
+    app.event("app_home_opened")(partial(publish_home, services))
 
 
-async def publish_home(event: dict[str, Any], client: AsyncWebClient,
-                       context: AsyncBoltContext) -> None:
+async def publish_home(services: Services, event: dict[str, Any],
+                       client: AsyncWebClient) -> None:
     if event.get("tab", "home") != "home":
         return  # the Messages tab
-    tasks = await call(pending_tasks, services_of(context), event["user"])
+    tasks = await asyncio.to_thread(pending_tasks, services, event["user"])
     await client.views_publish(user_id=event["user"], view=home_view(tasks))
 
 

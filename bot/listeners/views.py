@@ -7,11 +7,11 @@ a render, which runs in a thread so a large step never stalls other requests' ac
 
 from __future__ import annotations
 
-import json
+import asyncio
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from api.domain.errors import Conflict, InvalidRequest, NotFound
@@ -19,30 +19,23 @@ from api.domain.fields import validate_answers
 from api.domain.task import Task
 from api.runtime import Services
 from bot import notes
-from bot.access import answerable, call, completed_by, services_of
+from bot.access import answerable, completed_by
 from bot.drafts import save_draft
 from bot.steps import resume_step
-from renderers.slack import (
-    CALLBACK_STEP,
-    field_block_id,
-    modal_view,
-    parse_submission,
-    view_errors,
-)
+from renderers.slack_ids import CALLBACK_STEP, StepOf, field_block_id
+from renderers.slack_modal import modal_view, parse_submission, view_errors
 
 Response = dict[str, Any]
 
 
-def register(app: AsyncApp) -> None:
-    app.view(CALLBACK_STEP)(submit_step)
+def register(app: AsyncApp, services: Services) -> None:
+    app.view(CALLBACK_STEP)(partial(submit_step, services))
 
 
-async def submit_step(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
-                      client: AsyncWebClient, context: AsyncBoltContext) -> None:
-    meta = json.loads(view["private_metadata"])
-    response = await _respond(services_of(context), client, body, view, int(meta["step"]),
-                              str(meta["ref"]))
-    await ack(**response)
+async def submit_step(services: Services, ack: AsyncAck, body: dict[str, Any],
+                      view: dict[str, Any], client: AsyncWebClient) -> None:
+    meta = StepOf.model_validate_json(view["private_metadata"])
+    await ack(**await _respond(services, client, body, view, meta.step, meta.ref))
 
 
 def _note(view: dict[str, Any], text: str) -> Response:
@@ -66,12 +59,12 @@ async def _respond(services: Services, client: AsyncWebClient, body: dict[str, A
     # (bot.steps.finished); completion drops the Nones.
     submitted = {f.name: clean.get(f.name) for f in task.step_fields(step)}
     try:
-        draft = await call(save_draft, services, task, body["user"]["id"], submitted)
+        draft = await asyncio.to_thread(save_draft, services, task, body["user"]["id"], submitted)
     except (Conflict, NotFound):
         return _note(view, await _ended(services, ref))
     if step + 1 < len(task.steps):
         return {"response_action": "update",
-                "view": await call(modal_view, task, step + 1, draft)}
+                "view": await asyncio.to_thread(modal_view, task, step + 1, draft)}
     return await _finish(services, task, step, draft, body["user"], view)
 
 
@@ -79,7 +72,7 @@ async def _finish(services: Services, task: Task, step: int, draft: dict[str, An
                   user: dict[str, Any], view: dict[str, Any]) -> Response:
     """Complete with every answer; errors outside this step reopen the step they are in."""
     try:
-        await call(services.tasks.complete, task, draft, completed_by(user))
+        await asyncio.to_thread(services.tasks.complete, task, draft, completed_by(user))
     except (Conflict, NotFound):
         return _note(view, await _ended(services, task.ref))
     except InvalidRequest as error:
@@ -88,12 +81,12 @@ async def _finish(services: Services, task: Task, step: int, draft: dict[str, An
         if errors:
             return {"response_action": "errors", "errors": errors}
         return {"response_action": "update",
-                "view": await call(modal_view, task, resume_step(task, draft), draft)}
+                "view": await asyncio.to_thread(modal_view, task, resume_step(task, draft), draft)}
     return {}
 
 
 async def _ended(services: Services, ref: str) -> str:
     try:
-        return notes.ended(await call(services.store.load, ref))
+        return notes.ended(await asyncio.to_thread(services.store.load, ref))
     except NotFound:
         return notes.GONE

@@ -1,13 +1,12 @@
-"""Slack test rig: the Web API stub, settings pointing at it, the app with the bot mounted,
-and a `slack` helper that sends correctly signed requests the way Slack does."""
+"""The bot's test rig (on tests/slack.py's stub): the app with the bot mounted, and a `slack`
+helper that sends correctly signed requests the way Slack does."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,34 +19,13 @@ import bot.http
 from api.http.app import create_app
 from api.runtime import Services
 from api.settings import Settings
-from tests.bot.slack_stub import APP_TOKEN, TEAM, TOKEN, SlackStub
-
-SECRET = "test-signing-secret"
-ASSIGNEE = ("U0ADA", "ada@example.com", "ada")
-OTHER = ("U0BOB", "bob@example.com", "bob")
-CHANNEL = ("ops", "C0OPS")
+from tests.slack import SECRET
+from tests.slack_stub import TEAM, SlackStub
 
 
 @pytest.fixture
-def slack_stub() -> Iterator[SlackStub]:
-    stub = SlackStub()
-    for user in (ASSIGNEE, OTHER):
-        stub.add_user(*user)
-    stub.channels[CHANNEL[0]] = CHANNEL[1]
-    stub.members[CHANNEL[1]] = [ASSIGNEE[0], OTHER[0]]
-    stub.not_joined.add(CHANNEL[1])  # public: posted with chat:write.public, never joined
-    stub.start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def settings(redis_url: str, tmp_path: Path, slack_stub: SlackStub) -> Settings:
-    return Settings(redis_url=redis_url, data_dir=tmp_path / "data",
-                    base_url="http://inloop.test", allow_private_webhooks=True,
-                    sink_retry_schedule=[1, 1, 1], slack_bot_token=TOKEN,
-                    slack_signing_secret=SECRET, slack_api_url=slack_stub.url,
-                    slack_app_token=APP_TOKEN)
+def settings(slack_settings: Settings) -> Settings:
+    return slack_settings
 
 
 @pytest.fixture
@@ -178,45 +156,6 @@ def _user(user: tuple[str, str, str]) -> dict[str, str]:
 @pytest.fixture
 def slack(client: TestClient, slack_stub: SlackStub) -> Slack:
     return Slack(client, slack_stub)
-
-
-@pytest.fixture
-def jobs(run_jobs: Callable[..., int]) -> Callable[[], Awaitable[int]]:
-    """Run queued Slack jobs (in the main thread: RQ installs signal handlers); first let
-    listeners still running after their ack finish."""
-
-    async def run() -> int:
-        await asyncio.sleep(0.05)
-        return run_jobs(("slack",))
-
-    return run
-
-
-Poster = Callable[..., Awaitable[str]]
-
-
-@pytest.fixture
-def post_task(client: TestClient, account: Any, jobs: Callable[[], Awaitable[int]]) -> Poster:
-    """Create a task over the API, run the Slack delivery job; the task's ref (what Slack
-    values, the store and jobs name it by; `account.ref`)."""
-
-    async def post(body: dict[str, Any], **extra: Any) -> str:
-        response = await client.post("/api/v1/tasks", json={**body, **extra},
-                                     headers=account.headers)
-        created = await response.json()
-        assert response.status == 201, created
-        await jobs()
-        return str(account.ref(created["task_id"]))
-
-    return post
-
-
-def quick_task(**extra: Any) -> dict[str, Any]:
-    field = {"name": "decision", "label": "Decision", "kind": "select", "required": True,
-             "options": ["Approve", "Reject"]}
-    return {"title": "Ship it?", "steps": [{"id": "s", "title": "Decide",
-                                           "blocks": [{"type": "input", "field": field}]}],
-            **extra}
 
 
 def two_step_task(**extra: Any) -> dict[str, Any]:

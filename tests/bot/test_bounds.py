@@ -10,11 +10,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from api.runtime import Services
-from renderers.slack import ACTION_OPEN
-from tests.bot.conftest import ASSIGNEE, Poster, Slack
-from tests.bot.slack_stub import SlackStub
+from renderers.slack_ids import ACTION_OPEN
+from tests.bot.conftest import Slack
 from tests.conftest import Account
 from tests.renderers.bounds import EXTREMES, INPUT_VALUES, body
+from tests.slack import ASSIGNEE, Poster
+from tests.slack_stub import SlackStub
 
 
 @pytest.mark.parametrize("end", list(EXTREMES))

@@ -11,10 +11,11 @@ import bot.http
 from api.cli import http_extras
 from api.http.app import create_app
 from api.runtime import Services
-from renderers.slack import ACTION_OPEN
-from tests.bot.conftest import ASSIGNEE, Poster, Slack
-from tests.bot.slack_stub import SlackStub
+from renderers.slack_ids import ACTION_OPEN
+from tests.bot.conftest import Slack
 from tests.fixtures import example
+from tests.slack import ASSIGNEE, Poster
+from tests.slack_stub import SlackStub
 
 
 async def test_url_verification_challenge(slack: Slack) -> None:

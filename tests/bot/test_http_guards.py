@@ -25,19 +25,11 @@ from api.store import keys
 from api.store.slack import REQUEST_TTL_S
 from bot import notes
 from bot.respond import trusted_response_url
-from renderers.slack import ACTION_OPEN, ACTION_QUICK
-from tests.bot.conftest import (
-    ASSIGNEE,
-    OTHER,
-    SECRET,
-    Poster,
-    Slack,
-    quick_task,
-    signed_headers,
-    two_step_task,
-)
-from tests.bot.slack_stub import SlackStub
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK
+from tests.bot.conftest import Slack, signed_headers, two_step_task
 from tests.fixtures import example
+from tests.slack import ASSIGNEE, OTHER, SECRET, Poster, quick_task
+from tests.slack_stub import SlackStub
 
 DM = "D" + ASSIGNEE[0]
 FORM = "application/x-www-form-urlencoded"

@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 
 from api.runtime import Services
-from renderers.slack import ACTION_OPEN, ACTION_QUICK
-from tests.bot.conftest import ASSIGNEE, Slack, quick_task
-from tests.bot.slack_stub import SlackStub
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK
+from tests.bot.conftest import Slack, until
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
+from tests.slack import ASSIGNEE, quick_task
+from tests.slack_stub import SlackStub
 
 TASK_ID = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 DM = "D" + ASSIGNEE[0]
@@ -38,7 +39,8 @@ async def test_each_message_answers_its_own_orgs_task(
     theirs = posted[theirs_text]
 
     [_, reject] = _buttons(theirs, ACTION_QUICK)
-    await slack.click(ASSIGNEE, ACTION_QUICK, reject, channel=DM)
+    await slack.click(ASSIGNEE, ACTION_QUICK, reject, channel=DM)  # answered after the ack
+    await until(lambda: services.store.get(other.org_id, TASK_ID).status == "completed")
     assert services.store.get(other.org_id, TASK_ID).data == {"decision": "Reject"}
     assert services.store.get(account.org_id, TASK_ID).status == "pending"
 

@@ -10,10 +10,11 @@ import pytest
 from api.runtime import Services
 from api.settings import Settings
 from bot.socket import run_socket_mode
-from renderers.slack import ACTION_OPEN
-from tests.bot.conftest import ASSIGNEE, TEAM, Poster, fill, until
-from tests.bot.slack_stub import SlackStub
+from renderers.slack_ids import ACTION_OPEN
+from tests.bot.conftest import TEAM, fill, until
 from tests.fixtures import example
+from tests.slack import ASSIGNEE, Poster
+from tests.slack_stub import SlackStub
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from renderers.pdf import task_pdf
-from renderers.slack import modal_view
+from renderers.slack_modal import modal_view
 from tests.renderers.conftest import NOW, example_task
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

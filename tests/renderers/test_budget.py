@@ -18,7 +18,8 @@ from api.domain.task import MAX_MARKDOWN
 from renderers import budget
 from renderers.html import markdown_html, render_step
 from renderers.mrkdwn import to_mrkdwn
-from renderers.slack import is_quick_task, modal_view, task_message
+from renderers.slack_message import is_quick_task, task_message
+from renderers.slack_modal import modal_view
 from tests.renderers.conftest import one_step_task
 
 BLOCK_SECONDS = 0.5

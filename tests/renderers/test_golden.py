@@ -14,7 +14,8 @@ import pytest
 
 from api.domain.task import Task
 from renderers.html import render_step
-from renderers.slack import modal_view, task_message
+from renderers.slack_message import task_message
+from renderers.slack_modal import modal_view
 from tests.fixtures import EXAMPLES
 from tests.renderers.conftest import example_task
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from renderers.slack import modal_view
+from renderers.slack_modal import modal_view
 from tests.renderers.conftest import example_task
 from tests.renderers.html_tree import read
 from tests.renderers.preview import modal_html, signature_png

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from api.domain.fields import validate_answers
 from renderers.html import render_step
 from renderers.pdf import task_pdf
-from renderers.slack import modal_view, task_message
+from renderers.slack_message import task_message
+from renderers.slack_modal import modal_view
 from tests.renderers.conftest import make_task
 from tests.renderers.slack_limits import assert_slack_limits
 from tests.renderers.strategies import answers, task_bodies

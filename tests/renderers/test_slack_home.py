@@ -6,7 +6,8 @@ import json
 from datetime import timedelta
 
 from api.domain.task import Task
-from renderers.slack import ACTION_OPEN, home_view
+from renderers.slack_home import home_view
+from renderers.slack_ids import ACTION_OPEN
 from tests.renderers.conftest import NOW, example_task
 from tests.renderers.slack_limits import assert_slack_limits
 

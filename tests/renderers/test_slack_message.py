@@ -8,15 +8,8 @@ from typing import Any
 import pytest
 
 from api.domain.task import Task
-from renderers.slack import (
-    ACTION_OPEN,
-    ACTION_QUICK,
-    ACTION_WEB,
-    is_quick_task,
-    option_style,
-    outcome_message,
-    task_message,
-)
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB
+from renderers.slack_message import is_quick_task, option_style, outcome_message, task_message
 from tests.renderers.conftest import NOW, TASK_REF, example_task, one_step_task
 from tests.renderers.slack_limits import assert_slack_limits
 

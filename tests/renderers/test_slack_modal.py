@@ -8,14 +8,8 @@ from typing import Any
 from api.domain.errors import Detail
 from api.domain.fields import validate_answers
 from api.domain.task import Task
-from renderers.slack import (
-    ACTION_WEB,
-    CALLBACK_STEP,
-    modal_view,
-    needs_browser,
-    parse_submission,
-    view_errors,
-)
+from renderers.slack_ids import ACTION_WEB, CALLBACK_STEP
+from renderers.slack_modal import modal_view, needs_browser, parse_submission, view_errors
 from tests.renderers.conftest import TASK_REF, make_task, one_step_task
 from tests.renderers.slack_limits import assert_slack_limits
 

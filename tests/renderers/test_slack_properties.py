@@ -9,14 +9,9 @@ from hypothesis import strategies as st
 
 from api.domain.fields import validate_answers
 from api.domain.task import Task
-from renderers.slack import (
-    home_view,
-    modal_view,
-    needs_browser,
-    outcome_message,
-    parse_submission,
-    task_message,
-)
+from renderers.slack_home import home_view
+from renderers.slack_message import outcome_message, task_message
+from renderers.slack_modal import modal_view, needs_browser, parse_submission
 from tests.renderers.conftest import NOW, make_task
 from tests.renderers.slack_limits import assert_slack_limits
 from tests.renderers.strategies import SLACK_KINDS, answers, task_bodies

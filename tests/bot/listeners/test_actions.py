@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
 from api.domain.task import CompletedBy
 from api.runtime import Services
 from api.store import keys
 from api.store.slack import SlackState
 from bot import notes
-from renderers.slack import ACTION_OPEN, ACTION_QUICK, ACTION_WEB
-from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, quick_task, until
-from tests.bot.slack_stub import SlackStub
+from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, quick_value
+from tests.bot.conftest import Slack, until
 from tests.fixtures import example
+from tests.slack import ASSIGNEE, CHANNEL, OTHER, Poster, quick_task
+from tests.slack_stub import SlackStub
 
 Jobs = Callable[[], Awaitable[int]]
 DM = "D" + ASSIGNEE[0]
-
-
-def _quick(task_id: str, option: int) -> str:
-    return json.dumps({"t": task_id, "o": option})
 
 
 async def test_open_form_opens_step_one(post_task: Poster, slack: Slack) -> None:
@@ -46,7 +45,7 @@ async def test_someone_else_gets_a_not_yours_note(post_task: Poster, slack: Slac
                                                   services: Services) -> None:
     task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
     await slack.click(OTHER, ACTION_OPEN, task_id, channel="C0ELSE")
-    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 0), channel="C0ELSE")
+    await slack.click(OTHER, ACTION_QUICK, quick_value(task_id, 0), channel="C0ELSE")
     notes_ = await slack_stub.wait_for("response_url", 2)
     assert {(c.args["user"], c.args["text"]) for c in notes_} == {(OTHER[0], notes.NOT_YOURS)}
     await slack.click(OTHER, ACTION_OPEN, task_id)  # from App Home: told in a DM
@@ -60,7 +59,7 @@ async def test_quick_task_completes_in_one_click(post_task: Poster, slack: Slack
                                                  slack_stub: SlackStub, services: Services,
                                                  jobs: Jobs) -> None:
     task_id = await post_task(quick_task(), slack_channel="ops")
-    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 1), channel=CHANNEL[1])
+    await slack.click(OTHER, ACTION_QUICK, quick_value(task_id, 1), channel=CHANNEL[1])
     await jobs()
     task = services.store.load(task_id)
     assert task.status == "completed" and task.data == {"decision": "Reject"}
@@ -75,9 +74,9 @@ async def test_second_click_is_told_who_completed(post_task: Poster, slack: Slac
                                                   slack_stub: SlackStub,
                                                   services: Services) -> None:
     task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
-    await slack.click(ASSIGNEE, ACTION_QUICK, _quick(task_id, 0), channel=DM)
+    await slack.click(ASSIGNEE, ACTION_QUICK, quick_value(task_id, 0), channel=DM)
     await until(lambda: services.store.load(task_id).status == "completed")
-    await slack.click(ASSIGNEE, ACTION_QUICK, _quick(task_id, 1), channel=DM)
+    await slack.click(ASSIGNEE, ACTION_QUICK, quick_value(task_id, 1), channel=DM)
     await slack.click(ASSIGNEE, ACTION_OPEN, task_id, channel=DM)
     told = await slack_stub.wait_for("response_url", 2)
     assert all(c.args["text"].startswith("Already completed by ada at ") for c in told)
@@ -91,8 +90,8 @@ async def test_who_ended_a_task_is_told_only_to_who_may_answer_and_escaped(
     task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
     services.tasks.complete(services.store.load(task_id), {"decision": "Approve"},
                             CompletedBy(channel="api", id="m", name="<!channel> Grace"))
-    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 1), channel="C0ELSE")
-    await slack.click(ASSIGNEE, ACTION_QUICK, _quick(task_id, 1), channel=DM)
+    await slack.click(OTHER, ACTION_QUICK, quick_value(task_id, 1), channel="C0ELSE")
+    await slack.click(ASSIGNEE, ACTION_QUICK, quick_value(task_id, 1), channel=DM)
     told = {c.args["user"]: c.args["text"] for c in await slack_stub.wait_for("response_url", 2)}
     assert told[OTHER[0]] == notes.NOT_YOURS
     assert told[ASSIGNEE[0]].startswith("Already completed by &lt;!channel&gt; Grace at ")
@@ -117,7 +116,7 @@ async def test_racing_clicks_complete_exactly_once(post_task: Poster, slack: Sla
     task_id = await post_task(quick_task(), slack_channel="ops")
     users = [(f"U{i}", f"u{i}@example.com", f"u{i}") for i in range(8)]
     slack_stub.members[CHANNEL[1]] += [u[0] for u in users]
-    await asyncio.gather(*(slack.click(u, ACTION_QUICK, _quick(task_id, i % 2),
+    await asyncio.gather(*(slack.click(u, ACTION_QUICK, quick_value(task_id, i % 2),
                                        channel=CHANNEL[1]) for i, u in enumerate(users)))
     told = await slack_stub.wait_for("response_url", 7)
     task = services.store.load(task_id)
@@ -134,7 +133,7 @@ async def test_only_channel_members_may_answer_a_channel_task(
     visitor = ("U0VIS", "vis@example.com", "vis")
     await slack.click(visitor, ACTION_OPEN, task_id, channel=CHANNEL[1])
     await slack_stub.wait_for("response_url")  # the first click listed the members...
-    await slack.click(visitor, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
+    await slack.click(visitor, ACTION_QUICK, quick_value(task_id, 0), channel=CHANNEL[1])
     told = await slack_stub.wait_for("response_url", 2)  # ...the second reads the cache
     assert {c.args["text"] for c in told} == {notes.NOT_YOURS}
     assert not slack_stub.of("views.open")
@@ -164,7 +163,7 @@ async def test_someone_who_left_the_channel_loses_their_grant(
     del slack_stub.failing["conversations.members"]
     slack_stub.members[CHANNEL[1]] = [ASSIGNEE[0]]
     services.redis.delete(keys.slack_channel_members(CHANNEL[1]))  # the cache expired
-    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
+    await slack.click(OTHER, ACTION_QUICK, quick_value(task_id, 0), channel=CHANNEL[1])
     (told,) = await slack_stub.wait_for("response_url")
     assert told.args["text"] == notes.NOT_YOURS and not state.granted(task_id, OTHER[0])
 
@@ -181,7 +180,7 @@ async def test_notes_in_a_channel_the_bot_never_joined_use_the_response_url(
         post_task: Poster, slack: Slack, slack_stub: SlackStub) -> None:
     task_id = await post_task(quick_task(), slack_channel="ops")
     visitor = ("U0VIS", "vis@example.com", "vis")
-    await slack.click(visitor, ACTION_QUICK, _quick(task_id, 0), channel=CHANNEL[1])
+    await slack.click(visitor, ACTION_QUICK, quick_value(task_id, 0), channel=CHANNEL[1])
     (note,) = await slack_stub.wait_for("response_url")
     assert note.args == {"text": notes.NOT_YOURS, "response_type": "ephemeral",
                          "replace_original": False, "url": note.args["url"],
@@ -193,7 +192,7 @@ async def test_an_expired_response_url_falls_back_to_post_ephemeral(
         post_task: Poster, slack: Slack, slack_stub: SlackStub) -> None:
     slack_stub.response_url_status = 404
     task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
-    await slack.click(OTHER, ACTION_QUICK, _quick(task_id, 0), channel="C0ELSE")
+    await slack.click(OTHER, ACTION_QUICK, quick_value(task_id, 0), channel="C0ELSE")
     (note,) = await slack_stub.wait_for("chat.postEphemeral")
     assert (note.args["user"], note.args["text"]) == (OTHER[0], notes.NOT_YOURS)
     assert len(slack_stub.of("response_url")) == 1
@@ -210,7 +209,7 @@ async def test_unsigned_or_stale_requests_are_refused(post_task: Poster, slack: 
                                                       slack_stub: SlackStub) -> None:
     task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
     payload = {"type": "block_actions", "user": {"id": ASSIGNEE[0]}, "trigger_id": "x",
-               "actions": [{"action_id": ACTION_QUICK, "value": _quick(task_id, 0)}]}
+               "actions": [{"action_id": ACTION_QUICK, "value": quick_value(task_id, 0)}]}
     bad = await slack.interact(payload, secret="not-the-secret")
     stale = await slack.interact(payload, timestamp=int(time.time()) - 600)
     assert (bad.status, stale.status) == (401, 401)
@@ -231,3 +230,20 @@ async def test_expired_trigger_is_logged_and_the_person_told(
     (record,) = [r for r in caplog.records if r.name == "bot.listeners.actions"]
     assert record.levelname == "WARNING" and "invalid_trigger_id" in record.getMessage()
     assert task_id in record.getMessage()
+
+
+async def test_a_failure_after_the_ack_is_logged_with_its_traceback(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub,
+        caplog: pytest.LogCaptureFixture) -> None:
+    task_id = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    slack_stub.failing["chat.postMessage"] = "internal_error"  # the note's DM fails
+    await slack.click(OTHER, ACTION_OPEN, task_id)  # acked: 200
+    await slack_stub.wait_for("chat.postMessage", 2)
+
+    def failures() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.levelname == "ERROR"]
+
+    await until(lambda: bool(failures()))
+    (record,) = failures()
+    assert record.name == "bot.listeners.actions" and ACTION_OPEN in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is SlackApiError

@@ -8,10 +8,11 @@ from typing import Any
 from api.domain.task import CompletedBy
 from api.runtime import Services
 from api.store import keys
-from renderers.slack import ACTION_OPEN
-from tests.bot.conftest import ASSIGNEE, OTHER, Poster, Slack, quick_task, until
-from tests.bot.slack_stub import SlackStub
+from renderers.slack_ids import ACTION_OPEN
+from tests.bot.conftest import Slack, until
 from tests.fixtures import example
+from tests.slack import ASSIGNEE, OTHER, Poster, quick_task
+from tests.slack_stub import SlackStub
 
 
 def _opened(event_user: str) -> dict[str, str]:

@@ -17,12 +17,13 @@ from aiohttp.test_utils import TestClient
 
 from api.domain.task import CompletedBy
 from api.runtime import Services
-from renderers.slack import ACTION_OPEN
-from tests.bot.conftest import ASSIGNEE, CHANNEL, OTHER, Poster, Slack, two_step_task
-from tests.bot.slack_stub import SlackStub, check_view
+from renderers.slack_ids import ACTION_OPEN
+from tests.bot.conftest import Slack, two_step_task
 from tests.conftest import Account
 from tests.fixtures import example
 from tests.images import png
+from tests.slack import ASSIGNEE, CHANNEL, OTHER, Poster
+from tests.slack_stub import SlackStub, check_view
 
 Jobs = Callable[[], Awaitable[int]]
 DM = "D" + ASSIGNEE[0]

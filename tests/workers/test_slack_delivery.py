@@ -7,19 +7,26 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from rq import Queue
 
 from api.domain.task import CompletedBy
 from api.runtime import Services
+from api.settings import Settings
 from bot.clients import web_client
-from tests.bot.conftest import ASSIGNEE, CHANNEL, Poster, quick_task
-from tests.bot.slack_stub import SlackStub
 from tests.conftest import Account
 from tests.fixtures import example
+from tests.slack import ASSIGNEE, CHANNEL, Poster, quick_task
+from tests.slack_stub import SlackStub
 from workers.slack_delivery import Delivery
 
 Jobs = Callable[[], Awaitable[int]]
+
+
+@pytest.fixture
+def settings(slack_settings: Settings) -> Settings:
+    return slack_settings  # the bot token and Web API URL of tests/slack.py's stub
 
 
 async def _public(client: TestClient, account: Account) -> dict[str, Any]:

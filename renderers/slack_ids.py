@@ -1,0 +1,58 @@
+"""Every id inloop's Slack surfaces carry and the bot dispatches on, encoded and decoded here.
+
+- `ACTION_OPEN` button: its value is the task's ref (`Task.ref`); opens the form in a modal.
+- `ACTION_QUICK` buttons: value `quick_value(ref, option)`, read back as a `QuickAnswer`.
+- `ACTION_WEB` url buttons: Slack opens the URL itself; the bot only acks the click.
+- `CALLBACK_STEP` modals: `private_metadata` is `step_metadata(ref, step)`, read back as a
+  `StepOf`; each input block is `field_block_id(name)`, its element's action id
+  `VALUE_ACTION`.
+
+The readers are pydantic models (strict, ValueError on anything else), so the bot's
+envelope check (bot.envelope) and its listeners read a value the same way.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ACTION_OPEN = "inloop_open"
+ACTION_QUICK = "inloop_quick"
+ACTION_WEB = "inloop_web"
+CALLBACK_STEP = "inloop_step"
+VALUE_ACTION = "value"
+_FIELD_BLOCK = "f:"
+
+
+class QuickAnswer(BaseModel):
+    """A quick-answer button's value: answer task `ref` with its option number `option`."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    ref: str = Field(alias="t")
+    option: int = Field(alias="o")
+
+
+class StepOf(BaseModel):
+    """A step modal's `private_metadata`: which task, which step (0-based)."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    ref: str
+    step: int = Field(ge=0)
+
+
+def quick_value(ref: str, option: int) -> str:
+    """The value of the quick-answer button of option number `option` (0-based)."""
+    return json.dumps({"t": ref, "o": option}, separators=(",", ":"))
+
+
+def step_metadata(ref: str, step: int) -> str:
+    """The `private_metadata` of the modal of step `step` (0-based)."""
+    return json.dumps({"ref": ref, "step": step})
+
+
+def field_block_id(name: str) -> str:
+    """The `block_id` of a field's input block (Slack reports errors per block)."""
+    return _FIELD_BLOCK + name
