@@ -9,7 +9,7 @@ URL map:
   POST /t/{link_id}/verify                check the code -> task session cookie
   GET  /api/v1/tasks/{task_id}/files/{field}   download (tasks:read token)
   /dashboard...                            see api.web.dashboard and api.web.tokens
-  /static/...  renderer assets;  /assets/...  dashboard and code-page assets
+  /static/..., /assets/...                 CSS and JS of every page (one folder)
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-import renderers
 from api.http.deps import SERVICES
 from api.runtime import Services
 from api.store.codes import CodePolicy, EmailCodes
 from api.store.files import LocalFileStorage
 from api.web import codes as otp_pages
 from api.web import dashboard, files, form, sign_in, task_page, tokens
-from api.web.pages import ASSETS_PREFIX, STATIC_PREFIX, WEB, WebContext, build_env
+from api.web.pages import ASSETS_PREFIX, STATIC_PREFIX, WEB, WebContext
 from api.web.session import CSRF, CsrfSigner
 
 HERE = Path(__file__).parent
@@ -41,7 +40,7 @@ def web_context(services: Services) -> WebContext:
                         mails_per_subject=settings.otp_mails_per_subject,
                         max_failures=settings.otp_max_failures_per_day,
                         max_subject_failures=settings.otp_max_subject_failures_per_day)
-    return WebContext(env=build_env(), storage=LocalFileStorage(settings.files_dir),
+    return WebContext(storage=LocalFileStorage(settings.files_dir),
                       codes=EmailCodes(services.redis, services.queues, policy))
 
 
@@ -62,5 +61,5 @@ def register(app: web.Application) -> None:
     dashboard.register(app)
     task_page.register(app)
     tokens.register(app)
-    router.add_static(STATIC_PREFIX, Path(renderers.__file__).parent / "static")
-    router.add_static(ASSETS_PREFIX, HERE / "static")
+    for prefix in (STATIC_PREFIX, ASSETS_PREFIX):  # one folder, both of its old URLs
+        router.add_static(prefix, HERE / "static")

@@ -61,7 +61,7 @@ async def _task_needing_code(request: web.Request) -> Task | web.Response:
 async def code_page(request: web.Request, task: Task, *, note: str = "", error: str = "",
                     status: int = 200) -> web.Response:
     return await with_csrf(request, lambda token: page(
-        request, "otp.html", status, task=task, email=masked(task.assignee_email or ""),
+        "otp.html", status, task=task, email=masked(task.assignee_email or ""),
         phone=masked_phone(task.assignee_phone or ""), note=note, error=error,
         csrf_token=token, base=_verify_path(task)))
 

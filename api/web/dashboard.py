@@ -37,7 +37,7 @@ async def member_page(request: web.Request, member: Member, template: str,
                       status: int = 200, **context: Any) -> web.Response:
     """A dashboard page: the member, a CSRF token for its forms and the nav."""
     return await with_csrf(request, lambda token: page(
-        request, template, status, member=member, csrf_token=token, **context))
+        template, status, member=member, csrf_token=token, **context))
 
 
 def _query(request: web.Request) -> tuple[str, bool, str]:

@@ -17,9 +17,8 @@ from api.domain.task import UPLOAD_KINDS, CompletedBy, Task
 from api.http.deps import SERVICES, run
 from api.web.access import visitor
 from api.web.form_input import Forged, Limits, StepAnswers, Submission, read_submission
-from api.web.pages import STATIC_PREFIX, WEB, html_response, message
+from api.web.pages import WEB, html_response, message, render_step
 from api.web.session import with_csrf
-from renderers.html import render_step
 
 MIB = 1024 * 1024
 GONE = {
@@ -70,8 +69,7 @@ async def step_page(request: web.Request, task: Task, index: int, answers: dict[
 
     async def render(token: str) -> web.Response:
         body = await run(render_step, task, index, answers, errors, csrf_token=token,
-                         action=f"/t/{task.link_id}?step={index + 1}",
-                         static_prefix=STATIC_PREFIX)
+                         action=f"/t/{task.link_id}?step={index + 1}")
         return html_response(body, status)
 
     return await with_csrf(request, render)

@@ -42,7 +42,7 @@ def find_member(directory: Directory, email: str, org: str) -> Member | None:
 
 async def login_page(request: web.Request, template: str, status: int = 200,
                      **context: str) -> web.Response:
-    return await with_csrf(request, lambda token: page(request, template, status,
+    return await with_csrf(request, lambda token: page(template, status,
                                                        csrf_token=token, **context))
 
 

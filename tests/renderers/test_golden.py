@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from api.domain.task import Task
-from renderers.html import render_step
+from api.web.pages import render_step
 from renderers.slack import modal_view, task_message
 from tests.fixtures import EXAMPLES
 from tests.renderers.conftest import example_task

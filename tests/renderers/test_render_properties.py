@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.domain.fields import validate_answers
-from renderers.html import render_step
+from api.web.pages import render_step
 from renderers.pdf import task_pdf
 from renderers.slack import modal_view, task_message
 from tests.renderers.conftest import make_task
