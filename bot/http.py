@@ -9,13 +9,14 @@ at startup from the app's services; without Slack settings the route is not moun
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
-from api.http.deps import SERVICES, run
+from api.runtime import SERVICES
 from api.store.slack import SlackState
 from bot.app import build_bolt_app
 from bot.envelope import bolt_request
@@ -42,7 +43,7 @@ async def slack_events(request: web.Request) -> web.Response:
     signature = verified_signature(services.settings.slack_signing_secret or "",
                                    request.headers, body, time.time())
     bolt = bolt_request(body, request.query_string, request.headers)
-    if not await run(SlackState(services.redis).first_request, signature):
+    if not await asyncio.to_thread(SlackState(services.redis).first_request, signature):
         return web.Response(status=200)
     response = await request.app[BOLT].async_dispatch(bolt)
     return await to_aiohttp_response(response)

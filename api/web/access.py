@@ -3,11 +3,13 @@ anyone holding a task link."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from api.domain.errors import NotFound
 from api.domain.task import CompletedBy, Task
-from api.http.deps import SERVICES, run
+from api.runtime import SERVICES
 from api.store.directory import Member
 from api.web.session import MEMBER_COOKIE, TASK_COOKIE, load_session
 
@@ -17,7 +19,8 @@ async def signed_in_member(request: web.Request) -> Member | None:
     if not session or session.get("kind") != "member":
         return None
     try:
-        return await run(request.app[SERVICES].directory.member, session["member_id"])
+        return await asyncio.to_thread(request.config_dict[SERVICES].directory.member,
+                                       session["member_id"])
     except NotFound:
         return None
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -13,13 +14,13 @@ import jinja2
 from aiohttp import web
 
 from api.domain.task import Task
-from api.http.deps import run
 from api.store.codes import EmailCodes
 from api.store.files import FileStorage
 from renderers import budget
 from renderers.html import FILTERS, step_view
 
 HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"  # served at both prefixes, the URLs pages have always used
 STATIC_PREFIX = "/static"
 ASSETS_PREFIX = "/assets"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -76,7 +77,7 @@ def html_response(body: str, status: int = 200) -> web.Response:
 async def page(template: str, status: int = 200, **context: Any) -> web.Response:
     """Render a template in a worker thread: a page as large as a task, or a list of
     them, never holds up the event loop."""
-    body = await run(render, template, **context)
+    body = await asyncio.to_thread(render, template, **context)
     return html_response(body, status)
 
 

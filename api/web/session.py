@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis as AsyncRedis
 
-from api.http.deps import AREDIS, SERVICES
+from api.runtime import AREDIS, SERVICES
 from api.store import keys
 
 CSRF_COOKIE = "inloop_csrf"
@@ -70,7 +70,7 @@ def cookie_id(request: web.Request, name: str) -> str | None:
 
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
                *, path: str = "/", max_age: int | None = None) -> None:
-    settings = request.app[SERVICES].settings
+    settings = request.config_dict[SERVICES].settings
     response.set_cookie(name, value, path=path, max_age=max_age, httponly=True,
                         samesite="Lax", secure=settings.secure_cookies)
 
@@ -78,7 +78,7 @@ def set_cookie(request: web.Request, response: web.StreamResponse, name: str, va
 async def _token(request: web.Request, browser: str) -> str:
     sessions = (cookie_id(request, MEMBER_COOKIE), cookie_id(request, TASK_COOKIE))
     binding = "|".join([browser, *(s or "" for s in sessions)])
-    return await request.app[CSRF].sign(request.app[AREDIS], binding)
+    return await request.config_dict[CSRF].sign(request.config_dict[AREDIS], binding)
 
 
 async def with_csrf(request: web.Request,
@@ -102,8 +102,8 @@ async def csrf_ok(request: web.Request, submitted: Any) -> bool:
 
 async def create_session(request: web.Request, data: dict[str, Any]) -> str:
     session_id = secrets.token_urlsafe(32)
-    ttl = request.app[SERVICES].settings.web_session_ttl_s
-    await request.app[AREDIS].set(keys.web_session(session_id), json.dumps(data), ex=ttl)
+    ttl = request.config_dict[SERVICES].settings.web_session_ttl_s
+    await request.config_dict[AREDIS].set(keys.web_session(session_id), json.dumps(data), ex=ttl)
     return session_id
 
 
@@ -111,7 +111,7 @@ async def load_session(request: web.Request, cookie: str) -> dict[str, Any] | No
     session_id = cookie_id(request, cookie)
     if session_id is None:
         return None
-    raw = await request.app[AREDIS].get(keys.web_session(session_id))
+    raw = await request.config_dict[AREDIS].get(keys.web_session(session_id))
     return json.loads(raw) if raw else None
 
 
@@ -123,7 +123,7 @@ async def stash(request: web.Request, cookie: str, name: str, value: str) -> Non
     token to show after a redirect; briefly, so an unseen secret does not linger."""
     session_id = cookie_id(request, cookie)
     if session_id and await load_session(request, cookie) is not None:
-        await request.app[AREDIS].set(keys.web_session_stash(session_id, name), value,
+        await request.config_dict[AREDIS].set(keys.web_session_stash(session_id, name), value,
                                       ex=STASH_TTL_S)
 
 
@@ -132,21 +132,21 @@ async def unstash(request: web.Request, cookie: str, name: str) -> str | None:
     session_id = cookie_id(request, cookie)
     if session_id is None or await load_session(request, cookie) is None:
         return None
-    value = await request.app[AREDIS].getdel(keys.web_session_stash(session_id, name))
+    value = await request.config_dict[AREDIS].getdel(keys.web_session_stash(session_id, name))
     return keys.text(value) if value is not None else None
 
 
 async def drop_session(request: web.Request, cookie: str) -> None:
     session_id = cookie_id(request, cookie)
     if session_id:
-        await request.app[AREDIS].delete(keys.web_session(session_id))
+        await request.config_dict[AREDIS].delete(keys.web_session(session_id))
 
 
 def client_ip(request: web.Request) -> str:
     """The client's address: the peer, or behind `trusted_proxy_hops` proxies the address
     the outermost trusted proxy saw (the Nth from the right of X-Forwarded-For; what a
     client puts further left is its own claim and ignored)."""
-    hops = request.app[SERVICES].settings.trusted_proxy_hops
+    hops = request.config_dict[SERVICES].settings.trusted_proxy_hops
     forwarded = [a.strip() for a in ",".join(request.headers.getall("X-Forwarded-For", []))
                  .split(",") if a.strip()]
     if hops and len(forwarded) >= hops:

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestClient
 from slack_sdk.signature import SignatureVerifier
 
 import bot.http
-from api.http.app import create_app
 from api.runtime import Services
+from api.server import create_app
 from api.settings import Settings
 from tests.bot.slack_stub import APP_TOKEN, TEAM, TOKEN, SlackStub
 
