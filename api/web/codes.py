@@ -12,13 +12,11 @@ import asyncio
 
 from aiohttp import web
 
-from api.domain.errors import NotFound
 from api.domain.task import Task
 from api.runtime import SERVICES
 from api.store.codes import CodeLocked, RateLimited, new_attempt
-from api.web.access import task_cookie_path, visitor
-from api.web.form import gone_page, task_by_link
-from api.web.pages import WEB, message, page
+from api.web.access import task_cookie_path, task_for_link, visitor
+from api.web.pages import WEB, page
 from api.web.session import (
     CSRF_FIELD,
     TASK_COOKIE,
@@ -49,12 +47,9 @@ def masked_phone(phone: str) -> str:
 
 
 async def _task_needing_code(request: web.Request) -> Task | web.Response:
-    try:
-        task = await task_by_link(request)
-    except NotFound:
-        return message("Link not found", "This task link does not exist.", status=404)
-    if task.status != "pending":
-        return gone_page(task)
+    task = await task_for_link(request)
+    if isinstance(task, web.Response):
+        return task
     if not task.requires_otp or not task.assignee_email or await visitor(request, task):
         raise web.HTTPSeeOther(f"/t/{task.link_id}")
     return task

@@ -12,36 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
-from api.domain.errors import Conflict, InvalidRequest, NotFound
+from api.domain.errors import Conflict, InvalidRequest
 from api.domain.fields import validate_answers
 from api.domain.task import UPLOAD_KINDS, CompletedBy, Task
 from api.runtime import SERVICES
-from api.web.access import visitor
+from api.web.access import gone_page, task_by_link, task_for_link, visitor
 from api.web.form_input import Forged, Limits, StepAnswers, Submission, read_submission
 from api.web.pages import WEB, html_response, message, render_step
 from api.web.session import with_csrf
 
 MIB = 1024 * 1024
-GONE = {
-    "completed": ("This task is done", "It has already been answered. Thank you!"),
-    "cancelled": ("This task was cancelled", "It no longer needs an answer."),
-    "failed": ("This task is closed", "It can no longer be answered."),
-    "expired": ("This task has expired", "It was not answered in time and is closed."),
-}
-
-
-def gone_page(task: Task) -> web.Response:
-    expired = task.status == "failed" and any(e.code == "expired" for e in task.errors)
-    heading, paragraph = GONE["expired" if expired else task.status]
-    return message(heading, paragraph, status=410)
-
-
-async def task_by_link(request: web.Request) -> Task:
-    """The task of the link (404 if there is none); overdue tasks expire on read."""
-    store = request.config_dict[SERVICES].store
-    return await asyncio.to_thread(store.by_link, request.match_info["link_id"])
-
-
 def step_index(request: web.Request, task: Task) -> int:
     """`?step=N` (1-based), clamped to the task's steps."""
     try:
@@ -53,12 +33,9 @@ def step_index(request: web.Request, task: Task) -> int:
 
 async def open_task(request: web.Request) -> tuple[Task, CompletedBy] | web.Response:
     """The task and its visitor, or the page to show instead (404, 410, code needed)."""
-    try:
-        task = await task_by_link(request)
-    except NotFound:
-        return message("Link not found", "This task link does not exist.", status=404)
-    if task.status != "pending":
-        return gone_page(task)
+    task = await task_for_link(request)
+    if isinstance(task, web.Response):
+        return task
     who = await visitor(request, task)
     if who is None:
         raise web.HTTPSeeOther(f"/t/{task.link_id}/verify")
