@@ -3,11 +3,13 @@
 It holds the shared resources (api.runtime's keys: SERVICES, and the asyncio Redis client
 and wait hub of this event loop) and WEB (file storage and email codes, used by the web
 pages and the REST file routes), answers the health probes, and mounts:
-  /api/v1      the REST API (api.http.app), errors as JSON
+  /api/v1      the REST API (api.http.app)
   /t, /dashboard   the web UI (api.web.app), errors as HTML pages
   /static, /assets the web UI's CSS and JS
   extras       optional parts, e.g. POST /slack/events (bot.http)
-The body size limit is the root's: aiohttp applies the root app's to every request.
+The root's middleware answers errors as JSON (the API, Slack, the probes; the web
+sub-apps answer pages before it sees them). The body size limit is the root's: aiohttp
+applies the root app's to every request.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from api.http.app import create_api_app
+from api.http.app import create_api_app, errors_middleware
 from api.runtime import AREDIS, HUB, SERVICES, Services
 from api.store.waiters import WaitHub
 from api.web.app import create_web_apps, web_context
@@ -28,7 +30,8 @@ Registrar = Callable[[web.Application], None]
 
 def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.Application:
     """The whole HTTP surface; `extras` mount optional parts on the root (Slack)."""
-    root = web.Application(client_max_size=services.settings.max_body_bytes)
+    root = web.Application(middlewares=[errors_middleware],
+                            client_max_size=services.settings.max_body_bytes)
     root[SERVICES] = services
     root[WEB] = web_context(services)
     root.cleanup_ctx.append(_wait_hub)

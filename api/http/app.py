@@ -1,4 +1,8 @@
-"""The REST API's sub-app (mounted at /api/v1 by api.server): its routes and JSON errors."""
+"""The REST API's sub-app (mounted at /api/v1 by api.server) and JSON error bodies.
+
+`errors_middleware` sits on the root app, so every route that answers machines (the API,
+POST /slack/events, the probes) gives errors as JSON; the web sub-apps catch theirs first
+and answer pages. The API sub-app adds `routing_errors` for what aiohttp refuses itself."""
 
 from __future__ import annotations
 
@@ -40,22 +44,24 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                               "retry shortly")
     except web.HTTPRequestEntityTooLarge as error:
         return error_response(413, "payload_too_large", error.text or "body too large")
-    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as error:
-        return _routing_error(request, error)
 
 
-def _routing_error(request: web.Request, error: web.HTTPException) -> web.Response:
+@web.middleware
+async def routing_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """An unknown path or method under /api/v1 answers JSON like every API error."""
-    response = error_response(error.status, ROUTING_ERRORS[error.status],
-                              f"no route for {request.method} {request.path}")
-    if "Allow" in error.headers:
-        response.headers["Allow"] = error.headers["Allow"]
-    return response
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as error:
+        response = error_response(error.status, ROUTING_ERRORS[error.status],
+                                  f"no route for {request.method} {request.path}")
+        if "Allow" in error.headers:
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
 
 
 def create_api_app() -> web.Application:
     """The /api/v1 sub-app; its handlers read the root's resources (request.config_dict)."""
-    app = web.Application(middlewares=[errors_middleware])
+    app = web.Application(middlewares=[routing_errors])
     for register in (tasks.register, openapi.register, deliveries.register, files.register):
         register(app)
     return app

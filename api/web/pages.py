@@ -38,6 +38,9 @@ SECURITY_HEADERS = {
 
 @dataclass
 class WebContext:
+    """What pages (and the REST file routes) use beside Services; api.server puts it on
+    the root app under WEB."""
+
     storage: FileStorage
     codes: EmailCodes
 
