@@ -31,7 +31,7 @@ def http_extras(services: Services) -> list[Callable[..., None]]:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from aiohttp import web
 
-    from api.http.app import create_app
+    from api.server import create_app
 
     services = build_services(settings)
     app = create_app(services, extras=http_extras(services))

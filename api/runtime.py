@@ -1,4 +1,5 @@
-"""Build the process's shared resources from settings (Redis clients, store, services)."""
+"""Build the process's shared resources from settings (Redis clients, store, services),
+and the keys under which the HTTP server holds them (`request.config_dict[SERVICES]`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from redis import BlockingConnectionPool, Redis
 from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
@@ -18,6 +20,7 @@ from api.store.files import FileClaims
 from api.store.jobs import Jobs, RetryPolicy
 from api.store.listing import Listing
 from api.store.tasks import TaskStore
+from api.store.waiters import WaitHub
 
 REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10,
                                  "health_check_interval": 15}
@@ -43,6 +46,11 @@ class Services:
                                           max_connections=self.settings.redis_pool_size,
                                           **REDIS_OPTIONS)
         return AsyncRedis(connection_pool=pool)
+
+
+SERVICES = web.AppKey("services", Services)
+HUB = web.AppKey("hub", WaitHub)
+AREDIS = web.AppKey("aredis", AsyncRedis)
 
 
 def dev_url_file(settings: Settings) -> Path:

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import Redis
 
-from api.http.app import create_app
 from api.runtime import build_services
+from api.server import create_app
 from api.settings import Settings
 
 REDIS = web.AppKey("redis", Redis)

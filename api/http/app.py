@@ -1,24 +1,34 @@
-"""aiohttp application factory: resources, middlewares and route registration."""
+"""The REST API's sub-app (mounted at /api/v1 by api.server) and JSON error bodies.
+
+`errors_middleware` sits on the root app, so every route that answers machines (the API,
+POST /slack/events, the probes) gives errors as JSON; the web sub-apps catch theirs first
+and answer pages. The API sub-app adds `routing_errors` for what aiohttp refuses itself."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from api.domain.errors import InloopError, Unavailable
-from api.http import deliveries, health, openapi, tasks
-from api.http.deps import AREDIS, HUB, SERVICES, error_response
-from api.runtime import Services
-from api.store.waiters import WaitHub
-from api.web import app as web_routes
+from api.domain.errors import Detail, InloopError, Unavailable
+from api.http import deliveries, files, openapi, tasks
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Registrar = Callable[[web.Application], None]
+# aiohttp's own answers for a path or method the API does not have, as error codes.
+ROUTING_ERRORS = {404: "not_found", 405: "method_not_allowed"}
+
+
+def error_response(status: int, code: str, message: str,
+                   details: Sequence[Detail] = ()) -> web.Response:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if details or code == "invalid_request":
+        body["details"] = [d.as_dict() for d in details]
+    return web.json_response(body, status=status)
 
 
 @web.middleware
@@ -39,28 +49,22 @@ def _answer(error: InloopError) -> web.Response:
                           getattr(error, "details", []))
 
 
-def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.Application:
-    """The whole HTTP surface on one app; `extras` mount optional parts (Slack, web UI)."""
-    app = web.Application(middlewares=[errors_middleware],
-                          client_max_size=services.settings.max_body_bytes)
-    app[SERVICES] = services
-    app.cleanup_ctx.append(_wait_hub)
-    health.register(app)
-    tasks.register(app)
-    openapi.register(app)
-    deliveries.register(app)
-    web_routes.register(app)
-    for register in extras:
+@web.middleware
+async def routing_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An unknown path or method under /api/v1 answers JSON like every API error."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as error:
+        response = error_response(error.status, ROUTING_ERRORS[error.status],
+                                  f"no route for {request.method} {request.path}")
+        if "Allow" in error.headers:
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
+
+
+def create_api_app() -> web.Application:
+    """The /api/v1 sub-app; its handlers read the root's resources (request.config_dict)."""
+    app = web.Application(middlewares=[routing_errors])
+    for register in (tasks.register, openapi.register, deliveries.register, files.register):
         register(app)
     return app
-
-
-async def _wait_hub(app: web.Application) -> AsyncIterator[None]:
-    redis = app[SERVICES].async_redis()
-    hub = WaitHub(redis)
-    app[HUB] = hub
-    app[AREDIS] = redis
-    await hub.start()
-    yield
-    await hub.stop()
-    await redis.aclose()

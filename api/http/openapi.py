@@ -142,4 +142,4 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 
 def register(app: web.Application) -> None:
-    app.router.add_get("/api/v1/openapi.json", openapi_json)
+    app.router.add_get("/openapi.json", openapi_json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -9,7 +10,8 @@ from aiohttp import web
 from api.domain.errors import Detail, InvalidRequest
 from api.domain.task import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult
 from api.domain.validation import parse
-from api.http.deps import AREDIS, HUB, SERVICES, json_body, principal, run
+from api.http.deps import json_body, principal
+from api.runtime import AREDIS, HUB, SERVICES
 from api.store.directory import Principal
 from api.store.listing import Filters
 
@@ -19,15 +21,15 @@ STATUSES = ("pending", "completed", "cancelled", "failed")
 async def create_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:create")
     raw = await json_body(request)
-    body, replayed = await run(request.app[SERVICES].tasks.create, who, raw)
+    body, replayed = await asyncio.to_thread(request.config_dict[SERVICES].tasks.create, who, raw)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return web.json_response(body, status=201, headers=headers)
 
 
 async def read_task(request: web.Request, org_id: str) -> Task:
     """The org's task named by the path; overdue tasks expire on read."""
-    return await request.app[SERVICES].store.aget(request.app[AREDIS], org_id,
-                                                  request.match_info["task_id"])
+    return await request.config_dict[SERVICES].store.aget(request.config_dict[AREDIS], org_id,
+                                                          request.match_info["task_id"])
 
 
 async def get_task(request: web.Request) -> web.Response:
@@ -42,8 +44,8 @@ async def _assignee(request: web.Request, who: Principal) -> str | None:
     if assignee == "me":
         return who.member.id
     if assignee and "@" in assignee:
-        directory = request.app[SERVICES].directory
-        member = await run(directory.member_by_email, who.org_id, assignee)
+        directory = request.config_dict[SERVICES].directory
+        member = await asyncio.to_thread(directory.member_by_email, who.org_id, assignee)
         return member.id if member else f"email:{assignee.lower()}"
     return assignee
 
@@ -72,25 +74,25 @@ def _int_param(request: web.Request, name: str, default: float, low: float,
 
 async def list_tasks(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:read")
-    services = request.app[SERVICES]
+    services = request.config_dict[SERVICES]
     filters = await _filters(request, who)
     limit = int(_int_param(request, "limit", 50, 1, 200))
-    tasks, cursor = await run(services.listing.page, who.org_id, filters, limit=limit,
-                              cursor=request.query.get("cursor"))
+    tasks, cursor = await asyncio.to_thread(services.listing.page, who.org_id, filters,
+                                            limit=limit, cursor=request.query.get("cursor"))
     return web.json_response({"tasks": [t.public(who.sees_links) for t in tasks],
                               "next_cursor": cursor})
 
 
 async def wait_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:read")
-    settings = request.app[SERVICES].settings
+    settings = request.config_dict[SERVICES].settings
     timeout = _int_param(request, "timeout", settings.wait_default_s, 0, settings.wait_max_s)
     task = await read_task(request, who.org_id)
     if task.status == "pending" and timeout > 0:
-        store = request.app[SERVICES].store
+        store = request.config_dict[SERVICES].store
         expires_in = ((task.expires_at - store.clock()).total_seconds()
                       if task.expires_at else None)
-        task = await request.app[HUB].wait(
+        task = await request.config_dict[HUB].wait(
             task.ref, timeout, lambda: read_task(request, who.org_id), expires_in)
     result = WaitResult(task_id=task.task_id, status=task.status, data=task.data,
                         completed_at=task.completed_at)
@@ -102,7 +104,8 @@ async def complete_task(request: web.Request) -> web.Response:
     task = await read_task(request, who.org_id)
     body = parse(CompleteRequest, await json_body(request))
     by = CompletedBy(channel="api", id=who.member.id, name=who.member.name)
-    done = await run(request.app[SERVICES].tasks.complete, task, body.data, by)
+    service = request.config_dict[SERVICES].tasks
+    done = await asyncio.to_thread(service.complete, task, body.data, by)
     return web.json_response(done.public())
 
 
@@ -110,7 +113,8 @@ async def cancel_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:cancel")
     task = await read_task(request, who.org_id)
     body = parse(CancelRequest, await _optional_json(request))
-    done = await run(request.app[SERVICES].store.cancel, task.ref, body.reason)
+    store = request.config_dict[SERVICES].store
+    done = await asyncio.to_thread(store.cancel, task.ref, body.reason)
     return web.json_response(done.public())
 
 
@@ -121,9 +125,9 @@ async def _optional_json(request: web.Request) -> Any:
 
 
 def register(app: web.Application) -> None:
-    app.router.add_post("/api/v1/tasks", create_task)
-    app.router.add_get("/api/v1/tasks", list_tasks)
-    app.router.add_get("/api/v1/tasks/{task_id}", get_task)
-    app.router.add_get("/api/v1/tasks/{task_id}/wait", wait_task)
-    app.router.add_post("/api/v1/tasks/{task_id}/complete", complete_task)
-    app.router.add_post("/api/v1/tasks/{task_id}/cancel", cancel_task)
+    app.router.add_post("/tasks", create_task)
+    app.router.add_get("/tasks", list_tasks)
+    app.router.add_get("/tasks/{task_id}", get_task)
+    app.router.add_get("/tasks/{task_id}/wait", wait_task)
+    app.router.add_post("/tasks/{task_id}/complete", complete_task)
+    app.router.add_post("/tasks/{task_id}/cancel", cancel_task)

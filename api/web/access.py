@@ -1,15 +1,48 @@
-"""Who is looking at a page: a signed-in member, an external assignee with a code, or
-anyone holding a task link."""
+"""Who is looking at a page (a signed-in member, an external assignee with a code, or
+anyone holding a task link), and which task a link opens."""
 
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp import web
 
 from api.domain.errors import NotFound
 from api.domain.task import CompletedBy, Task
-from api.http.deps import SERVICES, run
+from api.runtime import SERVICES
 from api.store.directory import Member
+from api.web.pages import message
 from api.web.session import MEMBER_COOKIE, TASK_COOKIE, load_session
+
+GONE = {
+    "completed": ("This task is done", "It has already been answered. Thank you!"),
+    "cancelled": ("This task was cancelled", "It no longer needs an answer."),
+    "failed": ("This task is closed", "It can no longer be answered."),
+    "expired": ("This task has expired", "It was not answered in time and is closed."),
+}
+
+
+def gone_page(task: Task) -> web.Response:
+    expired = task.status == "failed" and any(e.code == "expired" for e in task.errors)
+    heading, paragraph = GONE["expired" if expired else task.status]
+    return message(heading, paragraph, status=410)
+
+
+async def task_by_link(request: web.Request) -> Task:
+    """The task of the link (404 if there is none); overdue tasks expire on read."""
+    store = request.config_dict[SERVICES].store
+    return await asyncio.to_thread(store.by_link, request.match_info["link_id"])
+
+
+async def task_for_link(request: web.Request) -> Task | web.Response:
+    """The link's pending task, or the page to show instead (404 unknown, 410 ended)."""
+    try:
+        task = await task_by_link(request)
+    except NotFound:
+        return message("Link not found", "This task link does not exist.", status=404)
+    if task.status != "pending":
+        return gone_page(task)
+    return task
 
 
 async def signed_in_member(request: web.Request) -> Member | None:
@@ -17,7 +50,8 @@ async def signed_in_member(request: web.Request) -> Member | None:
     if not session or session.get("kind") != "member":
         return None
     try:
-        return await run(request.app[SERVICES].directory.member, session["member_id"])
+        return await asyncio.to_thread(request.config_dict[SERVICES].directory.member,
+                                       session["member_id"])
     except NotFound:
         return None
 

@@ -1,34 +1,42 @@
-"""Web form, external-assignee codes and the operator dashboard.
+"""The web UI as two sub-apps (mounted by api.server): the task form with the email-code
+pages of external assignees, and the operator dashboard. A person gets every error as a
+page (`html_errors`), never a JSON body.
 
-URL map:
+URL map (prefix + route):
   GET  /t/{link_id}[?step=N]              task form, one step per page (N is 1-based)
   POST /t/{link_id}?step=N                save the step; nav=back|next|submit
   GET  /t/{link_id}/files/{field}         download what this form uploaded
   GET  /t/{link_id}/verify                external assignee: email-code page
   POST /t/{link_id}/verify/send           send (or resend) the code
   POST /t/{link_id}/verify                check the code -> task session cookie
-  GET  /api/v1/tasks/{task_id}/files/{field}   download (tasks:read token)
-  /dashboard...                            see api.web.dashboard and api.web.tokens
-  /static/...  renderer assets;  /assets/...  dashboard and code-page assets
+  /dashboard...                            see api.web.dashboard, task_page, sign_in, tokens
+The root serves /static/... and /assets/... (pages.STATIC_DIR, CSS and JS of every page).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-import renderers
-from api.http.deps import SERVICES
+from api.domain.errors import InloopError
 from api.runtime import Services
 from api.store.codes import CodePolicy, EmailCodes
 from api.store.files import LocalFileStorage
 from api.web import codes as otp_pages
 from api.web import dashboard, files, form, sign_in, task_page, tokens
-from api.web.pages import ASSETS_PREFIX, STATIC_PREFIX, WEB, WebContext, build_env
+from api.web.pages import WebContext, message
 from api.web.session import CSRF, CsrfSigner
 
-HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# What a page says under the status's name when aiohttp refuses a request.
+REFUSED = {404: "There is no page at this address.",
+           405: "This page does not take that kind of request."}
 
 
 def web_context(services: Services) -> WebContext:
@@ -41,26 +49,48 @@ def web_context(services: Services) -> WebContext:
                         mails_per_subject=settings.otp_mails_per_subject,
                         max_failures=settings.otp_max_failures_per_day,
                         max_subject_failures=settings.otp_max_subject_failures_per_day)
-    return WebContext(env=build_env(), storage=LocalFileStorage(settings.files_dir),
+    return WebContext(storage=LocalFileStorage(settings.files_dir),
                       codes=EmailCodes(services.redis, services.jobs, policy))
 
 
-def register(app: web.Application) -> None:
-    """Mount the web UI routes."""
-    app[WEB] = web_context(app[SERVICES])
-    app[CSRF] = CsrfSigner()
-    router = app.router
-    router.add_get("/t/{link_id}", form.show_form)
-    router.add_post("/t/{link_id}", form.submit_form)
-    router.add_get("/t/{link_id}/files/{field}", files.form_download)
-    router.add_get("/t/{link_id}/verify", otp_pages.show_code_page)
-    router.add_post("/t/{link_id}/verify/send", otp_pages.send_code)
-    router.add_post("/t/{link_id}/verify", otp_pages.check_code)
-    router.add_get("/api/v1/tasks/{task_id}/files/{field}", files.api_download)
-    router.add_post("/api/v1/tasks/{task_id}/files/{field}", files.api_upload)
-    sign_in.register(app)
-    dashboard.register(app)
-    task_page.register(app)
-    tokens.register(app)
-    router.add_static(STATIC_PREFIX, Path(renderers.__file__).parent / "static")
-    router.add_static(ASSETS_PREFIX, HERE / "static")
+@web.middleware
+async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An error of a page handler as a message page with the error's status."""
+    try:
+        return await handler(request)
+    except InloopError as error:
+        return message(HTTPStatus(error.status).phrase, error.message, error.status)
+    except (RedisConnectionError, RedisTimeoutError):
+        log.warning("Redis unreachable while serving %s", request.path)
+        return message("Please try again shortly", "inloop cannot reach its task store "
+                       "right now.", 503)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise  # redirects
+        page = message(error.reason, REFUSED.get(error.status, error.text or ""), error.status)
+        page.headers.extend((k, v) for k, v in error.headers.items() if k == "Allow")
+        return page
+
+
+def create_web_apps() -> dict[str, web.Application]:
+    """The web sub-apps by prefix; their handlers read the root's resources and WEB
+    (request.config_dict), and share one CSRF signer."""
+    apps = {"/t": web.Application(middlewares=[html_errors]),
+            "/dashboard": web.Application(middlewares=[html_errors])}
+    signer = CsrfSigner()
+    for app in apps.values():
+        app[CSRF] = signer
+    _form_routes(apps["/t"].router)
+    for register in (sign_in.register, dashboard.register, task_page.register,
+                     tokens.register):
+        register(apps["/dashboard"])
+    return apps
+
+
+def _form_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/{link_id}", form.show_form)
+    router.add_post("/{link_id}", form.submit_form)
+    router.add_get("/{link_id}/files/{field}", files.form_download)
+    router.add_get("/{link_id}/verify", otp_pages.show_code_page)
+    router.add_post("/{link_id}/verify/send", otp_pages.send_code)
+    router.add_post("/{link_id}/verify", otp_pages.check_code)

@@ -8,15 +8,15 @@ session cookie for this task's path only.
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
-from api.domain.errors import CodeLocked, NotFound, RateLimited
 from api.domain.task import Task
-from api.http.deps import SERVICES, run
-from api.store.codes import new_attempt
-from api.web.access import task_cookie_path, visitor
-from api.web.form import gone_page, task_by_link
-from api.web.pages import WEB, message, page
+from api.runtime import SERVICES
+from api.store.codes import CodeLocked, RateLimited, new_attempt
+from api.web.access import task_cookie_path, task_for_link, visitor
+from api.web.pages import WEB, page
 from api.web.session import (
     CSRF_FIELD,
     TASK_COOKIE,
@@ -47,12 +47,9 @@ def masked_phone(phone: str) -> str:
 
 
 async def _task_needing_code(request: web.Request) -> Task | web.Response:
-    try:
-        task = await task_by_link(request)
-    except NotFound:
-        return message("Link not found", "This task link does not exist.", status=404)
-    if task.status != "pending":
-        return gone_page(task)
+    task = await task_for_link(request)
+    if isinstance(task, web.Response):
+        return task
     if not task.requires_otp or not task.assignee_email or await visitor(request, task):
         raise web.HTTPSeeOther(f"/t/{task.link_id}")
     return task
@@ -61,7 +58,7 @@ async def _task_needing_code(request: web.Request) -> Task | web.Response:
 async def code_page(request: web.Request, task: Task, *, note: str = "", error: str = "",
                     status: int = 200) -> web.Response:
     return await with_csrf(request, lambda token: page(
-        request, "otp.html", status, task=task, email=masked(task.assignee_email or ""),
+        "otp.html", status, task=task, email=masked(task.assignee_email or ""),
         phone=masked_phone(task.assignee_phone or ""), note=note, error=error,
         csrf_token=token, base=_verify_path(task)))
 
@@ -90,11 +87,12 @@ async def send_code(request: web.Request) -> web.Response:
     if not await csrf_ok(request, (await request.post()).get(CSRF_FIELD)):
         return await code_page(request, task, error="The page expired; try again.",
                                status=403)
-    codes, attempt = request.app[WEB].codes, new_attempt()
+    codes, attempt = request.config_dict[WEB].codes, new_attempt()
     context = {"purpose": "task", "title": task.title, "minutes": codes.policy.ttl_s // 60}
     try:
-        await run(codes.send, "task", attempt, _subject(task), task.assignee_email or "",
-                  client_ip(request), context=context, record={"task_id": task.task_id})
+        await asyncio.to_thread(codes.send, "task", attempt, _subject(task),
+                                task.assignee_email or "", client_ip(request),
+                                context=context, record={"task_id": task.task_id})
     except RateLimited as error:
         return await code_page(request, task, error=error.message, status=429)
     response = web.HTTPSeeOther(f"{_verify_path(task)}?sent=1")
@@ -111,14 +109,14 @@ async def check_code(request: web.Request) -> web.Response:
     if not await csrf_ok(request, form.get(CSRF_FIELD)):
         return await code_page(request, task, error="The page expired; try again.",
                                status=403)
-    codes = request.app[WEB].codes
+    codes = request.config_dict[WEB].codes
     try:
-        record = await run(codes.verify, "task", attempt, str(form.get("code", "")),
-                           client_ip(request), subject=_subject(task))
+        record = await asyncio.to_thread(codes.verify, "task", attempt, str(form.get("code", "")),
+                                         client_ip(request), subject=_subject(task))
     except CodeLocked as error:
         return await code_page(request, task, error=error.message, status=403)
     if record is None:
-        left = await run(codes.tries_left, "task", attempt)
+        left = await asyncio.to_thread(codes.tries_left, "task", attempt)
         return await code_page(request, task, status=400,
                                error=f"That code is not right. {left} tries left.")
     return await _grant(request, task, record["email"])
@@ -129,6 +127,6 @@ async def _grant(request: web.Request, task: Task, email: str) -> web.Response:
                                                 "email": email})
     response = web.HTTPSeeOther(f"/t/{task.link_id}")
     set_cookie(request, response, TASK_COOKIE, session_id, path=task_cookie_path(task),
-               max_age=request.app[SERVICES].settings.web_session_ttl_s)
+               max_age=request.config_dict[SERVICES].settings.web_session_ttl_s)
     response.del_cookie(CODE_COOKIE, path=_verify_path(task))
     raise response

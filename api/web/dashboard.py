@@ -6,13 +6,14 @@ over the API shows up without a reload.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from api.domain.task import Task
-from api.http.deps import SERVICES, run
+from api.runtime import SERVICES
 from api.store.directory import Member
 from api.store.listing import Filters, Listing
 from api.web.access import signed_in_member
@@ -36,7 +37,7 @@ async def member_page(request: web.Request, member: Member, template: str,
                       status: int = 200, **context: Any) -> web.Response:
     """A dashboard page: the member, a CSRF token for its forms and the nav."""
     return await with_csrf(request, lambda token: page(
-        request, template, status, member=member, csrf_token=token, **context))
+        template, status, member=member, csrf_token=token, **context))
 
 
 def _query(request: web.Request) -> tuple[str, bool, str]:
@@ -86,7 +87,8 @@ def _row(task: Task) -> dict[str, Any]:
 async def show_dashboard(request: web.Request) -> web.Response:
     member = await require_member(request)
     tab, mine, q = _query(request)
-    rows = await run(task_rows, request.app[SERVICES].listing, member, tab, mine, q)
+    listing = request.config_dict[SERVICES].listing
+    rows = await asyncio.to_thread(task_rows, listing, member, tab, mine, q)
     query = urlencode({"tab": tab, "mine": "1" if mine else "", "q": q})
     tabs = [(key, label, "?" + urlencode({"tab": key, "mine": "1" if mine else "", "q": q}))
             for key, (label, _) in TABS.items()]
@@ -99,10 +101,12 @@ async def tasks_json(request: web.Request) -> web.Response:
     if member is None:
         return web.json_response({"error": "unauthorized"}, status=401)
     tab, mine, q = _query(request)
-    rows = await run(task_rows, request.app[SERVICES].listing, member, tab, mine, q)
+    listing = request.config_dict[SERVICES].listing
+    rows = await asyncio.to_thread(task_rows, listing, member, tab, mine, q)
     return web.json_response({"tasks": rows}, headers={"Cache-Control": "no-store"})
 
 
 def register(app: web.Application) -> None:
-    app.router.add_get("/dashboard", show_dashboard)
-    app.router.add_get("/dashboard/api/tasks", tasks_json)
+    """Routes of the /dashboard sub-app ("" is /dashboard itself)."""
+    app.router.add_get("", show_dashboard)
+    app.router.add_get("/api/tasks", tasks_json)

@@ -7,40 +7,21 @@ is read. The draft is the one Slack uses, so a task started there continues here
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
-from api.domain.errors import Conflict, InvalidRequest, NotFound
+from api.domain.errors import Conflict, InvalidRequest
 from api.domain.fields import UPLOAD_KINDS, validate_answers
 from api.domain.task import CompletedBy, Task
-from api.http.deps import SERVICES, run
-from api.web.access import visitor
+from api.runtime import SERVICES
+from api.web.access import gone_page, task_by_link, task_for_link, visitor
 from api.web.form_input import Forged, Limits, StepAnswers, Submission, read_submission
-from api.web.pages import STATIC_PREFIX, WEB, html_response, message
+from api.web.pages import WEB, html_response, message, render_step
 from api.web.session import with_csrf
-from renderers.html import render_step
 
 MIB = 1024 * 1024
-GONE = {
-    "completed": ("This task is done", "It has already been answered. Thank you!"),
-    "cancelled": ("This task was cancelled", "It no longer needs an answer."),
-    "failed": ("This task is closed", "It can no longer be answered."),
-    "expired": ("This task has expired", "It was not answered in time and is closed."),
-}
-
-
-def gone_page(task: Task) -> web.Response:
-    expired = task.status == "failed" and any(e.code == "expired" for e in task.errors)
-    heading, paragraph = GONE["expired" if expired else task.status]
-    return message(heading, paragraph, status=410)
-
-
-async def task_by_link(request: web.Request) -> Task:
-    """The task of the link (404 if there is none); overdue tasks expire on read."""
-    return await run(request.app[SERVICES].store.by_link, request.match_info["link_id"])
-
-
 def step_index(request: web.Request, task: Task) -> int:
     """`?step=N` (1-based), clamped to the task's steps."""
     try:
@@ -52,12 +33,9 @@ def step_index(request: web.Request, task: Task) -> int:
 
 async def open_task(request: web.Request) -> tuple[Task, CompletedBy] | web.Response:
     """The task and its visitor, or the page to show instead (404, 410, code needed)."""
-    try:
-        task = await task_by_link(request)
-    except NotFound:
-        return message("Link not found", "This task link does not exist.", status=404)
-    if task.status != "pending":
-        return gone_page(task)
+    task = await task_for_link(request)
+    if isinstance(task, web.Response):
+        return task
     who = await visitor(request, task)
     if who is None:
         raise web.HTTPSeeOther(f"/t/{task.link_id}/verify")
@@ -69,9 +47,8 @@ async def step_page(request: web.Request, task: Task, index: int, answers: dict[
     """The step's page, rendered in a worker thread: its markdown may take a while."""
 
     async def render(token: str) -> web.Response:
-        body = await run(render_step, task, index, answers, errors, csrf_token=token,
-                         action=f"/t/{task.link_id}?step={index + 1}",
-                         static_prefix=STATIC_PREFIX)
+        body = await asyncio.to_thread(render_step, task, index, answers, errors, csrf_token=token,
+                                       action=f"/t/{task.link_id}?step={index + 1}")
         return html_response(body, status)
 
     return await with_csrf(request, render)
@@ -82,7 +59,7 @@ async def show_form(request: web.Request) -> web.Response:
     if isinstance(opened, web.Response):
         return opened
     task, _ = opened
-    draft = await run(request.app[SERVICES].drafts.load, task.ref)
+    draft = await asyncio.to_thread(request.config_dict[SERVICES].drafts.load, task.ref)
     return await step_page(request, task, step_index(request, task), draft, {})
 
 
@@ -101,13 +78,13 @@ async def submit_form(request: web.Request) -> web.Response:
     try:
         return await StepFlow(request, task, who).handle(submission)
     finally:
-        await run(submission.discard)
+        await asyncio.to_thread(submission.discard)
 
 
 def _limits(request: web.Request, task: Task) -> Limits:
     """A file per upload field of the step, a MiB of text, and never more than one
     request may hold."""
-    settings = request.app[SERVICES].settings
+    settings = request.config_dict[SERVICES].settings
     uploads = sum(f.kind in UPLOAD_KINDS for f in task.step_fields(step_index(request, task)))
     total = min((uploads + 1) * settings.max_upload_bytes + MIB,
                 settings.max_request_upload_bytes)
@@ -119,12 +96,12 @@ class StepFlow:
 
     def __init__(self, request: web.Request, task: Task, who: CompletedBy) -> None:
         self.request, self.task, self.who = request, task, who
-        self.services = request.app[SERVICES]
+        self.services = request.config_dict[SERVICES]
         self.index = step_index(request, task)
 
     async def handle(self, submission: Submission) -> web.Response:
         drafts = self.services.drafts
-        draft = await run(drafts.load, self.task.ref)
+        draft = await asyncio.to_thread(drafts.load, self.task.ref)
         fields = self.task.step_fields(self.index)
         try:
             raw, errors = await self._answers(submission, draft)
@@ -135,7 +112,7 @@ class StepFlow:
         errors = {d.loc.split(".", 1)[1]: d.msg for d in details} | errors
         keep = {f.name: clean.get(f.name) for f in fields if f.name not in errors}
         try:
-            draft = await run(drafts.save, self.task.ref, keep)
+            draft = await asyncio.to_thread(drafts.save, self.task.ref, keep)
         except Conflict:
             return gone_page(await task_by_link(self.request))
         return await self._navigate(submission.fields.get("nav", "next"), draft, raw,
@@ -144,7 +121,7 @@ class StepFlow:
     async def _answers(self, submission: Submission,
                        draft: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         settings = self.services.settings
-        collector = StepAnswers(self.task, self.request.app[WEB].storage, settings.base_url,
+        collector = StepAnswers(self.task, self.request.config_dict[WEB].storage, settings.base_url,
                                 settings.max_upload_bytes, self.services.files)
         return await collector.collect(self.task.step_fields(self.index), submission, draft)
 
@@ -165,7 +142,7 @@ class StepFlow:
     async def _complete(self, draft: dict[str, Any]) -> web.Response:
         data = {k: v for k, v in draft.items() if v is not None}
         try:
-            await run(self.services.tasks.complete, self.task, data, self.who)
+            await asyncio.to_thread(self.services.tasks.complete, self.task, data, self.who)
         except Conflict:
             return gone_page(await task_by_link(self.request))
         except InvalidRequest as error:

@@ -9,6 +9,7 @@ stored file, and a body over the request's total is refused with 413.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import tempfile
@@ -23,7 +24,6 @@ from api.domain.errors import BadSignature, FileTooLarge, TooManyFiles
 from api.domain.fields import FileRef, FormField, is_empty
 from api.domain.task import Task
 from api.domain.uploads import MAX_FILES_PER_TASK, content_type, decode_signature, display_name
-from api.http.deps import run
 from api.store.files import FileClaims, FileStorage
 from api.web.session import CSRF_FIELD, csrf_ok
 
@@ -96,7 +96,7 @@ async def read_submission(request: web.Request, limits: Limits) -> Submission:
     try:
         await _read_parts(request, await request.multipart(), submission, limits)
     except BaseException:
-        await run(submission.discard)
+        await asyncio.to_thread(submission.discard)
         raise
     return submission
 
@@ -160,7 +160,7 @@ async def _spool(part: BodyPartReader, submission: Submission,
                  limits: Limits) -> Upload | None:
     """The file part written to a temporary file and hashed as it arrives, or None
     (nothing kept, the rest drained) once it is longer than `limits.file`."""
-    out, path = await run(_temp_file, limits.incoming)
+    out, path = await asyncio.to_thread(_temp_file, limits.incoming)
     submission.spooled.append(path)
     digest, size = hashlib.sha256(), 0
     try:
@@ -169,11 +169,11 @@ async def _spool(part: BodyPartReader, submission: Submission,
             submission.count(len(chunk), limits.total)
             if size <= limits.file:
                 digest.update(chunk)
-                await run(out.write, chunk)
+                await asyncio.to_thread(out.write, chunk)
     finally:
-        await run(out.close)
+        await asyncio.to_thread(out.close)
     if size > limits.file:
-        await run(path.unlink)
+        await asyncio.to_thread(path.unlink)
         return None
     return Upload(display_name(part.filename), content_type(part.headers.get("Content-Type")),
                   path, size, digest.hexdigest())
@@ -197,14 +197,14 @@ async def store_file(claims: FileClaims, storage: FileStorage, ref: str,
     """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK, or
     one that has ended, never reaches the disk); its sha256. TooManyFiles if the task is
     full, Conflict if it is no longer pending."""
-    digest = await run(lambda: hashlib.sha256(data).hexdigest())
+    digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
     await _claim(claims, ref, digest)
-    await run(storage.put, data)
+    await asyncio.to_thread(storage.put, data)
     return digest
 
 
 async def _claim(claims: FileClaims, ref: str, digest: str) -> None:
-    if not await run(claims.claim, ref, digest, MAX_FILES_PER_TASK):
+    if not await asyncio.to_thread(claims.claim, ref, digest, MAX_FILES_PER_TASK):
         raise TooManyFiles(MAX_FILES_PER_TASK)
 
 
@@ -246,14 +246,14 @@ class StepAnswers:
         if f.kind == "signature":
             if is_empty(raw):
                 return draft.get(f.name)
-            png = await run(decode_signature, str(raw), self.limit)
+            png = await asyncio.to_thread(decode_signature, str(raw), self.limit)
             digest = await store_file(self.claims, self.storage, self.task.ref, png)
             return self._ref(f, "signature.png", len(png), "image/png", digest)
         return None if is_empty(raw) else raw
 
     async def _store(self, f: FormField, upload: Upload) -> dict[str, Any]:
         await _claim(self.claims, self.task.ref, upload.sha256)
-        await run(self.storage.adopt, upload.path, upload.sha256)
+        await asyncio.to_thread(self.storage.adopt, upload.path, upload.sha256)
         return self._ref(f, upload.filename, upload.size, upload.content_type, upload.sha256)
 
     def _ref(self, f: FormField, name: str, size: int, ctype: str,

@@ -1,20 +1,26 @@
-"""HTML responses of the web UI: the Jinja environment, security headers, message pages."""
+"""HTML of the web UI: the one Jinja environment (templates in `templates/`, CSS and JS in
+`static/`, no CDN), the task form's step pages, security headers, message pages."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from aiohttp import web
 
-from api.http.deps import run
+from api.domain.task import Task
 from api.store.codes import EmailCodes
 from api.store.files import FileStorage
-from renderers import html as renderer
+from renderers import budget
+from renderers.html import FILTERS, step_view
 
 HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"  # served at both prefixes, the URLs pages have always used
 STATIC_PREFIX = "/static"
 ASSETS_PREFIX = "/assets"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -32,7 +38,9 @@ SECURITY_HEADERS = {
 
 @dataclass
 class WebContext:
-    env: jinja2.Environment
+    """What pages (and the REST file routes) use beside Services; api.server puts it on
+    the root app under WEB."""
+
     storage: FileStorage
     codes: EmailCodes
 
@@ -40,14 +48,28 @@ class WebContext:
 WEB = web.AppKey("web", WebContext)
 
 
-def build_env() -> jinja2.Environment:
-    """Our templates first, then the renderer's (for base.html and message.html)."""
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(HERE / "templates"),
-                                  jinja2.PackageLoader("renderers", "templates")])
-    env = jinja2.Environment(loader=loader, autoescape=True,
-                             undefined=jinja2.StrictUndefined)
+@cache
+def environment() -> jinja2.Environment:
+    """The web UI's one Jinja environment: autoescaped, strict about undefined names."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
     env.globals.update(static_prefix=STATIC_PREFIX, assets=ASSETS_PREFIX)
+    env.filters.update(FILTERS)
     return env
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+@budget.steps(budget.PAGE_STEPS)
+def render_step(task: Task, step_index: int, answers: Mapping[str, Any],
+                errors: Mapping[str, str], *, csrf_token: str, action: str) -> str:
+    """One step (0-based) of `task` as a full HTML page with its form; its markdown shares
+    one page budget of parser steps."""
+    return render("step.html", **step_view(task, step_index, answers, errors),
+                  csrf_token=csrf_token, action=action)
 
 
 def html_response(body: str, status: int = 200) -> web.Response:
@@ -55,16 +77,14 @@ def html_response(body: str, status: int = 200) -> web.Response:
                         charset="utf-8", headers=SECURITY_HEADERS)
 
 
-async def page(request: web.Request, template: str, status: int = 200,
-               **context: Any) -> web.Response:
-    """Render one of our templates (they extend the renderer's base.html) in a worker
-    thread: a page as large as a task, or a list of them, never holds up the event loop."""
-    body = await run(request.app[WEB].env.get_template(template).render, **context)
+async def page(template: str, status: int = 200, **context: Any) -> web.Response:
+    """Render a template in a worker thread: a page as large as a task, or a list of
+    them, never holds up the event loop."""
+    body = await asyncio.to_thread(render, template, **context)
     return html_response(body, status)
 
 
 def message(heading: str, paragraph: str, status: int = 200) -> web.Response:
     """A plain page with a heading and a sentence (gone, forbidden, thank you...)."""
-    body = renderer.render_page("message.html", heading=heading, paragraph=paragraph,
-                                message=paragraph, static_prefix=STATIC_PREFIX)
+    body = render("message.html", heading=heading, message=paragraph)
     return html_response(body, status)

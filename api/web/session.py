@@ -19,7 +19,6 @@ import base64
 import hashlib
 import hmac
 import ipaddress
-import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -27,11 +26,9 @@ from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis as AsyncRedis
 
-from api.http.deps import AREDIS, SERVICES
-from api.store import keys
-from api.store.codec import text
+from api.runtime import AREDIS, SERVICES
+from api.store.sessions import Sessions
 
 CSRF_COOKIE = "inloop_csrf"
 CSRF_FIELD = "csrf_token"
@@ -47,17 +44,11 @@ class CsrfSigner:
     def __init__(self) -> None:
         self._secret: bytes | None = None
 
-    async def sign(self, redis: AsyncRedis, binding: str) -> str:
-        mac = hmac.new(await self._key(redis), binding.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
-
-    async def _key(self, redis: AsyncRedis) -> bytes:
+    async def sign(self, sessions: Sessions, binding: str) -> str:
         if self._secret is None:
-            new = secrets.token_hex(32)
-            kept = await redis.set(keys.WEB_SECRET, new, nx=True, get=True)
-            self._secret = bytes.fromhex(text(kept) if isinstance(kept, bytes | str)
-                                         else new)
-        return self._secret
+            self._secret = await sessions.csrf_secret()
+        mac = hmac.new(self._secret, binding.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
 CSRF = web.AppKey("csrf", CsrfSigner)
@@ -71,7 +62,7 @@ def cookie_id(request: web.Request, name: str) -> str | None:
 
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
                *, path: str = "/", max_age: int | None = None) -> None:
-    settings = request.app[SERVICES].settings
+    settings = request.config_dict[SERVICES].settings
     response.set_cookie(name, value, path=path, max_age=max_age, httponly=True,
                         samesite="Lax", secure=settings.secure_cookies)
 
@@ -79,7 +70,7 @@ def set_cookie(request: web.Request, response: web.StreamResponse, name: str, va
 async def _token(request: web.Request, browser: str) -> str:
     sessions = (cookie_id(request, MEMBER_COOKIE), cookie_id(request, TASK_COOKIE))
     binding = "|".join([browser, *(s or "" for s in sessions)])
-    return await request.app[CSRF].sign(request.app[AREDIS], binding)
+    return await request.config_dict[CSRF].sign(_sessions(request), binding)
 
 
 async def with_csrf(request: web.Request,
@@ -101,19 +92,18 @@ async def csrf_ok(request: web.Request, submitted: Any) -> bool:
     return hmac.compare_digest((await _token(request, browser)).encode(), submitted.encode())
 
 
+def _sessions(request: web.Request) -> Sessions:
+    return Sessions(request.config_dict[AREDIS])
+
+
 async def create_session(request: web.Request, data: dict[str, Any]) -> str:
-    session_id = secrets.token_urlsafe(32)
-    ttl = request.app[SERVICES].settings.web_session_ttl_s
-    await request.app[AREDIS].set(keys.web_session(session_id), json.dumps(data), ex=ttl)
-    return session_id
+    ttl = request.config_dict[SERVICES].settings.web_session_ttl_s
+    return await _sessions(request).create(data, ttl)
 
 
 async def load_session(request: web.Request, cookie: str) -> dict[str, Any] | None:
     session_id = cookie_id(request, cookie)
-    if session_id is None:
-        return None
-    raw = await request.app[AREDIS].get(keys.web_session(session_id))
-    return json.loads(raw) if raw else None
+    return await _sessions(request).load(session_id) if session_id else None
 
 
 STASH_TTL_S = 300
@@ -124,8 +114,7 @@ async def stash(request: web.Request, cookie: str, name: str, value: str) -> Non
     token to show after a redirect; briefly, so an unseen secret does not linger."""
     session_id = cookie_id(request, cookie)
     if session_id and await load_session(request, cookie) is not None:
-        await request.app[AREDIS].set(keys.web_session_stash(session_id, name), value,
-                                      ex=STASH_TTL_S)
+        await _sessions(request).stash(session_id, name, value, STASH_TTL_S)
 
 
 async def unstash(request: web.Request, cookie: str, name: str) -> str | None:
@@ -133,21 +122,20 @@ async def unstash(request: web.Request, cookie: str, name: str) -> str | None:
     session_id = cookie_id(request, cookie)
     if session_id is None or await load_session(request, cookie) is None:
         return None
-    value = await request.app[AREDIS].getdel(keys.web_session_stash(session_id, name))
-    return text(value) if value is not None else None
+    return await _sessions(request).unstash(session_id, name)
 
 
 async def drop_session(request: web.Request, cookie: str) -> None:
     session_id = cookie_id(request, cookie)
     if session_id:
-        await request.app[AREDIS].delete(keys.web_session(session_id))
+        await _sessions(request).drop(session_id)
 
 
 def client_ip(request: web.Request) -> str:
     """The client's address: the peer, or behind `trusted_proxy_hops` proxies the address
     the outermost trusted proxy saw (the Nth from the right of X-Forwarded-For; what a
     client puts further left is its own claim and ignored)."""
-    hops = request.app[SERVICES].settings.trusted_proxy_hops
+    hops = request.config_dict[SERVICES].settings.trusted_proxy_hops
     forwarded = [a.strip() for a in ",".join(request.headers.getall("X-Forwarded-For", []))
                  .split(",") if a.strip()]
     if hops and len(forwarded) >= hops:

@@ -8,11 +8,13 @@ member's email neither locks the member out nor floods their mailbox.
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
-from api.domain.errors import CodeLocked, NotFound, RateLimited
-from api.http.deps import SERVICES, run
-from api.store.codes import new_attempt
+from api.domain.errors import NotFound
+from api.runtime import SERVICES
+from api.store.codes import CodeLocked, RateLimited, new_attempt
 from api.store.directory import Directory, Member
 from api.web.access import signed_in_member
 from api.web.pages import WEB, message, page
@@ -42,7 +44,7 @@ def find_member(directory: Directory, email: str, org: str) -> Member | None:
 
 async def login_page(request: web.Request, template: str, status: int = 200,
                      **context: str) -> web.Response:
-    return await with_csrf(request, lambda token: page(request, template, status,
+    return await with_csrf(request, lambda token: page(template, status,
                                                        csrf_token=token, **context))
 
 
@@ -66,18 +68,20 @@ async def start_login(request: web.Request) -> web.Response:
         return await login_page(request, "login.html", 429, error=error.message)
     response = web.HTTPSeeOther(f"{LOGIN_PATH}/code")
     set_cookie(request, response, LOGIN_COOKIE, attempt, path=LOGIN_PATH,
-               max_age=request.app[WEB].codes.policy.ttl_s)
+               max_age=request.config_dict[WEB].codes.policy.ttl_s)
     raise response
 
 
 async def _send_login_code(request: web.Request, email: str, org: str) -> str:
     """A new sign-in attempt id; its code is mailed only if `email` is a member's."""
-    member = await run(find_member, request.app[SERVICES].directory, email, org)
-    attempt, codes = new_attempt(), request.app[WEB].codes
-    await run(codes.send, "login", attempt, f"email:{email}", email, client_ip(request),
-              context={"purpose": "login", "minutes": codes.policy.ttl_s // 60},
-              record={"member_id": member.id if member else ""},
-              deliver=member is not None)
+    directory = request.config_dict[SERVICES].directory
+    member = await asyncio.to_thread(find_member, directory, email, org)
+    attempt, codes = new_attempt(), request.config_dict[WEB].codes
+    await asyncio.to_thread(codes.send, "login", attempt, f"email:{email}", email,
+                            client_ip(request),
+                            context={"purpose": "login", "minutes": codes.policy.ttl_s // 60},
+                            record={"member_id": member.id if member else ""},
+                            deliver=member is not None)
     return attempt
 
 
@@ -92,14 +96,14 @@ async def check_code(request: web.Request) -> web.Response:
     if not await csrf_ok(request, form.get(CSRF_FIELD)) or not attempt:
         return await login_page(request, "login_code.html", 403, error="The page expired; "
                                 "start again.")
-    codes = request.app[WEB].codes
+    codes = request.config_dict[WEB].codes
     try:
-        record = await run(codes.verify, "login", attempt, str(form.get("code", "")),
-                           client_ip(request))
+        record = await asyncio.to_thread(codes.verify, "login", attempt, str(form.get("code", "")),
+                                         client_ip(request))
     except CodeLocked as error:
         return await login_page(request, "login_code.html", 403, error=error.message)
     if not record or not record.get("member_id"):
-        left = await run(codes.tries_left, "login", attempt)
+        left = await asyncio.to_thread(codes.tries_left, "login", attempt)
         return await login_page(request, "login_code.html", 400,
                                 error=f"That code is not right. {left} tries left.")
     return await _signed_in(request, record["member_id"])
@@ -107,14 +111,14 @@ async def check_code(request: web.Request) -> web.Response:
 
 async def _signed_in(request: web.Request, member_id: str) -> web.Response:
     try:
-        member = await run(request.app[SERVICES].directory.member, member_id)
+        member = await asyncio.to_thread(request.config_dict[SERVICES].directory.member, member_id)
     except NotFound:
         raise web.HTTPSeeOther(LOGIN_PATH) from None
     session_id = await create_session(request, {"kind": "member", "member_id": member.id,
                                                 "org_id": member.org_id})
     response = web.HTTPSeeOther("/dashboard")
     set_cookie(request, response, MEMBER_COOKIE, session_id,
-               max_age=request.app[SERVICES].settings.web_session_ttl_s)
+               max_age=request.config_dict[SERVICES].settings.web_session_ttl_s)
     response.del_cookie(LOGIN_COOKIE, path=LOGIN_PATH)
     raise response
 
@@ -132,8 +136,9 @@ async def logout(request: web.Request) -> web.Response:
 
 
 def register(app: web.Application) -> None:
-    app.router.add_get(LOGIN_PATH, show_login)
-    app.router.add_post(LOGIN_PATH, start_login)
-    app.router.add_get(f"{LOGIN_PATH}/code", show_code)
-    app.router.add_post(f"{LOGIN_PATH}/code", check_code)
-    app.router.add_post("/dashboard/logout", logout)
+    """Routes of the /dashboard sub-app."""
+    app.router.add_get("/login", show_login)
+    app.router.add_post("/login", start_login)
+    app.router.add_get("/login/code", show_code)
+    app.router.add_post("/login/code", check_code)
+    app.router.add_post("/logout", logout)

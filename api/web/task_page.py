@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from api.domain.errors import Conflict, NotFound
 from api.domain.task import Task
-from api.http.deps import SERVICES, run
+from api.runtime import SERVICES
 from api.store.deliveries import DeliveryLog
 from api.store.directory import Member
 from api.store.files import signature_images
@@ -76,8 +77,8 @@ def answers(task: Task) -> list[dict[str, Any]]:
 
 
 async def _task(request: web.Request, member: Member) -> Task:
-    return await run(request.app[SERVICES].store.get, member.org_id,
-                     request.match_info["task_id"])
+    return await asyncio.to_thread(request.config_dict[SERVICES].store.get, member.org_id,
+                                   request.match_info["task_id"])
 
 
 async def show_task(request: web.Request) -> web.Response:
@@ -86,10 +87,10 @@ async def show_task(request: web.Request) -> web.Response:
         task = await _task(request, member)
     except NotFound:
         return message("Task not found", "There is no such task in your organisation.", 404)
-    services = request.app[SERVICES]
-    deliveries = await run(DeliveryLog(services.store).for_task, task)
+    services = request.config_dict[SERVICES]
+    deliveries = await asyncio.to_thread(DeliveryLog(services.store).for_task, task)
     try:
-        creator = (await run(services.directory.member, task.created_by)).name
+        creator = (await asyncio.to_thread(services.directory.member, task.created_by)).name
     except NotFound:
         creator = task.created_by
     return await member_page(request, member, "task.html", task=task, answers=answers(task),
@@ -106,8 +107,8 @@ async def download_file(request: web.Request) -> web.Response:
 async def download_pdf(request: web.Request) -> web.Response:
     member = await require_member(request)
     task = await _task(request, member)
-    images = await run(signature_images, request.app[WEB].storage, task)
-    pdf = await run(task_pdf, task, images=images)
+    images = await asyncio.to_thread(signature_images, request.config_dict[WEB].storage, task)
+    pdf = await asyncio.to_thread(task_pdf, task, images=images)
     return web.Response(body=pdf, content_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="task-{task.task_id}.pdf"',
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
@@ -123,12 +124,13 @@ async def cancel(request: web.Request) -> web.Response:
     task = await _task(request, member)
     reason = str(form.get("reason", "")).strip()[:2000] or None
     with suppress(Conflict):  # already ended: the task page shows how
-        await run(request.app[SERVICES].store.cancel, task.ref, reason)
+        await asyncio.to_thread(request.config_dict[SERVICES].store.cancel, task.ref, reason)
     raise web.HTTPSeeOther(f"/dashboard/tasks/{task.task_id}")
 
 
 def register(app: web.Application) -> None:
-    app.router.add_get("/dashboard/tasks/{task_id}", show_task)
-    app.router.add_get("/dashboard/tasks/{task_id}/pdf", download_pdf)
-    app.router.add_get("/dashboard/tasks/{task_id}/files/{field}", download_file)
-    app.router.add_post("/dashboard/tasks/{task_id}/cancel", cancel)
+    """Routes of the /dashboard sub-app."""
+    app.router.add_get("/tasks/{task_id}", show_task)
+    app.router.add_get("/tasks/{task_id}/pdf", download_pdf)
+    app.router.add_get("/tasks/{task_id}/files/{field}", download_file)
+    app.router.add_post("/tasks/{task_id}/cancel", cancel)

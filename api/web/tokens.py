@@ -6,6 +6,7 @@ session and the next tokens page shows it, once, so a reload never creates anoth
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +14,7 @@ from multidict import MultiDictProxy
 
 from api.domain.errors import NotFound
 from api.domain.task import ALL_SCOPES
-from api.http.deps import SERVICES, run
+from api.runtime import SERVICES
 from api.store.directory import Member
 from api.web.dashboard import member_page, require_member
 from api.web.pages import message
@@ -44,7 +45,7 @@ async def admin_post(request: web.Request) -> tuple[Member, Posted] | web.Respon
 
 async def tokens_page(request: web.Request, member: Member, status: int = 200, *,
                       error: str = "", created: str = "") -> web.Response:
-    rows = await run(request.app[SERVICES].directory.tokens, member.org_id)
+    rows = await asyncio.to_thread(request.config_dict[SERVICES].directory.tokens, member.org_id)
     return await member_page(request, member, "tokens.html", status, tokens=rows,
                        scopes=ALL_SCOPES, error=error, created=created)
 
@@ -65,7 +66,8 @@ async def create_token(request: web.Request) -> web.Response:
     scopes = [s for s in form.getall("scope", []) if isinstance(s, str)]
     label = str(form.get("label", "")).strip()[:100]
     try:
-        token = await run(request.app[SERVICES].directory.create_token, member, scopes, label)
+        directory = request.config_dict[SERVICES].directory
+        token = await asyncio.to_thread(directory.create_token, member, scopes, label)
     except ValueError:
         return await tokens_page(request, member, 400, error="Choose at least one scope.")
     await stash(request, MEMBER_COOKIE, CREATED, token)
@@ -78,14 +80,15 @@ async def revoke_token(request: web.Request) -> web.Response:
         return posted
     member, form = posted
     try:
-        await run(request.app[SERVICES].directory.revoke_token, str(form.get("prefix", "")),
-                  member.org_id)
+        await asyncio.to_thread(request.config_dict[SERVICES].directory.revoke_token,
+                                str(form.get("prefix", "")), member.org_id)
     except NotFound:
         return await tokens_page(request, member, 404, error="No such token.")
     raise web.HTTPSeeOther(PATH)
 
 
 def register(app: web.Application) -> None:
-    app.router.add_get(PATH, list_tokens)
-    app.router.add_post(PATH, create_token)
-    app.router.add_post(f"{PATH}/revoke", revoke_token)
+    """Routes of the /dashboard sub-app (PATH is what the browser sees)."""
+    app.router.add_get("/settings/tokens", list_tokens)
+    app.router.add_post("/settings/tokens", create_token)
+    app.router.add_post("/settings/tokens/revoke", revoke_token)

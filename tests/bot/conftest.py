@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient
 from slack_sdk.signature import SignatureVerifier
 
 import bot.http
-from api.http.app import create_app
 from api.runtime import Services
+from api.server import create_app
 from api.settings import Settings
 from tests.slack import SECRET
 from tests.slack_stub import TEAM, SlackStub

@@ -9,8 +9,8 @@ import pytest
 
 import bot.http
 from api.cli import http_extras
-from api.http.app import create_app
 from api.runtime import Services
+from api.server import create_app
 from renderers.slack_ids import ACTION_OPEN
 from tests.bot.conftest import Slack
 from tests.fixtures import example

@@ -20,8 +20,8 @@ import pytest
 from aiohttp import web
 from inloop_client import Client, Task
 
-from api.http.app import create_app
 from api.runtime import Services
+from api.server import create_app
 from tests.conftest import Account
 from tests.ports import free_port
 

@@ -10,7 +10,7 @@ import pytest
 
 from api.domain.fields import validate_answers
 from api.domain.task import Task
-from renderers.html import render_step
+from api.web.pages import render_step
 from renderers.pdf import task_pdf
 from renderers.slack_home import home_view
 from renderers.slack_message import outcome_message, task_message

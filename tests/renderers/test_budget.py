@@ -15,8 +15,9 @@ import pytest
 from markdown_it import MarkdownIt
 
 from api.domain.task import MAX_MARKDOWN
+from api.web.pages import render_step
 from renderers import budget
-from renderers.html import markdown_html, render_step
+from renderers.html import markdown_html
 from renderers.mrkdwn import to_mrkdwn
 from renderers.slack_message import is_quick_task, task_message
 from renderers.slack_modal import modal_view

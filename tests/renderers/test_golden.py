@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from api.domain.task import Task
-from renderers.html import render_step
+from api.web.pages import render_step
 from renderers.slack_message import task_message
 from renderers.slack_modal import modal_view
 from tests.fixtures import EXAMPLES

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.domain.task import Task
-from renderers.html import environment, markdown_html, render_page, render_step
+from api.web.pages import environment, render, render_step
+from renderers.html import markdown_html
 from tests.renderers.conftest import make_task, one_step_task
 from tests.renderers.html_tree import Element, by_id, find, read
 from tests.renderers.strategies import answers, task_bodies
@@ -34,9 +35,9 @@ ANSWERS = {"name": "Zoë <&>", "notes": "a\nb", "team": "Ops", "role": "PM", "ag
 
 
 def page(task: Task, index: int = 0, answers: dict[str, Any] | None = None,
-         errors: dict[str, str] | None = None, **options: Any) -> list[Element]:
+         errors: dict[str, str] | None = None) -> list[Element]:
     html = render_step(task, index, answers or {}, errors or {}, csrf_token="tok<&>",
-                       action="/t/l1?step=0", **options)
+                       action="/t/l1?step=0")
     return read(html)
 
 
@@ -163,9 +164,9 @@ def test_progress_and_navigation(onboarding: Task) -> None:
 
 
 def test_static_assets_come_from_the_prefix_not_a_cdn(approval: Task) -> None:
-    elements = page(approval, static_prefix="/assets")
-    assert find(elements, "link", rel="stylesheet")[0].attrs["href"] == "/assets/form.css"
-    assert find(elements, "script")[0].attrs["src"] == "/assets/form.js"
+    elements = page(approval)
+    assert find(elements, "link", rel="stylesheet")[0].attrs["href"] == "/static/form.css"
+    assert find(elements, "script")[0].attrs["src"] == "/static/form.js"
     assert all(not str(e.attrs.get("src", "")).startswith("http") for e in elements)
 
 
@@ -215,7 +216,7 @@ def test_markdown_html(source: str, expected: str) -> None:
 
 
 def test_message_page_and_shared_environment() -> None:
-    html = render_page("message.html", heading="Task already completed",
+    html = render("message.html", heading="Task already completed",
                        message="Thanks <you>, nothing left to do.")
     elements = read(html)
     assert find(elements, "h1")[0].text == "Task already completed"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.domain.fields import validate_answers
-from renderers.html import render_step
+from api.web.pages import render_step
 from renderers.pdf import task_pdf
 from renderers.slack_message import task_message
 from renderers.slack_modal import modal_view

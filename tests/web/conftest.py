@@ -13,8 +13,8 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page, async_playwright
 
-from api.http.app import create_app
 from api.runtime import Services
+from api.server import create_app
 from api.settings import Settings
 from tests.conftest import Account
 from tests.ports import free_port

@@ -24,9 +24,9 @@ from schemathesis.checks import (
 )
 
 from api.domain.task import CompletedBy
-from api.http.app import create_app
 from api.http.openapi import document
 from api.runtime import Services
+from api.server import create_app
 from tests.conftest import Account
 from tests.fixtures import example
 from tests.ports import free_port

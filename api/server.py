@@ -1,0 +1,72 @@
+"""The HTTP server's root app, the composition root of every HTTP surface.
+
+It holds the shared resources (api.runtime's keys: SERVICES, and the asyncio Redis client
+and wait hub of this event loop) and WEB (file storage and email codes, used by the web
+pages and the REST file routes), answers the health probes, and mounts:
+  /api/v1      the REST API (api.http.app)
+  /t, /dashboard   the web UI (api.web.app), errors as HTML pages
+  /static, /assets the web UI's CSS and JS
+  extras       optional parts, e.g. POST /slack/events (bot.http)
+The root's middleware answers errors as JSON (the API, Slack, the probes; the web
+sub-apps answer pages before it sees them). The body size limit is the root's: aiohttp
+applies the root app's to every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from api.http.app import create_api_app, errors_middleware
+from api.runtime import AREDIS, HUB, SERVICES, Services
+from api.store.waiters import WaitHub
+from api.web.app import create_web_apps, web_context
+from api.web.pages import ASSETS_PREFIX, STATIC_DIR, STATIC_PREFIX, WEB
+
+Registrar = Callable[[web.Application], None]
+
+
+def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.Application:
+    """The whole HTTP surface; `extras` mount optional parts on the root (Slack)."""
+    root = web.Application(middlewares=[errors_middleware],
+                            client_max_size=services.settings.max_body_bytes)
+    root[SERVICES] = services
+    root[WEB] = web_context(services)
+    root.cleanup_ctx.append(_wait_hub)
+    root.router.add_get("/healthz", healthz)
+    root.router.add_get("/readyz", readyz)
+    root.add_subapp("/api/v1", create_api_app())
+    for prefix, app in create_web_apps().items():
+        root.add_subapp(prefix, app)
+    for prefix in (STATIC_PREFIX, ASSETS_PREFIX):
+        root.router.add_static(prefix, STATIC_DIR)
+    for register in extras:
+        register(root)
+    return root
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: Redis answers too."""
+    try:
+        await request.config_dict[AREDIS].ping()
+    except (RedisError, OSError) as error:
+        return web.json_response({"status": "unavailable", "redis": str(error)}, status=503)
+    return web.json_response({"status": "ok", "redis": "ok"})
+
+
+async def _wait_hub(app: web.Application) -> AsyncIterator[None]:
+    redis = app[SERVICES].async_redis()
+    hub = WaitHub(redis)
+    app[HUB] = hub
+    app[AREDIS] = redis
+    await hub.start()
+    yield
+    await hub.stop()
+    await redis.aclose()
