@@ -7,6 +7,7 @@ InloopError
  +-- Unauthorized        401
  +-- Forbidden           403
  +-- Unavailable         503 (Redis unreachable)
+ +-- Misconfigured       500 (a setting or the Redis server refused at start)
 """
 
 from __future__ import annotations
@@ -67,3 +68,12 @@ class Forbidden(InloopError):
 class Unavailable(InloopError):
     status = 503
     code = "unavailable"
+
+
+# -- Redis connection (issue 16: Sentinel, maxmemory-policy) -------------------------------
+
+
+class Misconfigured(InloopError):
+    """A setting or the Redis server is unfit to run on; raised at start, never by a request."""
+
+    code = "misconfigured"

@@ -20,6 +20,7 @@ from redis.client import Pipeline
 from api.domain.errors import Conflict, NotFound
 from api.domain.task import CompletedBy, Task, TaskCreate, TaskCreated, TaskError, task_ref
 from api.store import keys
+from api.store.connection import confirm_replicated
 from api.store.jobs import JobQueues, JobSpec, sink_job, slack_job
 from api.store.listing import Entry, Filters, cursor_after, index_keys, query_page
 
@@ -327,7 +328,10 @@ class TaskStore:
             pipe.execute()
             return task
 
-        return self._atomic(write, keys.task(ref))
+        ended = self._atomic(write, keys.task(ref))
+        # Acknowledged only once the replicas hold it (INLOOP_REDIS_MIN_REPLICAS).
+        confirm_replicated(self.redis, keys.task(ref), ended.model_dump_json())
+        return ended
 
     def _enqueue_event_jobs(self, pipe: Pipeline, task: Task, event: str) -> None:
         ref = task.ref
