@@ -22,11 +22,12 @@ from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
+from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelConnection
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
-from redis.sentinel import Sentinel, SentinelConnectionPool
+from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
 from api.domain.errors import Misconfigured, Unavailable
 
@@ -111,6 +112,7 @@ def sync_client(url: str, pool_size: int, min_replicas: int | None = 0,
                            **_node_options(parsed))
         client = manager.master_for(parsed.service, redis_class=ReplicatedRedis,
                                     connection_pool_class=BlockingSentinelPool,
+                                    connection_class=FailoverConnection,
                                     max_connections=pool_size, timeout=POOL_TIMEOUT_S)
     if min_replicas is None:
         min_replicas = 0 if parsed is None else 1
@@ -130,7 +132,8 @@ def async_client(url: str, pool_size: int) -> AsyncRedis:
                             **_node_options(parsed))
     client: AsyncRedis = manager.master_for(
         parsed.service, redis_class=AsyncRedis, connection_pool_class=AsyncBlockingSentinelPool,
-        max_connections=pool_size, timeout=POOL_TIMEOUT_S)
+        connection_class=AsyncFailoverConnection, max_connections=pool_size,
+        timeout=POOL_TIMEOUT_S)
     return client
 
 
@@ -149,6 +152,27 @@ class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
 
 class AsyncBlockingSentinelPool(AsyncSentinelPool, AsyncBlockingPool):
     """The asyncio twin of BlockingSentinelPool."""
+
+
+class FailoverConnection(SentinelManagedConnection):
+    """Reconnects through Sentinel inside a command too. redis-py's own reconnects there
+    (send_packed_command -> connect_check_health) to the address it had: through a failover
+    every retry went to the dead primary, then to it restarted as a replica (READONLY),
+    until the retries ran out and RQ's worker quit."""
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not self._sock:
+            self.connect()  # Sentinel's: asks for the current primary
+        super().send_packed_command(command, check_health)
+
+
+class AsyncFailoverConnection(AsyncSentinelConnection):
+    """The asyncio twin of FailoverConnection."""
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not self.is_connected:
+            await self.connect()
+        await super().send_packed_command(command, check_health)
 
 
 class ReplicatedRedis(Redis):
