@@ -10,12 +10,12 @@ from aiohttp import web
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
-from api.service import TaskService
+from api.service import FileAnswers, TaskService
 from api.settings import Settings
 from api.store import connection
 from api.store.directory import Directory
 from api.store.drafts import Drafts
-from api.store.files import FileClaims
+from api.store.files import FileClaims, LocalFileStorage
 from api.store.jobs import Jobs, RetryPolicy
 from api.store.listing import Listing
 from api.store.tasks import TaskStore
@@ -33,6 +33,7 @@ class Services:
     listing: Listing
     directory: Directory
     tasks: TaskService
+    file_answers: FileAnswers
 
     def async_redis(self) -> AsyncRedis:
         """A new asyncio client (one per event loop) on the same server."""
@@ -62,9 +63,11 @@ def build_services(settings: Settings) -> Services:
                                    settings.redis_min_replicas, settings.redis_replica_timeout_ms)
     jobs = Jobs(redis, RetryPolicy(settings))
     store = TaskStore(redis, jobs)
-    directory, files = Directory(redis), FileClaims(redis)
+    directory, files, drafts = Directory(redis), FileClaims(redis), Drafts(redis)
     tasks = TaskService(store, directory, files, base_url=settings.base_url,
                         slack_enabled=settings.slack_delivery_enabled,
                         allow_private_webhooks=settings.allow_private_webhooks)
-    return Services(settings, redis, jobs, store, Drafts(redis), files,
-                    Listing(store, settings.max_page_bytes), directory, tasks)
+    file_answers = FileAnswers(files, drafts, LocalFileStorage(settings.files_dir),
+                               base_url=settings.base_url)
+    return Services(settings, redis, jobs, store, drafts, files,
+                    Listing(store, settings.max_page_bytes), directory, tasks, file_answers)

@@ -9,18 +9,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
-from api.domain.errors import BlockedAddress, Detail, InvalidRequest
+from api.domain.errors import BlockedAddress, Detail, InvalidRequest, NotFound, TooManyFiles
 from api.domain.events import Attempt
-from api.domain.fields import UPLOAD_KINDS, validate_answers
+from api.domain.fields import UPLOAD_KINDS, FileRef, validate_answers
 from api.domain.task import CompletedBy, Task, TaskCreate, WebhookSink
+from api.domain.uploads import MAX_FILES_PER_TASK
 from api.domain.validation import parse_task
 from api.domain.webhooks import WebhookSecret
 from api.netguard import resolve_checked
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.directory import Directory, Principal
-from api.store.files import FileClaims
+from api.store.drafts import Drafts
+from api.store.files import FileClaims, FileStorage
 from api.store.tasks import TaskStore
 
 
@@ -140,3 +143,61 @@ class TaskService:
         if details:
             raise InvalidRequest(details)
         return self.store.complete(task.ref, clean, by)
+
+
+class FileAnswers:
+    """File answers, for the REST API, the web form and the dashboard alike: a file is
+    claimed by its task before it reaches the disk, and read back only by a task that
+    claimed it (storage is shared by content)."""
+
+    def __init__(self, claims: FileClaims, drafts: Drafts, storage: FileStorage, *,
+                 base_url: str) -> None:
+        self.claims = claims
+        self.drafts = drafts
+        self.storage = storage
+        self.base_url = base_url.rstrip("/")
+
+    def ref(self, task: Task, field: str, *, name: str, size: int, content_type: str,
+            sha256: str) -> FileRef:
+        """The answer naming a stored file: its REST download URL is the one place files
+        are read from outside the form."""
+        url = f"{self.base_url}/api/v1/tasks/{task.task_id}/files/{field}"
+        return FileRef(name=name, size=size, content_type=content_type, sha256=sha256, url=url)
+
+    def store(self, ref: str, data: bytes) -> str:
+        """Claim and store `data` for the task; its sha256. TooManyFiles once the task is
+        full, Conflict once it has ended (neither writes the file)."""
+        digest = hashlib.sha256(data).hexdigest()
+        self._claim(ref, digest)
+        self.storage.put(data)
+        return digest
+
+    def adopt(self, ref: str, path: Path, digest: str) -> None:
+        """Claim a file already written to `path` (a streamed upload) and move it in."""
+        self._claim(ref, digest)
+        self.storage.adopt(path, digest)
+
+    def _claim(self, ref: str, digest: str) -> None:
+        if not self.claims.claim(ref, digest, MAX_FILES_PER_TASK):
+            raise TooManyFiles(MAX_FILES_PER_TASK)
+
+    def answer(self, task: Task, field: str) -> FileRef:
+        """The file answer to `field`: the completed data, else a pending task's draft."""
+        if not any(f.name == field and f.kind in UPLOAD_KINDS for f in task.fields()):
+            raise NotFound("no such file field")
+        value: Any = task.data.get(field)
+        if value is None and task.status == "pending":
+            value = self.drafts.load(task.ref).get(field)
+        if not isinstance(value, dict):
+            raise NotFound("no file was uploaded for this field")
+        return FileRef.model_validate(value)
+
+    def read(self, task: Task, field: str) -> tuple[FileRef, bytes]:
+        """The file answer to `field` and its bytes; NotFound unless the task claimed it."""
+        ref = self.answer(task, field)
+        if not self.claims.owns(task.ref, ref.sha256):
+            raise NotFound("no file was uploaded for this field")
+        try:
+            return ref, self.storage.read(ref.sha256)
+        except FileNotFoundError:
+            raise NotFound("the file is no longer stored") from None

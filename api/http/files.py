@@ -10,12 +10,9 @@ from aiohttp import web
 from api.domain.errors import BadSignature, Conflict, Detail, InvalidRequest, NotFound, TooManyFiles
 from api.domain.fields import UPLOAD_KINDS, FileRef
 from api.domain.task import Task
-from api.domain.uploads import clean_signature, content_type, display_name
+from api.domain.uploads import clean_signature, content_type, display_name, file_headers
 from api.http.deps import principal
 from api.runtime import SERVICES
-from api.web.files import file_response
-from api.web.form_input import store_file
-from api.web.pages import WEB
 
 CHUNK = 64 * 1024
 PATH = "/tasks/{task_id}/files/{field}"
@@ -65,22 +62,23 @@ async def _signature(data: bytes) -> bytes:
 
 
 async def _stored_ref(request: web.Request, task: Task, field: str, data: bytes) -> FileRef:
-    services = request.config_dict[SERVICES]
+    files = request.config_dict[SERVICES].file_answers
     try:
-        digest = await store_file(services.files, request.config_dict[WEB].storage, task.ref,
-                                  data)
+        digest = await asyncio.to_thread(files.store, task.ref, data)
     except TooManyFiles as error:
         raise InvalidRequest([Detail("body", str(error), "too_many_files")]) from None
-    url = f"{services.settings.base_url.rstrip('/')}/api/v1/tasks/{task.task_id}/files/{field}"
-    return FileRef(name=display_name(request.query.get("filename")), size=len(data),
-                   content_type=content_type(request.content_type), sha256=digest, url=url)
+    return files.ref(task, field, name=display_name(request.query.get("filename")),
+                     size=len(data), content_type=content_type(request.content_type),
+                     sha256=digest)
 
 
 async def api_download(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:read")
-    task = await asyncio.to_thread(request.config_dict[SERVICES].store.get, who.org_id,
-                                   request.match_info["task_id"])
-    return await file_response(request, task, request.match_info["field"])
+    services = request.config_dict[SERVICES]
+    task = await asyncio.to_thread(services.store.get, who.org_id, request.match_info["task_id"])
+    ref, data = await asyncio.to_thread(services.file_answers.read, task,
+                                        request.match_info["field"])
+    return web.Response(body=data, content_type=ref.content_type, headers=file_headers(ref))
 
 
 def register(app: web.Application) -> None:

@@ -26,7 +26,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from api.domain.errors import InloopError
 from api.runtime import Services
 from api.store.codes import CodePolicy, EmailCodes
-from api.store.files import LocalFileStorage
 from api.web import codes as otp_pages
 from api.web import dashboard, files, form, sign_in, task_page, tokens
 from api.web.pages import WebContext, message
@@ -49,8 +48,7 @@ def web_context(services: Services) -> WebContext:
                         mails_per_subject=settings.otp_mails_per_subject,
                         max_failures=settings.otp_max_failures_per_day,
                         max_subject_failures=settings.otp_max_subject_failures_per_day)
-    return WebContext(storage=LocalFileStorage(settings.files_dir),
-                      codes=EmailCodes(services.redis, services.jobs, policy))
+    return WebContext(codes=EmailCodes(services.redis, services.jobs, policy))
 
 
 @web.middleware

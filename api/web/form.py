@@ -18,7 +18,7 @@ from api.domain.task import CompletedBy, Task
 from api.runtime import SERVICES
 from api.web.access import gone_page, task_by_link, task_for_link, visitor
 from api.web.form_input import Forged, Limits, StepAnswers, Submission, read_submission
-from api.web.pages import WEB, html_response, message, render_step
+from api.web.pages import html_response, message, render_step
 from api.web.session import with_csrf
 
 MIB = 1024 * 1024
@@ -120,9 +120,8 @@ class StepFlow:
 
     async def _answers(self, submission: Submission,
                        draft: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-        settings = self.services.settings
-        collector = StepAnswers(self.task, self.request.config_dict[WEB].storage, settings.base_url,
-                                settings.max_upload_bytes, self.services.files)
+        collector = StepAnswers(self.task, self.services.file_answers,
+                                self.services.settings.max_upload_bytes)
         return await collector.collect(self.task.step_fields(self.index), submission, draft)
 
     async def _navigate(self, nav: str, draft: dict[str, Any], raw: dict[str, Any],

@@ -21,10 +21,10 @@ from typing import Any, BinaryIO
 from aiohttp import BodyPartReader, MultipartReader, web
 
 from api.domain.errors import BadSignature, FileTooLarge, TooManyFiles
-from api.domain.fields import FileRef, FormField, is_empty
+from api.domain.fields import FormField, is_empty
 from api.domain.task import Task
-from api.domain.uploads import MAX_FILES_PER_TASK, content_type, decode_signature, display_name
-from api.store.files import FileClaims, FileStorage
+from api.domain.uploads import content_type, decode_signature, display_name
+from api.service import FileAnswers
 from api.web.session import CSRF_FIELD, csrf_ok
 
 MAX_PARTS = 200
@@ -192,31 +192,12 @@ def _mib(limit: int) -> str:
     return f"{limit} bytes"
 
 
-async def store_file(claims: FileClaims, storage: FileStorage, ref: str,
-                     data: bytes) -> str:
-    """Claim `data` for the task, then store it (so a task over MAX_FILES_PER_TASK, or
-    one that has ended, never reaches the disk); its sha256. TooManyFiles if the task is
-    full, Conflict if it is no longer pending."""
-    digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
-    await _claim(claims, ref, digest)
-    await asyncio.to_thread(storage.put, data)
-    return digest
-
-
-async def _claim(claims: FileClaims, ref: str, digest: str) -> None:
-    if not await asyncio.to_thread(claims.claim, ref, digest, MAX_FILES_PER_TASK):
-        raise TooManyFiles(MAX_FILES_PER_TASK)
-
-
 class StepAnswers:
     """Turns one step's submission into raw answers, storing files as it goes."""
 
-    def __init__(self, task: Task, storage: FileStorage, base_url: str, limit: int,
-                 claims: FileClaims) -> None:
+    def __init__(self, task: Task, files: FileAnswers, limit: int) -> None:
         self.task = task
-        self.storage = storage
-        self.claims = claims
-        self.base_url = base_url.rstrip("/")
+        self.files = files
         self.limit = limit
 
     async def collect(self, fields: list[FormField], submission: Submission,
@@ -247,17 +228,15 @@ class StepAnswers:
             if is_empty(raw):
                 return draft.get(f.name)
             png = await asyncio.to_thread(decode_signature, str(raw), self.limit)
-            digest = await store_file(self.claims, self.storage, self.task.ref, png)
+            digest = await asyncio.to_thread(self.files.store, self.task.ref, png)
             return self._ref(f, "signature.png", len(png), "image/png", digest)
         return None if is_empty(raw) else raw
 
     async def _store(self, f: FormField, upload: Upload) -> dict[str, Any]:
-        await _claim(self.claims, self.task.ref, upload.sha256)
-        await asyncio.to_thread(self.storage.adopt, upload.path, upload.sha256)
+        await asyncio.to_thread(self.files.adopt, self.task.ref, upload.path, upload.sha256)
         return self._ref(f, upload.filename, upload.size, upload.content_type, upload.sha256)
 
     def _ref(self, f: FormField, name: str, size: int, ctype: str,
              digest: str) -> dict[str, Any]:
-        url = f"{self.base_url}/api/v1/tasks/{self.task.task_id}/files/{f.name}"
-        return FileRef(name=name, size=size, content_type=ctype, sha256=digest,
-                       url=url).model_dump()
+        return self.files.ref(self.task, f.name, name=name, size=size, content_type=ctype,
+                              sha256=digest).model_dump()

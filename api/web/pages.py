@@ -15,7 +15,6 @@ from aiohttp import web
 
 from api.domain.task import Task
 from api.store.codes import EmailCodes
-from api.store.files import FileStorage
 from renderers import budget
 from renderers.html import FILTERS, step_view
 
@@ -38,10 +37,8 @@ SECURITY_HEADERS = {
 
 @dataclass
 class WebContext:
-    """What pages (and the REST file routes) use beside Services; api.server puts it on
-    the root app under WEB."""
+    """What pages use beside Services; api.server puts it on the root app under WEB."""
 
-    storage: FileStorage
     codes: EmailCodes
 
 

@@ -17,7 +17,7 @@ from api.store.directory import Member
 from api.store.files import signature_images
 from api.web.dashboard import member_page, require_member
 from api.web.files import file_response
-from api.web.pages import WEB, message
+from api.web.pages import message
 from api.web.session import CSRF_FIELD, csrf_ok
 from renderers.pdf import task_pdf
 from renderers.values import display_value
@@ -107,7 +107,8 @@ async def download_file(request: web.Request) -> web.Response:
 async def download_pdf(request: web.Request) -> web.Response:
     member = await require_member(request)
     task = await _task(request, member)
-    images = await asyncio.to_thread(signature_images, request.config_dict[WEB].storage, task)
+    images = await asyncio.to_thread(signature_images,
+                                    request.config_dict[SERVICES].file_answers.storage, task)
     pdf = await asyncio.to_thread(task_pdf, task, images=images)
     return web.Response(body=pdf, content_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="task-{task.task_id}.pdf"',

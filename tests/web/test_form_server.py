@@ -182,7 +182,6 @@ async def test_pages_send_a_strict_content_security_policy(client: TestClient,
 async def test_file_download_needs_a_token_of_the_same_org(
         client: TestClient, account: Account, make_account: AccountFactory,
         services: Services, app: Any) -> None:
-    from api.web.pages import WEB
 
     task = await create(client, account, example("hpi_onboarding"))
     refs = {}
@@ -196,7 +195,7 @@ async def test_file_download_needs_a_token_of_the_same_org(
                              headers=account.headers,
                              json={"data": {"full_name": "A", **refs}})
     assert done.status == 200
-    assert refs["contract"]["sha256"] == app[WEB].storage.put(PDF)  # stored by content
+    assert refs["contract"]["sha256"] == services.file_answers.storage.put(PDF)  # stored by content
     path = f"/api/v1/tasks/{task['task_id']}/files/contract"
     assert (await client.get(path)).status == 401
     other = make_account()

@@ -19,7 +19,6 @@ from api.domain.task import CompletedBy
 from api.domain.uploads import PNG_MAGIC
 from api.runtime import Services
 from api.store import keys
-from api.web.pages import WEB
 from tests.conftest import Account, create
 from tests.fixtures import example
 from tests.images import huge_png, png
@@ -110,7 +109,7 @@ async def test_dashboard_pdf_survives_a_hostile_stored_signature(
         smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
     """A bomb stored before signatures were checked costs the image, not the PDF."""
     task = await onboarding(client, account)
-    digest = app[WEB].storage.put(huge_png())
+    digest = services.file_answers.storage.put(huge_png())
     services.files.claim(account.ref(task["task_id"]), digest)
     ref = {"name": "signature.png", "size": 27_000, "content_type": "image/png",
            "sha256": digest, "url": "http://x/signature"}
