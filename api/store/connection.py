@@ -30,6 +30,7 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
 from api.domain.errors import Misconfigured, Unavailable
+from api.store import keys
 
 log = logging.getLogger(__name__)
 SENTINEL_SCHEME = "redis+sentinel://"
@@ -43,7 +44,6 @@ FAILOVER_RETRIES = 12
 # Keys written under a TTL (sessions, code limits, RQ heartbeats) matter too: only a server
 # that never evicts is safe.
 SAFE_POLICY = "noeviction"
-MARKER_KEY = "inloop:replication:marker"  # written before each WAIT (confirm_replicated)
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ def confirm_replicated(redis: Redis, key: str, written: str) -> None:
         return
     with redis.pipeline(transaction=False) as pipe:
         pipe.get(key)
-        pipe.incr(MARKER_KEY)
+        pipe.incr(keys.REPLICATION_MARKER)
         pipe.wait(redis.min_replicas, redis.replica_timeout_ms)
         stored, _, acked = pipe.execute()
     kept = stored == written.encode() or stored == written

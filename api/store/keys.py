@@ -152,6 +152,9 @@ def otp_rate(kind: str, value: str) -> str:
 
 
 WEB_SECRET = PREFIX + "web-secret"
+# Written before each WAIT, so WAIT has a write of its own connection to count
+# (api.store.connection.confirm_replicated).
+REPLICATION_MARKER = PREFIX + "replication:marker"
 
 
 def web_session(session_id: str) -> str:
