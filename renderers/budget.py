@@ -27,6 +27,8 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from api.domain.errors import TooComplex
+
 # A step took 1 to 9 µs on a slow, shared test machine, so a block parses in well under
 # 100 ms there. 20 kB of prose with links needs 3 000 to 6 000 steps; a list or table of
 # 400 rows about 8 000.
@@ -50,10 +52,6 @@ _DESTINATION_PARENS = re.compile(r"(?:[^\x00-\x20\x7f(]*+\(){33}")
 _DESTINATION_RUN = re.compile(r"[^\x00-\x20\x7f]*+")
 # The steps left of each budget counting now, outermost first.
 _LEFT: ContextVar[tuple[list[int], ...]] = ContextVar("markdown_steps_left", default=())
-
-
-class TooComplex(Exception):
-    """The markdown needs more than `MAX_STEPS` parser steps."""
 
 
 def bounded(md: MarkdownIt) -> MarkdownIt:

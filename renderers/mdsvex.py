@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from api.domain.errors import TooComplex
 from renderers import budget
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -56,7 +57,7 @@ def parse(md: MarkdownIt, text: str) -> list[Token]:
     try:
         with budget.steps():
             return _clean_blocks(md, md.parse(source), reparse=True)
-    except budget.TooComplex:
+    except TooComplex:
         return budget.verbatim(_without_markup(source))
 
 

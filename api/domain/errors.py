@@ -23,6 +23,8 @@ ValueError (data or configuration a sink cannot use; never a request's HTTP stat
  +-- SmtpUrlError        INLOOP_SMTP_URL unusable (its text never quotes the URL)
 Exception
  +-- SlackRateLimited    Slack's 429 outlasting the client's retries (a Slack job retries)
+ +-- Forged              a form POST without this browser's CSRF token (a 403 page)
+ +-- TooComplex          markdown past its render budget (shown verbatim instead)
 """
 
 from __future__ import annotations
@@ -157,3 +159,14 @@ class Misconfigured(InloopError):
     """A setting or the Redis server is unfit to run on; raised at start, never by a request."""
 
     code = "misconfigured"
+
+
+# Web form and rendering: raised and caught inside one layer, never an HTTP error body.
+
+
+class Forged(Exception):
+    """The POST does not start with this browser's CSRF token."""
+
+
+class TooComplex(Exception):
+    """The markdown needs more than `renderers.budget.MAX_STEPS` parser steps."""

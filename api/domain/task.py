@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
@@ -29,8 +29,7 @@ Priority = Literal["low", "medium", "high", "urgent"]
 Severity = Literal["info", "success", "warning", "error"]
 Channel = Literal["slack", "web", "api"]
 Scope = Literal["tasks:create", "tasks:read", "tasks:complete", "tasks:cancel", "admin"]
-ALL_SCOPES: tuple[str, ...] = ("tasks:create", "tasks:read", "tasks:complete", "tasks:cancel",
-                               "admin")
+ALL_SCOPES: tuple[Scope, ...] = get_args(Scope)
 ALL_EVENTS: list[SinkEvent] = ["completed", "cancelled", "failed"]
 
 MAX_MARKDOWN = 20_000

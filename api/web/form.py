@@ -12,12 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
-from api.domain.errors import Conflict, InvalidRequest
+from api.domain.errors import Conflict, Forged, InvalidRequest
 from api.domain.fields import UPLOAD_KINDS, validate_answers
 from api.domain.task import CompletedBy, Task
 from api.runtime import SERVICES
 from api.web.access import gone_page, task_by_link, task_for_link, visitor
-from api.web.form_input import Forged, Limits, StepAnswers, Submission, read_submission
+from api.web.form_input import Limits, StepAnswers, Submission, read_submission
 from api.web.pages import html_response, message, render_step
 from api.web.session import with_csrf
 

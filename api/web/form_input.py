@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from aiohttp import BodyPartReader, MultipartReader, web
 
-from api.domain.errors import BadSignature, FileTooLarge, TooManyFiles
+from api.domain.errors import BadSignature, FileTooLarge, Forged, TooManyFiles
 from api.domain.fields import FormField, is_empty
 from api.domain.task import Task
 from api.domain.uploads import content_type, decode_signature, display_name
@@ -31,10 +31,6 @@ MAX_PARTS = 200
 MAX_TEXT_PART = 256 * 1024
 MAX_TOKEN_PART = 256
 CHUNK = 64 * 1024
-
-
-class Forged(Exception):
-    """The POST does not start with this browser's CSRF token."""
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
+from api.domain.errors import TooComplex
 from api.domain.task import MAX_MARKDOWN
 from api.web.pages import render_step
 from renderers import budget
@@ -132,6 +133,6 @@ def test_budgets_nest_and_every_one_counts() -> None:
     assert budget.bounded(md) is md  # counted once, however often it is bounded
     with budget.steps(1_000), budget.steps(budget.MAX_STEPS):
         md.parse("*a* " * 200)  # about 400 steps
-        with pytest.raises(budget.TooComplex):
+        with pytest.raises(TooComplex):
             md.parse("*a* " * 200)  # the outer budget is spent, not the inner one
     md.parse("[" * 5000)  # outside any budget nothing is counted
