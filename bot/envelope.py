@@ -25,7 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from api.domain.errors import Detail, InvalidRequest, NotFound
 from api.domain.validation import details_of
-from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, QuickAnswer, StepOf
+from renderers.slack_ids import ACTION_OPEN, QuickAnswer, StepOf, is_quick
 
 LAST_UNIX_S = 253402300799  # 9999-12-31T23:59:59Z: a datetime answer holds no later one
 # What Bolt raises on a body it cannot parse or read (JSON, form encoding, nesting).
@@ -57,7 +57,7 @@ class _Action(_Shape):
         action = info.data.get("action_id")
         if action == ACTION_OPEN and value is None:
             raise ValueError("an Open button carries a task ref")
-        if action == ACTION_QUICK:
+        if isinstance(action, str) and is_quick(action):
             try:
                 QuickAnswer.model_validate_json(value or "")
             except ValidationError:

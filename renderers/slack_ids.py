@@ -1,7 +1,10 @@
 """Every id inloop's Slack surfaces carry and the bot dispatches on, encoded and decoded here.
 
 - `ACTION_OPEN` button: its value is the task's ref (`Task.ref`); opens the form in a modal.
-- `ACTION_QUICK` buttons: value `quick_value(ref, option)`, read back as a `QuickAnswer`.
+- Quick-answer buttons, side by side in one actions block: action id
+  `quick_action_id(option)` (`inloop_quick:0`, `inloop_quick:1`, …: unique within the
+  block, as Slack requires; `QUICK_ACTION` matches them, and the bare `inloop_quick` of
+  messages posted before), value `quick_value(ref, option)`, read back as a `QuickAnswer`.
 - `ACTION_WEB` url buttons: Slack opens the URL itself; the bot only acks the click.
 - `CALLBACK_STEP` modals: `private_metadata` is `step_metadata(ref, step)`, read back as a
   `StepOf`; each input block is `field_block_id(name)`, its element's action id
@@ -14,11 +17,13 @@ envelope check (bot.envelope) and its listeners read a value the same way.
 from __future__ import annotations
 
 import json
+import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
 ACTION_OPEN = "inloop_open"
 ACTION_QUICK = "inloop_quick"
+QUICK_ACTION = re.compile(r"^inloop_quick(?::\d{1,2})?$")
 ACTION_WEB = "inloop_web"
 CALLBACK_STEP = "inloop_step"
 VALUE_ACTION = "value"
@@ -41,6 +46,15 @@ class StepOf(BaseModel):
 
     ref: str
     step: int = Field(ge=0)
+
+
+def quick_action_id(option: int) -> str:
+    """The action id of the quick-answer button of option number `option` (0-based)."""
+    return f"{ACTION_QUICK}:{option}"
+
+
+def is_quick(action_id: str) -> bool:
+    return QUICK_ACTION.match(action_id) is not None
 
 
 def quick_value(ref: str, option: int) -> str:

@@ -24,7 +24,7 @@ from renderers.slack_blocks import (
     split_mrkdwn,
     web_button,
 )
-from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, quick_value
+from renderers.slack_ids import ACTION_OPEN, quick_action_id, quick_value
 from renderers.values import display_value
 
 MAX_QUICK_OPTIONS = 5
@@ -125,17 +125,15 @@ def _form_actions(task: Task) -> Block:
 
 
 def _quick_actions(task: Task) -> list[Block]:
-    # One actions block per answer: Slack wants action ids unique within a block, and
-    # every quick button shares ACTION_QUICK (the option travels in the value).
+    # One actions block, buttons side by side: each has its own action id (Slack wants
+    # them unique within a block), the option also travels in the value.
     options = task.steps[0].fields()[0].options or []
-    blocks: list[Block] = [{"type": "actions", "elements": [_quick_button(task, i, o)]}
-              for i, o in enumerate(options)]
-    blocks[-1]["elements"].append(web_button("Open in browser", task.url))
-    return blocks
+    elements = [_quick_button(task, i, o) for i, o in enumerate(options)]
+    return [{"type": "actions", "elements": [*elements, web_button("Open in browser", task.url)]}]
 
 
 def _quick_button(task: Task, index: int, option: str) -> dict[str, Any]:
-    element = button(option, ACTION_QUICK, value=quick_value(task.ref, index))
+    element = button(option, quick_action_id(index), value=quick_value(task.ref, index))
     style = option_style(option)
     if style:
         element["style"] = style

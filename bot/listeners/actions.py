@@ -24,7 +24,7 @@ from bot.access import answerable, completed_by
 from bot.drafts import load_draft
 from bot.respond import tell
 from bot.steps import resume_step
-from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, QuickAnswer
+from renderers.slack_ids import ACTION_OPEN, ACTION_WEB, QUICK_ACTION, QuickAnswer
 from renderers.slack_modal import modal_view
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ Listener = Callable[[Services, dict[str, Any], dict[str, Any], AsyncWebClient],
 
 def register(app: AsyncApp, services: Services) -> None:
     app.action(ACTION_OPEN)(ack=just_ack, lazy=[_after_ack(services, open_form)])
-    app.action(ACTION_QUICK)(ack=just_ack, lazy=[_after_ack(services, quick_answer)])
+    app.action(QUICK_ACTION)(ack=just_ack, lazy=[_after_ack(services, quick_answer)])
     app.action(ACTION_WEB)(just_ack)  # Slack opens the URL itself
 
 

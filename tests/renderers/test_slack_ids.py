@@ -46,3 +46,11 @@ def test_a_quick_value_of_another_shape_is_refused(value: str) -> None:
 def test_step_metadata_of_another_shape_is_refused(value: str) -> None:
     with pytest.raises(ValidationError):
         StepOf.model_validate_json(value)
+
+
+def test_quick_action_ids_are_numbered_and_older_bare_ids_still_match() -> None:
+    assert [slack_ids.quick_action_id(i) for i in (0, 4)] == ["inloop_quick:0", "inloop_quick:4"]
+    assert all(slack_ids.is_quick(a) for a in ("inloop_quick", "inloop_quick:0",
+                                                "inloop_quick:12"))
+    assert not any(slack_ids.is_quick(a) for a in ("inloop_quick:", "inloop_quick:x",
+                                                    "inloop_quickly", "inloop_quick:123"))

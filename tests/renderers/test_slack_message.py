@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from api.domain.task import Task
-from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB
+from renderers.slack_ids import ACTION_OPEN, ACTION_WEB, is_quick
 from renderers.slack_message import is_quick_task, option_style, outcome_message, task_message
 from tests.renderers.conftest import NOW, TASK_REF, example_task, one_step_task
 from tests.renderers.slack_limits import assert_slack_limits
@@ -73,7 +73,9 @@ def test_quick_task_has_one_button_per_option() -> None:
     assert is_quick_task(task)
     message = task_message(task)
     approve, reject, later, browser = buttons(message)
-    assert [b["action_id"] for b in (approve, reject, later)] == [ACTION_QUICK] * 3
+    assert [b["action_id"] for b in (approve, reject, later)] == [
+        "inloop_quick:0", "inloop_quick:1", "inloop_quick:2"]
+    assert all(is_quick(b["action_id"]) for b in (approve, reject, later))
     assert [json.loads(b["value"]) for b in (approve, reject)] == [
         {"t": TASK_REF, "o": 0}, {"t": TASK_REF, "o": 1}]
     assert approve["style"] == "primary" and "confirm" not in approve
@@ -102,9 +104,11 @@ def test_a_quick_step_titled_like_its_task_is_not_repeated() -> None:
     assert json.dumps(task_message(task)["blocks"]).count("Step one") == 1
 
 
-def test_quick_buttons_sit_in_their_own_blocks_so_action_ids_stay_unique() -> None:
+def test_quick_buttons_sit_side_by_side_with_unique_action_ids() -> None:
     actions = [b for b in task_message(quick(["Yes", "No"]))["blocks"] if b["type"] == "actions"]
-    assert [len(b["elements"]) for b in actions] == [1, 2]
+    assert [len(b["elements"]) for b in actions] == [3]
+    ids = [e["action_id"] for e in actions[0]["elements"]]
+    assert len(set(ids)) == len(ids)
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,20 @@ async def test_quick_task_completes_in_one_click(post_task: Poster, slack: Slack
     assert not any(b["type"] == "actions" for b in update.args["blocks"])
 
 
+async def test_the_posted_side_by_side_buttons_answer(post_task: Poster, slack: Slack,
+                                                      slack_stub: SlackStub, services: Services,
+                                                      jobs: Jobs) -> None:
+    """The message's own buttons (numbered action ids in one block) are what a click sends."""
+    task_id = await post_task(quick_task(), slack_channel="ops")
+    (posted,) = await slack_stub.wait_for("chat.postMessage", 1)
+    (actions,) = [b for b in posted.args["blocks"] if b["type"] == "actions"]
+    reject = actions["elements"][1]
+    assert reject["action_id"] == "inloop_quick:1"
+    await slack.click(OTHER, reject["action_id"], reject["value"], channel=CHANNEL[1])
+    await jobs()
+    assert services.store.load(task_id).data == {"decision": "Reject"}
+
+
 async def test_second_click_is_told_who_completed(post_task: Poster, slack: Slack,
                                                   slack_stub: SlackStub,
                                                   services: Services) -> None:
