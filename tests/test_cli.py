@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -105,6 +106,7 @@ def test_dev_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
     created = _request(f"http://127.0.0.1:{port}/api/v1/tasks", token.group(),
                        example("hpi_approval"))
     assert created["url"].startswith(f"http://127.0.0.1:{port}/t/")
+    _check_the_banner_sign_in_link("".join(lines), port)
     output = _stop_dev(proc)
     assert "Traceback" not in output and "inloop dev stopped" in output
     assert not (tmp_path / ".inloop" / "redis.url").exists()
@@ -116,9 +118,33 @@ def test_dev_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
         task = _request(f"http://127.0.0.1:{port}/api/v1/tasks/{created['task_id']}",
                         token.group())
         assert task["status"] == "pending"
+        reminder = re.search(r"a new API token: inloop (token create .*)", "".join(lines))
+        assert reminder, "".join(lines)  # the README's command, run as printed
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INLOOP_")}
+        new = subprocess.run([sys.executable, "-m", "api.cli", *reminder.group(1).split()],
+                             cwd=tmp_path, env=env, text=True, capture_output=True,
+                             timeout=60, check=True).stdout.strip()
+        assert _request(f"http://127.0.0.1:{port}/api/v1/tasks/{created['task_id']}",
+                        new)["task_id"] == created["task_id"]
     finally:
         _stop_dev(proc)
     assert list((tmp_path / ".inloop" / "valkey" / "appendonlydir").iterdir())
+
+
+def _check_the_banner_sign_in_link(banner: str, port: int) -> None:
+    """The banner names the dashboard and the admin, and its link signs in once;
+    the mail catcher's page is there (no INLOOP_SMTP_URL)."""
+    assert f"dashboard: http://127.0.0.1:{port}/dashboard  (admin: admin@localhost)" in banner
+    link = re.search(rf"(http://127\.0\.0\.1:{port}/dev/sign-in/\S+)", banner)
+    assert link, banner
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with browser.open(link.group(1), timeout=10) as signed_in:
+        assert signed_in.url == f"http://127.0.0.1:{port}/dashboard"
+        assert "Sign out" in signed_in.read().decode()
+    with pytest.raises(urllib.error.HTTPError, match="410"):
+        browser.open(link.group(1), timeout=10)
+    with browser.open(f"http://127.0.0.1:{port}/dev/mail", timeout=10) as mail:
+        assert "Mail caught by inloop dev" in mail.read().decode()
 
 
 @pytest.mark.slow
@@ -188,6 +214,9 @@ def test_serve_listens_on_every_interface(redis_url: str, tmp_path: Path) -> Non
     (`--host`/`INLOOP_HOST` narrow it); `dev` keeps to loopback."""
     with _serving(redis_url, tmp_path) as port:
         assert _listening_on(port) == {"00000000"}
+        for path in ("/dev/mail", "/dev/sign-in/x"):  # `inloop dev`'s own routes
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
 
 
 def _closed(sock: socket.socket, trickle: bool) -> bool:
