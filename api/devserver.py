@@ -78,6 +78,7 @@ def _start_mail_catcher(settings: Settings) -> tuple[Controller, dict[str, str]]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs each command
     controller = Controller(_Catcher(DevMail(settings.data_dir / MAIL_DIR)),
                             hostname="127.0.0.1", port=port)
     controller.start()
