@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.dev_process import start_dev, stop_dev, until_ready
 from tests.ports import free_port
-from tests.test_cli import _start_dev, _stop_dev, _until_ready
 from tests.web.conftest import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,9 +33,9 @@ async def code_from_dev_mail(page: Page) -> str:
 async def test_the_banner_link_and_the_caught_code_sign_in(browser: Browser,
                                                            tmp_path: Path) -> None:
     port = free_port()
-    proc, lines = await asyncio.to_thread(_start_dev, tmp_path, port)
+    proc, lines = await asyncio.to_thread(start_dev, tmp_path, port)
     try:
-        await asyncio.to_thread(_until_ready, port)
+        await asyncio.to_thread(until_ready, port)
         link = re.search(r"http://\S+/dev/sign-in/\S+", "".join(lines))
         assert link, "".join(lines)
         context = await browser.new_context(base_url=f"http://127.0.0.1:{port}")
@@ -59,4 +59,4 @@ async def test_the_banner_link_and_the_caught_code_sign_in(browser: Browser,
         await other.get_by_role("button", name="Sign in").click()
         await expect(other.get_by_role("heading", name="Tasks")).to_be_visible()
     finally:
-        await asyncio.to_thread(_stop_dev, proc)
+        await asyncio.to_thread(stop_dev, proc)
