@@ -30,13 +30,25 @@ def http_extras(services: Services) -> list[Callable[..., None]]:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    _serve(settings, args, dev=False)
+
+
+def cmd_dev_serve(settings: Settings, args: argparse.Namespace) -> None:
+    """The HTTP server of `inloop dev` (it starts this command): `serve` plus the dev-only
+    routes, which `inloop serve` never mounts."""
+    _serve(settings, args, dev=True)
+
+
+def _serve(settings: Settings, args: argparse.Namespace, *, dev: bool) -> None:
     from aiohttp import web
 
     from api.server import create_app
+    from api.web import dev as dev_routes
 
     services = build_services(settings)
     refuse_eviction(services.redis)
-    app = create_app(services, extras=http_extras(services))
+    extras = http_extras(services) + ([dev_routes.register] if dev else [])
+    app = create_app(services, extras=extras)
     # A production server behind a platform router or proxy: every interface by default.
     host = args.host or settings.host or "0.0.0.0"  # noqa: S104
     # aiohttp's keep-alive timer (>= 3.14.4) runs from the connection's start and from
@@ -147,6 +159,10 @@ def _commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--host")
         p.add_argument("--port", type=int)
         p.set_defaults(func=func)
+    p = sub.add_parser("dev-serve")  # no help: started by `inloop dev`, not by people
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_dev_serve)
     sub.add_parser("bot", help="the Slack bot over Socket Mode (SLACK_APP_TOKEN)"
                    ).set_defaults(func=cmd_bot)
     p = sub.add_parser("worker", help="an RQ worker with its scheduler")

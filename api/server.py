@@ -6,7 +6,8 @@ pages and the REST file routes), answers the health probes, and mounts:
   /api/v1      the REST API (api.http.app)
   /t, /dashboard   the web UI (api.web.app), errors as HTML pages
   /static, /assets the web UI's CSS and JS
-  extras       optional parts, e.g. POST /slack/events (bot.http)
+  extras       optional parts: POST /slack/events (bot.http); under `inloop dev` only,
+               /dev/mail and /dev/sign-in (api.web.dev)
 The root's middleware answers errors as JSON (the API, Slack, the probes; the web
 sub-apps answer pages before it sees them). The body size limit is the root's: aiohttp
 applies the root app's to every request.

@@ -6,11 +6,11 @@ import json
 import os
 import re
 import select
-import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -21,6 +21,7 @@ import pytest
 
 from api.runtime import Services
 from tests.conftest import Account
+from tests.dev_process import start_dev, stop_dev, until_ready
 from tests.fixtures import example
 from tests.ports import free_port
 
@@ -59,79 +60,69 @@ def _request(url: str, token: str, body: dict[str, Any] | None = None) -> Any:
         return json.loads(response.read())
 
 
-def _start_dev(tmp: Path, port: int, command: tuple[str, ...] = (sys.executable, "-m",
-               "api.cli", "dev"), **extra_env: str) -> tuple[subprocess.Popen[str], list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INLOOP_", "SLACK_"))}
-    proc = subprocess.Popen([*command, "--port", str(port)],
-                            cwd=tmp, env={**env, **extra_env}, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    lines: list[str] = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.stdout is not None:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if "inloop is running" in line:
-            return proc, lines
-    proc.kill()
-    raise AssertionError("inloop dev did not start:\n" + "".join(lines))
-
-
-def _stop_dev(proc: subprocess.Popen[str]) -> str:
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole process group
-    output, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0, output
-    return output
-
-
-def _until_ready(port: int) -> None:
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("never ready")
-
-
 @pytest.mark.slow
 def test_dev_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     port = free_port()
-    proc, lines = _start_dev(tmp_path, port)
+    proc, lines = start_dev(tmp_path, port)
     token = re.search(r"htk_\w+", "".join(lines))
     assert token, "".join(lines)
-    _until_ready(port)
+    until_ready(port)
     assert _listening_on(port) == {"0100007F"}  # 127.0.0.1 only
     created = _request(f"http://127.0.0.1:{port}/api/v1/tasks", token.group(),
                        example("hpi_approval"))
     assert created["url"].startswith(f"http://127.0.0.1:{port}/t/")
-    output = _stop_dev(proc)
+    _check_the_banner_sign_in_link("".join(lines), port)
+    output = stop_dev(proc)
     assert "Traceback" not in output and "inloop dev stopped" in output
     assert not (tmp_path / ".inloop" / "redis.url").exists()
 
-    proc, lines = _start_dev(tmp_path, port)
+    proc, lines = start_dev(tmp_path, port)
     try:
         assert "admin token" not in "".join(lines)  # shown once, on first start only
-        _until_ready(port)
+        until_ready(port)
         task = _request(f"http://127.0.0.1:{port}/api/v1/tasks/{created['task_id']}",
                         token.group())
         assert task["status"] == "pending"
+        reminder = re.search(r"a new API token: inloop (token create .*)", "".join(lines))
+        assert reminder, "".join(lines)  # the README's command, run as printed
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INLOOP_")}
+        new = subprocess.run([sys.executable, "-m", "api.cli", *reminder.group(1).split()],
+                             cwd=tmp_path, env=env, text=True, capture_output=True,
+                             timeout=60, check=True).stdout.strip()
+        assert _request(f"http://127.0.0.1:{port}/api/v1/tasks/{created['task_id']}",
+                        new)["task_id"] == created["task_id"]
     finally:
-        _stop_dev(proc)
+        stop_dev(proc)
     assert list((tmp_path / ".inloop" / "valkey" / "appendonlydir").iterdir())
+
+
+def _check_the_banner_sign_in_link(banner: str, port: int) -> None:
+    """The banner names the dashboard and the admin, and its link signs in once;
+    the mail catcher's page is there (no INLOOP_SMTP_URL)."""
+    assert f"dashboard: http://127.0.0.1:{port}/dashboard  (admin: admin@localhost)" in banner
+    link = re.search(rf"(http://127\.0\.0\.1:{port}/dev/sign-in/\S+)", banner)
+    assert link, banner
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with browser.open(link.group(1), timeout=10) as signed_in:
+        assert signed_in.url == f"http://127.0.0.1:{port}/dashboard"
+        assert "Sign out" in signed_in.read().decode()
+    with pytest.raises(urllib.error.HTTPError, match="410"):
+        browser.open(link.group(1), timeout=10)
+    with browser.open(f"http://127.0.0.1:{port}/dev/mail", timeout=10) as mail:
+        assert "Mail caught by inloop dev" in mail.read().decode()
 
 
 @pytest.mark.slow
 def test_the_quickstart_script_installs_and_runs_inloop_dev(tmp_path: Path) -> None:
     script = Path(__file__).resolve().parents[1] / "scripts" / "dev.sh"
     port = free_port()
-    proc, lines = _start_dev(tmp_path, port, (str(script),),
+    proc, lines = start_dev(tmp_path, port, (str(script),),
                              INLOOP_DATA_DIR=str(tmp_path / "data"))
     try:
         assert re.search(r"htk_\w+", "".join(lines)), "".join(lines)
-        _until_ready(port)
+        until_ready(port)
     finally:
-        output = _stop_dev(proc)
+        output = stop_dev(proc)
     assert "Traceback" not in output
     assert (tmp_path / "data" / "valkey").is_dir()
 
@@ -176,7 +167,7 @@ def _serving(redis_url: str, tmp_path: Path, **extra_env: str) -> Iterator[int]:
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _until_ready(port)
+        until_ready(port)
         yield port
     finally:
         proc.terminate()
@@ -188,6 +179,9 @@ def test_serve_listens_on_every_interface(redis_url: str, tmp_path: Path) -> Non
     (`--host`/`INLOOP_HOST` narrow it); `dev` keeps to loopback."""
     with _serving(redis_url, tmp_path) as port:
         assert _listening_on(port) == {"00000000"}
+        for path in ("/dev/mail", "/dev/sign-in/x"):  # `inloop dev`'s own routes
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
 
 
 def _closed(sock: socket.socket, trickle: bool) -> bool:

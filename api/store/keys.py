@@ -161,6 +161,11 @@ def web_session(session_id: str) -> str:
     return f"{PREFIX}web-session:{session_id}"
 
 
+def sign_in_link(token_hash: str) -> str:
+    """A one-time dashboard sign-in link of `inloop dev`, by the SHA-256 of its token."""
+    return f"{PREFIX}sign-in-link:{token_hash}"
+
+
 def web_session_stash(session_id: str, name: str) -> str:
     """A value shown once after a redirect (e.g. a new API token), read with GETDEL."""
     return f"{PREFIX}web-session:{session_id}:{name}"

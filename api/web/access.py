@@ -67,7 +67,13 @@ async def visitor(request: web.Request, task: Task) -> CompletedBy | None:
             return None
         email = str(session["email"])
         return CompletedBy(channel="web", id=email, name=task.assignee_name or email)
-    return CompletedBy(channel="web", id="link", name=task.assignee_name or "link")
+    return CompletedBy(channel="web", id="link", name=link_answerer(task))
+
+
+def link_answerer(task: Task) -> str:
+    """Whom a link answer names: a link is a bearer credential, so it answers for the
+    assignee it was made for, and for nobody in particular on an unassigned task."""
+    return task.assignee_name or task.assignee_email or "anyone with the link"
 
 
 def task_cookie_path(task: Task) -> str:

@@ -106,10 +106,11 @@ async def check_code(request: web.Request) -> web.Response:
         left = await asyncio.to_thread(codes.tries_left, "login", attempt)
         return await login_page(request, "login_code.html", 400,
                                 error=f"That code is not right. {left} tries left.")
-    return await _signed_in(request, record["member_id"])
+    return await signed_in(request, record["member_id"])
 
 
-async def _signed_in(request: web.Request, member_id: str) -> web.Response:
+async def signed_in(request: web.Request, member_id: str) -> web.Response:
+    """Start a session for `member_id` and go to the dashboard."""
     try:
         member = await asyncio.to_thread(request.config_dict[SERVICES].directory.member, member_id)
     except NotFound:

@@ -43,7 +43,8 @@ async def test_approval_example(page: Page, live_url: str, account: Account) -> 
     task = await read_task(live_url, account, created["task_id"])
     assert task["status"] == "completed"
     assert task["data"] == {"decision": "Approve", "comments": "Looks good, <ship> it!"}
-    assert task["completed_by"] == {"channel": "web", "id": "link", "name": "link"}
+    assert task["completed_by"] == {"channel": "web", "id": "link",
+                                 "name": "anyone with the link"}
     response = await page.goto(created["url"])
     assert response is not None and response.status == 410
     await expect(page.get_by_role("heading", name="This task is done")).to_be_visible()

@@ -9,9 +9,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from api.domain.task import CompletedBy, TaskError
+from api.domain.task import CompletedBy, Task, TaskError
 from api.runtime import Services
 from api.store import keys
+from api.web.task_page import timeline
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
 from tests.images import png
@@ -228,3 +229,24 @@ async def test_a_body_over_the_total_limit_is_413(client: TestClient, account: A
     response = await post_form(client, path, {"csrf_token": token, "nav": "next"}, extra)
     assert response.status == 413 and "Too large" in await response.text()
     assert state(services, account.ref(task["task_id"])) == ("pending", 1, None)
+
+
+async def answer_by_link(client: TestClient, account: Account, services: Services,
+                         extra: dict[str, Any]) -> Task:
+    task = await create(client, account, {**example("hpi_approval"), **extra})
+    path = f"/t/{task['link_id']}"
+    token = await csrf_from(client, path)
+    done = await post_form(client, path, {"csrf_token": token, "nav": "submit",
+                                          "decision": "Approve"})
+    assert done.status == 200 and "Thank you" in await done.text()
+    return services.store.load(account.ref(task["task_id"]))
+
+
+async def test_a_link_answer_names_the_assignee_or_anyone_with_the_link(
+        client: TestClient, account: Account, services: Services) -> None:
+    cases = [({}, "anyone with the link"), ({"assignee_name": "Dana Ops"}, "Dana Ops"),
+             ({"assignee_member_id": account.member.id}, account.member.name)]
+    for extra, name in cases:
+        task = await answer_by_link(client, account, services, extra)
+        assert task.completed_by == CompletedBy(channel="web", id="link", name=name)
+        assert timeline(task, "someone", [])[-1].endswith(f"answered by {name} via web")
