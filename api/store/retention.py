@@ -36,6 +36,7 @@ class Removed:
     task: Task
     slack_user: str | None
     files: list[str]
+    slack_users: list[str]  # the assignee and channel members granted it: their drafts
 
 
 class Retention:
@@ -88,14 +89,16 @@ class Retention:
                 pipe.get(keys.task(ref))
                 pipe.get(keys.task_slack_user(ref))
                 pipe.smembers(keys.task_files(ref))
+                pipe.zrange(keys.task_slack_grants(ref), 0, -1)
             raw = pipe.execute()
         found = []
-        for i in range(0, len(raw), 3):
-            task_raw, user, files = raw[i:i + 3]
+        for i in range(0, len(raw), 4):
+            task_raw, user, files, granted = raw[i:i + 4]
             task = Task.read(task_raw) if task_raw is not None else None
             if task is not None and task.ended_at is not None and task.ended_at < cutoff:
                 found.append(Removed(task, text(user) if user else None,
-                                     sorted(text(f) for f in files)))
+                                     sorted(text(f) for f in files),
+                                     sorted({text(u) for u in [*granted, user] if u})))
         return found
 
     def _archive(self, found: list[Removed]) -> None:
@@ -135,8 +138,9 @@ def _delete(pipe: Pipeline, item: Removed) -> None:
     pipe.zrem(keys.org_tasks(task.org_id), ref)
     for key in index_keys(task):
         pipe.zrem(key, ref)
+    for user in item.slack_users:
+        pipe.delete(keys.task_slack_draft(ref, user))
     if item.slack_user:
-        pipe.delete(keys.task_slack_draft(ref, item.slack_user))
         pipe.zrem(keys.slack_user_tasks(item.slack_user), ref)
     for index in range(len(task.sinks)):
         did = delivery_id(ref, task.status, index)

@@ -52,8 +52,9 @@ def end_with_everything(services: Services, ref: str, data: bytes) -> str:
     slack = SlackState(services.redis)
     slack.record_assignee(task, "U1")
     slack.mark_sent(ref, "C1")
-    slack.grant(ref, "U1")
+    slack.grant(ref, "U2")  # a channel member, with a draft of their own
     slack.save_draft(ref, "U1", {"decision": "Approve"})
+    slack.save_draft(ref, "U2", {"decision": "Reject"})
     services.drafts.save(ref, {"decision": "Approve"})
     services.store.complete(ref, {"decision": "Approve"}, BY)
     return sha
