@@ -23,6 +23,7 @@ from redis.client import Pipeline
 from api.domain.task import Task
 from api.domain.uploads import MAX_FILES_PER_TASK
 from api.store import keys
+from api.store.codec import text
 from api.store.tasks import atomic, pending
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -153,6 +154,19 @@ class FileClaims:
             pipe.scard(keys.file_claims(sha256))
             left: int = pipe.execute()[1]
         return left == 0
+
+    def index_older_claims(self) -> None:
+        """Once per Redis: record in `file:{sha256}:claims` the claims made before it
+        existed (a scan of every task's file set), so `release` counts them too."""
+        if self.redis.exists(keys.FILE_CLAIMS_INDEXED):
+            return
+        for key in self.redis.scan_iter(match=keys.task_files("*"), count=1000):
+            ref = text(key).removeprefix(keys.task("")).removesuffix(":files")
+            with self.redis.pipeline() as pipe:
+                for sha in self.redis.smembers(key):
+                    pipe.sadd(keys.file_claims(text(sha)), ref)
+                pipe.execute()
+        self.redis.set(keys.FILE_CLAIMS_INDEXED, "1")
 
     def claimed(self, sha256: str) -> bool:
         return bool(self.redis.exists(keys.file_claims(sha256)))

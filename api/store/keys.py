@@ -11,6 +11,7 @@ Layout (all under the `inloop:` prefix):
   task:{ref}:idem             STRING  sha256 of the create body + the original 201 response
   task:{ref}:files            SET     sha256 of files uploaded for the task
   file:{sha256}:claims        SET     task refs that claimed the file (retention's check)
+  file-claims:indexed         STRING  set once claims older than file:{sha256}:claims are in it
   link:{link_id}              STRING  task ref of a web link
   org:{org}:tasks             ZSET    task refs by creation time (µs)
   org:{org}:status:{s}        ZSET    task refs in status s
@@ -92,6 +93,9 @@ def task_files(ref: str) -> str:
 def file_claims(sha256: str) -> str:
     """SET of the refs of tasks that claimed this stored file: it goes once this is empty."""
     return f"{PREFIX}file:{sha256}:claims"
+
+
+FILE_CLAIMS_INDEXED = PREFIX + "file-claims:indexed"
 
 
 def link(link_id: str) -> str:

@@ -48,6 +48,7 @@ class Retention:
     def run(self, days: float) -> int:
         """Remove the tasks that ended more than `days` ago; how many went."""
         cutoff = self.store.clock() - timedelta(days=days)
+        self.claims.index_older_claims()
         removed = 0
         for key in self._status_keys():
             removed += self._sweep(key, cutoff)

@@ -175,3 +175,18 @@ async def test_zero_days_disables_retention(
         pipe.execute()
     run_jobs(("maintenance",))
     assert services.store.load(ref).status == "cancelled"
+
+
+async def test_claims_older_than_the_claims_index_keep_their_file(
+        client: TestClient, account: Account, services: Services) -> None:
+    old, kept = await new_task(client, account), await new_task(client, account)
+    sha = services.file_answers.store(old, b"from before")
+    services.file_answers.store(kept, b"from before")
+    services.redis.delete(f"inloop:file:{sha}:claims")  # as stored before the index
+    services.store.cancel(old, "done")
+    services.store.clock = at(NOW + timedelta(days=3))
+
+    assert retention(services).run(1) == 1
+
+    assert services.file_answers.storage.read(sha) == b"from before"
+    assert services.redis.smembers(f"inloop:file:{sha}:claims") == {kept.encode()}
