@@ -96,7 +96,7 @@ class Retention:
         for i in range(0, len(raw), 4):
             task_raw, user, files, granted = raw[i:i + 4]
             task = Task.read(task_raw) if task_raw is not None else None
-            if task is not None and task.ended_at is not None and task.ended_at < cutoff:
+            if task is not None and _ended(task) < cutoff:
                 found.append(Removed(task, text(user) if user else None,
                                      sorted(text(f) for f in files),
                                      sorted({text(u) for u in [*granted, user] if u})))
@@ -122,6 +122,12 @@ class Retention:
         for sha in item.files:
             if self.claims.release(item.task.ref, sha):
                 self.storage.discard(sha, partial(self.claims.claimed, sha))
+
+
+def _ended(task: Task) -> datetime:
+    """When the task ended; records older than `ended_at` last changed when they ended,
+    give or take later bookkeeping (messages updated), so `updated_at` stands in."""
+    return task.ended_at or task.updated_at
 
 
 def _archived(task: Task, log: DeliveryLog, now: datetime) -> dict[str, Any]:

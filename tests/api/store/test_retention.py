@@ -190,3 +190,16 @@ async def test_claims_older_than_the_claims_index_keep_their_file(
 
     assert services.file_answers.storage.read(sha) == b"from before"
     assert services.redis.smembers(f"inloop:file:{sha}:claims") == {kept.encode()}
+
+
+async def test_a_record_from_before_ended_at_goes_by_its_last_update(
+        client: TestClient, account: Account, services: Services) -> None:
+    ref = await new_task(client, account)
+    services.store.cancel(ref, "done")
+    record = json.loads(services.redis.get(f"inloop:task:{ref}") or b"{}")
+    record.pop("ended_at")
+    services.redis.set(f"inloop:task:{ref}", json.dumps(record))
+    services.store.clock = at(NOW + timedelta(days=3))
+
+    assert retention(services).run(1) == 1
+    assert keys_of(services.redis, ref) == []
