@@ -19,6 +19,7 @@ from api.store.retention import Retention
 from api.store.slack import SlackState
 from tests.conftest import Account, create
 from tests.fixtures import example
+from workers.runner import run_worker
 
 BY = CompletedBy(channel="api", id="m", name="M")
 NOW = datetime.now(UTC)
@@ -203,3 +204,14 @@ async def test_a_record_from_before_ended_at_goes_by_its_last_update(
 
     assert retention(services).run(1) == 1
     assert keys_of(services.redis, ref) == []
+
+
+def test_inloop_worker_schedules_retention_once_unless_it_is_off(services: Services) -> None:
+    registry = services.jobs["maintenance"].scheduled_job_registry
+    services.settings.retention_days = 0
+    run_worker(services, burst=True)
+    assert registry.get_job_ids() == []
+    services.settings.retention_days = 90
+    run_worker(services, burst=True)
+    run_worker(services, burst=True)  # a second worker (or a restart): still one job
+    assert registry.get_job_ids() == [rq_job_id("retention")]
