@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # Reverse proxies in front of inloop that append to X-Forwarded-For (0: none, use the
     # peer address). With N, the client is the Nth address from the right.
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    # Ended tasks leave Redis (and their files the disk) this long after they end; 0 keeps
+    # them forever. With an archive dir, each is first appended to a JSON Lines file there.
+    retention_days: float = Field(default=90, ge=0)
+    archive_dir: Path | None = None
 
     @property
     def files_dir(self) -> Path:

@@ -6,6 +6,7 @@ hanging receiver must not starve the NATS and email sinks (or expiry and Slack j
 from __future__ import annotations
 
 import importlib
+from datetime import UTC, datetime, timedelta
 
 from rq import Worker
 from rq.job import Job
@@ -18,6 +19,7 @@ from workers.context import install
 from workers.sinks.deliver import on_horse_killed
 
 RQ_HEARTBEAT_GRACE_S = 60
+FIRST_RETENTION_AFTER = timedelta(minutes=1)
 # Imported once in the worker, so each forked work horse starts with them loaded (the sink
 # job's imports cost ~0.3 s, which every job would otherwise pay again).
 PRELOADED_JOBS = sorted({job.path.rsplit(".", 1)[0] for job in JOBS.values()})
@@ -55,5 +57,8 @@ def make_worker(services: Services, queues: list[str] | None = None) -> Worker:
 def run_worker(services: Services, queues: list[str] | None = None, *,
                burst: bool = False) -> None:
     """Work until stopped (or, with `burst`, until the queues are empty)."""
+    if services.settings.retention_days:
+        services.jobs.ensure_periodic("tasks.retention",
+                                      datetime.now(UTC) + FIRST_RETENTION_AFTER)
     make_worker(services, queues).work(burst=burst, with_scheduler=True,
                                        dequeue_strategy=DequeueStrategy.ROUND_ROBIN)

@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +23,7 @@ from redis.client import Pipeline
 from api.domain.task import Task
 from api.domain.uploads import MAX_FILES_PER_TASK
 from api.store import keys
+from api.store.codec import text
 from api.store.tasks import atomic, pending
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -38,6 +41,11 @@ class FileStorage(Protocol):
     def adopt(self, path: Path, sha256: str) -> None:
         """Store the received file at `path` (its sha256 already computed), moving it
         away; storing the same bytes twice is a no-op."""
+        ...
+
+    def discard(self, sha256: str, claimed: Callable[[], bool]) -> bool:
+        """Delete the file unless `claimed()` says a task claimed it meanwhile; whether
+        it is gone."""
         ...
 
 
@@ -77,6 +85,25 @@ class LocalFileStorage:
         shutil.move(path, staged)  # a rename on the same disk, else a copy
         os.replace(staged, target)  # atomic: readers never see a half-written file
 
+    def discard(self, sha256: str, claimed: Callable[[], bool]) -> bool:
+        """Move the file aside first, then ask `claimed()`: an upload claims before it
+        stores, so a claim made before the move is seen here (the file comes back), and
+        one made after it stores the bytes anew (the move left nothing in place)."""
+        path = self._path(sha256)
+        aside = path.with_name(f".discard-{uuid.uuid4().hex}")
+        try:
+            os.replace(path, aside)
+        except FileNotFoundError:
+            return False
+        if not claimed():
+            aside.unlink()
+            return True
+        if path.exists():  # the new claim's upload stored the bytes again
+            aside.unlink()
+        else:
+            os.replace(aside, path)
+        return False
+
 
 def signature_images(storage: FileStorage, task: Task) -> dict[str, bytes]:
     """The PNG of every signature the task's answers hold, by field name (for the PDF)."""
@@ -111,6 +138,7 @@ class FileClaims:
                 return False
             pipe.multi()
             pipe.sadd(key, sha256)
+            pipe.sadd(keys.file_claims(sha256), ref)
             pipe.execute()
             return True
 
@@ -118,3 +146,27 @@ class FileClaims:
 
     def owns(self, ref: str, sha256: str) -> bool:
         return bool(self.redis.sismember(keys.task_files(ref), sha256))
+
+    def release(self, ref: str, sha256: str) -> bool:
+        """Drop the task's claim on the file; True when no task claims it any more."""
+        with self.redis.pipeline() as pipe:
+            pipe.srem(keys.file_claims(sha256), ref)
+            pipe.scard(keys.file_claims(sha256))
+            left: int = pipe.execute()[1]
+        return left == 0
+
+    def index_older_claims(self) -> None:
+        """Once per Redis: record in `file:{sha256}:claims` the claims made before it
+        existed (a scan of every task's file set), so `release` counts them too."""
+        if self.redis.exists(keys.FILE_CLAIMS_INDEXED):
+            return
+        for key in self.redis.scan_iter(match=keys.task_files("*"), count=1000):
+            ref = text(key).removeprefix(keys.task("")).removesuffix(":files")
+            with self.redis.pipeline() as pipe:
+                for sha in self.redis.smembers(key):
+                    pipe.sadd(keys.file_claims(text(sha)), ref)
+                pipe.execute()
+        self.redis.set(keys.FILE_CLAIMS_INDEXED, "1")
+
+    def claimed(self, sha256: str) -> bool:
+        return bool(self.redis.exists(keys.file_claims(sha256)))

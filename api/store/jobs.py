@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from redis import Redis
 from redis.client import Pipeline
-from rq import Callback, Queue, Retry
+from rq import Callback, Queue, Repeat, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
@@ -41,6 +41,7 @@ class JobDef:
     on_failure: str | None = None  # RQ failure callback: records why RQ gave up
     result_ttl: int | None = None
     describe: str | None = None  # description template (hides the args in RQ's logs)
+    every_s: int | None = None  # a periodic job: runs again this long after each run
 
 
 JOBS: dict[str, JobDef] = {
@@ -58,7 +59,11 @@ JOBS: dict[str, JobDef] = {
     "sink.email": JobDef(SINK_PATH, "email", _SINK_ID, retry="sink", on_failure=_SINK_FAILED),
     "email.send_code": JobDef("workers.email_codes.send_code", "email", result_ttl=0,
                               describe="one-time code ({purpose})"),
+    # Periodic: every `inloop worker` makes sure it is scheduled (Jobs.ensure_periodic).
+    "tasks.retention": JobDef("workers.retention.run", "maintenance", "retention",
+                              timeout_s=3600, every_s=3600, result_ttl=86400),
 }
+PERIODIC_REPEATS = 1_000_000  # RQ's Repeat counts its runs; this outlasts any deployment
 QUEUE_NAMES = tuple(dict.fromkeys(job.queue for job in JOBS.values()))
 
 
@@ -111,6 +116,9 @@ class RetryPolicy:
         return Retry(max=len(schedule), interval=[delay])
 
 
+_WAITING = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED)
+
+
 class Jobs:
     """The catalogue's queues (one per kind of work, JSON serializer) and the enqueuer."""
 
@@ -137,6 +145,21 @@ class Jobs:
             self._schedule(pipe, queue, queue.create_job(
                 job.path, args=args, status=JobStatus.SCHEDULED, **options), at)
 
+    def ensure_periodic(self, name: str, first: datetime) -> bool:
+        """Schedule periodic job `name` at `first` unless it is already waiting or running
+        (its id is fixed, so several workers starting at once schedule it once); whether
+        it was scheduled."""
+        job = JOBS[name]
+        queue = self._queues[job.queue]
+        existing = queue.fetch_job(rq_job_id(job.id or name))
+        if existing is not None and existing.get_status() in _WAITING:
+            return False
+        with queue.connection.pipeline() as pipe:
+            pipe.multi()
+            self.enqueue(pipe, name, at=first)
+            pipe.execute()
+        return True
+
     def _options(self, name: str, args: Sequence[Any], failure_ttl: int | None,
                  describe: dict[str, Any]) -> dict[str, Any]:
         job = JOBS[name]
@@ -145,7 +168,8 @@ class Jobs:
             "retry": self.policy.initial(name), "timeout": job.timeout_s,
             "on_failure": Callback(job.on_failure) if job.on_failure else None,
             "result_ttl": job.result_ttl, "failure_ttl": failure_ttl,
-            "description": job.describe.format(**describe) if job.describe else None}
+            "description": job.describe.format(**describe) if job.describe else None,
+            "repeat": Repeat(PERIODIC_REPEATS, job.every_s) if job.every_s else None}
         return {key: value for key, value in options.items() if value is not None}
 
     @staticmethod

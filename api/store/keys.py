@@ -10,6 +10,8 @@ Layout (all under the `inloop:` prefix):
   task:{ref}:draft            STRING  JSON answers saved between steps (Slack and web share it)
   task:{ref}:idem             STRING  sha256 of the create body + the original 201 response
   task:{ref}:files            SET     sha256 of files uploaded for the task
+  file:{sha256}:claims        SET     task refs that claimed the file (retention's check)
+  file-claims:indexed         STRING  set once claims older than file:{sha256}:claims are in it
   link:{link_id}              STRING  task ref of a web link
   org:{org}:tasks             ZSET    task refs by creation time (µs)
   org:{org}:status:{s}        ZSET    task refs in status s
@@ -86,6 +88,14 @@ def task_idempotency(ref: str) -> str:
 def task_files(ref: str) -> str:
     """SET of sha256 of the files uploaded for this task (only those may be its answers)."""
     return f"{PREFIX}task:{ref}:files"
+
+
+def file_claims(sha256: str) -> str:
+    """SET of the refs of tasks that claimed this stored file: it goes once this is empty."""
+    return f"{PREFIX}file:{sha256}:claims"
+
+
+FILE_CLAIMS_INDEXED = PREFIX + "file-claims:indexed"
 
 
 def link(link_id: str) -> str:
