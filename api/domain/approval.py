@@ -1,0 +1,193 @@
+"""Teams of approvers (issue 12): who may answer a task, how many must, and what their
+answers decide. Pure: the shapes of a request and of the stored record, and the rules.
+
+A task answered by one person behaves as before: `required` is 1 and the first complete
+response ends it. With `required` N >= 2 each person responds once and the task stays open
+until N responses; a response whose decision is a reject option ends it at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+
+from api.domain.errors import Detail
+from api.domain.fields import FormField, validate_answers
+from api.domain.limits import Email, Limit, Shape, in_request
+
+MAX_ASSIGNEES = 50
+Outcome = Literal["approved", "rejected", "completed"]
+Decision = Literal["approve", "reject"]
+
+
+class MemberAssignee(Shape):
+    member_id: Annotated[str, Limit(min_length=1, max_length=64)]
+
+
+class EmailAssignee(Shape):
+    email: Annotated[str, Email]
+    name: Annotated[str, Limit(max_length=200)] | None = None
+    phone: Annotated[str, Limit(pattern=r"^\+?[0-9 ()\-.]{4,32}$")] | None = None
+
+
+# "me" is the member whose token creates the task.
+AssigneeIn = Literal["me"] | MemberAssignee | EmailAssignee
+Assignees = Annotated[list[AssigneeIn], Limit(min_length=1, max_length=MAX_ASSIGNEES)]
+Seconds = Annotated[int, Limit(ge=1, le=2_592_000)]  # the schedule minimum is the service's
+
+
+class Approval(Shape):
+    required: Annotated[int, Limit(ge=1, le=MAX_ASSIGNEES)] | Literal["all"] = 1
+    decision_field: Annotated[str, Limit(min_length=1, max_length=64)] | None = None
+    reject_options: Annotated[list[Annotated[str, Limit(min_length=1, max_length=200)]],
+                              Limit(min_length=1, max_length=50)] | None = None
+    claim_ttl: Seconds = 3600
+
+    @model_validator(mode="after")
+    def _rejects_need_a_decision(self, info: ValidationInfo) -> Approval:
+        if in_request(info) and self.reject_options and not self.decision_field:
+            raise ValueError("reject_options need a decision_field")
+        return self
+
+
+class Remind(Shape):
+    after: Seconds
+    every: Seconds | None = None
+    max: Annotated[int, Limit(ge=1, le=20)] = 3
+
+
+class Escalate(Shape):
+    after: Seconds
+    to: Assignees
+    mode: Literal["add", "replace"] = "add"
+
+
+class OnExpiry(Shape):
+    complete_with: dict[str, Any]
+
+
+class Assignee(BaseModel):
+    """A resolved assignee of a stored task: a member (by id) or an email address."""
+
+    member_id: str | None = None
+    email: str | None = None
+    name: str | None = None
+    phone: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Who this is, for "responds once": the member id, else the address."""
+        return f"member:{self.member_id}" if self.member_id else f"email:{self.email}"
+
+
+class Actor(BaseModel):
+    """Who did something to a task."""
+
+    channel: Literal["slack", "web", "api", "system"]
+    id: str
+    name: str
+    on_behalf: bool = False
+
+
+class Response(BaseModel):
+    by: Actor
+    data: dict[str, Any]
+    at: datetime
+    decision: Decision | None = None
+    assignee: str | None = None  # the Assignee.key it answers for, if any
+
+
+def required_count(approval: Approval | None, assignees: Sequence[Assignee]) -> int:
+    """How many distinct responses end the task."""
+    if approval is None:
+        return 1
+    return len(assignees) if approval.required == "all" else approval.required
+
+
+def decision_of(approval: Approval | None, data: dict[str, Any]) -> Decision | None:
+    """A response's decision, when the task has a decision field."""
+    if approval is None or approval.decision_field is None:
+        return None
+    rejected = data.get(approval.decision_field) in (approval.reject_options or [])
+    return "reject" if rejected else "approve"
+
+
+def verdict(approval: Approval | None, assignees: Sequence[Assignee],
+            responses: Sequence[Response]) -> Outcome | None:
+    """The outcome once `responses` end the task, else None: a reject ends it at once;
+    `required` approving (or, without a decision field, any) responses end it."""
+    if responses and responses[-1].decision == "reject":
+        return "rejected"
+    counted = [r for r in responses if r.decision != "reject"]
+    if len(counted) < required_count(approval, assignees):
+        return None
+    has_decision = approval is not None and approval.decision_field is not None
+    return "approved" if has_decision else "completed"
+
+
+def check_approval(approval: Approval, fields: Sequence[FormField], assignees: int,
+                   channel: bool) -> list[Detail]:
+    """Request rules that need the form and the assignees (400 details with their loc)."""
+    details: list[Detail] = []
+    if isinstance(approval.required, int) and not channel and approval.required > assignees:
+        details.append(Detail("approval.required", f"required ({approval.required}) is more "
+                              f"than the {assignees} assignee(s)"))
+    if approval.decision_field is None:
+        return details
+    field = next((f for f in fields if f.name == approval.decision_field), None)
+    if field is None or field.kind not in ("select", "radio") or not field.required:
+        details.append(Detail("approval.decision_field",
+                              "the decision field must be a required select or radio field"))
+        return details
+    options = set(field.options or [])
+    details += [Detail(f"approval.reject_options.{i}", f"{value!r} is not an option of "
+                       f"{field.name}") for i, value in enumerate(approval.reject_options or [])
+                if value not in options]
+    return details
+
+
+def check_default(on_expiry: OnExpiry, fields: Sequence[FormField],
+                  expires_in: int | None) -> list[Detail]:
+    """The default answer on expiry obeys the form like any answer."""
+    if expires_in is None:
+        return [Detail("on_expiry", "on_expiry needs expires_in")]
+    _, details = validate_answers(fields, on_expiry.complete_with,
+                                  loc_prefix="on_expiry.complete_with")
+    return details
+
+
+def check_schedules(remind: Remind | None, escalate: Escalate | None,
+                    claim_ttl: int | None, minimum: int) -> list[Detail]:
+    """Every timer is at least `minimum` seconds (INLOOP_MIN_SCHEDULE_S)."""
+    timers = {"remind.after": remind.after if remind else None,
+              "remind.every": remind.every if remind else None,
+              "escalate.after": escalate.after if escalate else None,
+              "approval.claim_ttl": claim_ttl}
+    return [Detail(loc, f"must be at least {minimum} seconds")
+            for loc, seconds in timers.items() if seconds is not None and seconds < minimum]
+
+
+class TeamFields(Shape):
+    """The request fields of a team task (all optional; the HPI assignee fields remain)."""
+
+    assignees: Assignees | None = None
+    approval: Approval | None = None
+    remind: Remind | None = None
+    escalate: Escalate | None = None
+    on_expiry: OnExpiry | None = None
+    parent_task_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+    @field_validator("assignees")
+    @classmethod
+    def _distinct(cls, value: list[AssigneeIn] | None,
+                  info: ValidationInfo) -> list[AssigneeIn] | None:
+        if value is not None and in_request(info):
+            seen = [a if isinstance(a, str) else a.model_dump_json() for a in value]
+            if len(set(seen)) != len(seen):
+                raise ValueError("each assignee may be listed once")
+        return value
