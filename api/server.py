@@ -6,6 +6,7 @@ pages and the REST file routes), answers the health probes, and mounts:
   /api/v1      the REST API (api.http.app)
   /t, /dashboard   the web UI (api.web.app), errors as HTML pages
   /static, /assets the web UI's CSS and JS
+  /metrics     Prometheus metrics (api.metrics), with INLOOP_METRICS_TOKEN as a bearer
   extras       optional parts, e.g. POST /slack/events (bot.http)
 The root's middleware answers errors as JSON (the API, Slack, the probes; the web
 sub-apps answer pages before it sees them). The body size limit is the root's: aiohttp
@@ -14,11 +15,15 @@ applies the root app's to every request.
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 from collections.abc import AsyncIterator, Callable, Iterable
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from api import metrics
+from api.domain.errors import NotFound, Unauthorized
 from api.http.app import create_api_app, errors_middleware
 from api.runtime import AREDIS, HUB, SERVICES, Services
 from api.store.waiters import WaitHub
@@ -37,6 +42,7 @@ def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.A
     root.cleanup_ctx.append(_wait_hub)
     root.router.add_get("/healthz", healthz)
     root.router.add_get("/readyz", readyz)
+    root.router.add_get("/metrics", scrape)
     root.add_subapp("/api/v1", create_api_app())
     for prefix, app in create_web_apps().items():
         root.add_subapp(prefix, app)
@@ -59,6 +65,23 @@ async def readyz(request: web.Request) -> web.Response:
     except (RedisError, OSError) as error:
         return web.json_response({"status": "unavailable", "redis": str(error)}, status=503)
     return web.json_response({"status": "ok", "redis": "ok"})
+
+
+async def scrape(request: web.Request) -> web.Response:
+    """Prometheus metrics for a bearer of INLOOP_METRICS_TOKEN; none without one set."""
+    services = request.config_dict[SERVICES]
+    token = services.settings.metrics_token
+    if not token:
+        raise NotFound("metrics are off: set INLOOP_METRICS_TOKEN")
+    sent = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        raise Unauthorized("send Authorization: Bearer <INLOOP_METRICS_TOKEN>")
+    body = await asyncio.to_thread(metrics.exposition, lambda: queue_depths(services))
+    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
+
+def queue_depths(services: Services) -> list[tuple[str, int]]:
+    return [(queue.name, queue.count) for queue in services.jobs.queues()]
 
 
 async def _wait_hub(app: web.Application) -> AsyncIterator[None]:

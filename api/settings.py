@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,14 @@ class Settings(BaseSettings):
     # Reverse proxies in front of inloop that append to X-Forwarded-For (0: none, use the
     # peer address). With N, the client is the Nth address from the right.
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    # GET /metrics answers a bearer of this token; without one it is off (404).
+    metrics_token: str | None = None
+    log_format: Literal["text", "json"] = "text"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Each process's Prometheus values (PROMETHEUS_MULTIPROC_DIR), emptied at start."""
+        return self.data_dir / "metrics"
 
     @property
     def files_dir(self) -> Path:
