@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import AsyncIterator, Callable, Iterable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from api import metrics
+from api import logs, metrics
 from api.domain.errors import NotFound, Unauthorized
 from api.http.app import create_api_app, errors_middleware
 from api.runtime import AREDIS, HUB, SERVICES, Services
@@ -31,11 +32,12 @@ from api.web.app import create_web_apps, web_context
 from api.web.pages import ASSETS_PREFIX, STATIC_DIR, STATIC_PREFIX, WEB
 
 Registrar = Callable[[web.Application], None]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.Application:
     """The whole HTTP surface; `extras` mount optional parts on the root (Slack)."""
-    root = web.Application(middlewares=[errors_middleware],
+    root = web.Application(middlewares=[log_context, errors_middleware],
                             client_max_size=services.settings.max_body_bytes)
     root[SERVICES] = services
     root[WEB] = web_context(services)
@@ -51,6 +53,17 @@ def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.A
     for register in extras:
         register(root)
     return root
+
+
+@web.middleware
+async def log_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every line logged for a request carries its request id (the caller's X-Request-Id,
+    bounded, or a new one) and the task_id of the route."""
+    fields = {"request_id": request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex}
+    if "task_id" in request.match_info:
+        fields["task_id"] = request.match_info["task_id"][:128]
+    with logs.bind(**fields):
+        return await handler(request)
 
 
 async def healthz(request: web.Request) -> web.Response:

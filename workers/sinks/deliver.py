@@ -21,7 +21,7 @@ from rq import Retry, get_current_job
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
-from api import metrics
+from api import logs, metrics
 from api.domain.errors import NotFound
 from api.domain.events import Attempt, event_id
 from api.domain.task import Task
@@ -96,6 +96,11 @@ class SinkDelivery:
             task = self.services.store.load(ref)
         except NotFound:
             return "task not found"
+        with logs.bind(**logs.task_fields(task)):
+            return self._deliver(task, event, index)
+
+    def _deliver(self, task: Task, event: str, index: int) -> str | Retry:
+        ref = task.ref
         if self.log.status(delivery_id(ref, event, index)) == "delivered":
             return "already delivered"
         try:
