@@ -3,6 +3,7 @@ the bearer token that guards it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from aiohttp.test_utils import TestClient
@@ -72,3 +73,20 @@ async def test_metrics_need_the_token(client: TestClient, services: Services) ->
 
 async def test_metrics_are_off_without_a_token(client: TestClient) -> None:
     assert (await client.get("/metrics", headers=AUTH)).status == 404
+
+
+async def test_open_waiters_are_a_gauge(client: TestClient, account: Account,
+                                        services: Services) -> None:
+    services.settings.metrics_token = TOKEN
+    task_id = (await create(client, account, TASK))["task_id"]
+    key = ("inloop_waiters", ())
+    waiter = asyncio.create_task(client.get(f"/api/v1/tasks/{task_id}/wait?timeout=20",
+                                            headers=account.headers))
+    for _ in range(100):  # until the request is parked in the wait hub
+        if (await scrape(client))[key] == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert (await scrape(client))[key] == 1
+    await client.post(f"/api/v1/tasks/{task_id}/cancel", json={}, headers=account.headers)
+    assert (await waiter).status == 200
+    assert (await scrape(client))[key] == 0
