@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import IO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -23,10 +24,15 @@ _context: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("inloop_log_conte
 
 def configure(log_format: str) -> None:
     """Install the root handler once, as the CLI starts."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(formatter(log_format))
-    handler.addFilter(add_context)
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.basicConfig(level=logging.INFO, handlers=[handler(log_format)])
+
+
+def handler(log_format: str, stream: IO[str] | None = None) -> logging.Handler:
+    """Lines to `stream` (stderr) in `log_format`, with the bound context."""
+    out = logging.StreamHandler(stream)
+    out.setFormatter(formatter(log_format))
+    out.addFilter(add_context)
+    return out
 
 
 def formatter(log_format: str) -> logging.Formatter:

@@ -25,7 +25,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from api.domain.task import Task
 
-ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Read at import, as prometheus-client chooses its mode: a later change (a test calling the
+# CLI's main in-process) must not switch the exposition to files this process never wrote.
+MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 TASKS_CREATED = Counter("inloop_tasks_created", "Tasks created")
@@ -77,9 +79,9 @@ def exposition(depths: Callable[[], Iterable[tuple[str, int]]]) -> bytes:
     """The text format of every process's metrics (this one's alone without a directory)
     and the queue depths."""
     registry = REGISTRY
-    if directory := os.environ.get(ENV):
+    if MULTIPROC_DIR:
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, directory)
+        MultiProcessCollector(registry, MULTIPROC_DIR)
     scraped = CollectorRegistry()
     scraped.register(QueueDepths(depths))
     return generate_latest(registry) + generate_latest(scraped)
