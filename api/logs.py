@@ -53,7 +53,7 @@ def bind(**fields: str) -> Iterator[None]:
 
 
 def add_context(record: logging.LogRecord) -> bool:
-    for key, value in _context.get():
+    for key, value in reversed(_context.get()):  # the innermost binding wins
         if not hasattr(record, key):
             setattr(record, key, value)
     return True

@@ -36,3 +36,10 @@ def test_json_lines_carry_the_bound_task_and_the_extra_fields(lines: io.StringIO
     assert first["time"].startswith("20")
     assert "task_id" not in second
 
+
+
+def test_the_innermost_binding_wins(lines: io.StringIO) -> None:
+    with logs.bind(request_id="r-1", task_id="outer"), logs.bind(task_id="inner"):
+        logging.getLogger("inloop.test").warning("nested")
+    line = json.loads(lines.getvalue())
+    assert (line["request_id"], line["task_id"]) == ("r-1", "inner")
