@@ -4,17 +4,42 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from api import logs
 from api.domain.errors import InloopError
 from api.domain.task import ALL_SCOPES
-from api.runtime import Services, build_services
 from api.settings import Settings
 from api.store.connection import refuse_eviction
 from api.store.directory import DISPLAY_PREFIX_LEN
 
+if TYPE_CHECKING:
+    from api.runtime import Services
+
 log = logging.getLogger("inloop")
+METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def build_services(settings: Settings) -> Services:
+    # Imported late: prometheus_client (under api.runtime) picks its multiprocess mode at
+    # import, from PROMETHEUS_MULTIPROC_DIR, which main() sets first.
+    from api.runtime import build_services as build
+
+    return build(settings)
+
+
+def metrics_directory(path: Path, *, clean: bool) -> None:
+    """Where this process keeps its Prometheus values; `serve` and `dev` empty it first,
+    so no value of an earlier run's processes is added in."""
+    if clean:
+        shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ[METRICS_ENV] = str(path)
 
 
 def http_extras(services: Services) -> list[Callable[..., None]]:
@@ -206,10 +231,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parser().parse_args(argv)
+    settings = Settings()
+    logs.configure(settings.log_format)
+    metrics_directory(Path(os.environ.get(METRICS_ENV) or settings.metrics_dir),
+                      clean=args.func in (cmd_serve, cmd_dev))
     try:
-        args.func(Settings(), args)
+        args.func(settings, args)
     except InloopError as error:
         sys.exit(f"inloop: {error.message}")
 

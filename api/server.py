@@ -6,6 +6,7 @@ pages and the REST file routes), answers the health probes, and mounts:
   /api/v1      the REST API (api.http.app)
   /t, /dashboard   the web UI (api.web.app), errors as HTML pages
   /static, /assets the web UI's CSS and JS
+  /metrics     Prometheus metrics (api.metrics), with INLOOP_METRICS_TOKEN as a bearer
   extras       optional parts: POST /slack/events (bot.http); under `inloop dev` only,
                /dev/mail and /dev/sign-in (api.web.dev)
 The root's middleware answers errors as JSON (the API, Slack, the probes; the web
@@ -15,11 +16,16 @@ applies the root app's to every request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+import asyncio
+import hmac
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from api import logs, metrics
+from api.domain.errors import NotFound, Unauthorized
 from api.http.app import create_api_app, errors_middleware
 from api.runtime import AREDIS, HUB, SERVICES, Services
 from api.store.waiters import WaitHub
@@ -27,17 +33,19 @@ from api.web.app import create_web_apps, web_context
 from api.web.pages import ASSETS_PREFIX, STATIC_DIR, STATIC_PREFIX, WEB
 
 Registrar = Callable[[web.Application], None]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.Application:
     """The whole HTTP surface; `extras` mount optional parts on the root (Slack)."""
-    root = web.Application(middlewares=[errors_middleware],
+    root = web.Application(middlewares=[log_context, errors_middleware],
                             client_max_size=services.settings.max_body_bytes)
     root[SERVICES] = services
     root[WEB] = web_context(services)
     root.cleanup_ctx.append(_wait_hub)
     root.router.add_get("/healthz", healthz)
     root.router.add_get("/readyz", readyz)
+    root.router.add_get("/metrics", scrape)
     root.add_subapp("/api/v1", create_api_app())
     for prefix, app in create_web_apps().items():
         root.add_subapp(prefix, app)
@@ -46,6 +54,17 @@ def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.A
     for register in extras:
         register(root)
     return root
+
+
+@web.middleware
+async def log_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every line logged for a request carries its request id (the caller's X-Request-Id,
+    bounded, or a new one) and the task_id of the route."""
+    fields = {"request_id": request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex}
+    if "task_id" in request.match_info:
+        fields["task_id"] = request.match_info["task_id"][:128]
+    with logs.bind(**fields):
+        return await handler(request)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -60,6 +79,23 @@ async def readyz(request: web.Request) -> web.Response:
     except (RedisError, OSError) as error:
         return web.json_response({"status": "unavailable", "redis": str(error)}, status=503)
     return web.json_response({"status": "ok", "redis": "ok"})
+
+
+async def scrape(request: web.Request) -> web.Response:
+    """Prometheus metrics for a bearer of INLOOP_METRICS_TOKEN; none without one set."""
+    services = request.config_dict[SERVICES]
+    token = services.settings.metrics_token
+    if not token:
+        raise NotFound("metrics are off: set INLOOP_METRICS_TOKEN")
+    sent = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        raise Unauthorized("send Authorization: Bearer <INLOOP_METRICS_TOKEN>")
+    body = await asyncio.to_thread(metrics.exposition, lambda: queue_depths(services))
+    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
+
+def queue_depths(services: Services) -> list[tuple[str, int]]:
+    return [(queue.name, queue.count) for queue in services.jobs.queues()]
 
 
 async def _wait_hub(app: web.Application) -> AsyncIterator[None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +78,14 @@ class Settings(BaseSettings):
     # them forever. With an archive dir, each is first appended to a JSON Lines file there.
     retention_days: float = Field(default=90, ge=0)
     archive_dir: Path | None = None
+    # GET /metrics answers a bearer of this token; without one it is off (404).
+    metrics_token: str | None = None
+    log_format: Literal["text", "json"] = "text"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Each process's Prometheus values (PROMETHEUS_MULTIPROC_DIR), emptied at start."""
+        return self.data_dir / "metrics"
 
     @property
     def files_dir(self) -> Path:

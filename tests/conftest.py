@@ -55,7 +55,8 @@ def redis_url(valkey: ValkeyServer) -> str:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name.startswith(("INLOOP_", "SLACK_")):
+        # PROMETHEUS_MULTIPROC_DIR too: api.cli.main run in-process (test_reconcile) sets it
+        if name.startswith(("INLOOP_", "SLACK_", "PROMETHEUS_")):
             monkeypatch.delenv(name)
 
 

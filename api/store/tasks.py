@@ -18,6 +18,7 @@ from redis import Redis, WatchError
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
+from api import metrics
 from api.domain.errors import Conflict, NotFound
 from api.domain.events import EVENT_TYPES
 from api.domain.task import CompletedBy, Task, TaskCreate, TaskCreated, TaskError, task_ref
@@ -61,6 +62,7 @@ class TaskStore:
                 pipe.multi()
                 self._write_new(pipe, task, **new)
                 pipe.execute()
+            metrics.TASKS_CREATED.inc()
             return response, False
 
         def write(pipe: Pipeline) -> tuple[dict[str, Any], bool]:
@@ -72,7 +74,10 @@ class TaskStore:
             pipe.execute()
             return response, False
 
-        return atomic(self.redis, write, keys.task(task.ref))
+        response, replayed = atomic(self.redis, write, keys.task(task.ref))
+        if not replayed:
+            metrics.TASKS_CREATED.inc()
+        return response, replayed
 
     def _new_task(self, body: TaskCreate, **fields: Any) -> Task:
         now = self.clock()
@@ -256,6 +261,7 @@ class TaskStore:
             return task
 
         ended = atomic(self.redis, write, keys.task(ref))
+        metrics.task_ended(ended)
         # Acknowledged only once the replicas hold it (INLOOP_REDIS_MIN_REPLICAS).
         confirm_replicated(self.redis, keys.task(ref), ended.model_dump_json())
         return ended

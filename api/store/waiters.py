@@ -19,6 +19,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from api import metrics
 from api.domain.task import Task
 from api.store import keys
 
@@ -67,6 +68,7 @@ class WaitHub:
         recheck = None if expires_in is None else loop.time() + max(expires_in, 0)
         woken = asyncio.Event()
         self._waiters[ref].add(woken)
+        metrics.WAITERS.inc()
         try:
             await asyncio.wait_for(self._live.wait(), timeout)
             while True:
@@ -82,6 +84,7 @@ class WaitHub:
         except TimeoutError:
             return await read()
         finally:
+            metrics.WAITERS.dec()
             self._forget(ref, woken)
 
     def _shared_read(self, ref: str, read: Reader) -> asyncio.Future[Task]:

@@ -21,6 +21,7 @@ from rq import Retry, get_current_job
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
+from api import logs, metrics
 from api.domain.errors import NotFound
 from api.domain.events import Attempt, event_id
 from api.domain.task import Task
@@ -95,6 +96,11 @@ class SinkDelivery:
             task = self.services.store.load(ref)
         except NotFound:
             return "task not found"
+        with logs.bind(**logs.task_fields(task)):
+            return self._deliver(task, event, index)
+
+    def _deliver(self, task: Task, event: str, index: int) -> str | Retry:
+        ref = task.ref
         if self.log.status(delivery_id(ref, event, index)) == "delivered":
             return "already delivered"
         try:
@@ -109,7 +115,10 @@ class SinkDelivery:
         sink = task.sinks[index]
         call = SinkCall(task, event, sink, self.log.body(task, event),
                         event_id(task.ref, event), self._secret(task.ref, index))
-        return self.transports[sink.type].send(call)
+        with metrics.DELIVERY_SECONDS.labels(sink.type).time():
+            attempt = self.transports[sink.type].send(call)
+        metrics.DELIVERIES.labels(sink.type, _result(attempt)).inc()
+        return attempt
 
     def _secret(self, ref: str, index: int) -> str | None:
         stored = self.services.store.secrets(ref)  # a webhook's; None for other kinds
@@ -129,3 +138,8 @@ class SinkDelivery:
         attempt = Attempt(False, 0, error=f"internal error: {type(error).__name__}: {error}")
         with suppress(Exception):  # RQ still has the original error to retry or keep
             self.log.record(task, event, index, attempt, "gave_up" if last else "retrying")
+
+
+def _result(attempt: Attempt) -> str:
+    """The attempt's outcome for the metrics: ok, failed (will retry) or final."""
+    return "ok" if attempt.ok else "final" if attempt.final else "failed"
