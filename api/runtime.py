@@ -10,6 +10,7 @@ from aiohttp import web
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
+from api.crypto import SecretBox
 from api.service import FileAnswers, TaskService
 from api.settings import Settings
 from api.store import connection
@@ -34,6 +35,7 @@ class Services:
     directory: Directory
     tasks: TaskService
     file_answers: FileAnswers
+    secrets: SecretBox | None  # None without INLOOP_SECRET_KEY: nothing may be sealed
 
     def async_redis(self) -> AsyncRedis:
         """A new asyncio client (one per event loop) on the same server."""
@@ -69,5 +71,7 @@ def build_services(settings: Settings) -> Services:
                         allow_private_webhooks=settings.allow_private_webhooks)
     file_answers = FileAnswers(files, drafts, LocalFileStorage(settings.files_dir),
                                base_url=settings.base_url)
+    key = settings.secret_key
     return Services(settings, redis, jobs, store, drafts, files,
-                    Listing(store, settings.max_page_bytes), directory, tasks, file_answers)
+                    Listing(store, settings.max_page_bytes), directory, tasks, file_answers,
+                    SecretBox(key.get_secret_value()) if key else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(default=None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str | None = Field(default=None, validation_alias=_env("SLACK_API_URL"))
     smtp_url: str | None = None
+    # Fernet keys (comma-separated, newest first) sealing secrets at rest (api.crypto):
+    # Slack bot tokens of installations, authenticator-app seeds.
+    secret_key: SecretStr | None = None
     smtp_from: str = "inloop <inloop@localhost>"
     nats_url: str = "nats://127.0.0.1:4222"
     allow_private_webhooks: bool = False
