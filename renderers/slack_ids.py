@@ -9,6 +9,12 @@
 - `CALLBACK_STEP` modals: `private_metadata` is `step_metadata(ref, step)`, read back as a
   `StepOf`; each input block is `field_block_id(name)`, its element's action id
   `VALUE_ACTION`.
+- Team tasks (issue 12): `ACTION_CLAIM` and `ACTION_RELEASE` buttons carry the task's ref;
+  the `ACTION_MENU` overflow's options carry `menu_value(ref, choice)`, read back as a
+  `MenuChoice` (`MENU_REASSIGN` opens the reassign modal). `CALLBACK_REASSIGN` modals:
+  `private_metadata` is `reassign_metadata(ref)`, read back as a `ReassignOf`; the person
+  is picked in block `REASSIGN_TO` (a users_select, action id `VALUE_ACTION`), the optional
+  reason typed in block `REASSIGN_REASON`.
 
 The readers are pydantic models (strict, ValueError on anything else), so the bot's
 envelope check (bot.envelope) and its listeners read a value the same way.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +35,13 @@ ACTION_WEB = "inloop_web"
 CALLBACK_STEP = "inloop_step"
 VALUE_ACTION = "value"
 _FIELD_BLOCK = "f:"
+ACTION_CLAIM = "inloop_claim"
+ACTION_RELEASE = "inloop_release"
+ACTION_MENU = "inloop_menu"
+MENU_REASSIGN = "reassign"
+CALLBACK_REASSIGN = "inloop_reassign"
+REASSIGN_TO = "reassign_to"
+REASSIGN_REASON = "reassign_reason"
 
 
 class QuickAnswer(BaseModel):
@@ -48,6 +62,23 @@ class StepOf(BaseModel):
     step: int = Field(ge=0)
 
 
+class MenuChoice(BaseModel):
+    """An overflow menu option's value: do `choice` to task `ref`."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    ref: str = Field(alias="t")
+    choice: Literal["reassign"] = Field(alias="do")
+
+
+class ReassignOf(BaseModel):
+    """The reassign modal's `private_metadata`: which task."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+    ref: str = Field(alias="reassign")
+
+
 def quick_action_id(option: int) -> str:
     """The action id of the quick-answer button of option number `option` (0-based)."""
     return f"{ACTION_QUICK}:{option}"
@@ -65,6 +96,15 @@ def quick_value(ref: str, option: int) -> str:
 def step_metadata(ref: str, step: int) -> str:
     """The `private_metadata` of the modal of step `step` (0-based)."""
     return json.dumps({"ref": ref, "step": step})
+
+
+def menu_value(ref: str, choice: str) -> str:
+    """The value of an overflow menu option (at most 150 characters: a ref is 36)."""
+    return json.dumps({"t": ref, "do": choice}, separators=(",", ":"))
+
+
+def reassign_metadata(ref: str) -> str:
+    return json.dumps({"reassign": ref})
 
 
 def field_block_id(name: str) -> str:

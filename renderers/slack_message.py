@@ -25,6 +25,15 @@ from renderers.slack_blocks import (
     web_button,
 )
 from renderers.slack_ids import ACTION_OPEN, quick_action_id, quick_value
+from renderers.slack_team import (
+    Audience,
+    is_team,
+    may_answer_here,
+    moved_blocks,
+    outcome_lines,
+    team_controls,
+    team_status,
+)
 from renderers.values import display_value
 
 MAX_QUICK_OPTIONS = 5
@@ -37,6 +46,11 @@ PRIORITY = {"low": "Low", "medium": "Medium", "high": ":large_orange_circle: Hig
             "urgent": ":red_circle: Urgent"}
 _WORD = re.compile(r"\w+")
 Message = dict[str, Any]
+NOBODY = Audience()  # a message read by whoever sees it (a channel's)
+OPEN = ("pending", "in_progress")
+OUTCOME_WORDS = {"completed": (":white_check_mark:", "Completed"),
+                 "approved": (":white_check_mark:", "Approved"),
+                 "rejected": (":x:", "Rejected")}
 
 
 def is_quick_task(task: Task) -> bool:
@@ -61,15 +75,34 @@ def option_style(option: str) -> str | None:
 
 
 @budget.steps(budget.PAGE_STEPS)
-def task_message(task: Task) -> Message:
-    """The message announcing a pending task, with its buttons; its markdown shares one
-    page budget of parser steps."""
+def task_message(task: Task, audience: Audience = NOBODY) -> Message:
+    """The message announcing a pending task to `audience`, with its buttons; its
+    markdown shares one page budget of parser steps."""
+    if audience.moved:
+        return _moved_message(task, audience)
     blocks = [header(task.title), *_markdown(task.instructions_mdsvex, task)]
     if is_quick_task(task):
         blocks.extend(_quick_content(task))
-    blocks.append(_details(task))
-    blocks.extend(_quick_actions(task) if is_quick_task(task) else [_form_actions(task)])
+    blocks.append(_details(task, audience))
+    if is_team(task):
+        blocks.extend(context(line) for line in team_status(task, audience))
+    blocks.extend(_actions(task, audience))
     return {"text": f"New task: {escaped(task.title, 500)}", "blocks": blocks}
+
+
+def _actions(task: Task, audience: Audience) -> list[Block]:
+    """The answer buttons (while this reader may answer), then the team's controls."""
+    answer = may_answer_here(task, audience) if is_team(task) else True
+    elements = (_quick_elements(task) if is_quick_task(task) else _form_elements(task)) \
+        if answer else [web_button("Open in browser", task.url)]
+    if is_team(task):
+        elements.extend(team_controls(task, audience))
+    return [{"type": "actions", "elements": elements}]
+
+
+def _moved_message(task: Task, audience: Audience) -> Message:
+    blocks = [header(task.title), *moved_blocks(audience), _details(task, audience)]
+    return {"text": f"{escaped(task.title, 500)}: reassigned", "blocks": blocks}
 
 
 def _markdown(markdown: str | None, task: Task, severity: str | None = None) -> list[Block]:
@@ -109,27 +142,27 @@ def _callout_or_markdown(item: MdsvexBlock | CalloutBlock | str | None,
     return _markdown(item.content, task, severity)
 
 
-def _details(task: Task) -> Block:
+def _details(task: Task, audience: Audience) -> Block:
     parts = [f"*Priority:* {PRIORITY[task.priority]}"]
     if task.due_at:
         parts.append(f"*Due:* {slack_date(task.due_at)}")
-    parts.append(f"*From:* {escaped(task.created_by, 200)}")
-    if task.assignee_name and task.assignee_name.strip():
+    parts.append(f"*From:* {escaped(audience.creator or task.created_by, 200)}")
+    if not is_team(task) and task.assignee_name and task.assignee_name.strip():
         parts.append(f"*For:* {escaped(task.assignee_name, 200)}")
     return context(*parts)
 
 
-def _form_actions(task: Task) -> Block:
+def _form_elements(task: Task) -> list[dict[str, Any]]:
     open_form = button("Open form", ACTION_OPEN, value=task.ref, style="primary")
-    return {"type": "actions", "elements": [open_form, web_button("Open in browser", task.url)]}
+    return [open_form, web_button("Open in browser", task.url)]
 
 
-def _quick_actions(task: Task) -> list[Block]:
+def _quick_elements(task: Task) -> list[dict[str, Any]]:
     # One actions block, buttons side by side: each has its own action id (Slack wants
     # them unique within a block), the option also travels in the value.
     options = task.steps[0].fields()[0].options or []
     elements = [_quick_button(task, i, o) for i, o in enumerate(options)]
-    return [{"type": "actions", "elements": [*elements, web_button("Open in browser", task.url)]}]
+    return [*elements, web_button("Open in browser", task.url)]
 
 
 def _quick_button(task: Task, index: int, option: str) -> dict[str, Any]:
@@ -148,20 +181,24 @@ def _quick_button(task: Task, index: int, option: str) -> dict[str, Any]:
     return element
 
 
-def outcome_message(task: Task) -> Message:
+def outcome_message(task: Task, audience: Audience = NOBODY) -> Message:
     """The message once the task is completed, cancelled or failed: no buttons left.
-    A pending task gets its `task_message`."""
-    if task.status == "pending":
-        return task_message(task)
+    A task still open gets its `task_message`."""
+    if task.status in OPEN:
+        return task_message(task, audience)
+    if audience.moved:
+        return _moved_message(task, audience)
     status, lines = _OUTCOMES[task.status](task)
-    blocks = [header(task.title), *sections(status), *lines, _details(task)]
+    team = [context(line) for line in outcome_lines(task)] if is_team(task) else []
+    blocks = [header(task.title), *sections(status), *team, *lines, _details(task, audience)]
     return {"text": f"{escaped(task.title, 500)}: {task.status}", "blocks": blocks[:50]}
 
 
 def _completed(task: Task) -> tuple[str, list[Block]]:
     who = escaped(task.completed_by.name, 200) if task.completed_by else "someone"
     when = f" {slack_date(task.completed_at)}" if task.completed_at else ""
-    return f":white_check_mark: Completed by *{who}*{when}", _summary(task)
+    mark, verb = OUTCOME_WORDS.get(task.outcome or "completed", OUTCOME_WORDS["completed"])
+    return f"{mark} {verb} by *{who}*{when}", _summary(task)
 
 
 def _summary(task: Task, limit: int = 20_000) -> list[Block]:
@@ -179,14 +216,14 @@ def _summary(task: Task, limit: int = 20_000) -> list[Block]:
 
 
 def _ended_at(task: Task) -> str:
-    # Who cancels is not recorded (the API call's token); when it ended always is.
     return f" {slack_date(task.ended_at)}" if task.ended_at else ""
 
 
 def _cancelled(task: Task) -> tuple[str, list[Block]]:
     reason = task.cancel_reason and task.cancel_reason.strip()
     detail = f"\n*Reason:* {escaped(reason, 2000)}" if reason else ""
-    return f":no_entry_sign: Cancelled{_ended_at(task)}{detail}", []
+    by = f" by *{escaped(task.cancelled_by.name, 200)}*" if task.cancelled_by else ""
+    return f":no_entry_sign: Cancelled{by}{_ended_at(task)}{detail}", []
 
 
 def _failed(task: Task) -> tuple[str, list[Block]]:

@@ -32,7 +32,11 @@ Layout (all under the `inloop:` prefix):
   delivery:{id}               HASH    one (task event, sink) delivery: target, status, counts
   delivery:{id}:attempts      LIST    JSON attempts (time, status code or error, latency)
   deliveries:gave-up          ZSET    delivery ids that gave up, by time (s)
-  task:{ref}:slack-user       STRING  Slack user id of the assignee (who may answer in Slack)
+  task:{ref}:slack-user       STRING  Slack user id of the assignee (records posted before
+                                      slack-assignees; read only)
+  task:{ref}:slack-assignees  HASH    Slack user id -> the Assignee.key they answer for
+  task:{ref}:slack-messages   HASH    "channel ts" of each Slack message of the task -> JSON
+                                      {assignee, user, moved} (whose DM; None: a channel's)
   task:{ref}:slack-sent       SET     Slack delivery targets already posted to (retry-safe)
   task:{ref}:slack-grant-until ZSET    Slack user id -> when its grant to submit ends (epoch s)
   task:{ref}:slack-draft:{uid} STRING  JSON answers of one channel member between steps (TTL)
@@ -183,6 +187,14 @@ def web_session_stash(session_id: str, name: str) -> str:
 
 def task_slack_user(ref: str) -> str:
     return f"{PREFIX}task:{ref}:slack-user"
+
+
+def task_slack_assignees(ref: str) -> str:
+    return f"{PREFIX}task:{ref}:slack-assignees"
+
+
+def task_slack_messages(ref: str) -> str:
+    return f"{PREFIX}task:{ref}:slack-messages"
 
 
 def task_slack_sent(ref: str) -> str:

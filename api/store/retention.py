@@ -34,9 +34,9 @@ BATCH = 500
 @dataclass
 class Removed:
     task: Task
-    slack_user: str | None
+    assignees: list[str]  # the Slack users who are its assignees: their App Home lists it
     files: list[str]
-    slack_users: list[str]  # the assignee and channel members granted it: their drafts
+    slack_users: list[str]  # the assignees and channel members granted it: their drafts
 
 
 class Retention:
@@ -89,17 +89,18 @@ class Retention:
             for ref in refs:
                 pipe.get(keys.task(ref))
                 pipe.get(keys.task_slack_user(ref))
+                pipe.hkeys(keys.task_slack_assignees(ref))
                 pipe.smembers(keys.task_files(ref))
                 pipe.zrange(keys.task_slack_grants(ref), 0, -1)
             raw = pipe.execute()
         found = []
-        for i in range(0, len(raw), 4):
-            task_raw, user, files, granted = raw[i:i + 4]
+        for i in range(0, len(raw), 5):
+            task_raw, user, users, files, granted = raw[i:i + 5]
             task = Task.read(task_raw) if task_raw is not None else None
             if task is not None and _ended(task) < cutoff:
-                found.append(Removed(task, text(user) if user else None,
-                                     sorted(text(f) for f in files),
-                                     sorted({text(u) for u in [*granted, user] if u})))
+                assignees = sorted({text(u) for u in [*users, user] if u})
+                found.append(Removed(task, assignees, sorted(text(f) for f in files),
+                                     sorted({*assignees, *(text(u) for u in granted)})))
         return found
 
     def _archive(self, found: list[Removed]) -> None:
@@ -141,14 +142,15 @@ def _delete(pipe: Pipeline, item: Removed) -> None:
     pipe.delete(keys.task(ref), keys.task_secrets(ref), keys.task_draft(ref),
                 keys.task_idempotency(ref), keys.task_files(ref), keys.link(task.link_id),
                 keys.task_event(ref, task.status), keys.task_slack_user(ref),
+                keys.task_slack_assignees(ref), keys.task_slack_messages(ref),
                 keys.task_slack_sent(ref), keys.task_slack_grants(ref))
     pipe.zrem(keys.org_tasks(task.org_id), ref)
     for key in index_keys(task):
         pipe.zrem(key, ref)
     for user in item.slack_users:
         pipe.delete(keys.task_slack_draft(ref, user))
-    if item.slack_user:
-        pipe.zrem(keys.slack_user_tasks(item.slack_user), ref)
+    for user in item.assignees:
+        pipe.zrem(keys.slack_user_tasks(user), ref)
     for index in range(len(task.sinks)):
         did = delivery_id(ref, task.status, index)
         pipe.delete(keys.delivery(did), keys.delivery_attempts(did))

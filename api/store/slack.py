@@ -1,11 +1,12 @@
-"""What the bot remembers in Redis beside the task: who the assignee is in Slack, which
-deliveries were made, who opened a channel task, each Slack user's tasks, seen events and
-requests."""
+"""What the bot remembers in Redis beside the task: who each assignee is in Slack, every
+message of the task (whose DM, or a channel's), which deliveries were made, who opened a
+channel task, each Slack user's tasks, seen events and requests."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 from redis import Redis
@@ -28,21 +29,68 @@ DRAFT_TTL_S = 30 * 24 * 3600  # from the last step saved; the task's own draft h
 _LISTED = "-"  # in every cached member set, so that an empty channel is cached too
 
 
+LEGACY_ASSIGNEE = "slack-user"  # the key of the one assignee of a task posted before teams
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """One Slack message of a task: an assignee's DM (their Assignee.key and Slack user
+    id) or a channel's (`assignee` None); `moved` once that assignee's place went to
+    someone else (the note the message shows from then on)."""
+
+    channel: str
+    ts: str
+    assignee: str | None = None
+    user: str | None = None
+    moved: str | None = None
+
+    @property
+    def field(self) -> str:
+        return f"{self.channel} {self.ts}"
+
+
 class SlackState:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    def record_assignee(self, task: Task, user_id: str) -> None:
-        """Remember the assignee's Slack id (for authorization and the App Home)."""
+    def record_assignee(self, task: Task, user_id: str, assignee: str) -> None:
+        """Remember that Slack user `user_id` answers for `assignee` (an Assignee.key):
+        for authorization and the App Home."""
         pipe = self.redis.pipeline()
-        pipe.set(keys.task_slack_user(task.ref), user_id)
+        pipe.hset(keys.task_slack_assignees(task.ref), user_id, assignee)
         pipe.zadd(keys.slack_user_tasks(user_id),
                   {task.ref: int(task.created_at.timestamp() * 1_000_000)})
         pipe.execute()
 
-    def assignee(self, ref: str) -> str | None:
-        found = self.redis.get(keys.task_slack_user(ref))
-        return text(found) if found else None
+    def assignee(self, ref: str, user_id: str) -> str | None:
+        """The Assignee.key Slack user `user_id` answers for, if any."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(keys.task_slack_assignees(ref), user_id)
+        pipe.get(keys.task_slack_user(ref))
+        found, legacy = pipe.execute()
+        if found:
+            return text(found)
+        return LEGACY_ASSIGNEE if legacy and text(legacy) == user_id else None
+
+    def slack_users(self, ref: str) -> dict[str, str]:
+        """Assignee.key -> Slack user id, for every assignee known in Slack."""
+        found = cast(dict[bytes, bytes], self.redis.hgetall(keys.task_slack_assignees(ref)))
+        return {text(key): text(user) for user, key in found.items()}
+
+    def record_message(self, ref: str, message: SlackMessage) -> None:
+        self.redis.hset(keys.task_slack_messages(ref), message.field,
+                        json.dumps(asdict(message)))
+
+    def messages(self, ref: str) -> list[SlackMessage]:
+        """Every recorded message of the task, in no particular order."""
+        found = cast(dict[bytes, bytes], self.redis.hgetall(keys.task_slack_messages(ref)))
+        return [SlackMessage(**json.loads(raw)) for raw in found.values()]
+
+    def mark_moved(self, ref: str, assignee: str, note: str) -> None:
+        """`assignee`'s messages show `note` from now on: their place went to someone else."""
+        for message in self.messages(ref):
+            if message.assignee == assignee and message.moved is None:
+                self.record_message(ref, SlackMessage(**{**asdict(message), "moved": note}))
 
     # "Sent" means settled: posted, or a lasting problem recorded for the target.
     def was_sent(self, ref: str, target: str) -> bool:

@@ -16,7 +16,7 @@ from api.domain.task import CompletedBy
 from api.runtime import Services
 from api.store.jobs import JOBS, rq_job_id
 from api.store.retention import Retention
-from api.store.slack import SlackState
+from api.store.slack import SlackMessage, SlackState
 from tests.conftest import Account, create
 from tests.fixtures import example
 from workers.runner import run_worker
@@ -51,7 +51,9 @@ def end_with_everything(services: Services, ref: str, data: bytes) -> str:
     sha = services.file_answers.store(ref, data)
     task = services.store.load(ref)
     slack = SlackState(services.redis)
-    slack.record_assignee(task, "U1")
+    slack.record_assignee(task, "U1", "member:m1")
+    slack.record_assignee(task, "U3", "email:c@example.com")
+    slack.record_message(ref, SlackMessage("DU1", "1.000001", "member:m1", "U1"))
     slack.mark_sent(ref, "C1")
     slack.grant(ref, "U2")  # a channel member, with a draft of their own
     slack.save_draft(ref, "U1", {"decision": "Approve"})
@@ -88,6 +90,7 @@ async def test_old_ended_tasks_go_with_every_key_and_unshared_file(
     ids = {t["task_id"] for t in (await listed.json())["tasks"]}
     assert {account.ref(i) for i in ids} == {young, pending}
     assert services.redis.zrange("inloop:slack-user:U1:tasks", 0, -1) == []
+    assert services.redis.zrange("inloop:slack-user:U3:tasks", 0, -1) == []
 
 
 async def test_no_delivery_record_or_index_entry_outlives_its_task(
