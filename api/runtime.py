@@ -10,6 +10,7 @@ from aiohttp import web
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
+from api.approvals import Approvals
 from api.crypto import SecretBox
 from api.service import FileAnswers, TaskService
 from api.settings import Settings
@@ -36,6 +37,7 @@ class Services:
     tasks: TaskService
     file_answers: FileAnswers
     secrets: SecretBox | None  # None without INLOOP_SECRET_KEY: nothing may be sealed
+    approvals: Approvals  # teams of approvers: respond, claim, reassign, history
 
     def async_redis(self) -> AsyncRedis:
         """A new asyncio client (one per event loop) on the same server."""
@@ -74,4 +76,4 @@ def build_services(settings: Settings) -> Services:
     key = settings.secret_key
     return Services(settings, redis, jobs, store, drafts, files,
                     Listing(store, settings.max_page_bytes), directory, tasks, file_answers,
-                    SecretBox(key.get_secret_value()) if key else None)
+                    SecretBox(key.get_secret_value()) if key else None, Approvals())

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 
 from api.domain.errors import Detail, InvalidRequest
-from api.domain.task import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult
+from api.domain.task import (
+    CancelRequest,
+    CompletedBy,
+    CompleteRequest,
+    Status,
+    Task,
+    WaitResult,
+)
 from api.domain.validation import parse
 from api.http.deps import json_body, principal
 from api.runtime import AREDIS, HUB, SERVICES
 from api.store.directory import Principal
 from api.store.listing import Filters
 
-STATUSES = ("pending", "completed", "cancelled", "failed")
+STATUSES = get_args(Status)
 
 
 async def create_task(request: web.Request) -> web.Response:
@@ -112,13 +119,13 @@ async def complete_task(request: web.Request) -> web.Response:
 async def cancel_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:cancel")
     task = await read_task(request, who.org_id)
-    body = parse(CancelRequest, await _optional_json(request))
+    body = parse(CancelRequest, await optional_json(request))
     store = request.config_dict[SERVICES].store
     done = await asyncio.to_thread(store.cancel, task.ref, body.reason)
     return web.json_response(done.public())
 
 
-async def _optional_json(request: web.Request) -> Any:
+async def optional_json(request: web.Request) -> Any:
     if not request.can_read_body:
         return {}
     return await json_body(request)

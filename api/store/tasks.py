@@ -81,7 +81,7 @@ class TaskStore:
 
     def _new_task(self, body: TaskCreate, **fields: Any) -> Task:
         now = self.clock()
-        request = body.model_dump()
+        request = body.model_dump(exclude={"assignees"})  # stored resolved (`fields`)
         for sink in request["sinks"]:
             sink.pop("secret", None)  # secrets are kept apart from the readable task
         expires = now + timedelta(seconds=body.expires_in) if body.expires_in else None
