@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from api.domain.errors import InloopError
 from api.domain.task import Task
 from renderers.slack_blocks import escaped
+from renderers.slack_message import OPEN
 
 NOT_YOURS = "This task is not assigned to you, so nothing was changed."
 GONE = "This task no longer exists."
@@ -32,3 +34,11 @@ def ended(task: Task) -> str:
     if any(e.code == "expired" for e in task.errors):
         return "This task expired before anyone answered it."
     return "This task can no longer be answered."
+
+
+def refused(task: Task, error: InloopError) -> str:
+    """Why the service refused what someone did to a task: it ended, or (still open) the
+    service's reason (already responded, claimed by someone else, not an assignee)."""
+    if task.status not in OPEN:
+        return ended(task)
+    return f"Nothing was changed: {escaped(error.message or 'not allowed', 500)}."

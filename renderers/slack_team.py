@@ -51,6 +51,14 @@ def is_team(task: Task) -> bool:
     return task.is_team or len(task.assignees) > 1
 
 
+def assignees_of(task: Task) -> list[Assignee]:
+    """The task's assignees; a task stored before teams names its one by its fields."""
+    if task.assignees or not task.assignee_email:
+        return list(task.assignees)
+    return [Assignee(member_id=task.assignee_member_id, email=task.assignee_email,
+                     name=task.assignee_name)]
+
+
 def display_name(assignee: Assignee) -> str:
     return assignee.name or assignee.email or assignee.member_id or "someone"
 

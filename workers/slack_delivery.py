@@ -1,5 +1,9 @@
 """Post a task to Slack and keep its messages up to date (run by `workers.slack`).
 
+Each assignee Slack knows (looked up by email) gets a DM of their own, and a channel task
+a message in its channel; every message is recorded with its reader (api.store.slack), so
+after each response, claim or reassignment each one is rendered again for its reader.
+
 Problems Slack will not fix by itself (unknown user, unknown channel, revoked token, a
 message it refuses) are recorded on the task, which stays pending at its web link;
 anything else raises, so RQ retries the job (a 429 that outlasts the client's retries as
@@ -14,17 +18,20 @@ before the target is marked settled leaves a retry that posts (or records) it ag
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from api.domain.approval import Assignee
 from api.domain.errors import SlackRateLimited
 from api.domain.task import DeliveryProblem, ExternalMessage, Task
 from api.runtime import Services
-from api.store.slack import SlackState
+from api.store.slack import SlackMessage, SlackState
 from api.store.tasks import TaskStore
-from renderers.slack_message import outcome_message, task_message
+from renderers.slack_message import OPEN, outcome_message, task_message
+from renderers.slack_team import Audience, assignees_of
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired",
@@ -86,59 +93,115 @@ def record_problem(store: TaskStore, ref: str, code: str, message: str) -> None:
         DeliveryProblem(code=code, message=message, at=now)))
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a task goes: an assignee's DM (found by email) or a channel. `settled` names
+    it in the task's settled set."""
+
+    settled: str
+    address: str
+    assignee: Assignee | None = None
+
+
 class Delivery:
     def __init__(self, services: Services, client: WebClient) -> None:
         self.store = services.store
+        self.directory = services.directory
         self.state = SlackState(services.redis)
         self.client = client
 
     def deliver(self, ref: str) -> str:
-        """Post the task to its assignee's DM and/or its channel."""
+        """Post the task to each assignee's DM and/or its channel (each target once)."""
         task = self.store.load(ref)
-        if task.status != "pending":
+        if task.status not in OPEN:
             return f"not delivered: the task is {task.status}"
-        targets = [("email", task.assignee_email), ("channel", task.slack_channel)]
-        for kind, target in targets:
-            if target and not self.state.was_sent(ref, f"{kind}:{target}"):
-                self._deliver_one(task, kind, target)
-        return "delivered"
+        posted = self.deliver_new(task)
+        return f"delivered to {posted} targets"
 
-    def _deliver_one(self, task: Task, kind: str, target: str) -> None:
+    def deliver_new(self, task: Task) -> int:
+        """Post to the targets not settled yet (new assignees after a reassign or an
+        escalation too); how many were tried."""
+        targets = [t for t in self.targets(task)
+                   if not self.state.was_sent(task.ref, t.settled)]
+        creator = self.creator(task)
+        for target in targets:
+            self._deliver_one(task, target, creator)
+        return len(targets)
+
+    def targets(self, task: Task) -> list[Target]:
+        """Every assignee with an email Slack can look up, then the channel."""
+        found = [Target(f"assignee:{a.key}", email, a) for a in assignees_of(task)
+                 if (email := a.email or self._member_email(task, a))]
+        if task.slack_channel:
+            found.append(Target(f"channel:{task.slack_channel}", task.slack_channel))
+        return found
+
+    def _member_email(self, task: Task, assignee: Assignee) -> str | None:
+        member = self.directory.find_member(task.org_id, assignee.member_id or "") \
+            if assignee.member_id else None
+        return member.email if member else None
+
+    def creator(self, task: Task) -> str | None:
+        """The creator's name for "From:" (None once the member is gone: the id shows)."""
+        member = self.directory.find_member(task.org_id, task.created_by)
+        return member.name if member and member.name.strip() else None
+
+    def _deliver_one(self, task: Task, target: Target, creator: str | None) -> None:
         try:
-            channel = self._dm_channel(task, target) if kind == "email" else target
-            posted = self.client.chat_postMessage(channel=channel, **task_message(task))
+            message = self._post(task, target, creator)
         except SlackApiError as error:
-            problem = problem_for(error, target)
+            problem = problem_for(error, target.address)
             if problem is None:
                 _reraise(error)
             record_problem(self.store, task.ref, *problem)
         else:
-            self._record_message(task.ref, str(posted["channel"]), str(posted["ts"]))
-        self.state.mark_sent(task.ref, f"{kind}:{target}")
+            self._record_message(task.ref, message, creator)
+        self.state.mark_sent(task.ref, target.settled)
 
-    def _dm_channel(self, task: Task, email: str) -> str:
-        user = self.client.users_lookupByEmail(email=email)["user"]
-        self.state.record_assignee(task, user["id"])
-        opened = self.client.conversations_open(users=user["id"])
-        return str(opened["channel"]["id"])
+    def _post(self, task: Task, target: Target, creator: str | None) -> SlackMessage:
+        if target.assignee is None:
+            content = task_message(task, Audience(creator=creator))
+            posted = self.client.chat_postMessage(channel=target.address, **content)
+            return SlackMessage(str(posted["channel"]), str(posted["ts"]))
+        user = str(self.client.users_lookupByEmail(email=target.address)["user"]["id"])
+        self.state.record_assignee(task, user, target.assignee.key)
+        channel = str(self.client.conversations_open(users=user)["channel"]["id"])
+        audience = Audience(assignee=target.assignee.key, user=user, creator=creator)
+        posted = self.client.chat_postMessage(channel=channel, **task_message(task, audience))
+        return SlackMessage(str(posted["channel"]), str(posted["ts"]), target.assignee.key,
+                            user)
 
-    def _record_message(self, ref: str, channel: str, ts: str) -> None:
+    def _record_message(self, ref: str, message: SlackMessage, creator: str | None) -> None:
+        self.state.record_message(ref, message)
         task = self.store.update(ref, lambda t: t.external_message_ids.append(
-            ExternalMessage(channel=channel, ts=ts)))
-        if task.status != "pending":  # ended while we posted: no update job will come
-            self._update_one(task, ExternalMessage(channel=channel, ts=ts))
+            ExternalMessage(channel=message.channel, ts=message.ts)))
+        if task.status not in OPEN:  # ended while we posted: no update job will come
+            self._update_one(task, message, creator)
+
+    def messages(self, task: Task) -> list[SlackMessage]:
+        """Every message of the task: the recorded ones, and those posted before messages
+        were recorded (shown to whoever reads them)."""
+        recorded = self.state.messages(task.ref)
+        known = {(m.channel, m.ts) for m in recorded}
+        return recorded + [SlackMessage(m.channel, m.ts) for m in task.external_message_ids
+                           if (m.channel, m.ts) not in known]
 
     def update_messages(self, ref: str) -> str:
-        """Show the outcome on every Slack message of an ended task; no buttons left."""
+        """Bring every Slack message of the task up to date (progress, claim, outcome);
+        an open task first reaches the assignees it gained."""
         task = self.store.load(ref)
-        if task.status == "pending":
-            return "pending: nothing to update"
-        for message in task.external_message_ids:
-            self._update_one(task, message)
-        return f"updated {len(task.external_message_ids)} messages"
+        if task.status in OPEN:
+            self.deliver_new(task)
+            task = self.store.load(ref)
+        creator = self.creator(task)
+        messages = self.messages(task)
+        for message in messages:
+            self._update_one(task, message, creator)
+        return f"updated {len(messages)} messages"
 
-    def _update_one(self, task: Task, message: ExternalMessage) -> None:
-        content: dict[str, Any] = outcome_message(task)
+    def _update_one(self, task: Task, message: SlackMessage, creator: str | None) -> None:
+        audience = Audience(message.assignee, message.user, creator, message.moved)
+        content: dict[str, Any] = outcome_message(task, audience)
         try:
             self.client.chat_update(channel=message.channel, ts=message.ts, **content)
         except SlackApiError as error:
@@ -146,3 +209,4 @@ class Delivery:
                 _reraise(error)
             log.warning("cannot update Slack message %s/%s of task %s: %s", message.channel,
                         message.ts, task.ref, error.response.get("error"))
+

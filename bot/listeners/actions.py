@@ -16,11 +16,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from api.domain.errors import Conflict, InvalidRequest, NotFound
+from api.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from api.domain.task import Task
 from api.runtime import Services
 from bot import notes
-from bot.access import answerable, completed_by
+from bot.access import answer, answerable
 from bot.drafts import load_draft
 from bot.respond import tell
 from bot.steps import resume_step
@@ -93,10 +93,12 @@ async def _complete_quick(services: Services, task: Task, option: int,
     if not 0 <= option < len(field.options or []):
         return "That option is not offered any more."
     try:
-        await asyncio.to_thread(services.tasks.complete, task,
-                                {field.name: (field.options or [])[option]}, completed_by(user))
-    except (Conflict, NotFound):
-        return notes.ended(await asyncio.to_thread(services.store.load, task.ref))
+        await asyncio.to_thread(answer, services, task,
+                                {field.name: (field.options or [])[option]}, user)
+    except (Conflict, Forbidden) as error:
+        return notes.refused(await asyncio.to_thread(services.store.load, task.ref), error)
+    except NotFound:
+        return notes.GONE
     except InvalidRequest as error:
         return "; ".join(d.msg for d in error.details) or "The answer was not accepted."
     return None

@@ -14,12 +14,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from api.domain.errors import Conflict, InvalidRequest, NotFound
+from api.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from api.domain.fields import validate_answers
 from api.domain.task import Task
 from api.runtime import Services
 from bot import notes
-from bot.access import answerable, completed_by
+from bot.access import answer, answerable
 from bot.drafts import save_draft
 from bot.steps import resume_step
 from renderers.slack_ids import CALLBACK_STEP, StepOf, field_block_id
@@ -72,9 +72,11 @@ async def _finish(services: Services, task: Task, step: int, draft: dict[str, An
                   user: dict[str, Any], view: dict[str, Any]) -> Response:
     """Complete with every answer; errors outside this step reopen the step they are in."""
     try:
-        await asyncio.to_thread(services.tasks.complete, task, draft, completed_by(user))
-    except (Conflict, NotFound):
-        return _note(view, await _ended(services, task.ref))
+        await asyncio.to_thread(answer, services, task, draft, user)
+    except (Conflict, Forbidden) as error:
+        return _note(view, await _refused(services, task.ref, error))
+    except NotFound:
+        return _note(view, notes.GONE)
     except InvalidRequest as error:
         shown = {field_block_id(f.name) for f in task.step_fields(step)}
         errors = {k: v for k, v in view_errors(error.details).items() if k in shown}
@@ -83,6 +85,13 @@ async def _finish(services: Services, task: Task, step: int, draft: dict[str, An
         return {"response_action": "update",
                 "view": await asyncio.to_thread(modal_view, task, resume_step(task, draft), draft)}
     return {}
+
+
+async def _refused(services: Services, ref: str, error: Conflict | Forbidden) -> str:
+    try:
+        return notes.refused(await asyncio.to_thread(services.store.load, ref), error)
+    except NotFound:
+        return notes.GONE
 
 
 async def _ended(services: Services, ref: str) -> str:

@@ -18,7 +18,7 @@ TASK_REF = task_ref(ORG_ID, TASK_ID)  # what Slack buttons and modals carry
 
 def make_task(body: dict[str, Any], **lifecycle: Any) -> Task:
     """A stored `Task` from a `POST /api/v1/tasks` body (validated as TaskCreate first)."""
-    request = TaskCreate.model_validate(body).model_dump()
+    request = TaskCreate.model_validate(body).model_dump(exclude={"assignees"})  # resolved
     return Task.model_validate(
         {
             **request,

@@ -170,8 +170,13 @@ def _datetimepicker(element: dict[str, Any]) -> None:
     assert isinstance(initial, int) and initial >= 0
 
 
+def _overflow(element: dict[str, Any]) -> None:
+    _options(element, 5)
+
+
 CHECKS = {
     "button": _button,
+    "overflow": _overflow,
     "static_select": _select,
     "radio_buttons": lambda e: _options(e, 10),
     "checkboxes": lambda e: _options(e, 10),
