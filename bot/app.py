@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from api.runtime import Services
 from api.store.slack import SlackState
 from bot.clients import async_web_client
-from bot.listeners import actions, home, views
+from bot.listeners import actions, home, team, views
 
 log = logging.getLogger(__name__)
 Next = Callable[[], Awaitable[BoltResponse | None]]
@@ -34,7 +34,7 @@ def build_bolt_app(services: Services, client: AsyncWebClient | None = None) -> 
     state = SlackState(services.redis)
     app.use(_skip_seen_events(state))
     app.error(_on_error(state))
-    for module in (actions, views, home):
+    for module in (actions, views, home, team):
         module.register(app, services)
     return app
 

@@ -25,7 +25,19 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from api.domain.errors import Detail, InvalidRequest, NotFound
 from api.domain.validation import details_of
-from renderers.slack_ids import ACTION_OPEN, QuickAnswer, StepOf, is_quick
+from renderers.slack_ids import (
+    ACTION_CLAIM,
+    ACTION_MENU,
+    ACTION_OPEN,
+    ACTION_RELEASE,
+    MenuChoice,
+    QuickAnswer,
+    ReassignOf,
+    StepOf,
+    is_quick,
+)
+
+_REF_BUTTONS = (ACTION_OPEN, ACTION_CLAIM, ACTION_RELEASE)
 
 LAST_UNIX_S = 253402300799  # 9999-12-31T23:59:59Z: a datetime answer holds no later one
 # What Bolt raises on a body it cannot parse or read (JSON, form encoding, nesting).
@@ -45,18 +57,34 @@ class _User(_Id):
     username: str | None = None
 
 
+class _Option(_Shape):
+    value: str
+
+
 class _Action(_Shape):
     action_id: str
     block_id: str | None = None
+    selected_option: _Option | None = Field(default=None, validate_default=True)
     value: str | None = Field(default=None, validate_default=True)
+
+    @field_validator("selected_option")
+    @classmethod
+    def _menu_choice(cls, option: _Option | None, info: ValidationInfo) -> _Option | None:
+        if info.data.get("action_id") == ACTION_MENU:
+            try:
+                MenuChoice.model_validate_json(option.value if option else "")
+            except ValidationError:
+                raise ValueError('a menu option carries {"t": task ref, "do": choice}'
+                                 ) from None
+        return option
 
     @field_validator("value")
     @classmethod
     def _inloop_value(cls, value: str | None, info: ValidationInfo) -> str | None:
         """inloop's buttons carry what renderers.slack_ids says they do."""
         action = info.data.get("action_id")
-        if action == ACTION_OPEN and value is None:
-            raise ValueError("an Open button carries a task ref")
+        if action in _REF_BUTTONS and value is None:
+            raise ValueError("this button carries a task ref")
         if isinstance(action, str) and is_quick(action):
             try:
                 QuickAnswer.model_validate_json(value or "")
@@ -74,10 +102,6 @@ class BlockActions(_Shape):
     channel: _Id | None = None
     view: dict[str, Any] | None = None  # a click in a modal or the App Home
     response_url: str | None = None
-
-
-class _Option(_Shape):
-    value: str
 
 
 class _Element(_Shape):
@@ -98,7 +122,7 @@ class _State(_Shape):
 class _View(_Shape):
     type: str
     callback_id: str
-    private_metadata: Json[StepOf]  # of every modal inloop opens
+    private_metadata: Json[StepOf | ReassignOf]  # of every modal inloop opens
     state: _State
 
 

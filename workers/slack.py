@@ -34,14 +34,15 @@ def _delivery() -> Delivery:
 
 
 def deliver(ref: str) -> str | Retry:
-    return _run(Delivery.deliver, "slack.deliver", ref)
+    return run_job(Delivery.deliver, "slack.deliver", ref)
 
 
 def update_messages(ref: str) -> str | Retry:
-    return _run(Delivery.update_messages, "slack.update", ref)
+    return run_job(Delivery.update_messages, "slack.update", ref)
 
 
-def _run(work: Callable[[Delivery, str], str], name: str, ref: str) -> str | Retry:
+def run_job(work: Callable[[Delivery, str], str], name: str, ref: str) -> str | Retry:
+    """Run a Slack job's work; a 429 that outlasts the client's retries is retried."""
     delivery = _delivery()
     try:
         return work(delivery, ref)

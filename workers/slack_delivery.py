@@ -31,7 +31,8 @@ from api.runtime import Services
 from api.store.slack import SlackMessage, SlackState
 from api.store.tasks import TaskStore
 from renderers.slack_message import OPEN, outcome_message, task_message
-from renderers.slack_team import Audience, assignees_of
+from renderers.slack_team import Audience, assignees_of, display_name
+from renderers.slack_threads import progress_text
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired",
@@ -187,17 +188,46 @@ class Delivery:
                            if (m.channel, m.ts) not in known]
 
     def update_messages(self, ref: str) -> str:
-        """Bring every Slack message of the task up to date (progress, claim, outcome);
-        an open task first reaches the assignees it gained."""
+        """Bring every Slack message of the task up to date (progress, claim, outcome),
+        with a note per new response in each channel message's thread; an open task
+        first reaches the assignees it gained."""
         task = self.store.load(ref)
         if task.status in OPEN:
             self.deliver_new(task)
             task = self.store.load(ref)
+        self._progress_notes(task)
         creator = self.creator(task)
         messages = self.messages(task)
         for message in messages:
             self._update_one(task, message, creator)
         return f"updated {len(messages)} messages"
+
+    def _progress_notes(self, task: Task) -> None:
+        channels = [m for m in self.messages(task) if m.assignee is None]
+        names = {a.key: display_name(a) for a in task.assignees}
+        for index, response in enumerate(task.responses):
+            name = names.get(response.assignee or "", response.by.name)
+            then = task.model_copy(update={"responses": task.responses[:index + 1]})
+            for message in channels:
+                self.reply_once(task, message, progress_text(then, response, name),
+                                f"response:{index}")
+
+    def reply_once(self, task: Task, message: SlackMessage, text: str, token: str) -> bool:
+        """A thread reply under `message`, once per `token` (a retried job skips it);
+        whether it was sent now."""
+        settled = f"reply:{token}:{message.field}"
+        if self.state.was_sent(task.ref, settled):
+            return False
+        try:
+            self.client.chat_postMessage(channel=message.channel, thread_ts=message.ts,
+                                         text=text)
+        except SlackApiError as error:
+            if error.response.get("error") not in GONE_ERRORS:
+                _reraise(error)
+            log.warning("cannot reply under Slack message %s/%s of task %s: %s",
+                        message.channel, message.ts, task.ref, error.response.get("error"))
+        self.state.mark_sent(task.ref, settled)
+        return True
 
     def _update_one(self, task: Task, message: SlackMessage, creator: str | None) -> None:
         audience = Audience(message.assignee, message.user, creator, message.moved)

@@ -1,7 +1,7 @@
 """Message and App Home buttons: open a task's form, answer a quick task, web links.
 
 A click is acked at once (Slack waits 3 s) and the work runs after it, as Bolt lazy
-listeners. Bolt logs a failing lazy listener with its message only, so `_after_ack` logs
+listeners. Bolt logs a failing lazy listener with its message only, so `after_ack` logs
 the traceback here.
 """
 
@@ -33,8 +33,8 @@ Listener = Callable[[Services, dict[str, Any], dict[str, Any], AsyncWebClient],
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    app.action(ACTION_OPEN)(ack=just_ack, lazy=[_after_ack(services, open_form)])
-    app.action(QUICK_ACTION)(ack=just_ack, lazy=[_after_ack(services, quick_answer)])
+    app.action(ACTION_OPEN)(ack=just_ack, lazy=[after_ack(services, open_form)])
+    app.action(QUICK_ACTION)(ack=just_ack, lazy=[after_ack(services, quick_answer)])
     app.action(ACTION_WEB)(just_ack)  # Slack opens the URL itself
 
 
@@ -42,7 +42,7 @@ async def just_ack(ack: AsyncAck) -> None:
     await ack()
 
 
-def _after_ack(services: Services, listener: Listener) -> Callable[..., Awaitable[None]]:
+def after_ack(services: Services, listener: Listener) -> Callable[..., Awaitable[None]]:
     """`listener` bound to the services, as a lazy listener (Bolt passes the arguments
     it names, hence no `wraps`, which would show Bolt the listener's own)."""
 
