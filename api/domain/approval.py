@@ -196,6 +196,15 @@ def find_assignee(record: TeamRecord, member_id: str | None = None,
     return None
 
 
+def default_answer(record: TeamRecord) -> tuple[dict[str, Any], Outcome]:
+    """The data and outcome of the default answer on expiry (`on_expiry`)."""
+    data = dict(record.on_expiry.complete_with) if record.on_expiry else {}
+    decision = decision_of(record.approval, data)
+    outcome: Outcome = ("completed" if decision is None
+                        else "rejected" if decision == "reject" else "approved")
+    return data, outcome
+
+
 def check_approval(approval: Approval, fields: Sequence[FormField], assignees: int,
                    channel: bool) -> list[Detail]:
     """Request rules that need the form and the assignees (400 details with their loc)."""

@@ -7,21 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from api.domain.approval import Actor, ClaimRequest, History, ReassignRequest
+from api.domain.approval import ClaimRequest, History, ReassignRequest
 from api.domain.validation import parse
-from api.http.deps import json_body, principal
+from api.http.deps import actor_of, is_admin, json_body, principal
 from api.http.tasks import optional_json, read_task
 from api.runtime import SERVICES
-from api.store.directory import Principal
-
-
-def actor_of(who: Principal) -> Actor:
-    """The token's member, acting over the API."""
-    return Actor(channel="api", id=who.member.id, name=who.member.name)
-
-
-def is_admin(who: Principal) -> bool:
-    return "admin" in who.scopes
 
 
 async def _act(request: web.Request, action: str, **kwargs: Any) -> web.Response:
