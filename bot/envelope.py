@@ -30,6 +30,7 @@ from renderers.slack_ids import (
     ACTION_MENU,
     ACTION_OPEN,
     ACTION_RELEASE,
+    CALLBACK_REASSIGN,
     MenuChoice,
     QuickAnswer,
     ReassignOf,
@@ -122,7 +123,7 @@ class _State(_Shape):
 class _View(_Shape):
     type: str
     callback_id: str
-    private_metadata: Json[StepOf | ReassignOf]  # of every modal inloop opens
+    private_metadata: Json[StepOf]  # of every step modal inloop opens
     state: _State
 
 
@@ -130,6 +131,14 @@ class ViewSubmission(_Shape):
     type: Literal["view_submission"]
     user: _User
     view: _View
+
+
+class _ReassignView(_View):
+    private_metadata: Json[ReassignOf]  # type: ignore[assignment]  # the reassign modal's
+
+
+class ReassignSubmission(ViewSubmission):
+    view: _ReassignView
 
 
 class _Event(_Shape):
@@ -165,11 +174,18 @@ def bolt_request(body: bytes, query: str, headers: Mapping[str, str]) -> AsyncBo
     return request
 
 
+def _callback(body: dict[str, Any]) -> Any:
+    view = body.get("view")
+    return view.get("callback_id") if isinstance(view, dict) else None
+
+
 def check_shape(body: Any) -> None:
     kind = body.get("type") if isinstance(body, dict) else None
     if not isinstance(kind, str):
         raise InvalidRequest([Detail("type", "a Slack request names its type", "missing")])
     shape = SHAPES.get(kind)
+    if shape is ViewSubmission and _callback(body) == CALLBACK_REASSIGN:
+        shape = ReassignSubmission
     if shape is None:
         raise NotFound(f"inloop does not handle Slack {kind[:40]!r} requests")
     try:

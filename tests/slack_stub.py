@@ -2,7 +2,9 @@
 (so blocking RQ jobs and the async app under test can both call it).
 
 It records every call, checks the bot token, validates views and blocks with slack_sdk's
-models, enforces single-use 3-second trigger ids, and answers 429 when told to.
+models and unique block and action ids, enforces single-use 3-second trigger ids, refuses
+a thread reply under a message it never posted (so a test sees every reply land in a
+thread of the task's), and answers 429 when told to.
 """
 
 from __future__ import annotations
@@ -185,6 +187,11 @@ class SlackStub:
     def _post(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(str(args.get("channel", "")))
         _check_blocks(args.get("blocks"), 50)
+        thread = args.get("thread_ts")
+        if thread is not None and (channel, str(thread)) not in self.messages:
+            raise Invalid("thread_not_found")
+        if len(str(args.get("text") or "")) > 40_000:
+            raise Invalid("msg_too_long")
         ts = f"{int(time.time())}.{next(self._ids):06d}"
         self.messages[(channel, ts)] = {"text": args.get("text"), "blocks": args.get("blocks")}
         return {"channel": channel, "ts": ts, "message": self.messages[(channel, ts)]}
@@ -295,6 +302,7 @@ def _check_blocks(blocks: Any, limit: int) -> None:
         return
     if not isinstance(blocks, list) or len(blocks) > limit:
         raise Invalid("invalid_blocks")
+    _unique_ids(blocks)
     for block in blocks:
         parsed = Block.parse(block)
         if parsed is None:
@@ -303,6 +311,20 @@ def _check_blocks(blocks: Any, limit: int) -> None:
             parsed.to_dict()
         except SlackObjectFormationError as error:
             raise Invalid("invalid_blocks") from error
+
+
+def _unique_ids(blocks: list[Any]) -> None:
+    """Slack refuses two blocks with one block_id, and two elements of a block with one
+    action_id (`invalid_blocks`; slack_sdk checks neither)."""
+    block_ids = [b["block_id"] for b in blocks if isinstance(b, dict) and "block_id" in b]
+    if len(block_ids) != len(set(block_ids)):
+        raise Invalid("invalid_blocks")
+    for block in blocks:
+        elements = block.get("elements") if isinstance(block, dict) else None
+        if block.get("type") == "actions" and isinstance(elements, list):
+            action_ids = [e.get("action_id") for e in elements if isinstance(e, dict)]
+            if len(action_ids) != len(set(action_ids)):
+                raise Invalid("invalid_blocks")
 
 
 def check_view(view: Any) -> dict[str, Any]:

@@ -25,7 +25,13 @@ from api.store import keys
 from api.store.slack import REQUEST_TTL_S
 from bot import notes
 from bot.respond import trusted_response_url
-from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK
+from renderers.slack_ids import (
+    ACTION_CLAIM,
+    ACTION_MENU,
+    ACTION_OPEN,
+    ACTION_QUICK,
+    CALLBACK_REASSIGN,
+)
 from tests.bot.conftest import Slack, signed_headers, two_step_task
 from tests.fixtures import example
 from tests.slack import ASSIGNEE, OTHER, SECRET, Poster, quick_task
@@ -154,6 +160,13 @@ MALFORMED: dict[str, tuple[str, str, str]] = {  # case: content type, body, loc
                               "view.private_metadata.step"),
     "negative step": (FORM, _form(_view(private_metadata='{"ref": "t", "step": -1}')),
                       "view.private_metadata.step"),
+    "claim without a ref": (FORM, _form({**_click(), "actions": [
+        {"action_id": ACTION_CLAIM}]}), "actions.0.value"),
+    "menu option not inloop's": (FORM, _form({**_click(), "actions": [
+        {"action_id": ACTION_MENU, "selected_option": {"value": "x"}}]}),
+        "actions.0.selected_option"),
+    "reassign metadata of a step": (FORM, _form(_view(callback_id=CALLBACK_REASSIGN)),
+                                    "view.private_metadata.reassign"),
     "state missing": (FORM, _form({**_view(), "view": {"callback_id": "inloop_step",
                                                        "private_metadata": "{}"}}),
                       "view.state"),
