@@ -14,6 +14,7 @@ from api.domain.task import Task
 from api.runtime import Services
 from api.store.slack import SlackState
 from renderers.slack_home import home_view
+from renderers.slack_message import OPEN
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -29,13 +30,14 @@ async def publish_home(services: Services, event: dict[str, Any],
 
 
 def pending_tasks(services: Services, user_id: str) -> list[Task]:
-    """The user's pending tasks; ended or deleted ones leave the user's index."""
+    """The user's open tasks (pending, or claimed); ended or deleted ones leave the
+    user's index."""
     state = SlackState(services.redis)
     pending: list[Task] = []
     gone: list[str] = []
     for ref in state.user_task_refs(user_id):
         task = _load(services, ref)
-        if task is not None and task.status == "pending":
+        if task is not None and task.status in OPEN:
             pending.append(task)
         else:
             gone.append(ref)

@@ -10,11 +10,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from api.runtime import Services
 from api.settings import Settings
+from bot.listeners.home import pending_tasks
 from renderers.slack_ids import (
     ACTION_CLAIM,
     ACTION_MENU,
@@ -155,6 +157,7 @@ async def test_claim_and_release_by_buttons(
     assert "Claimed by *alice*" in text_of(slack_stub, dm(BOB))
     assert "inloop_quick:0" not in action_ids(slack_stub, dm(BOB))
     assert ACTION_RELEASE in action_ids(slack_stub, dm(ALICE))
+    assert [t.ref for t in pending_tasks(services, BOB[0])] == [ref]  # App Home lists it
 
     # Bob's stale buttons (or his own Release) change nothing while Alice holds the claim
     await slack.click(BOB, "inloop_quick:0", quick_value(ref, 0), channel=dm(BOB))
@@ -210,10 +213,7 @@ async def test_a_reminder_is_a_thread_reply_mentioning_who_waits(
                                      slack_channel="ops", remind={"after": 1, "max": 1}))
     await slack.click(ALICE, "inloop_quick:0", quick_value(ref, 0), channel=dm(ALICE))
     await jobs()
-    time.sleep(2.1)  # the reminder is due 1 s after creation; RQ schedules whole seconds
-    worker = SimpleWorker([services.jobs["expiry"]], connection=services.redis,
-                          serializer=JSONSerializer)
-    worker.work(burst=True, with_scheduler=True)
+    run_timers(services)
     await jobs()
     assert services.store.load(ref).reminders_sent == 1
     (reminder,) = [r for r in replies(slack_stub, CHANNEL[1]) if "Reminder" in r]
@@ -224,6 +224,47 @@ async def test_a_reminder_is_a_thread_reply_mentioning_who_waits(
                if c.args.get("thread_ts")}
     parents = {m.ts for m in services.store.load(ref).external_message_ids}
     assert threads <= parents
+
+
+def run_timers(services: Services) -> None:
+    """Run the timers due by now (a worker with its scheduler, in burst mode)."""
+    time.sleep(2.1)  # due 1 s after they were set; RQ schedules on whole seconds
+    worker = SimpleWorker([services.jobs["expiry"]], connection=services.redis,
+                          serializer=JSONSerializer)
+    worker.work(burst=True, with_scheduler=True)
+
+
+async def test_an_escalation_adds_a_dm_and_replies_in_every_thread(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services,
+        team: list[dict[str, str]], account: Account, jobs: Jobs) -> None:
+    dave = services.directory.member_by_email(account.org_id, DAVE[1])
+    assert dave is not None
+    ref = await post_task(quick_task(assignees=team[:2], approval={"required": 2, **DECIDE},
+                                     escalate={"after": 1, "to": [{"member_id": dave.id}]}))
+    run_timers(services)
+    await jobs()
+    assert services.store.load(ref).escalated_at is not None
+    assert "inloop_quick:0" in action_ids(slack_stub, dm(DAVE))
+    assert "⏳ Dave" in text_of(slack_stub, dm(ALICE))
+    for user in (ALICE, BOB):
+        assert replies(slack_stub, dm(user)) == [
+            ":rotating_light: Escalated: <@UDAVE> now asked to answer."]
+    assert not replies(slack_stub, dm(DAVE))
+
+
+async def test_who_cancelled_shows_on_every_message(
+        post_task: Poster, slack_stub: SlackStub, client: TestClient, account: Account,
+        team: list[dict[str, str]], jobs: Jobs) -> None:
+    await post_task(quick_task(assignees=team[:2], slack_channel="ops"))
+    listed = await (await client.get("/api/v1/tasks", headers=account.headers)).json()
+    [task] = listed["tasks"]
+    response = await client.post(f"/api/v1/tasks/{task['task_id']}/cancel",
+                                 json={"reason": "not needed"}, headers=account.headers)
+    assert response.status == 200, await response.text()
+    await jobs()
+    for channel in (dm(ALICE), dm(BOB), CHANNEL[1]):
+        assert f"Cancelled by *{account.member.name}*" in text_of(slack_stub, channel)
+        assert not action_ids(slack_stub, channel)
 
 
 async def test_fifty_assignees_stay_within_slack_limits(
