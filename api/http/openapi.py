@@ -148,6 +148,10 @@ def document() -> dict[str, Any]:
     task = schema["$defs"]["Task"]
     # Tokens without tasks:create/complete get tasks without their answering link.
     task["required"] = [name for name in task["required"] if name not in ("url", "link_id")]
+    # GET adds the children (computed at read, not stored).
+    task["properties"]["children"] = {"type": "array", "items": {
+        "type": "object", "properties": {"task_id": {"type": "string"},
+                                         "status": {"type": "string"}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "inloop", "version": "1",
