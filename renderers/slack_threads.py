@@ -32,7 +32,8 @@ VERBS = {"approve": "approved", "reject": "rejected", None: "responded"}
 
 def reassign_view(task: Task) -> dict[str, Any]:
     """The small modal that hands the reader's place to someone else."""
-    person = {"type": "input", "block_id": REASSIGN_TO, "label": plain("Reassign to", 2000),
+    person = {"type": "input", "block_id": REASSIGN_TO, "optional": False,
+              "label": plain("Reassign to", 2000),
               "element": {"type": "users_select", "action_id": VALUE_ACTION,
                           "placeholder": plain("Choose a person", 150)}}
     reason = {"type": "input", "block_id": REASSIGN_REASON, "optional": True,
@@ -80,7 +81,3 @@ def reassigned_text(to: str, by: str | None, reason: str | None) -> str:
 def escalated_text(to: str) -> str:
     return f":rotating_light: Escalated: {to} now asked to answer."
 
-
-def welcome_text(task: Task) -> str:
-    """The thread reply that tells a new assignee the task is theirs now."""
-    return f":wave: *{escaped(task.title, 200)}* is now yours to answer ({count_line(task)})."

@@ -51,7 +51,8 @@ class Threads:
         replies = handlers[kind](task, detail) if task.status in OPEN else []
         token = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]
         posted = self._reply(task, replies, f"{kind}:{token}")
-        self.delivery.update_messages(ref)
+        if kind != "reminder":  # places moved: shown now, whichever job a worker runs first
+            self.delivery.update_messages(ref)
         return f"{kind}: {posted} thread replies"
 
     def _reply(self, task: Task, replies: Replies, token: str) -> int:

@@ -174,9 +174,15 @@ def _overflow(element: dict[str, Any]) -> None:
     _options(element, 5)
 
 
+def _users_select(element: dict[str, Any]) -> None:
+    if "placeholder" in element:
+        _plain(element["placeholder"], 150)
+
+
 CHECKS = {
     "button": _button,
     "overflow": _overflow,
+    "users_select": _users_select,
     "static_select": _select,
     "radio_buttons": lambda e: _options(e, 10),
     "checkboxes": lambda e: _options(e, 10),

@@ -8,9 +8,22 @@ from typing import Any
 
 from api.domain.approval import Actor, Assignee, Claim, Response
 from api.domain.task import Task
-from renderers.slack_ids import ACTION_CLAIM, ACTION_MENU, ACTION_OPEN, ACTION_RELEASE
+from renderers.slack_ids import (
+    ACTION_CLAIM,
+    ACTION_MENU,
+    ACTION_OPEN,
+    ACTION_RELEASE,
+    ReassignOf,
+)
 from renderers.slack_message import outcome_message, task_message
 from renderers.slack_team import Audience, moved_note, progress_line
+from renderers.slack_threads import (
+    people,
+    progress_text,
+    reassign_view,
+    reassigned_text,
+    reminder_text,
+)
 from tests.renderers.conftest import NOW, make_task
 from tests.renderers.slack_limits import assert_slack_limits
 
@@ -142,3 +155,22 @@ def test_a_reassigned_reader_sees_where_their_place_went() -> None:
         assert "Reassigned to Dave by Alice" in texts(message)
         assert not elements(message)
         assert_slack_limits(message)
+
+
+def test_thread_replies_escape_names_and_mention_only_slack_ids() -> None:
+    task = team_task(responses=[response(0)])
+    reminder = reminder_text(task, ["UBOB", "<!channel>"], ["<!here> Carol"])
+    assert reminder.startswith(":bell: Reminder: *Ship it?* is waiting for <@UBOB>, ")
+    assert "&lt;!here&gt; Carol" in reminder and "<!channel>" not in reminder
+    assert reminder.endswith("*1 of 2 approvals* so far.")
+    many = people([f"U{i:04d}" for i in range(60)])
+    assert many.count("<@") == 50 and many.endswith(" +10 more")
+    assert progress_text(task, task.responses[0], "Alice") == "Alice approved · *1 of 2 approvals*"
+    assert reassigned_text("<@UDAVE>", "a<b", "<!channel>") == (
+        ":arrow_right: Reassigned to <@UDAVE> by a&lt;b (&lt;!channel&gt;).")
+
+
+def test_the_reassign_modal_is_within_limits() -> None:
+    view = reassign_view(team_task())
+    assert_slack_limits(view)
+    assert ReassignOf.model_validate_json(view["private_metadata"]).ref == team_task().ref
