@@ -18,7 +18,6 @@ from api.runtime import Services
 from api.store.slack import LEGACY_ASSIGNEE, SlackState
 from bot import notes
 from bot.members import is_member
-from renderers.slack_message import OPEN
 from renderers.slack_team import assignees_of
 
 
@@ -77,7 +76,7 @@ async def answerable(services: Services, client: AsyncWebClient, ref: str,
     # checked first even for an ended task: who answered, when and why is not for everyone
     if not await may_answer(client, task, body["user"]["id"], state, channel):
         return notes.NOT_YOURS
-    return task if task.status in OPEN else notes.ended(task)
+    return task if task.open else notes.ended(task)
 
 
 async def acting(services: Services, task: Task, user: dict[str, Any]) -> Actor:

@@ -15,7 +15,6 @@ from api.domain.task import Task
 from api.runtime import Services
 from api.store.slack import SlackState
 from bot.access import current_assignee
-from renderers.slack_message import OPEN
 from renderers.slack_team import assignees_of
 
 
@@ -39,7 +38,7 @@ def save_draft(services: Services, task: Task, user_id: str,
     state = SlackState(services.redis)
     if _shared(state, task, user_id):
         return services.drafts.save(task.ref, answers)
-    status = services.store.load(task.ref).status
-    if status not in OPEN:
-        raise Conflict(f"the task is {status}")
+    current = services.store.load(task.ref)
+    if not current.open:
+        raise Conflict(f"the task is {current.status}")
     return state.save_draft(task.ref, user_id, answers)

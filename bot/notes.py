@@ -11,7 +11,6 @@ from datetime import datetime
 from api.domain.errors import InloopError
 from api.domain.task import Task
 from renderers.slack_blocks import escaped
-from renderers.slack_message import OPEN
 
 NOT_YOURS = "This task is not assigned to you, so nothing was changed."
 GONE = "This task no longer exists."
@@ -39,6 +38,6 @@ def ended(task: Task) -> str:
 def refused(task: Task, error: InloopError) -> str:
     """Why the service refused what someone did to a task: it ended, or (still open) the
     service's reason (already responded, claimed by someone else, not an assignee)."""
-    if task.status not in OPEN:
+    if not task.open:
         return ended(task)
     return f"Nothing was changed: {escaped(error.message or 'not allowed', 500)}."

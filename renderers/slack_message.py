@@ -47,7 +47,6 @@ PRIORITY = {"low": "Low", "medium": "Medium", "high": ":large_orange_circle: Hig
 _WORD = re.compile(r"\w+")
 Message = dict[str, Any]
 NOBODY = Audience()  # a message read by whoever sees it (a channel's)
-OPEN = ("pending", "in_progress")
 OUTCOME_WORDS = {"completed": (":white_check_mark:", "Completed"),
                  "approved": (":white_check_mark:", "Approved"),
                  "rejected": (":x:", "Rejected")}
@@ -184,7 +183,7 @@ def _quick_button(task: Task, index: int, option: str) -> dict[str, Any]:
 def outcome_message(task: Task, audience: Audience = NOBODY) -> Message:
     """The message once the task is completed, cancelled or failed: no buttons left.
     A task still open gets its `task_message`."""
-    if task.status in OPEN:
+    if task.open:
         return task_message(task, audience)
     if audience.moved:
         return _moved_message(task, audience)

@@ -28,6 +28,7 @@ PROGRESS_TEXT = 1200  # the names of a progress line, before "+N more"
 SEPARATOR = " · "
 MARKS = {"approve": "✅", "reject": "❌", None: "✅"}
 WAITING = "⏳"
+VERBS = {"approve": "approved", "reject": "rejected", None: "responded"}
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,9 @@ def own_response(task: Task, audience: Audience) -> Response | None:
 
 def own_line(response: Response, task: Task) -> str:
     """The responder's own message: "You approved — waiting for 1 more"."""
-    verb = {"approve": "approved", "reject": "rejected", None: "responded"}[response.decision]
+    verb = VERBS[response.decision]
     left = required_count(task.approval, task.assignees) - counted(task)
-    if task.status in ("pending", "in_progress") and left > 0:
+    if task.open and left > 0:
         return f"You {verb} — waiting for {left} more"
     return f"You {verb}"
 

@@ -22,12 +22,11 @@ from renderers.slack_ids import (
     VALUE_ACTION,
     reassign_metadata,
 )
-from renderers.slack_team import NAME_TEXT, count_line
+from renderers.slack_team import NAME_TEXT, VERBS, count_line
 
 MENTIONS = 50  # at most this many people are mentioned in one reply (an assignee list's size)
 REASON_TEXT = 500
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-VERBS = {"approve": "approved", "reject": "rejected", None: "responded"}
 
 
 def reassign_view(task: Task) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from api.domain.task import DeliveryProblem, ExternalMessage, Task
 from api.runtime import Services
 from api.store.slack import SlackMessage, SlackState
 from api.store.tasks import TaskStore
-from renderers.slack_message import OPEN, outcome_message, task_message
+from renderers.slack_message import outcome_message, task_message
 from renderers.slack_team import Audience, assignees_of, display_name
 from renderers.slack_threads import progress_text
 
@@ -114,7 +114,7 @@ class Delivery:
     def deliver(self, ref: str) -> str:
         """Post the task to each assignee's DM and/or its channel (each target once)."""
         task = self.store.load(ref)
-        if task.status not in OPEN:
+        if not task.open:
             return f"not delivered: the task is {task.status}"
         posted = self.deliver_new(task)
         return f"delivered to {posted} targets"
@@ -176,7 +176,7 @@ class Delivery:
         self.state.record_message(ref, message)
         task = self.store.update(ref, lambda t: t.external_message_ids.append(
             ExternalMessage(channel=message.channel, ts=message.ts)))
-        if task.status not in OPEN:  # ended while we posted: no update job will come
+        if not task.open:  # ended while we posted: no update job will come
             self._update_one(task, message, creator)
 
     def messages(self, task: Task) -> list[SlackMessage]:
@@ -192,7 +192,7 @@ class Delivery:
         with a note per new response in each channel message's thread; an open task
         first reaches the assignees it gained."""
         task = self.store.load(ref)
-        if task.status in OPEN:
+        if task.open:
             self.deliver_new(task)
             task = self.store.load(ref)
         self._progress_notes(task)

@@ -24,7 +24,6 @@ from rq import Retry
 from api.domain.approval import Assignee, waiting_for
 from api.domain.task import Task
 from api.store.slack import SlackMessage
-from renderers.slack_message import OPEN
 from renderers.slack_team import display_name, moved_note
 from renderers.slack_threads import escalated_text, people, reassigned_text, reminder_text
 from workers import slack
@@ -48,7 +47,7 @@ class Threads:
         handlers: dict[str, Callable[[Task, dict[str, Any]], Replies]] = {
             "reminder": self._reminder, "reassigned": self._reassigned,
             "escalated": self._escalated}
-        replies = handlers[kind](task, detail) if task.status in OPEN else []
+        replies = handlers[kind](task, detail) if task.open else []
         token = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:16]
         posted = self._reply(task, replies, f"{kind}:{token}")
         if kind != "reminder":  # places moved: shown now, whichever job a worker runs first

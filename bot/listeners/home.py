@@ -14,7 +14,6 @@ from api.domain.task import Task
 from api.runtime import Services
 from api.store.slack import SlackState
 from renderers.slack_home import home_view
-from renderers.slack_message import OPEN
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -37,7 +36,7 @@ def pending_tasks(services: Services, user_id: str) -> list[Task]:
     gone: list[str] = []
     for ref in state.user_task_refs(user_id):
         task = _load(services, ref)
-        if task is not None and task.status in OPEN:
+        if task is not None and task.open:
             pending.append(task)
         else:
             gone.append(ref)
