@@ -16,6 +16,7 @@ from rq.serializers import JSONSerializer
 
 from api.runtime import Services
 from api.settings import Settings
+from api.store import keys
 from bot.listeners.home import pending_tasks
 from renderers.slack_ids import (
     ACTION_CLAIM,
@@ -31,7 +32,7 @@ from tests.bot.conftest import Slack, until
 from tests.conftest import Account
 from tests.fixtures import example
 from tests.renderers.slack_limits import assert_slack_limits
-from tests.slack import CHANNEL, Poster, quick_task
+from tests.slack import ASSIGNEE, CHANNEL, Poster, quick_task
 from tests.slack_stub import SlackStub
 
 Jobs = Callable[[], Awaitable[int]]
@@ -291,3 +292,16 @@ async def test_fifty_assignees_stay_within_slack_limits(
     assert " more" in text_of(slack_stub, CHANNEL[1])
     assert "*1 of 50 approvals*" in text_of(slack_stub, CHANNEL[1])
     assert not services.store.load(ref).delivery_problems
+
+
+async def test_a_task_posted_before_teams_still_answers_for_its_assignee(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services) -> None:
+    """Its Slack assignee was kept in the older `slack-user` key only."""
+    ref = await post_task(quick_task(), assignee_email=ASSIGNEE[1])
+    services.redis.delete(keys.task_slack_assignees(ref))
+    await slack.click(ASSIGNEE, "inloop_quick:0", quick_value(ref, 0), channel=dm(ASSIGNEE))
+    (refused,) = await slack_stub.wait_for("response_url")
+    assert refused.args["text"] == "This task is not assigned to you, so nothing was changed."
+    services.redis.set(keys.task_slack_user(ref), ASSIGNEE[0])
+    await slack.click(ASSIGNEE, "inloop_quick:0", quick_value(ref, 0), channel=dm(ASSIGNEE))
+    await until(lambda: services.store.load(ref).status == "completed")
