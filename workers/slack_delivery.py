@@ -117,6 +117,8 @@ class Delivery:
         if not task.open:
             return f"not delivered: the task is {task.status}"
         posted = self.deliver_new(task)
+        if _shown(self.store.load(ref)) != _shown(task):  # answered while we posted
+            self.update_messages(ref)
         return f"delivered to {posted} targets"
 
     def deliver_new(self, task: Task) -> int:
@@ -189,12 +191,8 @@ class Delivery:
 
     def update_messages(self, ref: str) -> str:
         """Bring every Slack message of the task up to date (progress, claim, outcome),
-        with a note per new response in each channel message's thread; an open task
-        first reaches the assignees it gained."""
+        with a note per new response in each channel message's thread."""
         task = self.store.load(ref)
-        if task.open:
-            self.deliver_new(task)
-            task = self.store.load(ref)
         self._progress_notes(task)
         creator = self.creator(task)
         messages = self.messages(task)
@@ -240,3 +238,7 @@ class Delivery:
             log.warning("cannot update Slack message %s/%s of task %s: %s", message.channel,
                         message.ts, task.ref, error.response.get("error"))
 
+
+def _shown(task: Task) -> tuple[Any, ...]:
+    """What a task's messages show that can change while it is open."""
+    return task.status, len(task.responses), task.claimed_by, len(task.assignees)

@@ -14,9 +14,11 @@ from aiohttp.test_utils import TestClient
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from api.domain.approval import Actor
 from api.runtime import Services
 from api.settings import Settings
 from api.store import keys
+from bot.clients import web_client
 from bot.listeners.home import pending_tasks
 from renderers.slack_ids import (
     ACTION_CLAIM,
@@ -34,6 +36,7 @@ from tests.fixtures import example
 from tests.renderers.slack_limits import assert_slack_limits
 from tests.slack import ASSIGNEE, CHANNEL, Poster, quick_task
 from tests.slack_stub import SlackStub
+from workers.slack_delivery import Delivery
 
 Jobs = Callable[[], Awaitable[int]]
 User = tuple[str, str, str]
@@ -305,3 +308,28 @@ async def test_a_task_posted_before_teams_still_answers_for_its_assignee(
     services.redis.set(keys.task_slack_user(ref), ASSIGNEE[0])
     await slack.click(ASSIGNEE, "inloop_quick:0", quick_value(ref, 0), channel=dm(ASSIGNEE))
     await until(lambda: services.store.load(ref).status == "completed")
+
+
+async def test_a_response_while_posting_shows_on_every_message(
+        client: TestClient, account: Account, slack_stub: SlackStub, services: Services,
+        team: list[dict[str, str]]) -> None:
+    """Alice answers right after her DM is posted, before the task records it (so the
+    response enqueues no update): the delivery itself brings every DM up to date."""
+    body = quick_task(assignees=team, approval={"required": 2, **DECIDE})
+    created = await (await client.post("/api/v1/tasks", json=body,
+                                       headers=account.headers)).json()
+    ref = account.ref(created["task_id"])
+    slack_client = web_client(services.settings)
+    post = slack_client.chat_postMessage
+
+    def post_then_answer(**message: Any) -> Any:
+        posted = post(**message)
+        if not services.store.load(ref).responses:
+            alice = Actor(channel="api", id=team[0]["member_id"], name="Alice")
+            services.approvals.respond(services.store.load(ref), alice, {"decision": "Approve"})
+        return posted
+
+    slack_client.chat_postMessage = post_then_answer  # type: ignore[method-assign]
+    Delivery(services, slack_client).deliver(ref)
+    for user in (ALICE, BOB, CAROL):
+        assert "*1 of 2 approvals*" in text_of(slack_stub, dm(user))
