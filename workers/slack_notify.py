@@ -44,6 +44,8 @@ class Threads:
 
     def notify(self, ref: str, kind: str, detail: dict[str, Any]) -> str:
         task = self.delivery.store.load(ref)
+        if not self.state.delivered(ref):  # not a Slack task (or Slack is off)
+            return f"{kind}: the task is not in Slack"
         handlers: dict[str, Callable[[Task, dict[str, Any]], Replies]] = {
             "reminder": self._reminder, "reassigned": self._reassigned,
             "escalated": self._escalated}

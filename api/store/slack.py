@@ -96,6 +96,10 @@ class SlackState:
     def was_sent(self, ref: str, target: str) -> bool:
         return bool(self.redis.sismember(keys.task_slack_sent(ref), target))
 
+    def delivered(self, ref: str) -> bool:
+        """Whether the task went to Slack at all (some target settled)."""
+        return bool(self.redis.scard(keys.task_slack_sent(ref)))
+
     def mark_sent(self, ref: str, target: str) -> None:
         self.redis.sadd(keys.task_slack_sent(ref), target)
 

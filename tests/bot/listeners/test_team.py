@@ -37,6 +37,7 @@ from tests.renderers.slack_limits import assert_slack_limits
 from tests.slack import ASSIGNEE, CHANNEL, Poster, quick_task
 from tests.slack_stub import SlackStub
 from workers.slack_delivery import Delivery
+from workers.slack_notify import Threads
 
 Jobs = Callable[[], Awaitable[int]]
 User = tuple[str, str, str]
@@ -333,3 +334,15 @@ async def test_a_response_while_posting_shows_on_every_message(
     Delivery(services, slack_client).deliver(ref)
     for user in (ALICE, BOB, CAROL):
         assert "*1 of 2 approvals*" in text_of(slack_stub, dm(user))
+
+
+async def test_a_task_that_never_went_to_slack_is_not_notified_there(
+        client: TestClient, account: Account, slack_stub: SlackStub, services: Services,
+        team: list[dict[str, str]]) -> None:
+    created = await (await client.post("/api/v1/tasks", json=quick_task(assignees=team),
+                                       headers=account.headers)).json()
+    ref = account.ref(created["task_id"])  # its delivery job never ran (Slack off then)
+    detail = {"added": [{"email": DAVE[1], "name": "Dave"}], "removed": []}
+    threads = Threads(Delivery(services, web_client(services.settings)))
+    assert threads.notify(ref, "escalated", detail) == "escalated: the task is not in Slack"
+    assert not slack_stub.calls and not services.store.load(ref).delivery_problems
