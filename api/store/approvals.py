@@ -250,6 +250,8 @@ class TeamStore:
 
         effects.index += [(index(a), False) for a in removed if a not in task.assignees]
         effects.index += [(index(a), True) for a in added]
+        if any(a.member_id is None for a in added):
+            task.requires_otp = True  # an external assignee verifies their address
         effects.mail.append((email_only(added, self.mail_members), kind))
 
     # -- children ---------------------------------------------------------------------
