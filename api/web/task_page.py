@@ -27,15 +27,16 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def timeline(task: Task, creator: str, deliveries: list[dict[str, Any]]) -> list[str]:
-    """What happened to the task, oldest first, as sentences."""
+def timeline(task: Task, creator: str,
+             deliveries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """What happened to the task, oldest first: (when, a sentence)."""
     events = [(task.created_at, f"created by {creator}")]
     events += [(datetime.fromtimestamp(float(sent.ts), UTC), f"delivered to Slack ({sent.channel})")
                for sent in task.external_message_ids]
     events += [(p.at, f"Slack delivery problem: {p.message}") for p in task.delivery_problems]
     events += _end(task)
     events += [_sink_event(d) for d in deliveries if d["attempts"]]
-    return [f"{_when(moment)}: {text}" for moment, text in sorted(events, key=lambda e: e[0])]
+    return [(_when(moment), text) for moment, text in sorted(events, key=lambda e: e[0])]
 
 
 def _end(task: Task) -> list[tuple[datetime, str]]:

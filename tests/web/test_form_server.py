@@ -249,4 +249,4 @@ async def test_a_link_answer_names_the_assignee_or_anyone_with_the_link(
     for extra, name in cases:
         task = await answer_by_link(client, account, services, extra)
         assert task.completed_by == CompletedBy(channel="web", id="link", name=name)
-        assert timeline(task, "someone", [])[-1].endswith(f"answered by {name} via web")
+        assert timeline(task, "someone", [])[-1][1].endswith(f"answered by {name} via web")
