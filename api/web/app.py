@@ -9,7 +9,7 @@ URL map (prefix + route):
   GET  /t/{link_id}/verify                external assignee: email-code page
   POST /t/{link_id}/verify/send           send (or resend) the code
   POST /t/{link_id}/verify                check the code -> task session cookie
-  /dashboard...                            see api.web.dashboard, task_page, sign_in,
+  /dashboard...                            see api.web.dashboard, live, task_page, sign_in,
                                            settings, tokens
 The root serves /static/... and /assets/... (pages.STATIC_DIR, CSS and JS of every page).
 """
@@ -28,7 +28,7 @@ from api.domain.errors import InloopError
 from api.runtime import Services
 from api.store.codes import CodePolicy, EmailCodes
 from api.web import codes as otp_pages
-from api.web import dashboard, files, form, settings, sign_in, task_page, tokens
+from api.web import dashboard, files, form, live, settings, sign_in, task_page, tokens
 from api.web.pages import WebContext, message
 from api.web.session import CSRF, CsrfSigner
 
@@ -80,8 +80,8 @@ def create_web_apps() -> dict[str, web.Application]:
     for app in apps.values():
         app[CSRF] = signer
     _form_routes(apps["/t"].router)
-    for register in (sign_in.register, dashboard.register, task_page.register,
-                     settings.register, tokens.register):
+    for register in (sign_in.register, dashboard.register, live.register,
+                     task_page.register, settings.register, tokens.register):
         register(apps["/dashboard"])
     return apps
 
