@@ -10,10 +10,12 @@ from aiohttp import web
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
+from api.approvals import Approvals
 from api.crypto import SecretBox
 from api.service import FileAnswers, TaskService
 from api.settings import Settings
 from api.store import connection
+from api.store.approvals import TeamStore
 from api.store.directory import Directory
 from api.store.drafts import Drafts
 from api.store.feed import TaskFeed
@@ -37,6 +39,7 @@ class Services:
     tasks: TaskService
     file_answers: FileAnswers
     secrets: SecretBox | None  # None without INLOOP_SECRET_KEY: nothing may be sealed
+    approvals: Approvals  # teams of approvers: respond, claim, reassign, history
 
     def async_redis(self) -> AsyncRedis:
         """A new asyncio client (one per event loop) on the same server."""
@@ -70,10 +73,15 @@ def build_services(settings: Settings) -> Services:
     directory, files, drafts = Directory(redis), FileClaims(redis), Drafts(redis)
     tasks = TaskService(store, directory, files, base_url=settings.base_url,
                         slack_enabled=settings.slack_delivery_enabled,
-                        allow_private_webhooks=settings.allow_private_webhooks)
+                        allow_private_webhooks=settings.allow_private_webhooks,
+                        mail_enabled=bool(settings.smtp_url),
+                        min_schedule_s=settings.min_schedule_s)
+    team = TeamStore(store, mail=bool(settings.smtp_url),
+                     mail_members=not settings.slack_delivery_enabled)
     file_answers = FileAnswers(files, drafts, LocalFileStorage(settings.files_dir),
                                base_url=settings.base_url)
     key = settings.secret_key
     return Services(settings, redis, jobs, store, drafts, files,
                     Listing(store, settings.max_page_bytes), directory, tasks, file_answers,
-                    SecretBox(key.get_secret_value()) if key else None)
+                    SecretBox(key.get_secret_value()) if key else None,
+                    Approvals(tasks, team, tasks.resolver))

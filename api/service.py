@@ -12,6 +12,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from api.assignees import Resolver
+from api.domain.approval import Assignee
 from api.domain.errors import BlockedAddress, Detail, InvalidRequest, NotFound, TooManyFiles
 from api.domain.events import Attempt
 from api.domain.fields import UPLOAD_KINDS, FileRef, validate_answers
@@ -20,6 +22,7 @@ from api.domain.uploads import MAX_FILES_PER_TASK
 from api.domain.validation import parse_task
 from api.domain.webhooks import WebhookSecret
 from api.netguard import resolve_checked
+from api.store.approvals import email_only
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.directory import Directory, Principal
 from api.store.drafts import Drafts
@@ -35,13 +38,16 @@ def body_hash(raw: Any) -> str:
 class TaskService:
     def __init__(self, store: TaskStore, directory: Directory, files: FileClaims, *,
                  base_url: str, slack_enabled: bool = False,
-                 allow_private_webhooks: bool = False) -> None:
+                 allow_private_webhooks: bool = False, mail_enabled: bool = False,
+                 min_schedule_s: int = 60) -> None:
         self.store = store
         self.directory = directory
         self.files = files
         self.base_url = base_url.rstrip("/")
         self.slack_enabled = slack_enabled
         self.allow_private_webhooks = allow_private_webhooks
+        self.mail_enabled = mail_enabled  # SMTP is configured: email-only assignees get mail
+        self.resolver = Resolver(directory, store, min_schedule_s=min_schedule_s)
 
     def create(self, principal: Principal, raw: Any) -> tuple[dict[str, Any], bool]:
         """Validate and store a task: `(201 body, replayed)`."""
@@ -52,7 +58,8 @@ class TaskService:
             if replayed is not None:
                 return replayed, True
         resolved, details = self._resolve_assignee(principal, body)
-        details += self._check_sinks(body)
+        team, more = self.resolver.team(principal.org_id, principal.member.id, body, resolved)
+        details += more + self._check_sinks(body)
         if details:
             raise InvalidRequest(details)
         secrets_ = [self._secret(s) for s in body.sinks]
@@ -61,19 +68,26 @@ class TaskService:
         return self.store.create(body, org_id=principal.org_id,
                                  created_by=principal.member.id, body_hash=digest,
                                  secrets=secrets_, revealed=revealed,
-                                 slack=self._to_slack(body, resolved), **self.new_link(),
-                                 **resolved)
+                                 slack=self._to_slack(body, team["assignees"]),
+                                 mail=self._mail(team), **self.new_link(), **resolved, **team)
 
     def new_link(self) -> dict[str, str]:
         """A new task's web link: its id and the URL the assignee opens."""
         link_id = str(uuid.uuid4())
         return {"link_id": link_id, "url": f"{self.base_url}/t/{link_id}"}
 
-    def _to_slack(self, body: TaskCreate, resolved: dict[str, Any]) -> bool:
+    def _to_slack(self, body: TaskCreate, assignees: list[Assignee]) -> bool:
         """Whether the new task is posted in Slack: delivery is on and it has an assignee
         (a member's email finds their Slack user) or a channel."""
-        return self.slack_enabled and bool(resolved.get("assignee_email")
-                                           or body.assignee_email or body.slack_channel)
+        return self.slack_enabled and bool(any(a.email for a in assignees)
+                                           or body.slack_channel)
+
+    def _mail(self, team: dict[str, Any]) -> list[str]:
+        """Who gets a new team task's link by email: its email-only assignees (HPI tasks
+        are unchanged: their integrator hands the link over)."""
+        if not (self.mail_enabled and team["team"]):
+            return []
+        return email_only(team["assignees"], mail_members=not self.slack_enabled)
 
     def _resolve_assignee(self, principal: Principal,
                           body: TaskCreate) -> tuple[dict[str, Any], list[Detail]]:
@@ -138,11 +152,15 @@ class TaskService:
 
     def complete(self, task: Task, data: dict[str, Any], by: CompletedBy) -> Task:
         """Validate every answer of the task like a form submission, then complete it."""
+        return self.store.complete(task.ref, self.checked_answers(task, data), by)
+
+    def checked_answers(self, task: Task, data: dict[str, Any]) -> dict[str, Any]:
+        """The answers as the form's rules clean them; 400 with every violation."""
         clean, details = validate_answers(task.fields(), data)
         details += self._unclaimed_files(task, clean)
         if details:
             raise InvalidRequest(details)
-        return self.store.complete(task.ref, clean, by)
+        return clean
 
 
 class FileAnswers:
@@ -186,7 +204,7 @@ class FileAnswers:
         if not any(f.name == field and f.kind in UPLOAD_KINDS for f in task.fields()):
             raise NotFound("no such file field")
         value: Any = task.data.get(field)
-        if value is None and task.status == "pending":
+        if value is None and task.open:
             value = self.drafts.load(task.ref).get(field)
         if not isinstance(value, dict):
             raise NotFound("no file was uploaded for this field")

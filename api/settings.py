@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     )
     sink_retry_schedule: list[int] = Field(default_factory=lambda: [5, 30, 120, 600, 3600])
     worker_ttl_s: int = 420
+    # The shortest timer a task may set (remind, escalate, claim_ttl); tests lower it.
+    min_schedule_s: int = Field(default=60, ge=1)
     maintenance_interval_s: int = 600
     # Sink deliveries (issue 5). RQ marks a running job abandoned once its heartbeat is
     # older than job_monitoring_interval_s + job_heartbeat_grace_s (RQ's own grace is 60).

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from api.domain.errors import Detail
 from api.domain.fields import FormField, validate_answers
@@ -100,6 +101,45 @@ class Response(BaseModel):
     assignee: str | None = None  # the Assignee.key it answers for, if any
 
 
+class Claim(BaseModel):
+    """Who holds a claimed (`in_progress`) task: nobody else may answer until it is
+    released, by them, by an admin's take-over or after `approval.claim_ttl`."""
+
+    id: str
+    name: str
+    at: datetime
+
+
+class TeamRecord(BaseModel):
+    """What a stored task keeps of its team: the resolved assignees, the rules given at
+    creation and the lifecycle (responses, claim, reminders, escalation)."""
+
+    assignees: list[Assignee] = Field(default_factory=list)
+    approval: Approval | None = None
+    remind: Remind | None = None
+    escalate: Escalate | None = None
+    on_expiry: OnExpiry | None = None
+    parent_task_id: str | None = None
+    responses: list[Response] = Field(default_factory=list)
+    outcome: Outcome | None = None
+    claimed_by: Claim | None = None
+    escalated_at: datetime | None = None
+    reminders_sent: int = 0
+    cancelled_by: Actor | None = None
+    team: SkipJsonSchema[bool] = False  # created with `assignees` or `approval`
+
+    @property
+    def is_team(self) -> bool:
+        """A team task (created with `assignees` or `approval`): only its assignees (and
+        admins, on behalf) respond. An HPI-only task keeps HPI's rule: any token may."""
+        return self.team
+
+    @property
+    def multi_response(self) -> bool:
+        """More than one response is needed: `/wait` and sinks show `responses`."""
+        return required_count(self.approval, self.assignees) > 1
+
+
 def required_count(approval: Approval | None, assignees: Sequence[Assignee]) -> int:
     """How many distinct responses end the task."""
     if approval is None:
@@ -126,6 +166,43 @@ def verdict(approval: Approval | None, assignees: Sequence[Assignee],
         return None
     has_decision = approval is not None and approval.decision_field is not None
     return "approved" if has_decision else "completed"
+
+
+def responded(record: TeamRecord) -> dict[str, Response]:
+    """Each assignee's response, by Assignee.key."""
+    return {r.assignee: r for r in record.responses if r.assignee is not None}
+
+
+def waiting_for(record: TeamRecord) -> list[Assignee]:
+    """The assignees who have not responded yet."""
+    done = responded(record)
+    return [a for a in record.assignees if a.key not in done]
+
+
+def progress(record: TeamRecord) -> list[tuple[Assignee, Response | None]]:
+    """Per assignee, in order: their response, or None while waiting."""
+    done = responded(record)
+    return [(a, done.get(a.key)) for a in record.assignees]
+
+
+def find_assignee(record: TeamRecord, member_id: str | None = None,
+                  email: str | None = None) -> Assignee | None:
+    """The assignee who is this member (by id) or this address (case-insensitive)."""
+    for assignee in record.assignees:
+        if member_id and assignee.member_id == member_id:
+            return assignee
+        if email and assignee.email and assignee.email.lower() == email.lower():
+            return assignee
+    return None
+
+
+def default_answer(record: TeamRecord) -> tuple[dict[str, Any], Outcome]:
+    """The data and outcome of the default answer on expiry (`on_expiry`)."""
+    data = dict(record.on_expiry.complete_with) if record.on_expiry else {}
+    decision = decision_of(record.approval, data)
+    outcome: Outcome = ("completed" if decision is None
+                        else "rejected" if decision == "reject" else "approved")
+    return data, outcome
 
 
 def check_approval(approval: Approval, fields: Sequence[FormField], assignees: int,
@@ -191,3 +268,36 @@ class TeamFields(Shape):
             if len(set(seen)) != len(seen):
                 raise ValueError("each assignee may be listed once")
         return value
+
+
+class ClaimRequest(Shape):
+    """`POST /api/v1/tasks/{id}/claim` body (optional)."""
+
+    take_over: bool = False  # an admin token takes over someone else's claim
+
+
+class ReassignRequest(Shape):
+    """`POST /api/v1/tasks/{id}/reassign` body: `from` defaults to the caller's place."""
+
+    from_: AssigneeIn | None = Field(default=None, alias="from")
+    to: AssigneeIn
+    reason: Annotated[str, Limit(max_length=2000)] | None = None
+
+
+HistoryKind = Literal["created", "delivered", "claimed", "released", "responded",
+                      "reassigned", "reminded", "escalated", "completed", "cancelled",
+                      "failed", "sink"]
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    kind: HistoryKind
+    by: Actor | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class History(BaseModel):
+    """`GET /api/v1/tasks/{id}/history` body: the audit trail in time order."""
+
+    task_id: str
+    entries: list[HistoryEntry]

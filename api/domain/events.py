@@ -1,5 +1,6 @@
-"""Sink events: the JSON body every sink receives when a task ends, and the outcome of one
-attempt to deliver it. Pure."""
+"""Sink events: the JSON body every sink receives when a task ends (or, opted in, when a
+multi-response task records a response), and the outcome of one attempt to deliver it.
+Pure."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from api.domain.task import Task
 EVENT_TYPES = {"completed": "task.completed", "cancelled": "task.cancelled",
                "failed": "task.failed"}
 TASK_FIELDS = ("task_id", "status", "title", "data", "completed_at", "completed_by", "errors",
-               "cancel_reason", "corr_id", "process_id", "process_step", "payload")
+               "cancel_reason", "corr_id", "process_id", "process_step", "payload",
+               "outcome", "responses")
+RESPONDED = "responded"  # its events are "responded:{n}", n counting the responses from 1
 EVENT_NAMESPACE = uuid.UUID("6f1f6c0e-3c55-4b8e-9d0a-1a4b8f3f1e11")
 
 
@@ -22,15 +25,30 @@ def event_id(ref: str, event: str) -> str:
     return "evt_" + uuid.uuid5(EVENT_NAMESPACE, f"{ref}:{event}").hex
 
 
-def event_body(task: Task, event: str) -> dict[str, Any]:
-    """The event for `task` having ended with `event`; `id` is stable across redeliveries.
+def responded_event(n: int) -> str:
+    return f"{RESPONDED}:{n}"
 
-    `created_at` is when the task ended (`ended_at`, set by the transition itself).
+
+def event_kind(event: str) -> str:
+    """completed, cancelled, failed or responded (of `responded:{n}`)."""
+    return event.partition(":")[0]
+
+
+def event_body(task: Task, event: str) -> dict[str, Any]:
+    """The event for `task` having ended with `event` (or its response number n, for
+    `responded:{n}`); `id` is stable across redeliveries.
+
+    `created_at` is when the task ended (`ended_at`, set by the transition itself), or when
+    the response came; a responded event carries that `response` too.
     """
     shown = task.model_dump(mode="json", include=set(TASK_FIELDS))
-    return {"id": event_id(task.ref, event), "type": EVENT_TYPES[event],
+    body = {"id": event_id(task.ref, event), "type": f"task.{event_kind(event)}",
             "created_at": task.model_dump(mode="json", include={"ended_at"})["ended_at"],
             "task": {name: shown[name] for name in TASK_FIELDS}}
+    if event_kind(event) == RESPONDED:
+        response = shown["responses"][int(event.partition(":")[2]) - 1]
+        body.update(created_at=response["at"], response=response)
+    return body
 
 
 @dataclass(frozen=True)

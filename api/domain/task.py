@@ -20,11 +20,15 @@ from urllib.parse import urlsplit
 from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from api.domain.approval import Outcome, Response, TeamFields, TeamRecord
 from api.domain.fields import MAX_YEAR, MIN_YEAR, FormField, within_years
 from api.domain.limits import RECORD, Email, Limit, Shape, in_request
 
-Status = Literal["pending", "completed", "cancelled", "failed"]
-SinkEvent = Literal["completed", "cancelled", "failed"]
+# in_progress: claimed by one person (api.domain.approval.Claim); still open, like pending.
+Status = Literal["pending", "in_progress", "completed", "cancelled", "failed"]
+OPEN_STATUSES = ("pending", "in_progress")
+# `responded` (opt-in) fires for each response of a multi-response task.
+SinkEvent = Literal["completed", "cancelled", "failed", "responded"]
 Priority = Literal["low", "medium", "high", "urgent"]
 Severity = Literal["info", "success", "warning", "error"]
 Channel = Literal["slack", "web", "api"]
@@ -193,8 +197,8 @@ class TaskFields(Shape):
         return [f for step in self.steps for f in step.fields()]
 
 
-class TaskCreate(TaskFields):
-    """`POST /api/v1/tasks` body."""
+class TaskCreate(TeamFields, TaskFields):
+    """`POST /api/v1/tasks` body: HPI's fields and a team's (api.domain.approval)."""
 
     task_id: str | None = Field(
         default=None,
@@ -208,9 +212,17 @@ class TaskCreate(TaskFields):
             raise ValueError("give assignee_member_id or assignee_email, not both")
         return value
 
+    @field_validator("assignees")
+    @classmethod
+    def _one_form(cls, value: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
+        hpi = ("assignee_member_id", "assignee_email", "assignee_name", "assignee_phone")
+        if value is not None and any(info.data.get(name) for name in hpi):
+            raise ValueError("give assignees or the assignee_* fields, not both")
+        return value
+
 
 class CompletedBy(BaseModel):
-    channel: Channel
+    channel: Channel | Literal["system"]  # system: the default answer on expiry
     id: str
     name: str
 
@@ -247,7 +259,7 @@ def upgrade(record: dict[str, Any]) -> dict[str, Any]:
 
 
 # The docstring is the OpenAPI description; stored tasks are read with `Task.read`.
-class Task(TaskFields):
+class Task(TaskFields, TeamRecord):
     """A stored task: the request plus its lifecycle. Sink secrets live elsewhere."""
 
     task_id: str
@@ -278,6 +290,11 @@ class Task(TaskFields):
         return cls.model_validate(upgrade(json.loads(raw)), context=RECORD)
 
     @property
+    def open(self) -> bool:
+        """Still accepting answers: pending or claimed (in_progress)."""
+        return self.status in OPEN_STATUSES
+
+    @property
     def ref(self) -> str:
         """See `task_ref`."""
         return task_ref(self.org_id, self.task_id)
@@ -288,7 +305,7 @@ class Task(TaskFields):
     def public(self, with_link: bool = True) -> dict[str, Any]:
         """The JSON returned by `GET /api/v1/tasks/{id}` (no sink secrets; without the
         answering link unless `with_link`)."""
-        hidden = {"schema_version"} if with_link else {"schema_version", "url", "link_id"}
+        hidden = {"schema_version", "team"} | (set() if with_link else {"url", "link_id"})
         body = self.model_dump(mode="json", exclude=hidden)
         for sink in body["sinks"]:
             sink.pop("secret", None)
@@ -315,10 +332,23 @@ class CancelRequest(Shape):
 
 
 class WaitResult(BaseModel):
+    """HPI's shape; `outcome` and `responses` only for a multi-response task."""
+
     task_id: str
     status: Status
     data: dict[str, Any]
     completed_at: datetime | None
+    outcome: Outcome | None = None
+    responses: list[Response] | None = None
+
+    @classmethod
+    def of(cls, task: Task) -> dict[str, Any]:
+        result = cls(task_id=task.task_id, status=task.status, data=task.data,
+                     completed_at=task.completed_at)
+        if task.multi_response:
+            result.outcome, result.responses = task.outcome, task.responses
+        return result.model_dump(mode="json", exclude=None if task.multi_response
+                                 else {"outcome", "responses"})
 
 
 class TaskPage(BaseModel):

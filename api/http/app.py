@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.domain.errors import Detail, InloopError, Unavailable
-from api.http import deliveries, files, openapi, tasks
+from api.http import approvals, deliveries, files, openapi, tasks
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -65,6 +65,7 @@ async def routing_errors(request: web.Request, handler: Handler) -> web.StreamRe
 def create_api_app() -> web.Application:
     """The /api/v1 sub-app; its handlers read the root's resources (request.config_dict)."""
     app = web.Application(middlewares=[routing_errors])
-    for register in (tasks.register, openapi.register, deliveries.register, files.register):
+    for register in (tasks.register, openapi.register, deliveries.register, files.register,
+                     approvals.register):
         register(app)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from api.domain.approval import Actor
 from api.domain.errors import Detail, InvalidRequest, Unauthorized
 from api.domain.validation import parse_json
 from api.runtime import AREDIS
@@ -29,6 +30,15 @@ async def principal(request: web.Request, scope: str) -> Principal:
     who = await authenticate(request.config_dict[AREDIS], token)
     who.require(scope)
     return who
+
+
+def actor_of(who: Principal) -> Actor:
+    """The token's member, acting over the API."""
+    return Actor(channel="api", id=who.member.id, name=who.member.name)
+
+
+def is_admin(who: Principal) -> bool:
+    return "admin" in who.scopes
 
 
 async def json_body(request: web.Request) -> Any:

@@ -29,7 +29,7 @@ async def api_upload(request: web.Request) -> web.Response:
                   and f.kind in UPLOAD_KINDS), None)
     if field is None:
         raise NotFound("no such file field")
-    if task.status != "pending":  # before reading the body; the claim re-checks atomically
+    if not task.open:  # before reading the body; the claim re-checks atomically
         raise Conflict(f"the task is {task.status}")
     data = await read_body(request, services.settings.max_upload_bytes)
     if not data:

@@ -8,6 +8,7 @@ from typing import Any, get_args
 from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
+from api.domain import approval
 from api.domain import task as models
 
 REF = "#/components/schemas/{model}"
@@ -16,7 +17,9 @@ _MODELS: list[tuple[type[Any], Any]] = [
     (models.TaskCreate, "validation"), (models.CompleteRequest, "validation"),
     (models.CancelRequest, "validation"), (models.TaskCreated, "serialization"),
     (models.Task, "serialization"), (models.WaitResult, "serialization"),
-    (models.TaskPage, "serialization"), (models.ErrorBody, "serialization")]
+    (models.TaskPage, "serialization"), (models.ErrorBody, "serialization"),
+    (approval.ClaimRequest, "validation"), (approval.ReassignRequest, "validation"),
+    (approval.History, "serialization")]
 _OBJECT = {"type": "object"}
 
 
@@ -30,8 +33,10 @@ def _json(model: type[Any], description: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     text = {400: "Invalid request (see details)", 401: "Missing or invalid token",
-            403: "Token lacks the scope", 404: "Unknown task (or another org's)",
-            409: "Task no longer pending, or task_id reused with another body",
+            403: "Token lacks the scope (or, on a team task, not an assignee)",
+            404: "Unknown task (or another org's)",
+            409: "Task ended, task_id reused with another body, a second response by "
+                 "one person, or a claim held by someone else",
             413: "Body over 1 MiB", 503: "Redis unreachable"}
     return {str(s): _json(models.ErrorBody, text[s]) for s in statuses}
 
@@ -70,14 +75,14 @@ def _paths() -> dict[str, Any]:
                        {"200": _json(models.TaskPage, "A page of tasks")}, 400,
                        params=[_param("status", enum=list(get_args(models.Status)))]
                        + [_param(n) for n in ("assignee", "tag", "process_id", "corr_id",
-                                              "cursor")]
+                                              "parent", "cursor")]
                        + [_param("limit", kind="integer", minimum=1, maximum=200)]),
         },
         "/api/v1/tasks/{task_id}": {
             "get": _op("Get a task", "tasks:read", {"200": _json(models.Task, "The task")},
                        404, params=tid)},
         "/api/v1/tasks/{task_id}/wait": {
-            "get": _op("Long-poll until the task leaves pending", "tasks:read",
+            "get": _op("Long-poll until the task ends (a claim does not end it)", "tasks:read",
                        {"200": _json(models.WaitResult, "Status now")}, 400, 404,
                        params=[*tid, _param("timeout", kind="number", minimum=0)])},
         "/api/v1/tasks/{task_id}/complete": {
@@ -89,6 +94,27 @@ def _paths() -> dict[str, Any]:
                         {"200": _json(models.Task, "Cancelled")}, 400, 404, 409,
                         body=models.CancelRequest, params=tid, body_required=False)},
         **_extra_paths(tid),
+        **_team_paths(tid),
+    }
+
+
+def _team_paths(tid: list[dict[str, Any]]) -> dict[str, Any]:
+    """Teams of approvers: claim, release, reassign, history (README "Teams of approvers")."""
+    def change(summary: str, body: type[Any] | None = None, **kw: Any) -> dict[str, Any]:
+        return {"post": _op(summary, "tasks:complete", {"200": _json(models.Task, "The task")},
+                            400, 404, 409, body=body, params=tid, **kw)}
+
+    return {
+        "/api/v1/tasks/{task_id}/claim": change(
+            "Claim a task (in_progress); admins may take over", approval.ClaimRequest,
+            body_required=False),
+        "/api/v1/tasks/{task_id}/release": change("Release a claim"),
+        "/api/v1/tasks/{task_id}/reassign": change("Move an assignee's place to another "
+                                                   "person", approval.ReassignRequest),
+        "/api/v1/tasks/{task_id}/history": {
+            "get": _op("The task's audit trail", "tasks:read",
+                       {"200": _json(approval.History, "Entries in time order")}, 404,
+                       params=tid)},
     }
 
 
@@ -122,6 +148,10 @@ def document() -> dict[str, Any]:
     task = schema["$defs"]["Task"]
     # Tokens without tasks:create/complete get tasks without their answering link.
     task["required"] = [name for name in task["required"] if name not in ("url", "link_id")]
+    # GET adds the children (computed at read, not stored).
+    task["properties"]["children"] = {"type": "array", "items": {
+        "type": "object", "properties": {"task_id": {"type": "string"},
+                                         "status": {"type": "string"}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "inloop", "version": "1",

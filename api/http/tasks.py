@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 
 from api.domain.errors import Detail, InvalidRequest
-from api.domain.task import CancelRequest, CompletedBy, CompleteRequest, Task, WaitResult
+from api.domain.task import (
+    CancelRequest,
+    CompleteRequest,
+    Status,
+    Task,
+    WaitResult,
+)
 from api.domain.validation import parse
-from api.http.deps import json_body, principal
+from api.http.deps import actor_of, is_admin, json_body, principal
 from api.runtime import AREDIS, HUB, SERVICES
 from api.store.directory import Principal
 from api.store.listing import Filters
 
-STATUSES = ("pending", "completed", "cancelled", "failed")
+STATUSES = get_args(Status)
 
 
 async def create_task(request: web.Request) -> web.Response:
@@ -34,7 +40,9 @@ async def read_task(request: web.Request, org_id: str) -> Task:
 
 async def get_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:read")
-    return web.json_response((await read_task(request, who.org_id)).public(who.sees_links))
+    task = await read_task(request, who.org_id)
+    children = await asyncio.to_thread(request.config_dict[SERVICES].approvals.children, task)
+    return web.json_response({**task.public(who.sees_links), "children": children})
 
 
 async def _assignee(request: web.Request, who: Principal) -> str | None:
@@ -57,7 +65,8 @@ async def _filters(request: web.Request, who: Principal) -> Filters:
         raise InvalidRequest([Detail("status", f"must be one of {', '.join(STATUSES)}")])
     assignee = await _assignee(request, who)
     return Filters(status=status, assignee=assignee, tag=query.get("tag"),
-                   process_id=query.get("process_id"), corr_id=query.get("corr_id"))
+                   process_id=query.get("process_id"), corr_id=query.get("corr_id"),
+                   parent=query.get("parent"))
 
 
 def _int_param(request: web.Request, name: str, default: float, low: float,
@@ -88,37 +97,35 @@ async def wait_task(request: web.Request) -> web.Response:
     settings = request.config_dict[SERVICES].settings
     timeout = _int_param(request, "timeout", settings.wait_default_s, 0, settings.wait_max_s)
     task = await read_task(request, who.org_id)
-    if task.status == "pending" and timeout > 0:
+    if task.open and timeout > 0:  # a claim never ends a wait
         store = request.config_dict[SERVICES].store
         expires_in = ((task.expires_at - store.clock()).total_seconds()
                       if task.expires_at else None)
         task = await request.config_dict[HUB].wait(
             task.ref, timeout, lambda: read_task(request, who.org_id), expires_in)
-    result = WaitResult(task_id=task.task_id, status=task.status, data=task.data,
-                        completed_at=task.completed_at)
-    return web.json_response(result.model_dump(mode="json"))
+    return web.json_response(WaitResult.of(task))
 
 
 async def complete_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:complete")
     task = await read_task(request, who.org_id)
     body = parse(CompleteRequest, await json_body(request))
-    by = CompletedBy(channel="api", id=who.member.id, name=who.member.name)
-    service = request.config_dict[SERVICES].tasks
-    done = await asyncio.to_thread(service.complete, task, body.data, by)
+    service = request.config_dict[SERVICES].approvals  # a team task records a response
+    done = await asyncio.to_thread(service.respond, task, actor_of(who), body.data,
+                                   admin=is_admin(who))
     return web.json_response(done.public())
 
 
 async def cancel_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:cancel")
     task = await read_task(request, who.org_id)
-    body = parse(CancelRequest, await _optional_json(request))
-    store = request.config_dict[SERVICES].store
-    done = await asyncio.to_thread(store.cancel, task.ref, body.reason)
+    body = parse(CancelRequest, await optional_json(request))
+    service = request.config_dict[SERVICES].approvals  # cancels the open children too
+    done = await asyncio.to_thread(service.cancel, task, body.reason, actor_of(who))
     return web.json_response(done.public())
 
 
-async def _optional_json(request: web.Request) -> Any:
+async def optional_json(request: web.Request) -> Any:
     if not request.can_read_body:
         return {}
     return await json_body(request)

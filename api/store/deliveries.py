@@ -20,7 +20,14 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from api.domain.errors import Conflict, NotFound
-from api.domain.events import EVENT_TYPES, Attempt, event_body, event_id
+from api.domain.events import (
+    EVENT_TYPES,
+    Attempt,
+    event_body,
+    event_id,
+    event_kind,
+    responded_event,
+)
 from api.domain.task import Task
 from api.store import keys
 from api.store.codec import text, text_hash
@@ -39,6 +46,13 @@ DELIVERY_ID = re.compile(r"^dlv_[0-9a-f]{32}$")
 def delivery_id(ref: str, event: str, index: int) -> str:
     digest = hashlib.sha256(sink_job_id(ref, event, index).encode()).hexdigest()
     return "dlv_" + digest[:32]
+
+
+def events_of(task: Task) -> list[str]:
+    """The task's events so far: one per response of a multi-response task, its end."""
+    responded = ([responded_event(n) for n in range(1, len(task.responses) + 1)]
+                 if task.multi_response else [])
+    return responded + ([task.status] if task.status in EVENT_TYPES else [])
 
 
 def _delete_job(job: Job, pipe: Pipeline) -> None:
@@ -104,11 +118,9 @@ class DeliveryLog:
     # -- reads ------------------------------------------------------------------------
 
     def for_task(self, task: Task) -> list[dict[str, Any]]:
-        """Every delivery the task's end calls for, recorded or still queued."""
-        if task.status not in EVENT_TYPES:
-            return []
-        return [self.view(task, task.status, index, sink)
-                for index, sink in enumerate(task.sinks) if task.status in sink.events]
+        """Every delivery the task's responses and end call for, recorded or queued."""
+        return [self.view(task, event, index, sink) for event in events_of(task)
+                for index, sink in enumerate(task.sinks) if event_kind(event) in sink.events]
 
     def view(self, task: Task, event: str, index: int, sink: Any) -> dict[str, Any]:
         did = delivery_id(task.ref, event, index)

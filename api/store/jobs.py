@@ -57,6 +57,14 @@ JOBS: dict[str, JobDef] = {
                            on_failure=_SINK_FAILED),
     "sink.nats": JobDef(SINK_PATH, "nats", _SINK_ID, retry="sink", on_failure=_SINK_FAILED),
     "sink.email": JobDef(SINK_PATH, "email", _SINK_ID, retry="sink", on_failure=_SINK_FAILED),
+    # Teams of approvers: timers (no-ops once the task ended or moved on), notifications.
+    "task.remind": JobDef("workers.timers.remind", "expiry", "remind:{0}:{1}"),  # ref, n
+    "task.escalate": JobDef("workers.timers.escalate", "expiry", "escalate:{0}"),
+    "task.release": JobDef("workers.timers.release", "expiry", "release:{0}:{1}"),  # ref, µs
+    # args (ref, kind, detail): a reminder, escalation or reassignment told in Slack.
+    "slack.notify": JobDef("workers.slack_notify.notify", "slack", retry="sink", paced=False),
+    "email.task_link": JobDef("workers.timers.mail_link", "email", retry="sink",
+                              result_ttl=0, describe="task link ({kind})"),
     "email.send_code": JobDef("workers.email_codes.send_code", "email", result_ttl=0,
                               describe="one-time code ({purpose})"),
     # Periodic: every `inloop worker` makes sure it is scheduled (Jobs.ensure_periodic).

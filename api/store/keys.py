@@ -10,6 +10,7 @@ Layout (all under the `inloop:` prefix):
   task:{ref}:draft            STRING  JSON answers saved between steps (Slack and web share it)
   task:{ref}:idem             STRING  sha256 of the create body + the original 201 response
   task:{ref}:files            SET     sha256 of files uploaded for the task
+  task:{ref}:history          LIST    JSON history entries (api.domain.approval.HistoryEntry)
   file:{sha256}:claims        SET     task refs that claimed the file (retention's check)
   file-claims:indexed         STRING  set once claims older than file:{sha256}:claims are in it
   link:{link_id}              STRING  task ref of a web link
@@ -19,6 +20,7 @@ Layout (all under the `inloop:` prefix):
   org:{org}:tag:{t}           ZSET    task refs with tag t
   org:{org}:process:{p}       ZSET    task refs of process p
   org:{org}:corr:{c}          ZSET    task refs with correlation id c
+  org:{org}:parent:{task_id}  ZSET    task refs of the children of the org's task task_id
   org:{id}                    HASH    organisation
   orgs:by-name                HASH    name -> org id
   member:{id}                 HASH    member
@@ -81,6 +83,10 @@ def task_draft(ref: str) -> str:
     return f"{PREFIX}task:{ref}:draft"
 
 
+def task_history(ref: str) -> str:
+    return f"{PREFIX}task:{ref}:history"
+
+
 def task_idempotency(ref: str) -> str:
     return f"{PREFIX}task:{ref}:idem"
 
@@ -107,7 +113,7 @@ def org_tasks(org_id: str) -> str:
 
 
 def org_index(org_id: str, kind: str, value: str) -> str:
-    """A secondary index zset: kind is one of status, assignee, tag, process, corr."""
+    """A secondary index zset: kind is one of status, assignee, tag, process, corr, parent."""
     return f"{PREFIX}org:{org_id}:{kind}:{value}"
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from redis import Redis
 
+from api.domain.approval import Assignee
 from api.domain.errors import Detail, InvalidRequest
 from api.domain.task import Task
 from api.store import keys
@@ -29,32 +30,43 @@ class Filters:
     tag: str | None = None
     process_id: str | None = None
     corr_id: str | None = None
+    parent: str | None = None
 
 
-def assignee_key(task: Task) -> str | None:
-    if task.assignee_member_id:
-        return task.assignee_member_id
-    return f"email:{task.assignee_email.lower()}" if task.assignee_email else None
+def assignee_index(assignee: Assignee) -> str:
+    """The assignee index's value: the member id, or `email:` and the address."""
+    return assignee.member_id or f"email:{(assignee.email or '').lower()}"
+
+
+def assignee_keys(task: Task) -> list[str]:
+    """The assignee indexes of a task: each of its assignees (the HPI fields resolve to
+    one), or the HPI fields of a record stored before teams."""
+    org = task.org_id
+    if task.assignees:
+        return [keys.org_index(org, "assignee", assignee_index(a)) for a in task.assignees]
+    if task.assignee_member_id or task.assignee_email:
+        return [keys.org_index(org, "assignee", assignee_index(Assignee(
+            member_id=task.assignee_member_id, email=task.assignee_email)))]
+    return []
 
 
 def index_keys(task: Task) -> list[str]:
     """The index sets a new (pending) task belongs to."""
     org = task.org_id
-    found = [keys.org_index(org, "status", task.status)]
-    assignee = assignee_key(task)
-    if assignee:
-        found.append(keys.org_index(org, "assignee", assignee))
+    found = [keys.org_index(org, "status", task.status), *assignee_keys(task)]
     found += [keys.org_index(org, "tag", tag) for tag in set(task.tags)]
     if task.process_id:
         found.append(keys.org_index(org, "process", task.process_id))
     if task.corr_id:
         found.append(keys.org_index(org, "corr", task.corr_id))
+    if task.parent_task_id:
+        found.append(keys.org_index(org, "parent", task.parent_task_id))
     return found
 
 
 def _filter_keys(org_id: str, f: Filters) -> list[str]:
     pairs = [("status", f.status), ("assignee", f.assignee), ("tag", f.tag),
-             ("process", f.process_id), ("corr", f.corr_id)]
+             ("process", f.process_id), ("corr", f.corr_id), ("parent", f.parent)]
     return [keys.org_index(org_id, kind, value) for kind, value in pairs if value]
 
 

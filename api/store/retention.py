@@ -23,7 +23,7 @@ from api.domain.events import EVENT_TYPES
 from api.domain.task import Task
 from api.store import keys
 from api.store.codec import text
-from api.store.deliveries import DeliveryLog, delivery_id
+from api.store.deliveries import DeliveryLog, delivery_id, events_of
 from api.store.files import FileClaims, FileStorage
 from api.store.listing import index_keys
 from api.store.tasks import TaskStore
@@ -140,8 +140,9 @@ def _delete(pipe: Pipeline, item: Removed) -> None:
     task, ref = item.task, item.task.ref
     pipe.delete(keys.task(ref), keys.task_secrets(ref), keys.task_draft(ref),
                 keys.task_idempotency(ref), keys.task_files(ref), keys.link(task.link_id),
-                keys.task_event(ref, task.status), keys.task_slack_user(ref),
-                keys.task_slack_sent(ref), keys.task_slack_grants(ref))
+                keys.task_slack_user(ref), keys.task_history(ref),
+                keys.task_slack_sent(ref), keys.task_slack_grants(ref),
+                *(keys.task_event(ref, event) for event in events_of(task)))
     pipe.zrem(keys.org_tasks(task.org_id), ref)
     for key in index_keys(task):
         pipe.zrem(key, ref)
@@ -150,6 +151,7 @@ def _delete(pipe: Pipeline, item: Removed) -> None:
     if item.slack_user:
         pipe.zrem(keys.slack_user_tasks(item.slack_user), ref)
     for index in range(len(task.sinks)):
-        did = delivery_id(ref, task.status, index)
-        pipe.delete(keys.delivery(did), keys.delivery_attempts(did))
-        pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
+        for event in events_of(task):
+            did = delivery_id(ref, event, index)
+            pipe.delete(keys.delivery(did), keys.delivery_attempts(did))
+            pipe.zrem(keys.DELIVERIES_GAVE_UP, did)

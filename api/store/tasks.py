@@ -10,19 +10,28 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from redis import Redis, WatchError
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from api import metrics
+from api.domain.approval import Actor, HistoryEntry, HistoryKind, default_answer
 from api.domain.errors import Conflict, NotFound
 from api.domain.events import EVENT_TYPES
-from api.domain.task import CompletedBy, Task, TaskCreate, TaskCreated, TaskError, task_ref
-from api.store import keys
+from api.domain.task import (
+    OPEN_STATUSES,
+    CompletedBy,
+    Task,
+    TaskCreate,
+    TaskCreated,
+    TaskError,
+    task_ref,
+)
+from api.store import keys, timers
 from api.store.codec import text
 from api.store.connection import confirm_replicated
 from api.store.jobs import Jobs
@@ -46,16 +55,17 @@ class TaskStore:
 
     def create(self, body: TaskCreate, *, org_id: str, created_by: str, body_hash: str,
                secrets: list[str | None], revealed: list[str | None], slack: bool = False,
-               **resolved: Any) -> tuple[dict[str, Any], bool]:
+               mail: Sequence[str] = (), **resolved: Any) -> tuple[dict[str, Any], bool]:
         """Store a new task; `(201 body, replayed)`. Same `task_id` + same body replays
         (within the org: another org's task_id is another task).
 
         `secrets` sign the sinks' webhooks; `revealed` are the ones shown in the response
         (generated ones: an integrator's own secret is never echoed). `slack` enqueues the
-        Slack delivery; `resolved` are the fields the service decided (assignee, link)."""
+        Slack delivery, `mail` the task's link to these addresses (email-only assignees);
+        `resolved` are the fields the service decided (assignees, link)."""
         task = self._new_task(body, org_id=org_id, created_by=created_by, **resolved)
         response = self._created_response(task, revealed)
-        new: dict[str, Any] = {"secrets": secrets, "slack": slack,
+        new: dict[str, Any] = {"secrets": secrets, "slack": slack, "mail": mail,
                                "idem": {"hash": body_hash, "response": response}}
         if body.task_id is None:  # a fresh uuid4 cannot collide: no need to watch
             with self.redis.pipeline() as pipe:
@@ -81,7 +91,7 @@ class TaskStore:
 
     def _new_task(self, body: TaskCreate, **fields: Any) -> Task:
         now = self.clock()
-        request = body.model_dump()
+        request = body.model_dump(exclude={"assignees"})  # stored resolved (`fields`)
         for sink in request["sinks"]:
             sink.pop("secret", None)  # secrets are kept apart from the readable task
         expires = now + timedelta(seconds=body.expires_in) if body.expires_in else None
@@ -122,7 +132,7 @@ class TaskStore:
         return response
 
     def _write_new(self, pipe: Pipeline, task: Task, secrets: list[str | None],
-                   idem: dict[str, Any], slack: bool) -> None:
+                   idem: dict[str, Any], slack: bool, mail: Sequence[str]) -> None:
         ref = task.ref
         pipe.set(keys.task(ref), task.model_dump_json())
         pipe.set(keys.task_secrets(ref), json.dumps(secrets))
@@ -136,6 +146,9 @@ class TaskStore:
             self.jobs.enqueue(pipe, "task.expire", ref, at=task.expires_at)
         if slack:
             self.jobs.enqueue(pipe, "slack.deliver", ref)
+        timers.on_create(self.jobs, pipe, task, mail)
+        note(pipe, ref, HistoryEntry(at=task.created_at, kind="created",
+                                     detail={"created_by": task.created_by}))
         pipe.publish(keys.EVENTS_CHANNEL, ref)
 
     # -- reads ------------------------------------------------------------------------
@@ -190,14 +203,16 @@ class TaskStore:
 
     def complete(self, ref: str, data: dict[str, Any], by: CompletedBy) -> Task:
         def done(task: Task, now: datetime) -> None:
+            if task.claimed_by is not None and task.claimed_by.id != by.id:
+                raise Conflict(f"the task is claimed by {task.claimed_by.name}")
             task.status, task.data = "completed", data
             task.completed_at, task.completed_by = now, by
 
         return self._end(ref, done, "completed")
 
-    def cancel(self, ref: str, reason: str | None) -> Task:
+    def cancel(self, ref: str, reason: str | None, by: Actor | None = None) -> Task:
         def cancelled(task: Task, now: datetime) -> None:
-            task.status, task.cancel_reason = "cancelled", reason
+            task.status, task.cancel_reason, task.cancelled_by = "cancelled", reason, by
 
         return self._end(ref, cancelled, "cancelled")
 
@@ -212,7 +227,7 @@ class TaskStore:
         ended task or one that never expires."""
         raw = self.redis.get(keys.task(ref))
         task = Task.read(raw) if raw is not None else None
-        if task is None or task.status != "pending" or task.expires_at is None:
+        if task is None or not task.open or task.expires_at is None:
             return None
         return (task.expires_at - self.clock()).total_seconds()
 
@@ -222,11 +237,12 @@ class TaskStore:
         if raw is None or not overdue(Task.read(raw), self.clock()):
             return None
         try:
-            task = self.fail(ref, [TaskError(code="expired", message="the task expired "
+            if Task.read(raw).on_expiry is not None:
+                return self._end(ref, _default_answer, "completed", late=True)
+            return self.fail(ref, [TaskError(code="expired", message="the task expired "
                                                  "before anyone answered it")])
         except Conflict:
             return None
-        return task
 
     def update(self, ref: str, change: Callable[[Task], None]) -> Task:
         """Apply a bookkeeping change (messages sent, delivery problems) in any status."""
@@ -234,7 +250,7 @@ class TaskStore:
         def write(pipe: Pipeline) -> Task:
             task = read(pipe, ref)
             change(task)
-            self._bump(task)
+            self.bump(task)
             pipe.multi()
             pipe.set(keys.task(ref), task.model_dump_json())
             pipe.publish(keys.EVENTS_CHANNEL, ref)
@@ -243,28 +259,42 @@ class TaskStore:
 
         return atomic(self.redis, write, keys.task(ref))
 
-    def _end(self, ref: str, change: Callable[[Task, datetime], None], event: str) -> Task:
+    def _end(self, ref: str, change: Callable[[Task, datetime], None], event: str, *,
+             late: bool = False) -> Task:
+        """End an open task; `late`: also once overdue (failing it, or the default answer)."""
 
         def write(pipe: Pipeline) -> Task:
             task = pending(pipe, ref)
-            if event != "failed" and overdue(task, self.clock()):
+            if not late and event != "failed" and overdue(task, self.clock()):
                 raise Conflict("the task has expired")
-            task.ended_at = self._bump(task)
+            task.ended_at = self.bump(task)
             change(task, task.ended_at)
             pipe.multi()
-            pipe.set(keys.task(ref), task.model_dump_json())
-            self._move_status(pipe, task)
-            pipe.delete(keys.task_draft(ref))
-            self._enqueue_event_jobs(pipe, task, event)
-            pipe.publish(keys.EVENTS_CHANNEL, ref)
+            self.write_end(pipe, task, event)
             pipe.execute()
             return task
 
-        ended = atomic(self.redis, write, keys.task(ref))
-        metrics.task_ended(ended)
-        # Acknowledged only once the replicas hold it (INLOOP_REDIS_MIN_REPLICAS).
-        confirm_replicated(self.redis, keys.task(ref), ended.model_dump_json())
-        return ended
+        return self.ended(atomic(self.redis, write, keys.task(ref)))
+
+    def write_end(self, pipe: Pipeline, task: Task, event: str) -> None:
+        """Queue in `pipe`'s MULTI what every ending writes: the record, its status index,
+        the history entry, the sink and Slack jobs and the waiters' wake-up."""
+        ref = task.ref
+        pipe.set(keys.task(ref), task.model_dump_json())
+        self.move_status(pipe, task)
+        pipe.delete(keys.task_draft(ref))
+        by = task.cancelled_by if event == "cancelled" else None
+        note(pipe, ref, HistoryEntry(at=task.updated_at, kind=cast(HistoryKind, event), by=by,
+                                     detail=_end_detail(task)))
+        self._enqueue_event_jobs(pipe, task, event)
+        pipe.publish(keys.EVENTS_CHANNEL, ref)
+
+    def ended(self, task: Task) -> Task:
+        """After an ending's EXEC: count it, and acknowledge it only once the replicas
+        hold it (INLOOP_REDIS_MIN_REPLICAS)."""
+        metrics.task_ended(task)
+        confirm_replicated(self.redis, keys.task(task.ref), task.model_dump_json())
+        return task
 
     def _enqueue_event_jobs(self, pipe: Pipeline, task: Task, event: str) -> None:
         ref = task.ref
@@ -274,14 +304,15 @@ class TaskStore:
         if task.external_message_ids:
             self.jobs.enqueue(pipe, "slack.update", ref)
 
-    def _move_status(self, pipe: Pipeline, task: Task) -> None:
-        pipe.zrem(keys.org_index(task.org_id, "status", "pending"), task.ref)
+    def move_status(self, pipe: Pipeline, task: Task) -> None:
+        for status in OPEN_STATUSES:
+            pipe.zrem(keys.org_index(task.org_id, "status", status), task.ref)
         pipe.zadd(keys.org_index(task.org_id, "status", task.status),
                   {task.ref: _score(task.created_at)})
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _bump(self, task: Task) -> datetime:
+    def bump(self, task: Task) -> datetime:
         now = self.clock()
         task.version += 1
         task.updated_at = now
@@ -300,8 +331,30 @@ def _of_org(raw: bytes | str | None, org_id: str) -> Task:
 
 
 def overdue(task: Task, now: datetime) -> bool:
-    """The one expiry rule: a pending task whose `expires_at` has come."""
-    return task.status == "pending" and task.expires_at is not None and task.expires_at <= now
+    """The one expiry rule: an open task whose `expires_at` has come."""
+    return task.open and task.expires_at is not None and task.expires_at <= now
+
+
+def _default_answer(task: Task, now: datetime) -> None:
+    """`on_expiry`: the task completes with its default answer, by the system."""
+    task.status, (task.data, task.outcome) = "completed", default_answer(task)
+    task.completed_at, task.completed_by = now, EXPIRY
+    task.claimed_by = None
+
+
+EXPIRY = CompletedBy(channel="system", id="expiry", name="default on expiry")
+
+
+def _end_detail(task: Task) -> dict[str, Any]:
+    detail = {"outcome": task.outcome, "reason": task.cancel_reason,
+              "errors": [e.code for e in task.errors] or None,
+              "by": task.completed_by.model_dump() if task.completed_by else None}
+    return {key: value for key, value in detail.items() if value is not None}
+
+
+def note(pipe: Pipeline, ref: str, entry: HistoryEntry) -> None:
+    """Append a history entry in `pipe`'s MULTI (api.store.history reads them)."""
+    pipe.rpush(keys.task_history(ref), entry.model_dump_json(exclude_none=True))
 
 
 def atomic(redis: Redis, write: Callable[[Pipeline], T], *watched: str) -> T:
@@ -326,7 +379,7 @@ def read(pipe: Redis | Pipeline, ref: str) -> Task:
 def pending(pipe: Pipeline, ref: str) -> Task:
     """The task, read inside a WATCH; Conflict once it has ended (it accepts nothing)."""
     task = read(pipe, ref)
-    if task.status != "pending":
+    if not task.open:
         raise Conflict(f"the task is {task.status}")
     return task
 

@@ -83,7 +83,7 @@ class WaitHub:
                 woken.clear()  # before the read: a wake-up after it is never lost
                 task = await _read_or_none(lambda: self._shared_read(ref, read))
                 remaining = deadline - loop.time()
-                if task is not None and (task.status != "pending" or remaining <= 0):
+                if task is not None and (not task.open or remaining <= 0):
                     return task
                 if remaining <= 0:
                     return await read()  # still failing at the deadline: let it raise

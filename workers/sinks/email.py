@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from api.domain.errors import SmtpUrlError
-from api.domain.events import Attempt
+from api.domain.events import Attempt, event_kind
 from api.domain.task import EmailSink, Task
 from api.settings import Settings
 from api.store.files import LocalFileStorage, signature_images
@@ -20,7 +20,8 @@ from renderers.values import display_value
 from workers.sinks.base import SinkCall, elapsed_ms
 from workers.smtp import SmtpConfig, send
 
-SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed"}
+SUBJECTS = {"completed": "Completed", "cancelled": "Cancelled", "failed": "Failed",
+            "responded": "Response"}
 # Characters of answers in the body (encoding a 1 MB body took about a second); the PDF
 # shows more, the task's data all.
 MAX_SUMMARY = 100_000
@@ -39,6 +40,10 @@ def summary(task: Task) -> str:
 
 
 def ending_text(task: Task, event: str) -> str:
+    if event_kind(event) == "responded":
+        response = task.responses[int(event.partition(":")[2]) - 1]
+        decision = f" ({response.decision})" if response.decision else ""
+        return f"{response.by.name} responded{decision}."
     if event == "completed":
         by = f" by {task.completed_by.name}" if task.completed_by else ""
         return f"The task was completed{by}.\n\n{summary(task)}"
@@ -52,7 +57,7 @@ def email_message(task: Task, event: str, *, sender: str, to: str, event_id: str
                   pdf: bytes | None = None) -> EmailMessage:
     """The email for a task's end; its Message-ID is the event id, for deduplication."""
     message = EmailMessage()
-    message["Subject"] = _BREAKS.sub(" ", f"{SUBJECTS[event]}: {task.title}")
+    message["Subject"] = _BREAKS.sub(" ", f"{SUBJECTS[event_kind(event)]}: {task.title}")
     message["From"], message["To"] = sender, to
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = f"<{event_id}@inloop>"
