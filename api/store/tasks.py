@@ -282,7 +282,7 @@ class TaskStore:
         ref = task.ref
         pipe.set(keys.task(ref), task.model_dump_json())
         self.move_status(pipe, task)
-        pipe.delete(keys.task_draft(ref))
+        pipe.delete(keys.task_draft(ref), keys.task_drafts(ref))
         by = task.cancelled_by if event == "cancelled" else None
         note(pipe, ref, HistoryEntry(at=task.updated_at, kind=cast(HistoryKind, event), by=by,
                                      detail=_end_detail(task)))

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from api.domain.task import Task
 from api.store.directory import Member
 from api.store.listing import Filters, Listing
+from api.web.team import shown
 
 # tab -> (label, statuses it shows)
 TABS = {"pending": ("Pending", ("pending",)), "in_progress": ("In progress", ("in_progress",)),
@@ -58,7 +59,11 @@ class ListQuery:
 
 
 def assignee(task: Task) -> str:
-    return task.assignee_name or task.assignee_email or ""
+    """Who the task is for: a team's first three names and "+N more"."""
+    if not task.is_team:
+        return task.assignee_name or task.assignee_email or ""
+    names = [shown(a) for a in task.assignees]
+    return ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _matches(task: Task, q: str) -> bool:
