@@ -15,8 +15,9 @@ from api.assignees import Resolver
 from api.domain.approval import Actor, Approval, Assignee, AssigneeIn, HistoryEntry
 from api.domain.errors import Conflict, Detail, InvalidRequest, NotFound
 from api.domain.task import Task
+from api.domain.teams import may_act
 from api.service import TaskService
-from api.store.approvals import TeamStore, may_act
+from api.store.approvals import TeamStore
 from api.store.history import HistoryLog
 
 PARENT_CANCELLED = "parent cancelled"

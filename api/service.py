@@ -18,11 +18,11 @@ from api.domain.errors import BlockedAddress, Detail, InvalidRequest, NotFound, 
 from api.domain.events import Attempt
 from api.domain.fields import UPLOAD_KINDS, FileRef, validate_answers
 from api.domain.task import CompletedBy, Task, TaskCreate, WebhookSink
+from api.domain.teams import email_only
 from api.domain.uploads import MAX_FILES_PER_TASK
 from api.domain.validation import parse_task
 from api.domain.webhooks import WebhookSecret
 from api.netguard import resolve_checked
-from api.store.approvals import email_only
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.directory import Directory, Principal
 from api.store.drafts import Drafts

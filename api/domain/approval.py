@@ -128,6 +128,11 @@ class TeamRecord(BaseModel):
     cancelled_by: Actor | None = None
     team: SkipJsonSchema[bool] = False  # created with `assignees` or `approval`
 
+    @field_validator("assignees", mode="before")
+    @classmethod
+    def _none_is_nobody(cls, value: Any) -> Any:
+        return [] if value is None else value  # a request's dump names no assignees
+
     @property
     def is_team(self) -> bool:
         """A team task (created with `assignees` or `approval`): only its assignees (and

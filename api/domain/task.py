@@ -259,7 +259,7 @@ def upgrade(record: dict[str, Any]) -> dict[str, Any]:
 
 
 # The docstring is the OpenAPI description; stored tasks are read with `Task.read`.
-class Task(TaskFields, TeamRecord):
+class Task(TeamRecord, TaskFields):
     """A stored task: the request plus its lifecycle. Sink secrets live elsewhere."""
 
     task_id: str

@@ -25,15 +25,16 @@ from api.domain.approval import (
     Response,
     decision_of,
     find_assignee,
-    verdict,
     waiting_for,
 )
 from api.domain.errors import Conflict, Detail, Forbidden, InvalidRequest
 from api.domain.events import responded_event
-from api.domain.task import CompletedBy, Task
+from api.domain.task import Task
+from api.domain.teams import email_only, may_act, place_of, responder, settle, shown
 from api.store import keys, timers
 from api.store.listing import assignee_index
-from api.store.tasks import TaskStore, atomic, note, overdue, pending
+from api.store.tasks import TaskStore, atomic, overdue, pending
+from api.store.trail import note
 
 
 class Skip(Exception):
@@ -59,18 +60,6 @@ class Effects:
 
 
 Change = Callable[[Task, datetime, Effects], None]
-
-
-def actor_assignee(task: Task, actor: Actor) -> Assignee | None:
-    """The assignee `actor` is: by member id, or by the address of an external one."""
-    return find_assignee(task, member_id=actor.id, email=actor.id if "@" in actor.id else None)
-
-
-def email_only(assignees: list[Assignee], mail_members: bool) -> list[str]:
-    """Addresses to mail a task's link to: external assignees, and members too when Slack
-    does not deliver (`mail_members`)."""
-    return [a.email for a in assignees
-            if a.email and (a.member_id is None or mail_members)]
 
 
 class TeamStore:
@@ -135,7 +124,7 @@ class TeamStore:
         """Record a response; it ends the task on a reject or once the quorum is met."""
 
         def change(task: Task, now: datetime, effects: Effects) -> None:
-            assignee = _responder(task, actor, admin)
+            assignee = responder(task, actor, admin)
             by = actor.model_copy(update={"on_behalf": assignee is None and task.is_team
                                           and bool(task.assignees)})
             response = Response(by=by, data=data, at=now,
@@ -145,7 +134,8 @@ class TeamStore:
             effects.note(now, "responded", by, decision=response.decision,
                          assignee=response.assignee)
             self._responded_events(task, effects)
-            _settle(task, now, effects, actor)
+            if settle(task, now, actor):
+                effects.event = "completed"
 
         return self.transition(ref, change)
 
@@ -200,13 +190,13 @@ class TeamStore:
     def reassign(self, ref: str, actor: Actor, to: Assignee, *, from_: Assignee | None,
                  reason: str | None, admin: bool = False) -> Task:
         def change(task: Task, now: datetime, effects: Effects) -> None:
-            old = _place(task, actor, from_, admin)
+            old = place_of(task, actor, from_, admin)
             if find_assignee(task, to.member_id, to.email) is not None:
                 raise InvalidRequest([Detail("to", "already an assignee of this task")])
             task.assignees[task.assignees.index(old)] = to
             if task.claimed_by and old.member_id == task.claimed_by.id:
                 task.claimed_by, task.status = None, "pending"
-            detail = {"from": _shown(old), "to": _shown(to), "reason": reason}
+            detail = {"from": shown(old), "to": shown(to), "reason": reason}
             effects.note(now, "reassigned", actor, **detail)
             effects.job("slack.notify", ref, "reassigned",
                         {**detail, "by": actor.model_dump()})
@@ -222,9 +212,9 @@ class TeamStore:
             if task.remind is None or task.reminders_sent != n - 1 or not waiting:
                 raise Skip
             task.reminders_sent = n
-            shown = [_shown(a) for a in waiting]
-            effects.note(now, "reminded", None, n=n, waiting=shown)
-            effects.job("slack.notify", ref, "reminder", {"n": n, "waiting": shown})
+            names = [shown(a) for a in waiting]
+            effects.note(now, "reminded", None, n=n, waiting=names)
+            effects.job("slack.notify", ref, "reminder", {"n": n, "waiting": names})
             effects.mail.append((email_only(waiting, self.mail_members), "reminder"))
             if task.remind.every and n < task.remind.max:
                 effects.job("task.remind", ref, n + 1,
@@ -244,8 +234,8 @@ class TeamStore:
                      or replace]
             task.assignees = people if replace else task.assignees + added
             task.escalated_at = now
-            detail = {"mode": task.escalate.mode, "added": [_shown(a) for a in added],
-                      "removed": [_shown(a) for a in removed]}
+            detail = {"mode": task.escalate.mode, "added": [shown(a) for a in added],
+                      "removed": [shown(a) for a in removed]}
             effects.note(now, "escalated", None, **detail)
             effects.job("slack.notify", ref, "escalated", detail)
             self._moved(task, effects, added=added, removed=removed, kind="escalated")
@@ -260,6 +250,8 @@ class TeamStore:
 
         effects.index += [(index(a), False) for a in removed if a not in task.assignees]
         effects.index += [(index(a), True) for a in added]
+        if any(a.member_id is None for a in added):
+            task.requires_otp = True  # an external assignee verifies their address
         effects.mail.append((email_only(added, self.mail_members), kind))
 
     # -- children ---------------------------------------------------------------------
@@ -270,65 +262,10 @@ class TeamStore:
         return [r.decode() for r in self.redis.zrange(key, 0, -1)]  # type: ignore[union-attr]
 
 
-# -- rules ----------------------------------------------------------------------------
-
-
-def may_act(task: Task, actor: Actor, admin: bool) -> Assignee | None:
-    """The actor's assignee entry; Forbidden for a non-assignee of a team task with
-    assignees, unless admin (any token of the org may act on other tasks)."""
-    assignee = actor_assignee(task, actor)
-    if assignee is None and task.is_team and task.assignees and not admin:
-        raise Forbidden("only the task's assignees (or an admin token) may do this")
-    return assignee
-
-
-def _responder(task: Task, actor: Actor, admin: bool) -> Assignee | None:
-    assignee = may_act(task, actor, admin)
-    if task.claimed_by is not None and task.claimed_by.id != actor.id:
-        raise Conflict(f"the task is claimed by {task.claimed_by.name}")
-    key = assignee.key if assignee else None
-    if any((key and r.assignee == key) or r.by.id == actor.id for r in task.responses):
-        raise Conflict("you have already responded to this task")
-    return assignee
-
-
-def _settle(task: Task, now: datetime, effects: Effects, actor: Actor) -> None:
-    """After a response: end the task on its verdict, else free the responder's claim."""
-    outcome = verdict(task.approval, task.assignees, task.responses)
-    if task.claimed_by is not None:
-        task.claimed_by, task.status = None, "pending"
-    if outcome is None:
-        return
-    last = task.responses[-1]
-    task.status, task.outcome, task.data = "completed", outcome, last.data
-    task.ended_at = task.completed_at = now
-    task.completed_by = CompletedBy(channel=actor.channel, id=actor.id, name=actor.name)
-    effects.event = "completed"
-
-
 def _unclaim(task: Task, now: datetime, effects: Effects, by: Actor | None,
              **detail: Any) -> None:
     task.claimed_by, task.status = None, "pending"
     effects.note(now, "released", by, **detail)
-
-
-def _place(task: Task, actor: Actor, from_: Assignee | None, admin: bool) -> Assignee:
-    """The assignee whose place is reassigned: `from_`, else the actor's own."""
-    own = actor_assignee(task, actor)
-    old = find_assignee(task, from_.member_id, from_.email) if from_ else own
-    if from_ is not None and old is None:
-        raise InvalidRequest([Detail("from", "not an assignee of this task")])
-    if old is None or (old != own and not admin):
-        if admin:
-            raise InvalidRequest([Detail("from", "say whose place to reassign")])
-        raise Forbidden("only an assignee (for their own place) or an admin may reassign")
-    if any(r.assignee == old.key for r in task.responses):
-        raise Conflict("that assignee has already responded")
-    return old
-
-
-def _shown(assignee: Assignee) -> dict[str, Any]:
-    return assignee.model_dump(exclude_none=True, exclude={"phone"})
 
 
 def _micros(moment: datetime) -> int:

@@ -11,6 +11,7 @@ from api.domain.task import Task
 from api.store import keys
 from api.store.deliveries import DeliveryLog
 from api.store.tasks import TaskStore
+from api.store.trail import note
 
 
 class HistoryLog:
@@ -20,7 +21,9 @@ class HistoryLog:
 
     def add(self, ref: str, entry: HistoryEntry) -> None:
         """An entry outside a transition (a worker mailed the task's link)."""
-        self.redis.rpush(keys.task_history(ref), entry.model_dump_json(exclude_none=True))
+        with self.redis.pipeline() as pipe:
+            note(pipe, ref, entry)
+            pipe.execute()
 
     def entries(self, task: Task) -> list[HistoryEntry]:
         raw: list[bytes] = self.redis.lrange(keys.task_history(task.ref), 0, -1)  # type: ignore[assignment]

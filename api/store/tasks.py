@@ -12,14 +12,14 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from redis import Redis, WatchError
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from api import metrics
-from api.domain.approval import Actor, HistoryEntry, HistoryKind, default_answer
+from api.domain.approval import Actor, HistoryEntry
 from api.domain.errors import Conflict, NotFound
 from api.domain.events import EVENT_TYPES
 from api.domain.task import (
@@ -31,11 +31,13 @@ from api.domain.task import (
     TaskError,
     task_ref,
 )
+from api.domain.teams import default_on_expiry, ending_entry
 from api.store import keys, timers
 from api.store.codec import text
 from api.store.connection import confirm_replicated
 from api.store.jobs import Jobs
 from api.store.listing import index_keys
+from api.store.trail import note
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -238,7 +240,7 @@ class TaskStore:
             return None
         try:
             if Task.read(raw).on_expiry is not None:
-                return self._end(ref, _default_answer, "completed", late=True)
+                return self._end(ref, default_on_expiry, "completed", late=True)
             return self.fail(ref, [TaskError(code="expired", message="the task expired "
                                                  "before anyone answered it")])
         except Conflict:
@@ -283,9 +285,7 @@ class TaskStore:
         pipe.set(keys.task(ref), task.model_dump_json())
         self.move_status(pipe, task)
         pipe.delete(keys.task_draft(ref), keys.task_drafts(ref))
-        by = task.cancelled_by if event == "cancelled" else None
-        note(pipe, ref, HistoryEntry(at=task.updated_at, kind=cast(HistoryKind, event), by=by,
-                                     detail=_end_detail(task)))
+        note(pipe, ref, ending_entry(task, event))
         self._enqueue_event_jobs(pipe, task, event)
         pipe.publish(keys.EVENTS_CHANNEL, ref)
 
@@ -333,28 +333,6 @@ def _of_org(raw: bytes | str | None, org_id: str) -> Task:
 def overdue(task: Task, now: datetime) -> bool:
     """The one expiry rule: an open task whose `expires_at` has come."""
     return task.open and task.expires_at is not None and task.expires_at <= now
-
-
-def _default_answer(task: Task, now: datetime) -> None:
-    """`on_expiry`: the task completes with its default answer, by the system."""
-    task.status, (task.data, task.outcome) = "completed", default_answer(task)
-    task.completed_at, task.completed_by = now, EXPIRY
-    task.claimed_by = None
-
-
-EXPIRY = CompletedBy(channel="system", id="expiry", name="default on expiry")
-
-
-def _end_detail(task: Task) -> dict[str, Any]:
-    detail = {"outcome": task.outcome, "reason": task.cancel_reason,
-              "errors": [e.code for e in task.errors] or None,
-              "by": task.completed_by.model_dump() if task.completed_by else None}
-    return {key: value for key, value in detail.items() if value is not None}
-
-
-def note(pipe: Pipeline, ref: str, entry: HistoryEntry) -> None:
-    """Append a history entry in `pipe`'s MULTI (api.store.history reads them)."""
-    pipe.rpush(keys.task_history(ref), entry.model_dump_json(exclude_none=True))
 
 
 def atomic(redis: Redis, write: Callable[[Pipeline], T], *watched: str) -> T:

@@ -13,6 +13,7 @@ from api.store.deliveries import DeliveryLog
 from api.store.history import HistoryLog
 from tests.api.http.teams import APPROVE, make_team, team_task
 from tests.conftest import AccountFactory
+from tests.servers import SmtpServer
 from tests.workers.conftest import Drain
 from tests.workers.receiver import Receiver
 
@@ -51,3 +52,21 @@ def test_team_events_fire_once_with_outcome_and_per_response(
     sinks_seen = [e.detail for e in HistoryLog(services.store).entries(ended)
                   if e.kind == "sink"]
     assert [(d["event"], d["status"]) for d in sinks_seen].count(("completed", "delivered")) == 2
+
+
+def test_an_email_sink_mails_each_response(services: Services, make_account: AccountFactory,
+                                           smtp_server: SmtpServer, drain: Drain) -> None:
+    services.settings.smtp_url = smtp_server.url
+    team = make_team(make_account, size=3)
+    sinks = [{"type": "email", "to": "ops@example.com", "events": ["responded"]}]
+    principal = services.directory.authenticate(team.admin.token)
+    created, _ = services.tasks.create(principal, team_task(team.assignees(), sinks=sinks))
+    task = services.store.get(team.admin.org_id, created["task_id"])
+    first = team.members[0].member
+    services.approvals.respond(task, Actor(channel="api", id=first.id, name=first.name),
+                               APPROVE)
+    drain(lambda: len(smtp_server.mailbox.messages) >= 1)
+    [mail] = smtp_server.mailbox.messages
+    assert mail["Subject"] == "Response: Ship the release"
+    assert f"{first.name} responded (approve)." in mail.get_body(("plain",)).get_content()
+    assert mail["Message-ID"] == f"<{event_id(task.ref, 'responded:1')}@inloop>"

@@ -142,8 +142,10 @@ async def test_reassign_own_place_or_by_admin(client: TestClient, team: Team) ->
     await respond(client, a, task_id, APPROVE, status=403)
     await call(client, team.admin, "POST", f"/{task_id}/reassign", 400,
                to={"member_id": "nobody"})
-    await call(client, team.admin, "POST", f"/{task_id}/reassign",
-               **{"from": {"member_id": b.member.id}, "to": {"email": "ext@example.com"}})
+    external = await call(client, team.admin, "POST", f"/{task_id}/reassign",
+                          **{"from": {"member_id": b.member.id},
+                             "to": {"email": "ext@example.com"}})
+    assert external["requires_otp"] is True  # the external assignee verifies by email
     await respond(client, d, task_id, APPROVE)
     await respond(client, c, task_id, APPROVE)
     await call(client, d, "POST", f"/{task_id}/reassign", 409, to={"member_id": a.member.id})

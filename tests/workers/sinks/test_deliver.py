@@ -54,7 +54,8 @@ def test_event_body_shape(services: Services) -> None:
     assert body["created_at"] == task.model_dump(mode="json")["ended_at"]
     assert list(body["task"]) == ["task_id", "status", "title", "data", "completed_at",
                                   "completed_by", "errors", "cancel_reason", "corr_id",
-                                  "process_id", "process_step", "payload"]
+                                  "process_id", "process_step", "payload", "outcome",
+                                  "responses"]
     assert body["task"]["completed_by"] == BY.model_dump()
     assert body["task"]["payload"] == {"budget": 1200}
 

@@ -1,0 +1,13 @@
+"""Writing a task's history entries (api.store.history reads and merges them)."""
+
+from __future__ import annotations
+
+from redis.client import Pipeline
+
+from api.domain.approval import HistoryEntry
+from api.store import keys
+
+
+def note(pipe: Pipeline, ref: str, entry: HistoryEntry) -> None:
+    """Append a history entry in `pipe`'s MULTI, with the transition that it tells."""
+    pipe.rpush(keys.task_history(ref), entry.model_dump_json(exclude_none=True))
