@@ -9,11 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
-from api.domain.approval import Assignee, find_assignee, progress, required_count
+from api.domain.approval import Assignee, progress, required_count
 from api.domain.errors import Conflict, Forbidden
 from api.domain.task import Task
+from api.domain.teams import responder
 from api.runtime import SERVICES
-from api.web.access import Visitor, needs_identity
+from api.web.access import Visitor
 from api.web.pages import message
 from api.web.session import CSRF_FIELD, csrf_ok
 
@@ -60,19 +61,22 @@ def team_view(task: Task, who: Visitor | None = None) -> dict[str, Any] | None:
 
 
 def blocked(task: Task, who: Visitor) -> web.Response | None:
-    """The page a visitor gets instead of a team task's form, if any: not one of its
-    assignees (403), already responded, or someone else holds the claim (409)."""
+    """The page a visitor gets instead of a team task's form, if any, by the rules of a
+    response (api.domain.teams.responder): not one of its assignees (403), someone else
+    holds the claim, or already responded (409)."""
     if not task.is_team:
         return None
-    if needs_identity(task) and not who.admin and find_assignee(
-            task, member_id=who.id, email=who.id if "@" in who.id else None) is None:
+    try:
+        responder(task, who.actor(), who.admin)
+    except Forbidden:
         return message("Not yours to answer", "This task is for its assignees only.", 403)
-    if any(r.by.id == who.id for r in task.responses):
+    except Conflict:
+        if task.claimed_by is not None and task.claimed_by.id != who.id:
+            return message(f"Claimed by {task.claimed_by.name}", f"{task.claimed_by.name} "
+                           "is working on this task. It opens again once they release it.",
+                           409)
         return message("You have responded", f"Thank you. {summary(task)} so far; the task "
                        "ends once enough people have responded.", 409)
-    if task.claimed_by is not None and task.claimed_by.id != who.id:
-        return message(f"Claimed by {task.claimed_by.name}", f"{task.claimed_by.name} is "
-                       "working on this task. It opens again once they release it.", 409)
     return None
 
 
