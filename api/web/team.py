@@ -57,7 +57,8 @@ def team_view(task: Task, who: Visitor | None = None) -> dict[str, Any] | None:
             "claimed_by": claim.name if claim else "",
             "claimed_at": claim.at.strftime("%Y-%m-%d %H:%M UTC") if claim else "",
             "mine": bool(claim and who and claim.id == who.id),
-            "can_claim": bool(who) and claimable(task) and claim is None}
+            # a claim needs someone to hold it: not a mere link holder
+            "can_claim": bool(who and who.id != "link") and claimable(task) and claim is None}
 
 
 def blocked(task: Task, who: Visitor) -> web.Response | None:

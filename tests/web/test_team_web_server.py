@@ -177,3 +177,26 @@ async def test_reassign_is_for_admins(
     assert refused.status == 403
     stored = services.store.load(account.ref(task["task_id"]))
     assert [a.member_id for a in stored.assignees] == [cy.member.id, dee.member.id]
+
+
+async def test_a_file_in_a_draft_is_its_uploaders_alone(
+        client: TestClient, client_from: Callable[[str], TestClient], account: Account,
+        smtp_server: SmtpServer, run_jobs: Callable[..., int]) -> None:
+    ada, bo = "ada@outside.example", "bo@outside.example"
+    task = await create(client, account, {**example("hpi_onboarding"),
+                                          "assignees": [{"email": ada}, {"email": bo}]})
+    link = task["link_id"]
+    first, second = client_from("198.51.100.1"), client_from("203.0.113.9")
+    await verify_as(first, link, 0, ada, smtp_server, run_jobs)
+    token = await csrf_from(first, f"/t/{link}")
+    step = await post_form(first, f"/t/{link}?step=1", {"csrf_token": token, "nav": "next",
+                                                        "full_name": "Ada"})
+    assert step.status == 303
+    step = await post_form(first, f"/t/{link}?step=2", {"csrf_token": token, "nav": "next"},
+                           files={"contract": ("contract.txt", b"Ada's contract",
+                                               "text/plain")})
+    assert step.status == 303
+    mine = await first.get(f"/t/{link}/files/contract")
+    assert mine.status == 200 and await mine.read() == b"Ada's contract"
+    await verify_as(second, link, 1, bo, smtp_server, run_jobs)
+    assert (await second.get(f"/t/{link}/files/contract")).status == 404
