@@ -33,7 +33,7 @@ from api.domain.task import Task
 from api.domain.teams import email_only, may_act, place_of, responder, settle, shown
 from api.store import keys, timers
 from api.store.listing import assignee_index
-from api.store.tasks import TaskStore, atomic, overdue, pending
+from api.store.tasks import TaskStore, atomic, overdue, pending, score
 from api.store.trail import note
 
 
@@ -96,6 +96,17 @@ class TeamStore:
             return None
 
     def _write(self, pipe: Pipeline, task: Task, effects: Effects) -> None:
+        self._write_effects(pipe, task, effects)
+        if effects.event is not None:
+            self.store.write_end(pipe, task, effects.event)
+            return
+        pipe.set(keys.task(task.ref), task.model_dump_json())
+        self.store.move_status(pipe, task)
+        if task.external_message_ids:
+            self.jobs.enqueue(pipe, "slack.update", task.ref)
+        pipe.publish(keys.EVENTS_CHANNEL, task.ref)
+
+    def _write_effects(self, pipe: Pipeline, task: Task, effects: Effects) -> None:
         ref = task.ref
         for entry in effects.entries:
             note(pipe, ref, entry)
@@ -105,17 +116,9 @@ class TeamStore:
             timers.mail_links(self.jobs, pipe, ref, addresses, kind)
         for key, add in effects.index:
             if add:
-                pipe.zadd(key, {ref: _micros(task.created_at)})
+                pipe.zadd(key, {ref: score(task.created_at)})
             else:
                 pipe.zrem(key, ref)
-        if effects.event is not None:
-            self.store.write_end(pipe, task, effects.event)
-            return
-        pipe.set(keys.task(ref), task.model_dump_json())
-        self.store.move_status(pipe, task)
-        if task.external_message_ids:
-            self.jobs.enqueue(pipe, "slack.update", ref)
-        pipe.publish(keys.EVENTS_CHANNEL, ref)
 
     # -- responses --------------------------------------------------------------------
 
@@ -161,7 +164,7 @@ class TeamStore:
                                                                 at=now)
             effects.note(now, "claimed", actor, took_over=held.id if held and
                          held.id != actor.id else None)
-            effects.job("task.release", ref, _micros(now), at=timers.later(now, ttl))
+            effects.job("task.release", ref, score(now), at=timers.later(now, ttl))
 
         return self.transition(ref, change)
 
@@ -179,7 +182,7 @@ class TeamStore:
         """`approval.claim_ttl` after a claim: release it, unless it changed since."""
 
         def change(task: Task, now: datetime, effects: Effects) -> None:
-            if task.claimed_by is None or _micros(task.claimed_by.at) != claimed_at_us:
+            if task.claimed_by is None or score(task.claimed_by.at) != claimed_at_us:
                 raise Skip
             _unclaim(task, now, effects, None, reason="claim_ttl")
 
@@ -266,7 +269,3 @@ def _unclaim(task: Task, now: datetime, effects: Effects, by: Actor | None,
              **detail: Any) -> None:
     task.claimed_by, task.status = None, "pending"
     effects.note(now, "released", by, **detail)
-
-
-def _micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)

@@ -140,10 +140,10 @@ class TaskStore:
         pipe.set(keys.task_secrets(ref), json.dumps(secrets))
         pipe.set(keys.task_idempotency(ref), json.dumps(idem))
         pipe.set(keys.link(task.link_id), ref)
-        score = _score(task.created_at)
-        pipe.zadd(keys.org_tasks(task.org_id), {ref: score})
+        created = score(task.created_at)
+        pipe.zadd(keys.org_tasks(task.org_id), {ref: created})
         for key in index_keys(task):
-            pipe.zadd(key, {ref: score})
+            pipe.zadd(key, {ref: created})
         if task.expires_at is not None:
             self.jobs.enqueue(pipe, "task.expire", ref, at=task.expires_at)
         if slack:
@@ -308,7 +308,7 @@ class TaskStore:
         for status in OPEN_STATUSES:
             pipe.zrem(keys.org_index(task.org_id, "status", status), task.ref)
         pipe.zadd(keys.org_index(task.org_id, "status", task.status),
-                  {task.ref: _score(task.created_at)})
+                  {task.ref: score(task.created_at)})
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -362,5 +362,6 @@ def pending(pipe: Pipeline, ref: str) -> Task:
     return task
 
 
-def _score(moment: datetime) -> int:
+def score(moment: datetime) -> int:
+    """A moment as an index score and a stable token: microseconds since the epoch."""
     return int(moment.timestamp() * 1_000_000)

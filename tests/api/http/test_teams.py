@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from api.domain.task import ExternalMessage
 from api.runtime import Services
+from api.store.jobs import JOBS, rq_job_id
 from tests.api.http.teams import APPROVE, REJECT, Team, call, make_team, respond, team_task
 from tests.conftest import AccountFactory, create
 
@@ -235,3 +237,24 @@ async def test_a_claim_changes_the_status_index(client: TestClient, team: Team,
     assert (await call(client, team.admin, "GET", "?status=pending"))["tasks"] == []
     mine = await call(client, team.admin, "GET", f"?assignee={team.members[2].member.id}")
     assert [t["task_id"] for t in mine["tasks"]] == [task_id]
+
+
+async def test_slack_messages_are_updated_and_told_of_a_reassignment(
+        client: TestClient, team: Team, services: Services) -> None:
+    task_id = await _new(client, team)
+    ref = team.admin.ref(task_id)
+    services.store.update(ref, lambda t: t.external_message_ids.append(
+        ExternalMessage(channel="D123", ts="1764700000.000100")))
+    slack = services.jobs["slack"]
+    await respond(client, team.members[0], task_id, APPROVE)
+    assert slack.fetch_job(rq_job_id(f"slack-update:{ref}")) is not None
+    await call(client, team.members[1], "POST", f"/{task_id}/reassign",
+               to={"member_id": team.members[3].member.id}, reason="away")
+    [notify] = [j for j in slack.get_jobs() if j.func_name == JOBS["slack.notify"].path]
+    assert list(notify.args[:2]) == [ref, "reassigned"]
+    assert notify.args[2]["to"]["member_id"] == team.members[3].member.id
+    assert notify.args[2]["by"]["id"] == team.members[1].member.id
+    history = await call(client, team.admin, "GET", f"/{task_id}/history")
+    delivered = [e for e in history["entries"] if e["kind"] == "delivered"]
+    assert delivered == [{"at": "2025-12-02T18:26:40.000100Z", "kind": "delivered",
+                          "detail": {"channel": "slack", "to": "D123"}}]
