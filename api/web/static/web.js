@@ -3,7 +3,8 @@
 (function () {
   "use strict";
 
-  var MAX_DELAY = 30000;
+  var MAX_DELAY = 30000;  // the longest wait before reconnecting to a refusing server
+  var PAUSE = 250;
 
   function plural(n) { return n + (n === 1 ? " task" : " tasks"); }
 
@@ -35,7 +36,8 @@
     });
   }
 
-  /* One fetch at a time; changes during a fetch make one more fetch after it. */
+  /* One fetch at a time, at most one per PAUSE ms: changes meanwhile make one more fetch
+     after it, so a busy org costs an open page a few reads a second at most. */
   function refresher(table) {
     var busy = false, again = false;
     var run = function () {
@@ -46,8 +48,10 @@
         .then(function (data) { if (data) { show(table, data); } })
         .catch(function () { /* offline for a moment: the next event reads again */ })
         .finally(function () {
-          busy = false;
-          if (again) { again = false; run(); }
+          window.setTimeout(function () {
+            busy = false;
+            if (again) { again = false; run(); }
+          }, PAUSE);
         });
     };
     return run;
