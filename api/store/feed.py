@@ -107,6 +107,9 @@ class TaskFeed:
                     log.warning("task feed could not route changes (%s): every page "
                                 "reads again", error)
                     self.tell(None)
+                except Exception:  # the feed must outlive any surprise, or pages go stale
+                    log.exception("task feed failed to route changes: every page reads again")
+                    self.tell(None)
 
     async def _route(self, refs: list[str]) -> None:
         orgs = list(self._listeners)
