@@ -27,14 +27,18 @@ BATCH = 500  # refs per ZMSCORE
 
 
 class Listener:
-    """One open page: woken when its org's tasks change, or when the feed closes."""
+    """One open page: woken when its org's tasks change (or only task `ref`'s, when
+    given), or when the feed closes."""
 
-    def __init__(self) -> None:
+    def __init__(self, ref: str | None = None) -> None:
         self._changed = asyncio.Event()
+        self.ref = ref
         self.closed = False
 
-    def wake(self) -> None:
-        self._changed.set()
+    def wake(self, refs: set[str] | None = None) -> None:
+        """`refs` changed (None: anything may have)."""
+        if refs is None or self.ref is None or self.ref in refs:
+            self._changed.set()
 
     async def changed(self) -> bool:
         """Wait for a change (changes since the last call count as one); False once the
@@ -64,9 +68,10 @@ class TaskFeed:
             self._arrived.set()
 
     @contextlib.contextmanager
-    def listen(self, org_id: str) -> Iterator[Listener]:
-        """A listener for `org_id`'s changes while the block runs."""
-        listener = Listener()
+    def listen(self, org_id: str, ref: str | None = None) -> Iterator[Listener]:
+        """A listener for `org_id`'s changes (of its task `ref` only, when given) while
+        the block runs."""
+        listener = Listener(ref)
         self._listeners[org_id].add(listener)
         try:
             yield listener
@@ -120,6 +125,7 @@ class TaskFeed:
                 pipe.zmscore(keys.org_tasks(org_id), refs)
             found = await pipe.execute()
         for org_id, scores in zip(orgs, found, strict=True):
-            if any(score is not None for score in scores):
+            changed = {ref for ref, score in zip(refs, scores, strict=True) if score is not None}
+            if changed:
                 for listener in self._listeners.get(org_id, ()):
-                    listener.wake()
+                    listener.wake(changed)

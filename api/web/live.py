@@ -1,6 +1,6 @@
 """GET /dashboard/events: server-sent events telling an open dashboard that its org's
 tasks changed (api.store.feed routes Redis pub/sub by org), so the page fetches fresh
-rows at once instead of polling.
+rows at once instead of polling; with `?task=` a task page hears of its own task only.
 
 The stream carries no task data: `ready` when it opens (the page reads once, catching up
 on what it missed while away), then `changed` (several changes may arrive as one). It
@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
+from api.domain.task import task_ref
 from api.runtime import FEED
 from api.store.feed import Listener
 from api.web.access import signed_in_member
@@ -27,11 +28,14 @@ RETRY_MS = 1000  # how soon the browser reconnects after the stream ends
 
 
 async def events(request: web.Request) -> web.StreamResponse:
+    """The org's changes; `?task={task_id}`: that task's only (its task page)."""
     member = await signed_in_member(request)
     if member is None:
         return web.json_response({"error": "unauthorized"}, status=401)
+    task_id = request.query.get("task", "")[:128]
+    ref = task_ref(member.org_id, task_id) if task_id else None
     feed = request.config_dict[FEED]
-    with feed.listen(member.org_id) as listener:
+    with feed.listen(member.org_id, ref) as listener:
         async with sse_response(request, ping_interval=PING_S) as stream:
             try:
                 await stream.send("", event="ready", retry=RETRY_MS)

@@ -54,6 +54,20 @@ async def test_a_member_hears_of_their_own_org_only(
         assert await next_event(stream, 5) == "changed"
 
 
+async def test_a_task_pages_stream_follows_its_own_task(
+        client: TestClient, account: Account, smtp_server: SmtpServer,
+        run_jobs: Callable[..., int]) -> None:
+    task = await create(client, account, example("hpi_approval"))
+    await dashboard_sign_in(client, account, smtp_server, run_jobs)
+    async with client.get(f"/dashboard/events?task={task['task_id']}") as stream:
+        assert await next_event(stream, 5) == "ready"
+        await create(client, account, example("hpi_approval"))
+        assert await next_event(stream, 1) is None  # another task of the org
+        await client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=account.headers,
+                          json={"data": {"decision": "Approve"}})
+        assert await next_event(stream, 5) == "changed"
+
+
 async def test_a_stream_ends_after_its_time_and_forgets_its_listener(
         client: TestClient, account: Account, smtp_server: SmtpServer,
         run_jobs: Callable[..., int], monkeypatch: pytest.MonkeyPatch) -> None:

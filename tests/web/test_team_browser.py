@@ -1,6 +1,6 @@
 """Teams of approvers in Chromium: an approver answers in the dashboard's embedded form and
-the task page shows who has responded, the history and, for admins, reassign; a claim
-and its release from the form."""
+the task page shows who has responded (live, without a reload), the history and, for
+admins, reassign; a claim and its release from the form."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ async def test_an_approver_answers_and_an_admin_reassigns_the_other_place(
     await form.get_by_role("button", name="Submit").click()
     await expect(form.get_by_role("heading", name="Thank you")).to_be_visible()
 
-    await page.reload()
-    await expect(team).to_contain_text("1 of 2 approvals")
+    await expect(page.locator("#live")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#team")).to_contain_text("1 of 2 approvals")  # no reload
     await expect(team.locator("li.done")).to_contain_text(f"{account.member.name} approved")
     await expect(team.locator("li.waiting")).to_contain_text(ann.member.name)
     await expect(page.locator(".timeline")).to_contain_text(
@@ -57,6 +57,15 @@ async def test_an_approver_answers_and_an_admin_reassigns_the_other_place(
     status, stored = await api(live_url, "GET", f"/api/v1/tasks/{task['task_id']}", account)
     assert [a.get("member_id") for a in stored["assignees"]] == [account.member.id,
                                                                   bob.member.id]
+
+    await expect(page.locator("#live")).to_have_attribute("data-state", "live")
+    status, _ = await api(live_url, "POST", f"/api/v1/tasks/{task['task_id']}/complete", bob,
+                          json={"data": {"decision": "Reject"}})
+    assert status == 200
+    await expect(page.locator("#outcome")).to_have_text("rejected", timeout=1000)  # live
+    await expect(page.locator("#task-status")).to_have_text("completed")
+    await expect(page.locator("#team li.done").nth(1)).to_contain_text(
+        f"{bob.member.name} rejected")
 
 
 async def test_a_claim_from_the_form_and_its_release(

@@ -1,5 +1,6 @@
 /* inloop dashboard: live rows and tab counts over server-sent events, and the keyboard
-   (j/k or arrows move, Enter opens, / searches). The page works without it. */
+   (j/k or arrows move, Enter opens, / searches); a task page follows its own task. The
+   pages work without it. */
 (function () {
   "use strict";
 
@@ -36,16 +37,15 @@
     });
   }
 
-  /* One fetch at a time, at most one per PAUSE ms: changes meanwhile make one more fetch
-     after it, so a busy org costs an open page a few reads a second at most. */
-  function refresher(table) {
+  /* One read at a time, at most one per PAUSE ms: changes meanwhile make one more read
+     after it, so a busy org costs an open page a few reads a second at most. `read`
+     returns a promise. */
+  function singleFlight(read) {
     var busy = false, again = false;
     var run = function () {
       if (busy) { again = true; return; }
       busy = true;
-      fetch(table.dataset.source, { credentials: "same-origin", cache: "no-store" })
-        .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (data) { if (data) { show(table, data); } })
+      read()
         .catch(function () { /* offline for a moment: the next event reads again */ })
         .finally(function () {
           window.setTimeout(function () {
@@ -57,7 +57,32 @@
     return run;
   }
 
-  function live(refresh) {
+  function fetched(url, as) {
+    return fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) { return response.ok ? response[as]() : null; });
+  }
+
+  function listRefresh(table) {
+    return function () {
+      return fetched(table.dataset.source, "json")
+        .then(function (data) { if (data) { show(table, data); } });
+    };
+  }
+
+  /* The task page again, its [data-live] parts swapped in: never the form a member may
+     be filling in (or reading their "Thank you" in). */
+  function taskRefresh() {
+    return fetched(window.location.href, "text").then(function (html) {
+      if (!html) { return; }
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      document.querySelectorAll("[data-live]").forEach(function (part) {
+        var next = fresh.getElementById(part.id);
+        if (next) { part.replaceWith(document.importNode(next, true)); }
+      });
+    });
+  }
+
+  function live(refresh, url) {
     var status = document.getElementById("live");
     var delay = 1000;
     var state = function (on) {
@@ -65,7 +90,7 @@
       status.textContent = on ? "Live" : "Reconnecting…";
     };
     var connect = function () {
-      var source = new EventSource("/dashboard/events");
+      var source = new EventSource(url);
       source.addEventListener("ready", function () { delay = 1000; state(true); refresh(); });
       source.addEventListener("changed", refresh);
       source.onerror = function () {
@@ -123,8 +148,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var table = document.querySelector("table[data-source]");
-    if (!table) { return; }
-    keyboard(table);
-    if (window.EventSource) { live(refresher(table)); }
+    var task = document.getElementById("task-head");
+    if (table) { keyboard(table); }
+    if (!window.EventSource) { return; }
+    if (table) { live(singleFlight(listRefresh(table)), "/dashboard/events"); }
+    if (task) { live(singleFlight(taskRefresh), task.dataset.events); }
   });
 }());
