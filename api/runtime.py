@@ -18,6 +18,7 @@ from api.store import connection
 from api.store.approvals import TeamStore
 from api.store.directory import Directory
 from api.store.drafts import Drafts
+from api.store.feed import TaskFeed
 from api.store.files import FileClaims, LocalFileStorage
 from api.store.jobs import Jobs, RetryPolicy
 from api.store.listing import Listing
@@ -48,6 +49,7 @@ class Services:
 SERVICES = web.AppKey("services", Services)
 HUB = web.AppKey("hub", WaitHub)
 AREDIS = web.AppKey("aredis", AsyncRedis)
+FEED = web.AppKey("feed", TaskFeed)
 
 
 def dev_url_file(settings: Settings) -> Path:

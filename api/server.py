@@ -27,7 +27,8 @@ from redis.exceptions import RedisError
 from api import logs, metrics
 from api.domain.errors import NotFound, Unauthorized
 from api.http.app import create_api_app, errors_middleware
-from api.runtime import AREDIS, HUB, SERVICES, Services
+from api.runtime import AREDIS, FEED, HUB, SERVICES, Services
+from api.store.feed import TaskFeed
 from api.store.waiters import WaitHub
 from api.web.app import create_web_apps, web_context
 from api.web.pages import ASSETS_PREFIX, STATIC_DIR, STATIC_PREFIX, WEB
@@ -43,6 +44,7 @@ def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.A
     root[SERVICES] = services
     root[WEB] = web_context(services)
     root.cleanup_ctx.append(_wait_hub)
+    root.on_shutdown.append(_end_streams)
     root.router.add_get("/healthz", healthz)
     root.router.add_get("/readyz", readyz)
     root.router.add_get("/metrics", scrape)
@@ -99,11 +101,20 @@ def queue_depths(services: Services) -> list[tuple[str, int]]:
 
 
 async def _wait_hub(app: web.Application) -> AsyncIterator[None]:
+    """This loop's asyncio Redis client, and its one pub/sub subscription: the wait hub,
+    which also feeds the dashboards' live updates."""
     redis = app[SERVICES].async_redis()
-    hub = WaitHub(redis)
-    app[HUB] = hub
-    app[AREDIS] = redis
+    hub, feed = WaitHub(redis), TaskFeed(redis)
+    hub.observe(feed.tell)
+    app[HUB], app[FEED], app[AREDIS] = hub, feed, redis
+    await feed.start()
     await hub.start()
     yield
     await hub.stop()
+    await feed.stop()
     await redis.aclose()
+
+
+async def _end_streams(app: web.Application) -> None:
+    """Open event streams end before the server waits for its requests to finish."""
+    app[FEED].close()

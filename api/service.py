@@ -199,20 +199,22 @@ class FileAnswers:
         if not self.claims.claim(ref, digest, MAX_FILES_PER_TASK):
             raise TooManyFiles(MAX_FILES_PER_TASK)
 
-    def answer(self, task: Task, field: str) -> FileRef:
-        """The file answer to `field`: the completed data, else a pending task's draft."""
+    def answer(self, task: Task, field: str, person: str | None = None) -> FileRef:
+        """The file answer to `field`: the completed data, else an open task's draft
+        (`person`'s own, on a team task's web form)."""
         if not any(f.name == field and f.kind in UPLOAD_KINDS for f in task.fields()):
             raise NotFound("no such file field")
         value: Any = task.data.get(field)
         if value is None and task.open:
-            value = self.drafts.load(task.ref).get(field)
+            value = self.drafts.load(task.ref, person).get(field)
         if not isinstance(value, dict):
             raise NotFound("no file was uploaded for this field")
         return FileRef.model_validate(value)
 
-    def read(self, task: Task, field: str) -> tuple[FileRef, bytes]:
+    def read(self, task: Task, field: str,
+             person: str | None = None) -> tuple[FileRef, bytes]:
         """The file answer to `field` and its bytes; NotFound unless the task claimed it."""
-        ref = self.answer(task, field)
+        ref = self.answer(task, field, person)
         if not self.claims.owns(task.ref, ref.sha256):
             raise NotFound("no file was uploaded for this field")
         try:

@@ -8,6 +8,8 @@ Layout (all under the `inloop:` prefix):
   task:{ref}                  STRING  task JSON (api.domain.task.Task)
   task:{ref}:secrets          STRING  JSON list of sink secrets, index-aligned with sinks
   task:{ref}:draft            STRING  JSON answers saved between steps (Slack and web share it)
+  task:{ref}:drafts           HASH    person -> JSON answers between steps: a team task's web
+                                      respondents each keep their own
   task:{ref}:idem             STRING  sha256 of the create body + the original 201 response
   task:{ref}:files            SET     sha256 of files uploaded for the task
   task:{ref}:history          LIST    JSON history entries (api.domain.approval.HistoryEntry)
@@ -89,6 +91,11 @@ def task_draft(ref: str) -> str:
 
 def task_history(ref: str) -> str:
     return f"{PREFIX}task:{ref}:history"
+
+
+def task_drafts(ref: str) -> str:
+    """HASH of a team task's web drafts, one per respondent (member id or address)."""
+    return f"{PREFIX}task:{ref}:drafts"
 
 
 def task_idempotency(ref: str) -> str:

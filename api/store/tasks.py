@@ -284,7 +284,7 @@ class TaskStore:
         ref = task.ref
         pipe.set(keys.task(ref), task.model_dump_json())
         self.move_status(pipe, task)
-        pipe.delete(keys.task_draft(ref))
+        pipe.delete(keys.task_draft(ref), keys.task_drafts(ref))
         note(pipe, ref, ending_entry(task, event))
         self._enqueue_event_jobs(pipe, task, event)
         pipe.publish(keys.EVENTS_CHANNEL, ref)

@@ -25,6 +25,9 @@ from api.store import keys
 
 log = logging.getLogger(__name__)
 Reader = Callable[[], Awaitable[Task]]
+# Told of every published ref, and of None after a (re)subscription: anything may have
+# changed meanwhile. Called on the hub's loop; must not block.
+Observer = Callable[[str | None], None]
 
 
 class WaitHub:
@@ -40,6 +43,11 @@ class WaitHub:
         self._runner: asyncio.Task[None] | None = None
         self._pubsub: PubSub | None = None
         self._stopping = False
+        self._observers: list[Observer] = []
+
+    def observe(self, observer: Observer) -> None:
+        """Share the hub's one subscription with another consumer (api.store.feed)."""
+        self._observers.append(observer)
 
     async def start(self) -> None:
         self._runner = asyncio.create_task(self._run(), name="inloop-wait-hub")
@@ -136,8 +144,14 @@ class WaitHub:
                 if message["type"] == "subscribe":
                     self._live.set()
                     self._wake_all()  # anything published while we were away is lost
+                    self._tell(None)
                 elif message["type"] == "message":
                     self._wake(message["data"].decode())
+                    self._tell(message["data"].decode())
+
+    def _tell(self, ref: str | None) -> None:
+        for observer in self._observers:
+            observer(ref)
 
     def _wake(self, ref: str) -> None:
         if ref not in self._waiters:

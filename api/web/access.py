@@ -4,9 +4,11 @@ anyone holding a task link), and which task a link opens."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from aiohttp import web
 
+from api.domain.approval import Actor, find_assignee
 from api.domain.errors import NotFound
 from api.domain.task import CompletedBy, Task
 from api.runtime import SERVICES
@@ -35,12 +37,13 @@ async def task_by_link(request: web.Request) -> Task:
 
 
 async def task_for_link(request: web.Request) -> Task | web.Response:
-    """The link's pending task, or the page to show instead (404 unknown, 410 ended)."""
+    """The link's open task (pending or claimed), or the page to show instead (404
+    unknown, 410 ended)."""
     try:
         task = await task_by_link(request)
     except NotFound:
         return message("Link not found", "This task link does not exist.", status=404)
-    if task.status != "pending":
+    if not task.open:
         return gone_page(task)
     return task
 
@@ -56,18 +59,47 @@ async def signed_in_member(request: web.Request) -> Member | None:
         return None
 
 
-async def visitor(request: web.Request, task: Task) -> CompletedBy | None:
+@dataclass(frozen=True)
+class Visitor:
+    """Who is at a task's form: `id` is a member id, a verified email address, or "link"
+    (anyone holding the link of a task that asks nobody in particular)."""
+
+    id: str
+    name: str
+    admin: bool = False  # a signed-in admin of the task's org: answers on behalf
+
+    def completed_by(self) -> CompletedBy:
+        return CompletedBy(channel="web", id=self.id, name=self.name)
+
+    def actor(self) -> Actor:
+        return Actor(channel="web", id=self.id, name=self.name)
+
+
+def needs_identity(task: Task) -> bool:
+    """A team task with assignees takes answers from its assignees only: a visitor is a
+    signed-in member, or proves an assignee's address with a code."""
+    return task.requires_otp or (task.is_team and bool(task.assignees))
+
+
+async def visitor(request: web.Request, task: Task) -> Visitor | None:
     """Who answers `task` from this browser; None if an email code is needed first."""
     member = await signed_in_member(request)
     if member is not None and member.org_id == task.org_id:
-        return CompletedBy(channel="web", id=member.id, name=member.name)
-    if task.requires_otp:
+        return Visitor(member.id, member.name, admin=member.admin)
+    if needs_identity(task):
         session = await load_session(request, TASK_COOKIE)
         if not session or session.get("task_ref") != task.ref:
             return None
         email = str(session["email"])
-        return CompletedBy(channel="web", id=email, name=task.assignee_name or email)
-    return CompletedBy(channel="web", id="link", name=link_answerer(task))
+        return Visitor(email, _name_of(task, email))
+    return Visitor("link", link_answerer(task))
+
+
+def _name_of(task: Task, email: str) -> str:
+    if not task.is_team:
+        return task.assignee_name or email
+    assignee = find_assignee(task, email=email)
+    return (assignee.name if assignee else None) or email
 
 
 def link_answerer(task: Task) -> str:

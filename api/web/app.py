@@ -5,11 +5,13 @@ page (`html_errors`), never a JSON body.
 URL map (prefix + route):
   GET  /t/{link_id}[?step=N]              task form, one step per page (N is 1-based)
   POST /t/{link_id}?step=N                save the step; nav=back|next|submit
+  POST /t/{link_id}/claim, /release       a team task: take it on, or give it back
   GET  /t/{link_id}/files/{field}         download what this form uploaded
   GET  /t/{link_id}/verify                external assignee: email-code page
   POST /t/{link_id}/verify/send           send (or resend) the code
   POST /t/{link_id}/verify                check the code -> task session cookie
-  /dashboard...                            see api.web.dashboard, task_page, sign_in, tokens
+  /dashboard...                            see api.web.dashboard, live, task_page, reassign,
+                                           sign_in, settings, tokens
 The root serves /static/... and /assets/... (pages.STATIC_DIR, CSS and JS of every page).
 """
 
@@ -27,7 +29,17 @@ from api.domain.errors import InloopError
 from api.runtime import Services
 from api.store.codes import CodePolicy, EmailCodes
 from api.web import codes as otp_pages
-from api.web import dashboard, files, form, sign_in, task_page, tokens
+from api.web import (
+    dashboard,
+    files,
+    form,
+    live,
+    reassign,
+    settings,
+    sign_in,
+    task_page,
+    tokens,
+)
 from api.web.pages import WebContext, message
 from api.web.session import CSRF, CsrfSigner
 
@@ -79,7 +91,8 @@ def create_web_apps() -> dict[str, web.Application]:
     for app in apps.values():
         app[CSRF] = signer
     _form_routes(apps["/t"].router)
-    for register in (sign_in.register, dashboard.register, task_page.register,
+    for register in (sign_in.register, dashboard.register, live.register,
+                     task_page.register, reassign.register, settings.register,
                      tokens.register):
         register(apps["/dashboard"])
     return apps
@@ -88,6 +101,8 @@ def create_web_apps() -> dict[str, web.Application]:
 def _form_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/{link_id}", form.show_form)
     router.add_post("/{link_id}", form.submit_form)
+    router.add_post("/{link_id}/claim", form.claim)
+    router.add_post("/{link_id}/release", form.release)
     router.add_get("/{link_id}/files/{field}", files.form_download)
     router.add_get("/{link_id}/verify", otp_pages.show_code_page)
     router.add_post("/{link_id}/verify/send", otp_pages.send_code)

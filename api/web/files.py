@@ -15,12 +15,13 @@ from aiohttp import web
 from api.domain.task import Task
 from api.domain.uploads import file_headers
 from api.runtime import SERVICES
-from api.web.form import open_task
+from api.web.form import draft_owner, open_task
 
 
-async def file_response(request: web.Request, task: Task, field: str) -> web.Response:
+async def file_response(request: web.Request, task: Task, field: str,
+                        person: str | None = None) -> web.Response:
     ref, data = await asyncio.to_thread(request.config_dict[SERVICES].file_answers.read, task,
-                                        field)
+                                        field, person)
     return web.Response(body=data, content_type=ref.content_type, headers=file_headers(ref))
 
 
@@ -28,4 +29,6 @@ async def form_download(request: web.Request) -> web.Response:
     opened = await open_task(request)
     if isinstance(opened, web.Response):
         return opened
-    return await file_response(request, opened[0], request.match_info["field"])
+    task, who = opened
+    return await file_response(request, task, request.match_info["field"],
+                               draft_owner(task, who))

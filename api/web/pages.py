@@ -62,11 +62,12 @@ def render(template: str, **context: Any) -> str:
 
 @budget.steps(budget.PAGE_STEPS)
 def render_step(task: Task, step_index: int, answers: Mapping[str, Any],
-                errors: Mapping[str, str], *, csrf_token: str, action: str) -> str:
-    """One step (0-based) of `task` as a full HTML page with its form; its markdown shares
-    one page budget of parser steps."""
+                errors: Mapping[str, str], *, csrf_token: str, action: str,
+                team: Mapping[str, Any] | None = None) -> str:
+    """One step (0-based) of `task` as a full HTML page with its form (and a team task's
+    progress and claim, `team`); its markdown shares one page budget of parser steps."""
     return render("step.html", **step_view(task, step_index, answers, errors),
-                  csrf_token=csrf_token, action=action)
+                  csrf_token=csrf_token, action=action, team=team)
 
 
 def html_response(body: str, status: int = 200) -> web.Response:

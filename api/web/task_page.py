@@ -1,69 +1,30 @@
-"""A task in the dashboard: answers, timeline, sink deliveries, PDF, files, cancel."""
+"""A task in the dashboard: answers, a team's progress and claim, children, the timeline
+(the task's history), sink deliveries, PDF, files; for admins cancel and reassign
+(api.web.reassign)."""
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from api.domain.approval import Actor
 from api.domain.errors import Conflict, NotFound
 from api.domain.task import Task
-from api.runtime import SERVICES
+from api.runtime import SERVICES, Services
 from api.store.deliveries import DeliveryLog
 from api.store.directory import Member
 from api.store.files import signature_images
 from api.web.dashboard import member_page, require_member
 from api.web.files import file_response
+from api.web.history_view import timeline
 from api.web.pages import message
 from api.web.session import CSRF_FIELD, csrf_ok
+from api.web.team import shown, team_view
 from renderers.pdf import task_pdf
 from renderers.values import display_value
-
-
-def _when(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def timeline(task: Task, creator: str, deliveries: list[dict[str, Any]]) -> list[str]:
-    """What happened to the task, oldest first, as sentences."""
-    events = [(task.created_at, f"created by {creator}")]
-    events += [(datetime.fromtimestamp(float(sent.ts), UTC), f"delivered to Slack ({sent.channel})")
-               for sent in task.external_message_ids]
-    events += [(p.at, f"Slack delivery problem: {p.message}") for p in task.delivery_problems]
-    events += _end(task)
-    events += [_sink_event(d) for d in deliveries if d["attempts"]]
-    return [f"{_when(moment)}: {text}" for moment, text in sorted(events, key=lambda e: e[0])]
-
-
-def _end(task: Task) -> list[tuple[datetime, str]]:
-    ended = task.ended_at or task.updated_at
-    if task.completed_at and task.completed_by:
-        by = task.completed_by
-        return [(task.completed_at, f"answered by {by.name} via {by.channel}")]
-    if task.status == "cancelled":
-        reason = f": {task.cancel_reason}" if task.cancel_reason else ""
-        return [(ended, f"cancelled{reason}")]
-    if task.status == "failed":
-        return [(ended, "failed: " + "; ".join(e.message for e in task.errors))]
-    return []
-
-
-def _sink_event(delivery: dict[str, Any]) -> tuple[datetime, str]:
-    """A sink delivery's state as of its latest attempt."""
-    last = delivery["attempts"][-1]
-    sink = f"{delivery['sink_type']} {delivery['target']} ({delivery['event']})"
-    tries = f"{delivery['attempt_count']} attempt{'s' * (delivery['attempt_count'] != 1)}"
-    outcome = f"HTTP {last['status_code']}" if last.get("status_code") else last.get("error")
-    if delivery["status"] == "delivered":
-        text = f"{sink} delivered after {tries}"
-    elif delivery["status"] == "gave_up":
-        text = f"{sink} gave up after {tries}, last: {outcome}"
-    else:
-        text = f"{sink} not delivered yet ({tries}, last: {outcome}); retrying"
-    return datetime.fromisoformat(last["at"]), text
 
 
 def answers(task: Task) -> list[dict[str, Any]]:
@@ -87,15 +48,24 @@ async def show_task(request: web.Request) -> web.Response:
         task = await _task(request, member)
     except NotFound:
         return message("Task not found", "There is no such task in your organisation.", 404)
-    services = request.config_dict[SERVICES]
-    deliveries = await asyncio.to_thread(DeliveryLog(services.store).for_task, task)
+    context = await asyncio.to_thread(_page_data, request.config_dict[SERVICES], task, member)
+    return await member_page(request, member, "task.html", task=task, answers=answers(task),
+                             team=team_view(task), form_href=f"/t/{task.link_id}", **context)
+
+
+def _page_data(services: Services, task: Task, member: Member) -> dict[str, Any]:
+    """What the page reads besides the task (blocking reads: run in a thread)."""
+    deliveries = DeliveryLog(services.store).for_task(task)
     try:
-        creator = (await asyncio.to_thread(services.directory.member, task.created_by)).name
+        creator = services.directory.member(task.created_by).name
     except NotFound:
         creator = task.created_by
-    return await member_page(request, member, "task.html", task=task, answers=answers(task),
-                       timeline=timeline(task, creator, deliveries), deliveries=deliveries,
-                       form_href=f"/t/{task.link_id}")
+    history = services.approvals.history(task)
+    people = services.directory.members(task.org_id) if member.admin and task.is_team else []
+    return {"deliveries": deliveries, "children": services.approvals.children(task),
+            "timeline": timeline(task, history, creator, deliveries),
+            "places": [shown(a) for a in task.assignees],
+            "members": sorted(((m.id, m.name) for m in people), key=lambda m: m[1])}
 
 
 async def download_file(request: web.Request) -> web.Response:
@@ -124,8 +94,10 @@ async def cancel(request: web.Request) -> web.Response:
         return message("Not allowed", "Only admins can cancel tasks.", 403)
     task = await _task(request, member)
     reason = str(form.get("reason", "")).strip()[:2000] or None
+    by = Actor(channel="web", id=member.id, name=member.name)
     with suppress(Conflict):  # already ended: the task page shows how
-        await asyncio.to_thread(request.config_dict[SERVICES].store.cancel, task.ref, reason)
+        await asyncio.to_thread(request.config_dict[SERVICES].approvals.cancel, task, reason,
+                                by)
     raise web.HTTPSeeOther(f"/dashboard/tasks/{task.task_id}")
 
 

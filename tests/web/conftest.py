@@ -3,6 +3,7 @@ helpers to create tasks and read emailed codes."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from api.runtime import Services
 from api.server import create_app
@@ -24,6 +25,9 @@ from tests.servers import SmtpServer
 # on purpose, and real 404s are caught by URL below (all but the favicon).
 EXPECTED_STATUS = re.compile(r"status of 4\d\d")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Read at import: every test starts with the INLOOP_* variables removed (tests/conftest.py).
+WRITE_SCREENSHOTS = os.environ.get("INLOOP_SCREENSHOTS") == "1"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
@@ -100,6 +104,16 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+async def document(page: Page, name: str) -> None:
+    """The README's screenshot `name`, written to docs/screenshots/ only when
+    INLOOP_SCREENSHOTS=1 (so ordinary runs never rewrite committed files); the viewport,
+    not the full page, so the files stay small."""
+    if WRITE_SCREENSHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled",
+                              caret="hide")
+
+
 async def api(live_url: str, method: str, path: str, account: Account,
               **kwargs: Any) -> tuple[int, Any]:
     async with ClientSession() as session, session.request(
@@ -107,6 +121,21 @@ async def api(live_url: str, method: str, path: str, account: Account,
         body = await (response.json() if response.content_type == "application/json"
                       else response.read())
         return response.status, body
+
+
+async def dashboard_login(page: Page, account: Account, smtp_server: SmtpServer,
+                          run_jobs: Callable[..., int]) -> None:
+    """Sign `account`'s member in to the dashboard with an emailed code."""
+    await page.goto("/dashboard")
+    assert page.url.endswith("/dashboard/login")
+    await page.get_by_label("Email").fill(account.member.email)
+    await shot(page, "dashboard-login")
+    await document(page, "sign-in")
+    await page.get_by_role("button", name="Email me a code").click()
+    await expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    await page.get_by_label("6-digit code").fill(emailed_code(smtp_server, run_jobs, 1))
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Tasks", exact=True)).to_be_visible()
 
 
 def emailed_code(smtp_server: SmtpServer, run_jobs: Callable[..., int], count: int) -> str:

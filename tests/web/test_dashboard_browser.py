@@ -10,22 +10,10 @@ from playwright.async_api import Page, expect
 from tests.conftest import Account
 from tests.fixtures import example
 from tests.servers import SmtpServer
-from tests.web.conftest import api, emailed_code, shot
+from tests.web.conftest import api, document, shot
+from tests.web.conftest import dashboard_login as sign_in
 
 pytestmark = pytest.mark.browser
-
-
-async def sign_in(page: Page, account: Account, smtp_server: SmtpServer,
-                  run_jobs: Callable[..., int]) -> None:
-    await page.goto("/dashboard")
-    assert page.url.endswith("/dashboard/login")
-    await page.get_by_label("Email").fill(account.member.email)
-    await shot(page, "dashboard-login")
-    await page.get_by_role("button", name="Email me a code").click()
-    await expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
-    await page.get_by_label("6-digit code").fill(emailed_code(smtp_server, run_jobs, 1))
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
 
 
 async def test_sign_in_and_a_new_task_appears_live(
@@ -33,11 +21,13 @@ async def test_sign_in_and_a_new_task_appears_live(
         run_jobs: Callable[..., int]) -> None:
     await sign_in(page, account, smtp_server, run_jobs)
     await expect(page.locator("#task-count")).to_have_text("0 tasks")
+    await expect(page.locator("#live")).to_have_attribute("data-state", "live")
     body = {**example("hpi_approval"), "title": "Live <b>task</b>", "tags": ["deploy"]}
     status, created = await api(live_url, "POST", "/api/v1/tasks", account, json=body)
     assert status == 201
     row = page.locator(f"tr[data-task-id='{created['task_id']}']")
-    await expect(row).to_contain_text("Live <b>task</b>", timeout=8000)  # no reload
+    await expect(row).to_contain_text("Live <b>task</b>", timeout=1000)  # no reload, < 1 s
+    await expect(page.locator("[data-count='pending']")).to_have_text("1")
     await shot(page, "dashboard-live")
 
     await page.get_by_label("Search title or tag").fill("nothing-matches")
@@ -70,6 +60,7 @@ async def test_a_pending_task_page_shows_its_form_and_the_member_answers_there(
     form = page.frame_locator("iframe.task-form")
     await form.get_by_label("Decision").select_option("Approve")
     await shot(page, "dashboard-task-form")
+    await document(page, "task-pending")
     await form.get_by_role("button", name="Submit").click()
     await expect(form.get_by_role("heading", name="Thank you")).to_be_visible()
     status, task = await api(live_url, "GET", f"/api/v1/tasks/{created['task_id']}", account)
@@ -94,6 +85,7 @@ async def test_completed_task_page_shows_answers_and_pdf(
     await expect(page.locator("table.answers")).to_contain_text("Approve")
     await expect(page.locator(".timeline")).to_contain_text("answered by")
     await shot(page, "dashboard-task-completed")
+    await document(page, "task-completed")
     async with page.expect_download() as info:
         await page.get_by_role("link", name="Download PDF").click()
     download = await info.value
@@ -105,6 +97,7 @@ async def test_admin_creates_and_revokes_a_token(
         page: Page, live_url: str, account: Account, smtp_server: SmtpServer,
         run_jobs: Callable[..., int]) -> None:
     await sign_in(page, account, smtp_server, run_jobs)
+    await page.get_by_role("link", name="Settings").click()
     await page.get_by_role("link", name="API tokens").click()
     await page.get_by_label("Label").fill("reader")
     await page.get_by_label("tasks:read").check()
@@ -112,6 +105,7 @@ async def test_admin_creates_and_revokes_a_token(
     token = (await page.locator("#new-token").inner_text()).strip()
     assert token.startswith("htk_")
     await shot(page, "tokens-created")
+    await document(page, "settings-tokens")
     reader = Account(account.org_id, account.member, token)
     assert (await api(live_url, "GET", "/api/v1/tasks", reader))[0] == 200
     assert (await api(live_url, "POST", "/api/v1/tasks", reader, json={}))[0] == 403

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.runtime import Services
-from api.web.dashboard import task_rows
+from api.web.task_list import ListQuery, task_rows
 from tests.conftest import Account
 from tests.fixtures import example
 
@@ -16,6 +16,6 @@ def test_search_finds_an_old_task_behind_many_newer_ones(services: Services,
     for i in range(260):
         services.tasks.create(who, {**example("hpi_approval"), "title": f"Hay {i}"})
     for q in ("needle", "RARE"):
-        rows = task_rows(services.listing, account.member, "pending", False, q)
+        rows = task_rows(services.listing, account.member, ListQuery(q=q))
         assert [r["task_id"] for r in rows] == [oldest["task_id"]]
-    assert len(task_rows(services.listing, account.member, "pending", False, "hay")) == 100
+    assert len(task_rows(services.listing, account.member, ListQuery(q="hay"))) == 100

@@ -132,7 +132,7 @@ async def test_task_page_timeline_shows_slack_answer_and_each_sink_outcome(
                for e in entries)
     refused = [e for e in entries if f"webhook {closed} (completed) not delivered yet" in e]
     assert len(refused) == 1 and "retrying" in refused[0]
-    moments = [e.split(": ", 1)[0] for e in entries]
+    moments = [e.split("</time>", 1)[0] for e in entries]
     assert moments == sorted(moments)
 
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from api.domain.task import CompletedBy, Task, TaskError
 from api.runtime import Services
 from api.store import keys
-from api.web.task_page import timeline
+from api.web.history_view import timeline
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
 from tests.images import png
@@ -249,4 +249,6 @@ async def test_a_link_answer_names_the_assignee_or_anyone_with_the_link(
     for extra, name in cases:
         task = await answer_by_link(client, account, services, extra)
         assert task.completed_by == CompletedBy(channel="web", id="link", name=name)
-        assert timeline(task, "someone", [])[-1].endswith(f"answered by {name} via web")
+        history = services.approvals.history(task)
+        assert timeline(task, history, "someone", [])[-1][1].endswith(
+            f"answered by {name} via web")
