@@ -61,6 +61,12 @@ def matching_step(seed: str, code: str, now: float) -> int | None:
                if strings_equal(code, totp.generate_otp(step)))
 
 
+def remove(redis: Redis, member_id: str) -> bool:
+    """Drop the member's authenticator app (and any pending one); False if there was
+    none. Needs no key, so a reset works even after INLOOP_SECRET_KEY is lost."""
+    return bool(redis.delete(keys.member_totp(member_id), keys.member_totp_pending(member_id)))
+
+
 class Authenticators:
     def __init__(self, redis: Redis, box: SecretBox | None, guesses: Guesses,
                  clock: Callable[[], float] = time.time) -> None:
@@ -132,9 +138,7 @@ class Authenticators:
         return {m: text(at) for m, at in zip(ids, pipe.execute(), strict=True) if at}
 
     def remove(self, member_id: str) -> bool:
-        """Drop the member's authenticator app (and any pending one); False if none."""
-        return bool(self.redis.delete(keys.member_totp(member_id),
-                                      keys.member_totp_pending(member_id)))
+        return remove(self.redis, member_id)
 
     def sign_in(self, email: str, member_id: str | None, code: str, ip: str) -> Verdict:
         """Whether `code` signs `member_id` (None: no member has `email`) in. CodeLocked

@@ -9,7 +9,8 @@ URL map (prefix + route):
   GET  /t/{link_id}/verify                external assignee: email-code page
   POST /t/{link_id}/verify/send           send (or resend) the code
   POST /t/{link_id}/verify                check the code -> task session cookie
-  /dashboard...                            see api.web.dashboard, task_page, sign_in, tokens
+  /dashboard...                            see api.web.dashboard, task_page, sign_in, tokens,
+                                           authenticator
 The root serves /static/... and /assets/... (pages.STATIC_DIR, CSS and JS of every page).
 """
 
@@ -25,9 +26,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.domain.errors import InloopError
 from api.runtime import Services
+from api.store.authenticators import Authenticators
 from api.store.codes import CodePolicy, EmailCodes
+from api.web import authenticator, dashboard, files, form, sign_in, task_page, tokens
 from api.web import codes as otp_pages
-from api.web import dashboard, files, form, sign_in, task_page, tokens
 from api.web.pages import WebContext, message
 from api.web.session import CSRF, CsrfSigner
 
@@ -48,7 +50,11 @@ def web_context(services: Services) -> WebContext:
                         mails_per_subject=settings.otp_mails_per_subject,
                         max_failures=settings.otp_max_failures_per_day,
                         max_subject_failures=settings.otp_max_subject_failures_per_day)
-    return WebContext(codes=EmailCodes(services.redis, services.jobs, policy))
+    codes = EmailCodes(services.redis, services.jobs, policy)
+    # Wrong authenticator codes count under limits of their own subjects (totp:{email}),
+    # so a stranger locking an app out never stops the email codes.
+    return WebContext(codes=codes, authenticators=Authenticators(
+        services.redis, services.secrets, codes.guesses))
 
 
 @web.middleware
@@ -80,7 +86,7 @@ def create_web_apps() -> dict[str, web.Application]:
         app[CSRF] = signer
     _form_routes(apps["/t"].router)
     for register in (sign_in.register, dashboard.register, task_page.register,
-                     tokens.register):
+                     tokens.register, authenticator.register):
         register(apps["/dashboard"])
     return apps
 
