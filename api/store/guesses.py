@@ -6,7 +6,9 @@ app); a *network* is an IPv4 address or an IPv6 /64 (api.store.codes.ip_group). 
 guesses count per (subject, network) and per subject: past `max_failures` for one
 (subject, network) in `window_s`, that network is refused for the subject; only past
 `max_subject_failures` (far more than one network may make) is the subject refused for
-every network, which caps guessing.
+every network, which caps guessing. With `max_network_failures`, a network that guessed
+wrong that often for any subjects together is refused for all of them (authenticator
+codes: email codes cap a network's requests for codes instead).
 """
 
 from __future__ import annotations
@@ -26,19 +28,25 @@ class Guesses:
     max_failures: int
     max_subject_failures: int
     window_s: int
+    max_network_failures: int = 0  # 0: not counted
 
-    def keys(self, subject: str, network: str) -> tuple[str, str]:
-        """Wrong guesses of (subject, network), and of the subject from every network
-        (WATCH them to count and check in one transaction)."""
-        return (keys.otp_rate("failures", f"{subject}|{network}"),
-                keys.otp_rate("subject-failures", subject))
+    def _limits(self, subject: str, network: str) -> list[tuple[str, int]]:
+        limits = [(keys.otp_rate("failures", f"{subject}|{network}"), self.max_failures),
+                  (keys.otp_rate("subject-failures", subject), self.max_subject_failures)]
+        if self.max_network_failures:
+            limits.append((keys.otp_rate("network-failures", network),
+                           self.max_network_failures))
+        return limits
+
+    def keys(self, subject: str, network: str) -> list[str]:
+        """The counters a guess at `subject` from `network` moves (WATCH them to count
+        and check in one transaction)."""
+        return [key for key, _ in self._limits(subject, network)]
 
     def refuse_if_locked(self, client: Redis | Pipeline, subject: str, network: str,
                          error: type[InloopError]) -> None:
-        """`error` if (subject, network), or the subject from every network together,
-        had too many wrong guesses in the window."""
-        limits = (self.max_failures, self.max_subject_failures)
-        for key, limit in zip(self.keys(subject, network), limits, strict=True):
+        """`error` if any counter of (subject, network) reached its limit."""
+        for key, limit in self._limits(subject, network):
             failures = client.get(key)
             if failures is not None and int(failures) >= limit:
                 hours = math.ceil(max(int(client.ttl(key)), 1) / 3600)

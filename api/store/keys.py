@@ -170,7 +170,8 @@ def otp_last(subject: str) -> str:
 
 def otp_rate(kind: str, value: str) -> str:
     """kind is `sends` ({subject}|{network}), `ip` (a network), `mails` (a subject),
-    `failures` ({subject}|{network}) or `subject-failures` (a subject)."""
+    `failures` ({subject}|{network}), `subject-failures` (a subject) or
+    `network-failures` (a network's wrong authenticator codes, any subject)."""
     return f"{PREFIX}otp-rate:{kind}:{value}"
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from http import HTTPStatus
 
 from aiohttp import web
@@ -51,10 +52,12 @@ def web_context(services: Services) -> WebContext:
                         max_failures=settings.otp_max_failures_per_day,
                         max_subject_failures=settings.otp_max_subject_failures_per_day)
     codes = EmailCodes(services.redis, services.jobs, policy)
-    # Wrong authenticator codes count under limits of their own subjects (totp:{email}),
-    # so a stranger locking an app out never stops the email codes.
+    # Wrong authenticator codes count under subjects of their own (totp:{email}), so a
+    # stranger locking an app out never stops the email codes.
+    guesses = replace(codes.guesses,
+                      max_network_failures=settings.totp_max_network_failures_per_day)
     return WebContext(codes=codes, authenticators=Authenticators(
-        services.redis, services.secrets, codes.guesses))
+        services.redis, services.secrets, guesses))
 
 
 @web.middleware

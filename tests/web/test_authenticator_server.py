@@ -34,6 +34,7 @@ SignIn = Callable[[TestClient, Account], Awaitable[None]]
 def settings(settings: Settings) -> Settings:
     settings.secret_key = SecretStr(new_key())
     settings.otp_max_failures_per_day = 3
+    settings.totp_max_network_failures_per_day = 4
     return settings
 
 
@@ -127,6 +128,19 @@ async def test_a_strangers_guesses_lock_out_only_the_stranger(
     stranger, owner = client_from("203.0.113.7"), client_from("198.51.100.9")
     for _ in range(3):  # otp_max_failures_per_day
         assert (await app_sign_in(stranger, account.member.email, "000000"))[0] == 400
+    status, page = await app_sign_in(stranger, account.member.email, next_code(totp))
+    assert status == 403 and "too many wrong codes" in page
+    assert await app_sign_in(owner, account.member.email, next_code(totp)) == (303, "/dashboard")
+
+
+async def test_a_network_guessing_at_many_emails_is_capped(
+        client: TestClient, account: Account, sign_in: SignIn,
+        client_from: Callable[[str], TestClient]) -> None:
+    await sign_in(client, account)
+    totp = await enroll(client)
+    stranger, owner = client_from("203.0.113.7"), client_from("198.51.100.9")
+    for n in range(4):  # totp_max_network_failures_per_day, each email once
+        assert (await app_sign_in(stranger, f"guess{n}@example.com", "000000"))[0] == 400
     status, page = await app_sign_in(stranger, account.member.email, next_code(totp))
     assert status == 403 and "too many wrong codes" in page
     assert await app_sign_in(owner, account.member.email, next_code(totp)) == (303, "/dashboard")

@@ -30,9 +30,9 @@ class Clock:
 
 
 def authenticators(services: Services, clock: Clock | None = None, *, failures: int = 15,
-                   subject_failures: int = 150) -> Authenticators:
-    return Authenticators(services.redis, SecretBox(new_key()),
-                          Guesses(failures, subject_failures, 24 * 3600), clock or Clock())
+                   subject_failures: int = 150, network_failures: int = 100) -> Authenticators:
+    guesses = Guesses(failures, subject_failures, 24 * 3600, network_failures)
+    return Authenticators(services.redis, SecretBox(new_key()), guesses, clock or Clock())
 
 
 def enrolled(otp: Authenticators) -> pyotp.TOTP:
@@ -116,6 +116,17 @@ def test_a_strangers_wrong_codes_lock_out_only_the_stranger(services: Services) 
         otp.sign_in(EMAIL, MEMBER, "000000", ip)
     with pytest.raises(CodeLocked):
         otp.sign_in(EMAIL, MEMBER, totp.at(T + 30), OWNER)
+
+
+def test_a_network_guessing_at_many_emails_is_refused_for_all_of_them(
+        services: Services) -> None:
+    otp = authenticators(services, network_failures=3)
+    totp = enrolled(otp)
+    for n in range(3):
+        assert otp.sign_in(f"user{n}@example.com", None, "000000", STRANGER) == "wrong"
+    with pytest.raises(CodeLocked):
+        otp.sign_in(EMAIL, MEMBER, totp.at(T), STRANGER)
+    assert otp.sign_in(EMAIL, MEMBER, totp.at(T), OWNER) == "right"
 
 
 def test_no_seed_is_stored_in_plain_and_remove_drops_it(services: Services) -> None:
