@@ -16,7 +16,7 @@ from api.domain.errors import InloopError
 from api.domain.task import ALL_SCOPES
 from api.settings import Settings
 from api.store.connection import refuse_eviction
-from api.store.directory import DISPLAY_PREFIX_LEN
+from api.store.directory import DISPLAY_PREFIX_LEN, Member
 
 if TYPE_CHECKING:
     from api.runtime import Services
@@ -120,13 +120,27 @@ def cmd_member_add(settings: Settings, args: argparse.Namespace) -> None:
     print(member.id)
 
 
-def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None:
-    directory = build_services(settings).directory
-    org_id = directory.org_id(args.org)
-    member = directory.member_by_email(org_id, args.member)
+def cmd_member_reset_totp(settings: Settings, args: argparse.Namespace) -> None:
+    from api.store.authenticators import remove
+
+    services = build_services(settings)
+    member = _member(services, args.org, args.member)
+    removed = remove(services.redis, member.id)
+    print(f"reset {member.email}'s authenticator app" if removed
+          else f"{member.email} had no authenticator app")
+
+
+def _member(services: Services, org: str, email: str) -> Member:
+    member = services.directory.member_by_email(services.directory.org_id(org), email)
     if member is None:
-        raise SystemExit(f"inloop: no member {args.member!r} in {args.org!r}")
-    token = directory.create_token(member, args.scope, label=args.label or "")
+        raise SystemExit(f"inloop: no member {email!r} in {org!r}")
+    return member
+
+
+def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None:
+    services = build_services(settings)
+    member = _member(services, args.org, args.member)
+    token = services.directory.create_token(member, args.scope, label=args.label or "")
     print(token)
     print(f"prefix {token[:DISPLAY_PREFIX_LEN]} (to list or revoke it)", file=sys.stderr)
 
@@ -206,6 +220,10 @@ def _admin_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument(flag, required=True)
     p.add_argument("--admin", action="store_true")
     p.set_defaults(func=cmd_member_add)
+    p = member.add_parser("reset-totp", help="remove a member's authenticator app")
+    p.add_argument("--org", required=True)
+    p.add_argument("--member", required=True, help="the member's email")
+    p.set_defaults(func=cmd_member_reset_totp)
     token = sub.add_parser("token", help="API tokens").add_subparsers(required=True)
     p = token.add_parser("create", help="print a new token once")
     p.add_argument("--org", required=True)

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     otp_mails_per_subject: int = 10  # per window; then one per code lifetime
     otp_max_failures_per_day: int = 15  # wrong codes per (task or email, network) in 24 h
     otp_max_subject_failures_per_day: int = 150  # from all networks together
+    # Wrong authenticator-app codes from one network for any emails (email codes are
+    # capped per network by otp_sends_per_ip instead).
+    totp_max_network_failures_per_day: int = 100
     web_session_ttl_s: int = 12 * 3600
     # Reverse proxies in front of inloop that append to X-Forwarded-For (0: none, use the
     # peer address). With N, the client is the Nth address from the right.

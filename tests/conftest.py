@@ -154,3 +154,15 @@ async def create(client: TestClient, account: Account, body: dict[str, Any],
     payload: dict[str, Any] = await response.json()
     assert response.status == status, payload
     return payload
+
+
+def stored_values(redis: Redis) -> bytes:
+    """Every key and value in Redis, joined (to check that a secret is in none of them)."""
+    read = {b"string": lambda k: [redis.get(k)], b"hash": lambda k: redis.hgetall(k).items(),
+            b"list": lambda k: redis.lrange(k, 0, -1), b"set": redis.smembers,
+            b"zset": lambda k: redis.zrange(k, 0, -1)}
+    found: list[bytes] = []
+    for key in redis.scan_iter():
+        for value in read.get(redis.type(key), lambda k: [])(key):
+            found += [key, *(value if isinstance(value, tuple) else (value,))]
+    return b"\n".join(v for v in found if v)

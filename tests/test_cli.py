@@ -17,9 +17,13 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 
+from api.crypto import SecretBox, new_key
 from api.runtime import Services
+from api.store.authenticators import Authenticators
+from api.store.guesses import Guesses
 from tests.conftest import Account
 from tests.dev_process import start_dev, stop_dev, until_ready
 from tests.fixtures import example
@@ -50,6 +54,20 @@ def test_admin_commands_make_a_working_token(services: Services, redis_url: str)
     assert inloop("token", "list", "--org", "acme", env=env) == ""
     with pytest.raises(Exception, match="invalid API token"):
         services.directory.authenticate(token)
+
+
+def test_member_reset_totp_removes_an_authenticator_app_without_the_key(
+        services: Services, redis_url: str) -> None:
+    env = {**os.environ, "INLOOP_REDIS_URL": redis_url}  # no INLOOP_SECRET_KEY
+    member = services.directory.add_member(services.directory.create_org("acme"),
+                                           "ops@acme.example", "Ops")
+    apps = Authenticators(services.redis, SecretBox(new_key()), Guesses(15, 150, 3600))
+    apps.begin(member.id)
+    assert apps.confirm(member.id, pyotp.TOTP(apps.pending_seed(member.id) or "").now())
+    command = ("member", "reset-totp", "--org", "acme", "--member", "Ops@acme.example")
+    assert inloop(*command, env=env) == "reset ops@acme.example's authenticator app"
+    assert apps.enrolled_at(member.id) is None
+    assert inloop(*command, env=env) == "ops@acme.example had no authenticator app"
 
 
 def _request(url: str, token: str, body: dict[str, Any] | None = None) -> Any:

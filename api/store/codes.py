@@ -17,10 +17,11 @@ down only themself. The *subject* is what a code proves (a task, or a sign-in em
   `mails_per_subject` in `window_s` only once the last one has expired. A request in
   between joins the code mailed last (the mailbox has it) instead of being refused, so
   the mailbox sees a bounded number of mails and nobody is turned away.
-- Wrong codes count against the network that submits them: after `max_failures` per
-  (subject, network) in `failure_window_s`, that network gets no code checked or sent for
-  the subject. `max_subject_failures` (far more than one network may make) caps guessing
-  at a subject from all networks together; only then is the subject locked for everyone.
+- Wrong codes count against the network that submits them (api.store.guesses): after
+  `max_failures` per (subject, network) in `failure_window_s`, that network gets no code
+  checked or sent for the subject. `max_subject_failures` (far more than one network may
+  make) caps guessing at a subject from all networks together; only then is the subject
+  locked for everyone.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import math
 import secrets
 import time
 from collections.abc import Callable
@@ -38,9 +38,10 @@ from typing import Any
 from redis import Redis, WatchError
 from redis.client import Pipeline
 
-from api.domain.errors import CodeLocked, InloopError, RateLimited
+from api.domain.errors import CodeLocked, RateLimited
 from api.store import keys
 from api.store.codec import text, text_hash
+from api.store.guesses import Guesses
 from api.store.jobs import Jobs
 
 
@@ -91,6 +92,8 @@ class EmailCodes:
         self.jobs = jobs
         self.policy = policy
         self.clock = clock
+        self.guesses = Guesses(policy.max_failures, policy.max_subject_failures,
+                               policy.failure_window_s)
 
     def send(self, purpose: str, attempt: str, subject: str, to: str, ip: str, *,
              context: dict[str, Any], record: dict[str, str] | None = None,
@@ -100,7 +103,7 @@ class EmailCodes:
         `deliver=False` a code is stored but never sent, so an unknown address behaves
         exactly like a known one (no account enumeration)."""
         network = ip_group(ip)
-        self._refuse_if_locked(self.redis, subject, network, RateLimited)
+        self.guesses.refuse_if_locked(self.redis, subject, network, RateLimited)
         self._count_send(subject, network)
         code_id = (self._joinable(subject)
                    or self._new_code(purpose, subject, to, context, deliver))
@@ -173,8 +176,8 @@ class EmailCodes:
             pipe.watch(key)
             record = self._usable(pipe, key, subject)
             mailed = keys.otp_mailed(record["code"])
-            pipe.watch(mailed, *self._failure_keys(record["subject"], network))
-            self._refuse_if_locked(pipe, record["subject"], network, CodeLocked)
+            pipe.watch(mailed, *self.guesses.keys(record["subject"], network))
+            self.guesses.refuse_if_locked(pipe, record["subject"], network, CodeLocked)
             stored = text_hash(pipe.hgetall(mailed))
             if not stored:  # used (by another attempt that joined it) or expired
                 raise CodeLocked("this code has expired or was used; request a new one")
@@ -184,7 +187,8 @@ class EmailCodes:
             if right:
                 pipe.delete(key, mailed)
             else:
-                self._count_failure(pipe, key, record["subject"], network)
+                pipe.hincrby(key, "tries", 1)
+                self.guesses.count(pipe, record["subject"], network)
             pipe.execute()
         return record if right else None
 
@@ -195,29 +199,6 @@ class EmailCodes:
             raise CodeLocked("this code has expired or was tried too often; "
                              "request a new one")
         return record
-
-    def _failure_keys(self, subject: str, network: str) -> tuple[str, str]:
-        """Wrong codes of (subject, network), and of the subject from every network."""
-        return (keys.otp_rate("failures", f"{subject}|{network}"),
-                keys.otp_rate("subject-failures", subject))
-
-    def _count_failure(self, pipe: Pipeline, key: str, subject: str, network: str) -> None:
-        pipe.hincrby(key, "tries", 1)
-        for failures in self._failure_keys(subject, network):
-            pipe.incr(failures)
-            pipe.expire(failures, self.policy.failure_window_s, nx=True)
-
-    def _refuse_if_locked(self, client: Redis | Pipeline, subject: str, network: str,
-                          error: type[InloopError]) -> None:
-        """`error` if (subject, network), or the subject from every network together, had
-        too many wrong codes in the window."""
-        limits = (self.policy.max_failures, self.policy.max_subject_failures)
-        for key, limit in zip(self._failure_keys(subject, network), limits, strict=True):
-            failures = client.get(key)
-            if failures is not None and int(failures) >= limit:
-                hours = math.ceil(max(int(client.ttl(key)), 1) / 3600)
-                raise error(f"too many wrong codes were entered; try again in {hours} "
-                            f"hour{'s' * (hours != 1)}")
 
     def tries_left(self, purpose: str, attempt: str) -> int:
         tries = self.redis.hget(keys.otp_code(purpose, attempt), "tries")

@@ -28,6 +28,9 @@ Layout (all under the `inloop:` prefix):
   member:{id}                 HASH    member
   org:{org}:members           HASH    email -> member id
   members-by-email:{email}    SET     member ids with that email, in any org
+  member:{id}:totp            HASH    authenticator app: seed (sealed by api.crypto), enrolled
+                                      at, last used time step
+  member:{id}:totp-pending    STRING  a sealed seed being enrolled, until confirmed (TTL)
   token:{sha256}              HASH    API token record (the token itself is never stored)
   token-prefix:{prefix}       STRING  sha256 of the token with that display prefix
   org:{org}:tokens            SET     display prefixes of the org's tokens
@@ -145,6 +148,16 @@ def members_by_email(email: str) -> str:
     return f"{PREFIX}members-by-email:{email}"
 
 
+def member_totp(member_id: str) -> str:
+    """A member's authenticator app (TOTP): the sealed seed and the last step used."""
+    return f"{PREFIX}member:{member_id}:totp"
+
+
+def member_totp_pending(member_id: str) -> str:
+    """A seed shown to the member but not yet confirmed with one of its codes."""
+    return f"{PREFIX}member:{member_id}:totp-pending"
+
+
 def token(token_hash: str) -> str:
     return f"{PREFIX}token:{token_hash}"
 
@@ -174,7 +187,8 @@ def otp_last(subject: str) -> str:
 
 def otp_rate(kind: str, value: str) -> str:
     """kind is `sends` ({subject}|{network}), `ip` (a network), `mails` (a subject),
-    `failures` ({subject}|{network}) or `subject-failures` (a subject)."""
+    `failures` ({subject}|{network}), `subject-failures` (a subject) or
+    `network-failures` (a network's wrong authenticator codes, any subject)."""
     return f"{PREFIX}otp-rate:{kind}:{value}"
 
 

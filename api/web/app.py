@@ -11,7 +11,7 @@ URL map (prefix + route):
   POST /t/{link_id}/verify/send           send (or resend) the code
   POST /t/{link_id}/verify                check the code -> task session cookie
   /dashboard...                            see api.web.dashboard, live, task_page, reassign,
-                                           sign_in, settings, tokens
+                                           sign_in, settings, tokens, authenticator
 The root serves /static/... and /assets/... (pages.STATIC_DIR, CSS and JS of every page).
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from http import HTTPStatus
 
 from aiohttp import web
@@ -27,9 +28,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.domain.errors import InloopError
 from api.runtime import Services
+from api.store.authenticators import Authenticators
 from api.store.codes import CodePolicy, EmailCodes
-from api.web import codes as otp_pages
 from api.web import (
+    authenticator,
     dashboard,
     files,
     form,
@@ -40,6 +42,7 @@ from api.web import (
     task_page,
     tokens,
 )
+from api.web import codes as otp_pages
 from api.web.pages import WebContext, message
 from api.web.session import CSRF, CsrfSigner
 
@@ -60,7 +63,13 @@ def web_context(services: Services) -> WebContext:
                         mails_per_subject=settings.otp_mails_per_subject,
                         max_failures=settings.otp_max_failures_per_day,
                         max_subject_failures=settings.otp_max_subject_failures_per_day)
-    return WebContext(codes=EmailCodes(services.redis, services.jobs, policy))
+    codes = EmailCodes(services.redis, services.jobs, policy)
+    # Wrong authenticator codes count under subjects of their own (totp:{email}), so a
+    # stranger locking an app out never stops the email codes.
+    guesses = replace(codes.guesses,
+                      max_network_failures=settings.totp_max_network_failures_per_day)
+    return WebContext(codes=codes, authenticators=Authenticators(
+        services.redis, services.secrets, guesses))
 
 
 @web.middleware
@@ -93,7 +102,7 @@ def create_web_apps() -> dict[str, web.Application]:
     _form_routes(apps["/t"].router)
     for register in (sign_in.register, dashboard.register, live.register,
                      task_page.register, reassign.register, settings.register,
-                     tokens.register):
+                     tokens.register, authenticator.register):
         register(apps["/dashboard"])
     return apps
 

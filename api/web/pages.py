@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from api.domain.task import Task
+from api.store.authenticators import Authenticators
 from api.store.codes import EmailCodes
 from renderers import budget
 from renderers.html import FILTERS, step_view
@@ -40,6 +41,7 @@ class WebContext:
     """What pages use beside Services; api.server puts it on the root app under WEB."""
 
     codes: EmailCodes
+    authenticators: Authenticators
 
 
 WEB = web.AppKey("web", WebContext)

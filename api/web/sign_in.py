@@ -9,8 +9,10 @@ member's email neither locks the member out nor floods their mailbox.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from api.domain.errors import NotFound
 from api.runtime import SERVICES
@@ -42,6 +44,12 @@ def find_member(directory: Directory, email: str, org: str) -> Member | None:
     return None
 
 
+def posted_email(form: MultiDictProxy[Any]) -> tuple[str, str]:
+    """The sign-in form's email (lower case; "" unless it looks like one) and org."""
+    email, org = str(form.get("email", "")).strip().lower(), str(form.get("org", "")).strip()
+    return (email if "@" in email and len(email) <= 254 else ""), org
+
+
 async def login_page(request: web.Request, template: str, status: int = 200,
                      **context: str) -> web.Response:
     return await with_csrf(request, lambda token: page(template, status,
@@ -59,8 +67,8 @@ async def start_login(request: web.Request) -> web.Response:
     if not await csrf_ok(request, form.get(CSRF_FIELD)):
         return await login_page(request, "login.html", 403,
                                 error="The page expired; try again.")
-    email, org = str(form.get("email", "")).strip().lower(), str(form.get("org", "")).strip()
-    if "@" not in email or len(email) > 254:
+    email, org = posted_email(form)
+    if not email:
         return await login_page(request, "login.html", 400, error="Enter your email address.")
     try:
         attempt = await _send_login_code(request, email, org)
