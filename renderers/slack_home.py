@@ -1,4 +1,4 @@
-"""The App Home tab: the person's pending tasks, newest first."""
+"""The App Home tab: the person's open tasks (pending or claimed), newest first."""
 
 from __future__ import annotations
 
@@ -14,15 +14,16 @@ MAX_TASKS = 45  # two blocks each within the home tab's 100
 
 
 def home_view(tasks: list[Task]) -> dict[str, Any]:
-    """The App Home view listing the pending tasks among `tasks`."""
-    pending = sorted((t for t in tasks if t.status == "pending"), key=_created, reverse=True)
+    """The App Home view listing the open tasks among `tasks` (a claimed task, in
+    progress, still waits for an answer)."""
+    pending = sorted((t for t in tasks if t.open), key=_created, reverse=True)
     blocks: list[Block] = [header("Your tasks")]
     if not pending:
         blocks.append(context("Nothing is waiting for you. New tasks show up here and in DMs."))
     for task in pending[:MAX_TASKS]:
         blocks.extend(_task_row(task))
     if len(pending) > MAX_TASKS:
-        blocks.append(context(f"… and {len(pending) - MAX_TASKS} more pending tasks."))
+        blocks.append(context(f"… and {len(pending) - MAX_TASKS} more open tasks."))
     return {"type": "home", "blocks": blocks}
 
 

@@ -18,9 +18,9 @@ def at(task: Task, minutes: int, **change: object) -> Task:
                                 "created_at": created, **change})
 
 
-def test_pending_tasks_newest_first_each_with_an_open_button() -> None:
+def test_open_tasks_newest_first_each_with_an_open_button() -> None:
     base = example_task("hpi_feedback")
-    tasks = [at(base, 1), at(base, 3, title="Newest <&>"), at(base, 2),
+    tasks = [at(base, 1), at(base, 3, title="Newest <&>"), at(base, 2, status="in_progress"),
              at(base, 4, status="completed")]
     view = home_view(tasks)
     assert view["type"] == "home"
@@ -41,5 +41,5 @@ def test_at_most_100_blocks() -> None:
     base = example_task("hpi_approval", due_at="2026-03-01T09:00:00Z")
     view = home_view([at(base, i) for i in range(200)])
     assert len(view["blocks"]) <= 100
-    assert "155 more pending tasks" in json.dumps(view)
+    assert "155 more open tasks" in json.dumps(view)
     assert_slack_limits(view)
