@@ -213,10 +213,7 @@ def default_answer(record: TeamRecord) -> tuple[dict[str, Any], Outcome]:
 def check_approval(approval: Approval, fields: Sequence[FormField], assignees: int,
                    channel: bool) -> list[Detail]:
     """Request rules that need the form and the assignees (400 details with their loc)."""
-    details: list[Detail] = []
-    if isinstance(approval.required, int) and not channel and approval.required > assignees:
-        details.append(Detail("approval.required", f"required ({approval.required}) is more "
-                              f"than the {assignees} assignee(s)"))
+    details = _check_required(approval.required, assignees, channel)
     if approval.decision_field is None:
         return details
     field = next((f for f in fields if f.name == approval.decision_field), None)
@@ -229,6 +226,18 @@ def check_approval(approval: Approval, fields: Sequence[FormField], assignees: i
                        f"{field.name}") for i, value in enumerate(approval.reject_options or [])
                 if value not in options]
     return details
+
+
+def _check_required(required: int | Literal["all"], assignees: int,
+                    channel: bool) -> list[Detail]:
+    """`required` fits the team; a task without assignees (anyone with its link or an
+    org token answers) takes one response, a channel task any number."""
+    if required == "all" and assignees == 0:
+        return [Detail("approval.required", '"all" needs assignees')]
+    if isinstance(required, int) and not channel and required > max(assignees, 1):
+        return [Detail("approval.required",
+                       f"required ({required}) is more than the {assignees} assignee(s)")]
+    return []
 
 
 def check_default(on_expiry: OnExpiry, fields: Sequence[FormField],

@@ -78,6 +78,10 @@ def test_a_single_assignee_task_ends_on_its_first_response() -> None:
 @pytest.mark.parametrize(("approval", "assignees", "channel", "locs"), [
     (Approval(required=4), 3, False, ["approval.required"]),
     (Approval(required=4), 0, True, []),
+    (Approval(decision_field="decision", reject_options=["Reject"]), 0, False, []),
+    (Approval(required=2), 0, False, ["approval.required"]),
+    (Approval(required="all"), 0, False, ["approval.required"]),
+    (Approval(required="all"), 0, True, ["approval.required"]),
     (Approval(decision_field="note"), 3, False, ["approval.decision_field"]),
     (Approval(decision_field="missing"), 3, False, ["approval.decision_field"]),
     (Approval(decision_field="decision", reject_options=["Reject", "Nope"]), 3, False,
