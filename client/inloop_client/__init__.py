@@ -25,7 +25,10 @@ from inloop_client.models import (
     Approval,
     Assignee,
     Delivery,
+    Escalate,
     FormField,
+    OnExpiry,
+    Remind,
     Step,
     Task,
     TaskCreate,
@@ -36,9 +39,9 @@ from inloop_client.models import (
 
 __all__ = [
     "Approval", "AskOptions", "AskTimeout", "Assignee", "AsyncClient", "Client", "Conflict",
-    "Delivery", "File", "Forbidden", "FormField", "InloopError", "InvalidAnswer",
-    "ListFilters", "NotFound", "Rating", "Signature", "Step", "Task", "TaskCancelled",
-    "TaskCreate", "TaskCreated", "TaskEnded", "TaskExpired", "TaskFailed", "TaskRejected",
-    "Textarea", "Unauthorized", "Unavailable", "UnsupportedForm", "UploadedFile",
+    "Delivery", "Escalate", "File", "Forbidden", "FormField", "InloopError", "InvalidAnswer",
+    "ListFilters", "NotFound", "OnExpiry", "Rating", "Remind", "Signature", "Step", "Task",
+    "TaskCancelled", "TaskCreate", "TaskCreated", "TaskEnded", "TaskExpired", "TaskFailed",
+    "TaskRejected", "Textarea", "Unauthorized", "Unavailable", "UnsupportedForm", "UploadedFile",
     "ValidationFailed", "WaitResult",
 ]

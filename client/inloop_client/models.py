@@ -115,6 +115,30 @@ class Approval(_Request):
                                        description="A required select or radio field.")
     reject_options: list[str] | None = Field(
         default=None, description="Options of `decision_field` that reject the task.")
+    claim_ttl: int | None = Field(default=None, description="Seconds a claim holds before "
+                                  "it is released on its own (server default 3600).")
+
+
+class Remind(_Request):
+    """Re-notify the assignees who have not responded."""
+
+    after: int = Field(description="Seconds until the first reminder (at least 60).")
+    every: int | None = Field(default=None, description="Seconds between reminders.")
+    max: int | None = Field(default=None, description="Reminders in all (server default 3).")
+
+
+class Escalate(_Request):
+    """Add (or swap in) people if the task is still open after `after` seconds."""
+
+    after: int
+    to: list[Assignee | Literal["me"]]
+    mode: Literal["add", "replace"] | None = None
+
+
+class OnExpiry(_Request):
+    """The answer the task completes with when `expires_in` passes."""
+
+    complete_with: dict[str, Any]
 
 
 class TaskCreate(_Request):
@@ -136,6 +160,11 @@ class TaskCreate(_Request):
     assignees: list[Assignee | Literal["me"]] | None = Field(
         default=None, description="Several people (servers with teams of approvers).")
     approval: Approval | None = None
+    remind: Remind | None = None
+    escalate: Escalate | None = None
+    on_expiry: OnExpiry | None = None
+    parent_task_id: str | None = Field(default=None, description="A task of the same org; "
+                                       "cancelling it cancels this one while open.")
     slack_channel: str | None = Field(default=None, description="Post to this Slack channel "
                                       "instead of a person, e.g. #ops.")
     expires_in: int | None = Field(default=None, ge=60,
@@ -174,7 +203,8 @@ class Task(_Response):
 
     task_id: str
     title: str
-    status: str = Field(description="pending, completed, cancelled or failed.")
+    status: str = Field(description="pending, in_progress (claimed), completed, cancelled "
+                        "or failed.")
     steps: list[dict[str, Any]] = Field(default_factory=list)
     data: dict[str, Any] = Field(default_factory=dict)
     url: str | None = None
