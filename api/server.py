@@ -27,7 +27,8 @@ from redis.exceptions import RedisError
 from api import logs, metrics
 from api.domain.errors import NotFound, Unauthorized
 from api.http.app import create_api_app, errors_middleware
-from api.runtime import AREDIS, HUB, SERVICES, Services
+from api.runtime import AREDIS, HUB, SERVICES, TOKENS, Services
+from api.store.token_cache import TokenCache
 from api.store.waiters import WaitHub
 from api.web.app import create_web_apps, web_context
 from api.web.pages import ASSETS_PREFIX, STATIC_DIR, STATIC_PREFIX, WEB
@@ -103,6 +104,7 @@ async def _wait_hub(app: web.Application) -> AsyncIterator[None]:
     hub = WaitHub(redis)
     app[HUB] = hub
     app[AREDIS] = redis
+    app[TOKENS] = TokenCache(redis)
     await hub.start()
     yield
     await hub.stop()
