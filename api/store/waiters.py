@@ -70,7 +70,8 @@ class WaitHub:
         self._waiters[ref].add(woken)
         metrics.WAITERS.inc()
         try:
-            await asyncio.wait_for(self._live.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._live.wait()
             while True:
                 woken.clear()  # before the read: a wake-up after it is never lost
                 task = await _read_or_none(lambda: self._shared_read(ref, read))
@@ -171,5 +172,7 @@ async def _read_or_none(read: Reader) -> Task | None:
 
 
 async def _sleep_until(event: asyncio.Event, seconds: float) -> None:
+    # asyncio.timeout, not wait_for: no task per parked waiter (memory at 10,000 waiters)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await event.wait()
