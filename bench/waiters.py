@@ -76,12 +76,14 @@ async def _hold(port: int, headers: dict[str, str], task_ids: list[str], waiters
 
 
 async def _settle(pid: int) -> None:
-    """Wait until the server's memory stops growing (every waiter is parked)."""
-    last = -1
-    for _ in range(120):
+    """Wait until the server's memory has not moved for 2 s (every waiter is parked, and
+    no request is still queued for a Redis connection when the completions start)."""
+    last, still = -1, 0
+    for _ in range(240):
         await asyncio.sleep(0.5)
         now = rss_kib(pid)
-        if now == last:
+        still = still + 1 if now == last else 0
+        if still == 4:
             return
         last = now
 
