@@ -50,7 +50,7 @@ class InloopWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self._beating: Job | None = None  # the job the heartbeat thread keeps alive
         self._beat_lock = threading.Lock()
-        self._beater: threading.Thread | None = None
+        self._beats_stop: threading.Event | None = None  # set: the beater thread ends
         self._last_beat = (0.0, 0)  # monotonic time, TTL of the last worker-key heartbeat
         self._job_started = time.monotonic()
 
@@ -96,14 +96,21 @@ class InloopWorker(SimpleWorker):
         progress is done, so none is sent for a job after this."""
         with self._beat_lock:
             self._beating = job
-        if job is not None and self._beater is None:
-            self._beater = threading.Thread(target=self._beat_forever, daemon=True,
-                                            name=f"rq-heartbeat-{self.name}")
-            self._beater.start()
+        if job is not None and self._beats_stop is None:
+            self._beats_stop = stop = threading.Event()
+            threading.Thread(target=self._beat_forever, args=(stop,), daemon=True,
+                             name=f"rq-heartbeat-{self.name}").start()
 
-    def _beat_forever(self) -> None:
-        while True:
-            time.sleep(self.job_monitoring_interval)
+    def teardown(self) -> None:
+        """The work loop has ended: so does the heartbeat thread (a later `work` starts
+        another)."""
+        if self._beats_stop is not None:
+            self._beats_stop.set()
+            self._beats_stop = None
+        super().teardown()
+
+    def _beat_forever(self, stop: threading.Event) -> None:
+        while not stop.wait(self.job_monitoring_interval):
             with self._beat_lock:
                 if self._beating is None:
                     continue

@@ -55,10 +55,6 @@ class Pending:
     body: bytes  # the pinned event body
     secret: str | None = field(repr=False)  # the sink's stored secret (webhooks only)
 
-    @property
-    def did(self) -> str:
-        return delivery_id(self.task.ref, self.event, self.index)
-
 
 def _delete_job(job: Job, pipe: Pipeline) -> None:
     """`Job.delete` in `pipe`. RQ reads the job's executions first and raises for one whose
