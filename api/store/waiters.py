@@ -118,7 +118,9 @@ class WaitHub:
                 if remaining <= 0:
                     return await read()  # still failing at the deadline: let it raise
                 # After a failed read, look again soon: Redis may be back before a wake-up.
-                await woken.sleep(_nap(loop.time(), remaining, task, recheck))
+                nap = _nap(loop.time(), remaining, task, recheck)
+                del task  # a parked waiter holds no task record
+                await woken.sleep(nap)
         except TimeoutError:
             return await read()
         finally:
