@@ -8,8 +8,6 @@ and the context `bind` holds for the current request or job (`corr_id`, `task_id
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import IO
 
@@ -42,14 +40,21 @@ def formatter(log_format: str) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
-@contextmanager
-def bind(**fields: str) -> Iterator[None]:
-    """Add `fields` to every record logged inside (this request's or job's context)."""
-    token = _context.set((*_context.get(), *fields.items()))
-    try:
-        yield
-    finally:
-        _context.reset(token)
+class bind:
+    """Add `fields` to every record logged inside (this request's or job's context).
+    A class with slots, not a generator: every open request (10,000 parked `/wait`
+    calls) holds one."""
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, **fields: str) -> None:
+        self._fields = tuple(fields.items())
+
+    def __enter__(self) -> None:
+        self._token = _context.set((*_context.get(), *self._fields))
+
+    def __exit__(self, *_exc: object) -> None:
+        _context.reset(self._token)
 
 
 def add_context(record: logging.LogRecord) -> bool:

@@ -48,8 +48,9 @@ def resolve_checked(url: str, *, allow_private: bool,
 
 def _getaddrinfo(host: str, port: int, timeout: float | None) -> list[Any]:
     """getaddrinfo has no timeout of its own: a daemon thread runs it, given up on after
-    `timeout` (it ends on its own when the resolver does)."""
-    if timeout is None:
+    `timeout` (it ends on its own when the resolver does). An IP literal needs no lookup,
+    so it is parsed here without a thread."""
+    if timeout is None or _is_ip(host):
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     outcome: list[Any] = []
 
@@ -67,6 +68,14 @@ def _getaddrinfo(host: str, port: int, timeout: float | None) -> list[Any]:
     if isinstance(outcome[0], Exception):
         raise outcome[0]
     return list(outcome[0])
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _host_port(url: str) -> tuple[str, int]:

@@ -23,6 +23,7 @@ from api.store.files import FileClaims, LocalFileStorage
 from api.store.jobs import Jobs, RetryPolicy
 from api.store.listing import Listing
 from api.store.tasks import TaskStore
+from api.store.token_cache import TokenCache
 from api.store.waiters import WaitHub
 
 
@@ -50,6 +51,7 @@ SERVICES = web.AppKey("services", Services)
 HUB = web.AppKey("hub", WaitHub)
 AREDIS = web.AppKey("aredis", AsyncRedis)
 FEED = web.AppKey("feed", TaskFeed)
+TOKENS = web.AppKey("tokens", TokenCache)
 
 
 def dev_url_file(settings: Settings) -> Path:

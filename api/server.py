@@ -27,8 +27,9 @@ from redis.exceptions import RedisError
 from api import logs, metrics
 from api.domain.errors import NotFound, Unauthorized
 from api.http.app import create_api_app, errors_middleware
-from api.runtime import AREDIS, FEED, HUB, SERVICES, Services
+from api.runtime import AREDIS, FEED, HUB, SERVICES, TOKENS, Services
 from api.store.feed import TaskFeed
+from api.store.token_cache import TokenCache
 from api.store.waiters import WaitHub
 from api.web.app import create_web_apps, web_context
 from api.web.pages import ASSETS_PREFIX, STATIC_DIR, STATIC_PREFIX, WEB
@@ -107,6 +108,7 @@ async def _wait_hub(app: web.Application) -> AsyncIterator[None]:
     hub, feed = WaitHub(redis), TaskFeed(redis)
     hub.observe(feed.tell)
     app[HUB], app[FEED], app[AREDIS] = hub, feed, redis
+    app[TOKENS] = TokenCache(redis)
     await feed.start()
     await hub.start()
     yield

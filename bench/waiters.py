@@ -1,35 +1,54 @@
-"""10,000 concurrent long-poll waiters on one server process.
+"""10,000 concurrent long-poll waiters on one server process, beside a bare server.
 
     python -m bench.waiters [--waiters 10000] [--tasks 100]
 
-Measures the server's resident memory per open waiter (RSS with all waiters held minus RSS
-before, divided by the count) and the latency from each task's completion (the store's
-EXEC) to each waiter's response, p50/p99. Waiters spread evenly over `--tasks` tasks.
+Runs the same load twice, each server in its own process: the bare aiohttp long-poll
+server of bench/serve.py (`baseline-wait`: one pub/sub subscription, futures, one read
+per woken task, no auth), then `inloop serve` (token check, the task read and its
+expiry, the wait hub). Measures each server's resident memory per open waiter (RSS with
+all waiters held minus RSS before, divided by the count) and the latency from each task's
+completion (the store's EXEC; the baseline's SET + PUBLISH) to each waiter's response,
+p50/p99; then prints inloop's ratios to the baseline. Waiters spread evenly over `--tasks`
+tasks.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import aiohttp
+from redis import Redis
 
 from api.domain.task import CompletedBy, task_ref
 from api.runtime import Services
 from bench.common import admin_token, pct, rss_kib, server, services_for, valkey
+from bench.serve import WAIT_CHANNEL, wait_key
 from tests.fixtures import example
 
-
-def _create(services: Services, token: str, count: int) -> list[str]:
-    who = services.directory.authenticate(token)
-    return [services.tasks.create(who, example("hpi_approval"))[0]["task_id"]
-            for _ in range(count)]
+BY = CompletedBy(channel="api", id="bench", name="Bench")
 
 
-async def _hold(port: int, token: str, task_ids: list[str], waiters: int,
-                done: dict[str, float], services: Services, pid: int) -> list[float]:
-    headers = {"Authorization": f"Bearer {token}"}
+@dataclass
+class Run:
+    kib_per_waiter: float
+    latencies: list[float]
+
+    def show(self, label: str) -> None:
+        print(f"{label:<10} {self.kib_per_waiter:6.1f} KiB per waiter; completion -> response "
+              f"p50 {pct(self.latencies, 50) * 1000:7.1f} ms, "
+              f"p99 {pct(self.latencies, 99) * 1000:7.1f} ms, "
+              f"max {max(self.latencies) * 1000:7.1f} ms")
+
+
+async def _hold(port: int, headers: dict[str, str], task_ids: list[str], waiters: int,
+                pid: int, complete: Callable[[str], None]) -> Run:
+    done: dict[str, float] = {}
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=300)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -46,30 +65,55 @@ async def _hold(port: int, token: str, task_ids: list[str], waiters: int,
                    for i in range(waiters)]
         await _settle(pid)
         held = rss_kib(pid)
-        print(f"server RSS {before / 1024:.1f} MiB idle -> {held / 1024:.1f} MiB with "
-              f"{waiters} waiters: {(held - before) * 1024 / waiters / 1024:.1f} KiB per waiter")
-        org = services.directory.authenticate(token).org_id
-        await asyncio.to_thread(_complete_all, services, org, task_ids, done)
-        return list(await asyncio.gather(*pending))
+
+        def complete_all() -> None:
+            for task_id in task_ids:
+                done[task_id] = time.perf_counter()
+                complete(task_id)
+
+        await asyncio.to_thread(complete_all)
+        return Run((held - before) / waiters, list(await asyncio.gather(*pending)))
 
 
 async def _settle(pid: int) -> None:
-    """Wait until the server's memory stops growing (every waiter is parked)."""
-    last = -1
-    for _ in range(120):
+    """Wait until the server's memory has not moved for 2 s (every waiter is parked, and
+    no request is still queued for a Redis connection when the completions start)."""
+    last, still = -1, 0
+    for _ in range(240):
         await asyncio.sleep(0.5)
         now = rss_kib(pid)
-        if now == last:
+        still = still + 1 if now == last else 0
+        if still == 4:
             return
         last = now
 
 
-def _complete_all(services: Services, org: str, task_ids: list[str],
-                  done: dict[str, float]) -> None:
-    by = CompletedBy(channel="api", id="bench", name="Bench")
-    for task_id in task_ids:
-        done[task_id] = time.perf_counter()
-        services.store.complete(task_ref(org, task_id), {"decision": "Approve"}, by)
+def baseline(redis_url: str, waiters: int, tasks: int) -> Run:
+    redis = Redis.from_url(redis_url)
+    task_ids = [str(uuid.uuid4()) for _ in range(tasks)]
+
+    def complete(task_id: str) -> None:
+        with redis.pipeline() as pipe:
+            pipe.set(wait_key(task_id), json.dumps({"status": "completed"}))
+            pipe.publish(WAIT_CHANNEL, task_id)
+            pipe.execute()
+
+    with server("bench.serve", redis_url, "baseline-wait") as (port, pid):
+        return asyncio.run(_hold(port, {}, task_ids, waiters, pid, complete))
+
+
+def inloop(services: Services, redis_url: str, waiters: int, tasks: int) -> Run:
+    token = admin_token(services)
+    who = services.directory.authenticate(token)
+    task_ids = [services.tasks.create(who, example("hpi_approval"))[0]["task_id"]
+                for _ in range(tasks)]
+
+    def complete(task_id: str) -> None:
+        services.store.complete(task_ref(who.org_id, task_id), {"decision": "Approve"}, BY)
+
+    headers = {"Authorization": f"Bearer {token}"}
+    with server("bench.serve", redis_url, "inloop") as (port, pid):
+        return asyncio.run(_hold(port, headers, task_ids, waiters, pid, complete))
 
 
 def main() -> None:
@@ -78,15 +122,14 @@ def main() -> None:
     args.add_argument("--tasks", type=int, default=100)
     opts = args.parse_args()
     with valkey() as redis_url:
-        services = services_for(redis_url)
-        token = admin_token(services)
-        task_ids = _create(services, token, opts.tasks)
-        with server("bench.serve", redis_url, "inloop") as (port, pid):
-            latencies = asyncio.run(_hold(port, token, task_ids, opts.waiters, {}, services,
-                                          pid))
-    print(f"completion -> response over {len(latencies)} waiters: "
-          f"p50 {pct(latencies, 50) * 1000:.1f} ms, p99 {pct(latencies, 99) * 1000:.1f} ms, "
-          f"max {max(latencies) * 1000:.1f} ms")
+        bare = baseline(redis_url, opts.waiters, opts.tasks)
+        ours = inloop(services_for(redis_url), redis_url, opts.waiters, opts.tasks)
+    print(f"{opts.waiters} waiters over {opts.tasks} tasks, one server process each")
+    bare.show("baseline")
+    ours.show("inloop")
+    print(f"ratio: memory per waiter x{ours.kib_per_waiter / bare.kib_per_waiter:.2f}, "
+          f"p50 x{pct(ours.latencies, 50) / pct(bare.latencies, 50):.2f}, "
+          f"p99 x{pct(ours.latencies, 99) / pct(bare.latencies, 99):.2f}")
 
 
 if __name__ == "__main__":

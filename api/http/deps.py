@@ -11,8 +11,8 @@ from aiohttp import web
 from api.domain.approval import Actor
 from api.domain.errors import Detail, InvalidRequest, Unauthorized
 from api.domain.validation import parse_json
-from api.runtime import AREDIS
-from api.store.directory import Principal, authenticate
+from api.runtime import TOKENS
+from api.store.directory import Principal
 
 
 def _token(request: web.Request) -> str | None:
@@ -27,7 +27,7 @@ async def principal(request: web.Request, scope: str) -> Principal:
     token = _token(request)
     if not token:
         raise Unauthorized("missing API token: send Authorization: Bearer htk_...")
-    who = await authenticate(request.config_dict[AREDIS], token)
+    who = await request.config_dict[TOKENS].authenticate(token)
     who.require(scope)
     return who
 

@@ -101,8 +101,10 @@ async def wait_task(request: web.Request) -> web.Response:
         store = request.config_dict[SERVICES].store
         expires_in = ((task.expires_at - store.clock()).total_seconds()
                       if task.expires_at else None)
+        ref = task.ref
+        del task  # a parked waiter holds no task record: 10,000 of them add up
         task = await request.config_dict[HUB].wait(
-            task.ref, timeout, lambda: read_task(request, who.org_id), expires_in)
+            ref, timeout, lambda: read_task(request, who.org_id), expires_in)
     return web.json_response(WaitResult.of(task))
 
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
 from redis.client import Pipeline
@@ -53,6 +53,19 @@ def events_of(task: Task) -> list[str]:
     responded = ([responded_event(n) for n in range(1, len(task.responses) + 1)]
                  if task.multi_response else [])
     return responded + ([task.status] if task.status in EVENT_TYPES else [])
+@dataclass(frozen=True)
+class Pending:
+    """What one delivery attempt starts from, read in one round trip (see
+    `DeliveryLog.pending`)."""
+
+    task: Task
+    event: str
+    index: int
+    status: str  # the delivery's, `queued` before its first attempt
+    tries: int  # attempts since it was (re)queued
+    attempts: int  # attempts ever recorded
+    body: bytes  # the pinned event body
+    secret: str | None = field(repr=False)  # the sink's stored secret (webhooks only)
 
 
 def _delete_job(job: Job, pipe: Pipeline) -> None:
@@ -71,25 +84,47 @@ class DeliveryLog:
         self.store = store
         self.redis = store.redis
 
-    def body(self, task: Task, event: str) -> bytes:
-        """The event body, pinned by the first call so every retry and sink sends the same."""
-        key = keys.task_event(task.ref, event)
+    def body(self, task: Task, event: str, pinned: bytes | None = None) -> bytes:
+        """The event body, pinned by the first call so every retry and sink sends the same
+        (`pinned`: the stored body when the caller has read it already)."""
+        if pinned is not None:
+            return pinned
         fresh = json.dumps(event_body(task, event), separators=(",", ":"))
-        self.redis.set(key, fresh, nx=True)
-        return text(self.redis.get(key) or fresh).encode()
+        # SET NX GET: the body another call pinned first, or None once ours is stored.
+        earlier = self.redis.set(keys.task_event(task.ref, event), fresh, nx=True, get=True)
+        return text(cast(bytes | None, earlier) or fresh).encode()
 
-    def tries(self, did: str) -> int:
-        """Attempts since the delivery was (re)queued."""
-        return int(self.redis.hget(keys.delivery(did), "tries") or 0)
+    def pending(self, ref: str, event: str, index: int) -> Pending:
+        """The task, its delivery's state, pinned body and sink secret in one round trip
+        (a second one pins the body on the first attempt); NotFound without the task."""
+        if not keys.is_uuid(ref):
+            raise NotFound("task not found")
+        did = delivery_id(ref, event, index)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.task(ref))
+            pipe.get(keys.task_secrets(ref))
+            pipe.hmget(keys.delivery(did), "status", "tries", "attempts")
+            pipe.get(keys.task_event(ref, event))
+            raw, secrets, (status, tries, attempts), pinned = pipe.execute()
+        if raw is None:
+            raise NotFound("task not found")
+        task = self.store.fresh(Task.read(raw))
+        stored = json.loads(secrets) if secrets else []
+        return Pending(task, event, index, text(status) if status else "queued",
+                       int(tries or 0), int(attempts or 0), self.body(task, event, pinned),
+                       stored[index] if index < len(stored) else None)
 
     def status(self, did: str) -> str:
         raw = self.redis.hget(keys.delivery(did), "status")
         return text(raw) if raw else "queued"
 
-    def record(self, task: Task, event: str, index: int, attempt: Attempt, status: str) -> None:
-        """Append `attempt` and set the delivery's status, in one transaction."""
+    def record(self, task: Task, event: str, index: int, attempt: Attempt, status: str,
+               number: int | None = None) -> None:
+        """Append `attempt` (the delivery's attempt `number`, read here unless given) and
+        set the delivery's status, in one transaction."""
         did, now = delivery_id(task.ref, event, index), self.store.clock()
-        number = int(self.redis.hget(keys.delivery(did), "attempts") or 0) + 1
+        if number is None:
+            number = int(self.redis.hget(keys.delivery(did), "attempts") or 0) + 1
         row = {"attempt": number, "at": now.isoformat(), **asdict(attempt)}
         with self.redis.pipeline() as pipe:
             pipe.hset(keys.delivery(did), mapping=self._meta(task, event, index, status, now))
@@ -195,7 +230,7 @@ class DeliveryLog:
     def stranded(self, task: Task) -> Iterator[tuple[int, str | None]]:
         """Deliveries of an ended task that no job will settle: `(sink index, None)` when
         the job is gone (Redis lost it, or the scheduled retry), `(sink index, why)` when
-        RQ gave up on it without the job recording so (a work horse killed on the last
+        RQ gave up on it without the job recording so (a worker killed on the last
         try of a job enqueued without the failure callback)."""
         event = task.status
         for index, sink in enumerate(task.sinks):

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis import Redis
-from redis.asyncio import Redis as AsyncRedis
 
 from api.domain.errors import Conflict, Forbidden, NotFound, Unauthorized
 from api.domain.task import ALL_SCOPES
@@ -102,13 +101,6 @@ def principal_from_record(digest: str, raw: Mapping[bytes | str, bytes | str]) -
                     record["member_name"], record["member_admin"] == "1")
     return Principal(record["org_id"], member, frozenset(record["scopes"].split()),
                      record["prefix"])
-
-
-async def authenticate(aredis: AsyncRedis, token: str | None) -> Principal:
-    """`Directory.authenticate` on the asyncio client: the API checks every request's
-    token without a thread hop."""
-    digest = checked_digest(token)
-    return principal_from_record(digest, await aredis.hgetall(keys.token(digest)))
 
 
 class Directory:

@@ -51,7 +51,7 @@ JOBS: dict[str, JobDef] = {
                             retry="sink", paced=False, on_failure=_SLACK_FAILED),
     "slack.update": JobDef("workers.slack.update_messages", "slack", "slack-update:{0}",
                            retry="sink", paced=False, on_failure=_SLACK_FAILED),
-    # RQ calls on_failure also for a job whose work horse died (AbandonedJobError),
+    # RQ calls on_failure also for a job whose worker died (AbandonedJobError),
     # which the job itself cannot record.
     "sink.webhook": JobDef(SINK_PATH, "webhook", _SINK_ID, retry="webhook",
                            on_failure=_SINK_FAILED),

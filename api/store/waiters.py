@@ -9,7 +9,6 @@ published meanwhile are gone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -30,10 +29,48 @@ Reader = Callable[[], Awaitable[Task]]
 Observer = Callable[[str | None], None]
 
 
+class Wakeup:
+    """One waiter's flag: set by a wake-up, cleared before each read. Lighter than an
+    asyncio.Event (no deque) and its timed wait (no Timeout, no extra frame): 10,000
+    parked waiters each hold one."""
+
+    __slots__ = ("_future", "_set")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._future: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def sleep(self, seconds: float) -> None:
+        """Until set (or already set), or `seconds` pass."""
+        if self._set:
+            return
+        loop = asyncio.get_running_loop()
+        self._future = future = loop.create_future()
+        timer = loop.call_later(seconds, _resolve, future)
+        try:
+            await future
+        finally:
+            timer.cancel()
+            self._future = None
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class WaitHub:
     def __init__(self, redis: Redis, *, reconnect_delay: float = 0.5) -> None:
         self._redis = redis
-        self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._waiters: defaultdict[str, set[Wakeup]] = defaultdict(set)
         # Waiters of one task share a read, but only one started after the latest wake-up
         # of that task (same epoch): joining an older read could miss the change.
         self._epochs: defaultdict[str, int] = defaultdict(int)
@@ -74,11 +111,12 @@ class WaitHub:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         recheck = None if expires_in is None else loop.time() + max(expires_in, 0)
-        woken = asyncio.Event()
+        woken = Wakeup()
         self._waiters[ref].add(woken)
         metrics.WAITERS.inc()
         try:
-            await asyncio.wait_for(self._live.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._live.wait()
             while True:
                 woken.clear()  # before the read: a wake-up after it is never lost
                 task = await _read_or_none(lambda: self._shared_read(ref, read))
@@ -88,7 +126,9 @@ class WaitHub:
                 if remaining <= 0:
                     return await read()  # still failing at the deadline: let it raise
                 # After a failed read, look again soon: Redis may be back before a wake-up.
-                await _sleep_until(woken, _nap(loop.time(), remaining, task, recheck))
+                nap = _nap(loop.time(), remaining, task, recheck)
+                del task  # a parked waiter holds no task record
+                await woken.sleep(nap)
         except TimeoutError:
             return await read()
         finally:
@@ -110,7 +150,7 @@ class WaitHub:
         if not done.cancelled():
             done.exception()  # retrieved here: every waiter may have gone already
 
-    def _forget(self, ref: str, woken: asyncio.Event) -> None:
+    def _forget(self, ref: str, woken: Wakeup) -> None:
         group = self._waiters.get(ref)
         if group is not None:
             group.discard(woken)
@@ -182,8 +222,3 @@ async def _read_or_none(read: Reader) -> Task | None:
         return await read()
     except (RedisConnectionError, RedisTimeoutError, OSError):
         return None
-
-
-async def _sleep_until(event: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)

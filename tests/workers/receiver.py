@@ -23,6 +23,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    peer: Any = None  # the client's (address, port): one per TCP connection
 
 
 class Receiver:
@@ -42,7 +43,9 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/hook"
 
     async def _handle(self, request: web.Request) -> web.Response:
-        self.received.append(Received(dict(request.headers), await request.read(), time.time()))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.received.append(Received(dict(request.headers), await request.read(), time.time(),
+                                      peer))
         step = self.plan.pop(0) if self.plan else 200
         if isinstance(step, tuple) and step[0] == "hang":
             assert self._release is not None

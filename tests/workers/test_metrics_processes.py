@@ -90,7 +90,7 @@ def test_a_scrape_adds_up_the_server_and_the_worker(
         time.sleep(0.1)
     assert _sample(text, "inloop_tasks_created_total") == 1  # the server's
     assert _sample(text, "inloop_tasks_ended_total", status="completed", outcome="api") == 1
-    # the work horse's, in its own file
+    # the worker's, in its own file
     assert _sample(text, "inloop_deliveries_total", kind="webhook", result="ok") == 1
     assert list((data / "metrics").glob("counter_*.db"))
     for name in ("serve", "worker"):

@@ -7,7 +7,9 @@ bytes, so a receiver verifies with `standardwebhooks.Webhook(secret)` (see `api.
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -26,6 +28,9 @@ from workers.sinks.base import SinkCall, elapsed_ms
 
 USER_AGENT = "inloop/0.1"
 MAX_RETRY_AFTER_S = 86_400
+MAX_POOLS = 256  # receivers (address, port, TLS name) a worker keeps connections to
+POOL_SIZE = 4  # idle keep-alive connections kept per receiver
+MAX_DRAINED_BYTES = 65_536  # a response body read to keep its connection open
 
 
 @dataclass(frozen=True)
@@ -63,21 +68,71 @@ def parse_retry_after(value: str | None, now: float | None = None) -> int | None
     return int(min(max(seconds, 1), MAX_RETRY_AFTER_S))
 
 
-def pinned_post(url: str, addresses: list[str], headers: dict[str, str], body: bytes,
-                timeout: float) -> HttpResponse:
-    """POST to the first reachable checked address, all of them within `timeout` seconds;
-    the URL's host (IDNA-encoded) names the TLS peer and the Host header."""
-    parts, deadline = urlsplit(url), time.monotonic() + timeout
-    error: Exception = http_errors.NewConnectionError(None, "no address")  # type: ignore[arg-type]
-    for address in addresses:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise http_errors.ConnectTimeoutError(f"no time left to try {address}")
-        try:
-            return _post_to(parts, address, headers, body, left)
-        except http_errors.ConnectTimeoutError as failed:  # NewConnectionError too
-            error = failed
-    raise error
+class PinnedPost:
+    """POSTs to checked addresses over keep-alive connections, kept per (scheme, address,
+    port, TLS name): a worker process holds one, so a busy receiver costs no handshake per
+    delivery. A connection is only ever to the address the SSRF guard returned."""
+
+    def __init__(self, max_pools: int = MAX_POOLS) -> None:
+        self._pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = \
+            OrderedDict()
+        self._max_pools = max_pools
+        self._lock = threading.Lock()
+
+    def __call__(self, url: str, addresses: list[str], headers: dict[str, str], body: bytes,
+                 timeout: float) -> HttpResponse:
+        """POST to the first reachable checked address, all of them within `timeout`
+        seconds; the URL's host (IDNA-encoded) names the TLS peer and the Host header."""
+        parts, deadline = urlsplit(url), time.monotonic() + timeout
+        error: Exception = http_errors.NewConnectionError(None, "no address")  # type: ignore[arg-type]
+        for address in addresses:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise http_errors.ConnectTimeoutError(f"no time left to try {address}")
+            try:
+                return self._post_to(parts, address, headers, body, left)
+            except http_errors.ConnectTimeoutError as failed:  # NewConnectionError too
+                error = failed
+        raise error
+
+    def _post_to(self, parts: SplitResult, address: str, headers: dict[str, str],
+                 body: bytes, timeout: float) -> HttpResponse:
+        host = ascii_host(parts) + (f":{parts.port}" if parts.port else "")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        response = self._pool(parts, address).urlopen(
+            "POST", path, body=body, headers={**headers, "host": host}, redirect=False,
+            retries=False, assert_same_host=False, preload_content=False,
+            timeout=urllib3.Timeout(total=timeout))
+        _finish(response)
+        return HttpResponse(response.status, response.headers.get("retry-after"))
+
+    def _pool(self, parts: SplitResult, address: str) -> urllib3.HTTPConnectionPool:
+        peer = ascii_host(parts).strip("[]") if parts.scheme == "https" else ""
+        key = (parts.scheme, address, parts.port or (443 if peer else 80), peer)
+        with self._lock:
+            pool = self._pools.pop(key, None) or _new_pool(*key)
+            self._pools[key] = pool  # most recently used last
+            if len(self._pools) > self._max_pools:
+                self._pools.popitem(last=False)[1].close()
+            return pool
+
+
+def _new_pool(scheme: str, address: str, port: int, peer: str) -> urllib3.HTTPConnectionPool:
+    if scheme == "https":
+        return urllib3.HTTPSConnectionPool(address, port, retries=False, maxsize=POOL_SIZE,
+                                           server_hostname=peer, assert_hostname=peer)
+    return urllib3.HTTPConnectionPool(address, port, retries=False, maxsize=POOL_SIZE)
+
+
+def _finish(response: urllib3.BaseHTTPResponse) -> None:
+    """Keep the connection only once a short body of known length is read; a long,
+    unsized or endless body closes it instead of holding the attempt."""
+    left = response.length_remaining
+    if left is not None and left <= MAX_DRAINED_BYTES:
+        response.drain_conn()
+        response.release_conn()
+    else:
+        response.close()
 
 
 def ascii_host(parts: SplitResult) -> str:
@@ -86,35 +141,12 @@ def ascii_host(parts: SplitResult) -> str:
     return f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
 
 
-def _post_to(parts: SplitResult, address: str, headers: dict[str, str], body: bytes,
-             timeout: float) -> HttpResponse:
-    pool = _pool(parts, address, timeout)
-    host = ascii_host(parts) + (f":{parts.port}" if parts.port else "")
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    with pool:
-        response = pool.urlopen("POST", path, body=body, headers={**headers, "host": host},
-                                redirect=False, retries=False, assert_same_host=False,
-                                preload_content=False)
-        response.release_conn()
-    return HttpResponse(response.status, response.headers.get("retry-after"))
-
-
-def _pool(parts: SplitResult, address: str, timeout: float) -> urllib3.HTTPConnectionPool:
-    limit = urllib3.Timeout(total=timeout)
-    if parts.scheme == "https":
-        peer = ascii_host(parts).strip("[]")
-        return urllib3.HTTPSConnectionPool(address, parts.port or 443, timeout=limit,
-                                           retries=False, server_hostname=peer,
-                                           assert_hostname=peer)
-    return urllib3.HTTPConnectionPool(address, parts.port or 80, timeout=limit, retries=False)
-
-
 class WebhookTransport:
     """Signed POSTs. `post` is the I/O seam: one POST to one of the checked addresses."""
 
-    def __init__(self, settings: Settings, *, post: HttpPost = pinned_post) -> None:
+    def __init__(self, settings: Settings, *, post: HttpPost | None = None) -> None:
         self.settings = settings
-        self.post = post
+        self.post = post or PinnedPost()
 
     def send(self, call: SinkCall) -> Attempt:
         """One signed attempt, classified: 2xx ok, 410 final, 429/503 with Retry-After."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -107,8 +109,10 @@ async def test_x_api_key_header_works(client: TestClient, account: Account,
 
 async def test_revoked_token_is_401(client: TestClient, services: Services, account: Account,
                                     task_id: str) -> None:
-    services.directory.revoke_token(account.token[:12])
-    response = await client.get(f"/api/v1/tasks/{task_id}", headers=account.headers)
+    token = services.directory.create_token(account.member, ["tasks:read"])
+    services.directory.revoke_token(token[:12])
+    response = await client.get(f"/api/v1/tasks/{task_id}",
+                                headers={"Authorization": f"Bearer {token}"})
     assert response.status == 401
 
 
@@ -140,3 +144,13 @@ def test_a_token_never_shares_its_prefix(services: Services, account: Account,
     assert sorted(prefixes) == sorted([account.token[:12], second[:12]])
     services.directory.revoke_token(account.token[:12])
     assert services.directory.authenticate(second).scopes == {"tasks:read"}
+
+
+async def test_a_token_revoked_while_in_use_is_refused_within_a_second(
+        client: TestClient, services: Services, account: Account, task_id: str) -> None:
+    """Tokens are cached for 1 s per process (api/store/token_cache.py)."""
+    path = f"/api/v1/tasks/{task_id}"
+    assert (await client.get(path, headers=account.headers)).status == 200
+    services.directory.revoke_token(account.token[:12])
+    await asyncio.sleep(1.05)
+    assert (await client.get(path, headers=account.headers)).status == 401

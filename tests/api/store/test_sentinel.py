@@ -191,7 +191,7 @@ def worker(cluster: Cluster, tmp_path: Path) -> Iterator[Path]:
             stdout=out, stderr=out, start_new_session=True)
     yield log
     if process.poll() is None:
-        os.killpg(process.pid, 15)  # the worker, its work horse and its scheduler
+        os.killpg(process.pid, 15)  # the worker and its scheduler
     process.wait(15)
 
 

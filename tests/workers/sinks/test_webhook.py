@@ -18,7 +18,7 @@ from api.runtime import Services
 from api.store.deliveries import DeliveryLog, delivery_id
 from tests.workers.conftest import ANSWERS, BY, Drain, make_task
 from tests.workers.receiver import Receiver
-from workers.sinks.webhook import pinned_post
+from workers.sinks.webhook import PinnedPost
 
 
 def _webhook_task(services: Services, url: str, secret: str | None = None) -> str:
@@ -86,8 +86,7 @@ def test_receiver_down_then_up_gets_the_same_event(services: Services, drain: Dr
     down = Receiver()
     ref = _webhook_task(services, down.url)
     services.store.complete(ref, ANSWERS, BY)
-    drain(lambda: DeliveryLog(services.store).tries(delivery_id(ref, "completed", 0)) == 1)
-    assert _record(services, ref)["status"] == "retrying"
+    drain(_settled(services, ref, "retrying"))
     down.start()
     try:
         drain(_settled(services, ref))
@@ -218,14 +217,14 @@ def unanswered_port() -> Iterator[int]:
 def test_one_deadline_covers_every_address(unanswered_port: int) -> None:
     started = time.monotonic()
     with pytest.raises(ConnectTimeoutError):
-        pinned_post(f"http://127.0.0.1:{unanswered_port}/hook", ["127.0.0.1"] * 3, {}, b"{}",
+        PinnedPost()(f"http://127.0.0.1:{unanswered_port}/hook", ["127.0.0.1"] * 3, {}, b"{}",
                     timeout=1)
     assert time.monotonic() - started < 1.8  # not 1 s per address
 
 
 def test_idn_host_goes_out_idna_encoded(receiver: Receiver) -> None:
     url = f"http://bücher.example:{receiver.port}/hook"
-    assert pinned_post(url, ["127.0.0.1"], {}, b"{}", timeout=5).status == 200
+    assert PinnedPost()(url, ["127.0.0.1"], {}, b"{}", timeout=5).status == 200
     assert receiver.received[0].headers["Host"] == f"xn--bcher-kva.example:{receiver.port}"
 
 
@@ -235,3 +234,14 @@ def test_a_minted_secret_signs_verifiably_and_never_shows_in_a_repr() -> None:
     headers = secret.headers("evt_1", int(time.time()), b'{"a":1}')
     assert Webhook(secret.text).verify(b'{"a":1}', headers) == {"a": 1}
     assert secret.text[6:] not in repr(secret) and secret.text[6:] not in str(secret)
+
+
+def test_a_worker_process_reuses_its_connection_to_a_receiver(
+        services: Services, receiver: Receiver, drain: Drain) -> None:
+    refs = [_webhook_task(services, receiver.url) for _ in range(3)]
+    for ref in refs:
+        services.store.complete(ref, ANSWERS, BY)
+    drain(lambda: all(_settled(services, ref)() for ref in refs))
+    assert len(receiver.received) == 3
+    assert len({r.peer for r in receiver.received}) == 1  # one keep-alive connection
+
