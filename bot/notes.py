@@ -14,6 +14,9 @@ from renderers.slack_blocks import escaped
 NOT_YOURS = "This task is not assigned to you, so nothing was changed."
 GONE = "This task no longer exists."
 STALE_FORM = "This form does not match the task. Please open the task again."
+NOT_INSTALLED = ("inloop is not connected to this Slack workspace yet, so it cannot answer "
+                 "here. An inloop admin can connect it under *Settings → Slack* in the "
+                 "inloop dashboard.")
 FORM_NOT_OPENED = "Slack could not open the form this time. Please click *Open form* again."
 
 

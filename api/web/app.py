@@ -9,7 +9,8 @@ URL map (prefix + route):
   GET  /t/{link_id}/verify                external assignee: email-code page
   POST /t/{link_id}/verify/send           send (or resend) the code
   POST /t/{link_id}/verify                check the code -> task session cookie
-  /dashboard...                            see api.web.dashboard, task_page, sign_in, tokens
+  /dashboard...                            see api.web.dashboard, task_page, sign_in, tokens,
+                                           slack_settings
 The root serves /static/... and /assets/... (pages.STATIC_DIR, CSS and JS of every page).
 """
 
@@ -27,7 +28,7 @@ from api.domain.errors import InloopError
 from api.runtime import Services
 from api.store.codes import CodePolicy, EmailCodes
 from api.web import codes as otp_pages
-from api.web import dashboard, files, form, sign_in, task_page, tokens
+from api.web import dashboard, files, form, sign_in, slack_settings, task_page, tokens
 from api.web.pages import WebContext, message
 from api.web.session import CSRF, CsrfSigner
 
@@ -80,7 +81,7 @@ def create_web_apps() -> dict[str, web.Application]:
         app[CSRF] = signer
     _form_routes(apps["/t"].router)
     for register in (sign_in.register, dashboard.register, task_page.register,
-                     tokens.register):
+                     tokens.register, slack_settings.register):
         register(apps["/dashboard"])
     return apps
 

@@ -124,8 +124,9 @@ class Slack:
                 "view": {**view, "id": "V1", "team_id": TEAM, "hash": "h",
                          "state": {"values": fill(view, answers)}}}
 
-    async def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> Any:
-        body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1",
+    async def event(self, event: dict[str, Any], event_id: str, retry: int | None = None,
+                    team: str = TEAM) -> Any:
+        body = json.dumps({"token": "legacy", "team_id": team, "api_app_id": "A1",
                            "type": "event_callback", "event_id": event_id,
                            "event_time": int(time.time()), "event": event})
         # Slack signs each retry when it sends it, a second or more after the first try
