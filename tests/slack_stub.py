@@ -68,6 +68,7 @@ class SlackStub:
     channels: dict[str, str] = field(default_factory=dict)  # name -> channel id
     members: dict[str, list[str]] = field(default_factory=dict)  # channel id -> user ids
     members_page: int = 2  # conversations.members page size: small, so tests paginate
+    members_delay_s: float = 0  # how long Slack takes per conversations.members page
     not_joined: set[str] = field(default_factory=set)  # public channels the bot is not in
     response_url_status: int = 200  # what response_url posts get (404: expired or used)
     response_users: dict[str, str] = field(default_factory=dict)  # response_url id -> user
@@ -136,6 +137,8 @@ class SlackStub:
                                      headers={"Retry-After": str(waits.pop(0))})
         if method == "apps.connections.open":
             return self._connections_open(request, args)
+        if method == "conversations.members":
+            await asyncio.sleep(self.members_delay_s)
         try:
             if method == "oauth.v2.access":
                 return web.json_response({"ok": True, **self._oauth_access(request, args)})

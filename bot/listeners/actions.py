@@ -20,11 +20,12 @@ from api.domain.errors import Conflict, InvalidRequest, NotFound
 from api.domain.task import Task
 from api.runtime import Services
 from bot import notes
-from bot.access import answerable, completed_by
+from bot.access import answerable, completed_by, needs_member_list
 from bot.drafts import load_draft
 from bot.respond import tell
 from bot.steps import resume_step
 from renderers.slack_ids import ACTION_OPEN, ACTION_WEB, QUICK_ACTION, QuickAnswer
+from renderers.slack_interim import checking_view, note_view
 from renderers.slack_modal import modal_view
 
 log = logging.getLogger(__name__)
@@ -59,19 +60,41 @@ def _after_ack(services: Services, listener: Listener) -> Callable[..., Awaitabl
 
 async def open_form(services: Services, body: dict[str, Any], action: dict[str, Any],
                     client: AsyncWebClient) -> None:
-    """Open the modal at the first unfinished step, prefilled with the saved draft."""
-    task = await answerable(services, client, action["value"], body)
-    if isinstance(task, str):
-        await tell(services.settings, client, body, task)
+    """Open the modal at the first unfinished step, prefilled with the saved draft. When
+    the channel's member list must come from Slack first, a "checking…" modal opens at
+    once (the trigger lasts 3 s) and becomes the form, or the note, once it is known."""
+    ref, shown = action["value"], None
+    if await needs_member_list(services, ref, body):
+        shown = await _show(services, client, body, ref, None, checking_view())
+        if shown is None:
+            return
+    task = await answerable(services, client, ref, body)
+    if isinstance(task, str):  # said in the open modal, else privately
+        if shown is None:
+            await tell(services.settings, client, body, task)
+        else:
+            await _show(services, client, body, ref, shown, note_view(task))
         return
     draft = await asyncio.to_thread(load_draft, services, task, body["user"]["id"])
     view = await asyncio.to_thread(modal_view, task, resume_step(task, draft), draft)
+    await _show(services, client, body, ref, shown, view)
+
+
+async def _show(services: Services, client: AsyncWebClient, body: dict[str, Any], ref: str,
+                view_id: str | None, view: dict[str, Any]) -> str | None:
+    """Open `view` (or replace the open `view_id` with it); the view's id, or None once
+    the person was told that Slack would not show it."""
     try:
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        if view_id is not None:
+            await client.views_update(view_id=view_id, view=view)
+            return view_id
+        opened = await client.views_open(trigger_id=body["trigger_id"], view=view)
+        return str(opened["view"]["id"])
     except SlackApiError as error:  # most often the 3 s trigger expired (a slow click)
-        log.warning("views.open failed for task %s: %s", task.ref,
-                    error.response.get("error"))
+        log.warning("views.%s failed for task %s: %s", "update" if view_id else "open",
+                    ref, error.response.get("error"))
         await tell(services.settings, client, body, notes.FORM_NOT_OPENED)
+        return None
 
 
 async def quick_answer(services: Services, body: dict[str, Any], action: dict[str, Any],
