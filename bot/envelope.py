@@ -25,7 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from api.domain.errors import Detail, InvalidRequest, NotFound
 from api.domain.validation import details_of
-from renderers.slack_ids import ACTION_OPEN, QuickAnswer, StepOf, is_quick
+from renderers.slack_ids import ACTION_LINK, ACTION_OPEN, QuickAnswer, StepOf, is_quick
 
 LAST_UNIX_S = 253402300799  # 9999-12-31T23:59:59Z: a datetime answer holds no later one
 # What Bolt raises on a body it cannot parse or read (JSON, form encoding, nesting).
@@ -55,7 +55,7 @@ class _Action(_Shape):
     def _inloop_value(cls, value: str | None, info: ValidationInfo) -> str | None:
         """inloop's buttons carry what renderers.slack_ids says they do."""
         action = info.data.get("action_id")
-        if action == ACTION_OPEN and value is None:
+        if action in (ACTION_OPEN, ACTION_LINK) and value is None:
             raise ValueError("an Open button carries a task ref")
         if isinstance(action, str) and is_quick(action):
             try:

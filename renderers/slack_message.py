@@ -24,7 +24,7 @@ from renderers.slack_blocks import (
     split_mrkdwn,
     web_button,
 )
-from renderers.slack_ids import ACTION_OPEN, quick_action_id, quick_value
+from renderers.slack_ids import ACTION_LINK, ACTION_OPEN, quick_action_id, quick_value
 from renderers.values import display_value
 
 MAX_QUICK_OPTIONS = 5
@@ -61,35 +61,48 @@ def option_style(option: str) -> str | None:
 
 
 @budget.steps(budget.PAGE_STEPS)
-def task_message(task: Task) -> Message:
+def task_message(task: Task, *, in_channel: bool = False) -> Message:
     """The message announcing a pending task, with its buttons; its markdown shares one
-    page budget of parser steps."""
-    blocks = [header(task.title), *_markdown(task.instructions_mdsvex, task)]
+    page budget of parser steps. A channel's message holds no link to the web form (the
+    link answers the task): its Open in browser button asks the bot, which gives the link
+    privately to a channel member (ACTION_LINK)."""
+    web = None if in_channel else task.url
+    blocks = [header(task.title), *_markdown(task.instructions_mdsvex, web)]
     if is_quick_task(task):
-        blocks.extend(_quick_content(task))
+        blocks.extend(_quick_content(task, web))
     blocks.append(_details(task))
-    blocks.extend(_quick_actions(task) if is_quick_task(task) else [_form_actions(task)])
+    blocks.extend(_quick_actions(task, web) if is_quick_task(task)
+                  else [_form_actions(task, web)])
     return {"text": f"New task: {escaped(task.title, 500)}", "blocks": blocks}
 
 
-def _markdown(markdown: str | None, task: Task, severity: str | None = None) -> list[Block]:
+def _continued(web: str | None) -> Block:
+    return context(f"_… continued in {link(web, 'the browser') if web else 'the form'}._")
+
+
+def _web_button(task: Task, web: str | None) -> dict[str, Any]:
+    if web:
+        return web_button("Open in browser", web)
+    return button("Open in browser", ACTION_LINK, value=task.ref)
+
+
+def _markdown(markdown: str | None, web: str | None,
+              severity: str | None = None) -> list[Block]:
     body = to_mrkdwn(markdown or "")
     chunks = split_mrkdwn(callout(severity, body) if severity else body) if body else []
     if len(chunks) <= TEXT_SECTIONS:
         return [section(chunk) for chunk in chunks]
-    more = f"_… continued in {link(task.url, 'the browser')}._"
-    return [section(chunk) for chunk in chunks[:TEXT_SECTIONS]] + [context(more)]
+    return [section(chunk) for chunk in chunks[:TEXT_SECTIONS]] + [_continued(web)]
 
 
-def _quick_content(task: Task) -> list[Block]:
+def _quick_content(task: Task, web: str | None) -> list[Block]:
     """What the modal would show before the buttons: the step's title, description and
     text (a quick task never opens a modal, so this is all the person reads)."""
     step = task.steps[0]
     content = [step.description_mdsvex, *(b for b in step.blocks if not isinstance(b, InputBlock))]
-    blocks = [block for item in content for block in _callout_or_markdown(item, task)]
+    blocks = [block for item in content for block in _callout_or_markdown(item, web)]
     if len(blocks) > TEXT_SECTIONS:  # a message holds 50 blocks; the browser shows all
-        more = f"_… continued in {link(task.url, 'the browser')}._"
-        blocks = [*blocks[:TEXT_SECTIONS], context(more)]
+        blocks = [*blocks[:TEXT_SECTIONS], _continued(web)]
     label = sections(f"*{escaped(step.fields()[0].label, 2000)}*")
     return [*_step_title(task), *blocks, *label]
 
@@ -102,11 +115,11 @@ def _step_title(task: Task) -> list[Block]:
 
 
 def _callout_or_markdown(item: MdsvexBlock | CalloutBlock | str | None,
-                         task: Task) -> list[Block]:
+                         web: str | None) -> list[Block]:
     if item is None or isinstance(item, str):
-        return _markdown(item, task)
+        return _markdown(item, web)
     severity = item.severity if isinstance(item, CalloutBlock) else None
-    return _markdown(item.content, task, severity)
+    return _markdown(item.content, web, severity)
 
 
 def _details(task: Task) -> Block:
@@ -119,17 +132,17 @@ def _details(task: Task) -> Block:
     return context(*parts)
 
 
-def _form_actions(task: Task) -> Block:
+def _form_actions(task: Task, web: str | None) -> Block:
     open_form = button("Open form", ACTION_OPEN, value=task.ref, style="primary")
-    return {"type": "actions", "elements": [open_form, web_button("Open in browser", task.url)]}
+    return {"type": "actions", "elements": [open_form, _web_button(task, web)]}
 
 
-def _quick_actions(task: Task) -> list[Block]:
+def _quick_actions(task: Task, web: str | None) -> list[Block]:
     # One actions block, buttons side by side: each has its own action id (Slack wants
     # them unique within a block), the option also travels in the value.
     options = task.steps[0].fields()[0].options or []
     elements = [_quick_button(task, i, o) for i, o in enumerate(options)]
-    return [{"type": "actions", "elements": [*elements, web_button("Open in browser", task.url)]}]
+    return [{"type": "actions", "elements": [*elements, _web_button(task, web)]}]
 
 
 def _quick_button(task: Task, index: int, option: str) -> dict[str, Any]:

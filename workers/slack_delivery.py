@@ -106,7 +106,8 @@ class Delivery:
     def _deliver_one(self, task: Task, kind: str, target: str) -> None:
         try:
             channel = self._dm_channel(task, target) if kind == "email" else target
-            posted = self.client.chat_postMessage(channel=channel, **task_message(task))
+            message = task_message(task, in_channel=kind == "channel")
+            posted = self.client.chat_postMessage(channel=channel, **message)
         except SlackApiError as error:
             problem = problem_for(error, target)
             if problem is None:

@@ -1,4 +1,5 @@
-"""Message and App Home buttons: open a task's form, answer a quick task, web links.
+"""Message and App Home buttons: open a task's form, answer a quick task, web links
+(a channel's Open in browser gives the link privately, once the clicker may answer).
 
 A click is acked at once (Slack waits 3 s) and the work runs after it, as Bolt lazy
 listeners. Bolt logs a failing lazy listener with its message only, so `_after_ack` logs
@@ -24,7 +25,7 @@ from bot.access import answerable, completed_by, needs_member_list
 from bot.drafts import load_draft
 from bot.respond import tell
 from bot.steps import resume_step
-from renderers.slack_ids import ACTION_OPEN, ACTION_WEB, QUICK_ACTION, QuickAnswer
+from renderers.slack_ids import ACTION_LINK, ACTION_OPEN, ACTION_WEB, QUICK_ACTION, QuickAnswer
 from renderers.slack_interim import checking_view, note_view
 from renderers.slack_modal import modal_view
 
@@ -36,6 +37,7 @@ Listener = Callable[[Services, dict[str, Any], dict[str, Any], AsyncWebClient],
 def register(app: AsyncApp, services: Services) -> None:
     app.action(ACTION_OPEN)(ack=just_ack, lazy=[_after_ack(services, open_form)])
     app.action(QUICK_ACTION)(ack=just_ack, lazy=[_after_ack(services, quick_answer)])
+    app.action(ACTION_LINK)(ack=just_ack, lazy=[_after_ack(services, web_link)])
     app.action(ACTION_WEB)(just_ack)  # Slack opens the URL itself
 
 
@@ -95,6 +97,15 @@ async def _show(services: Services, client: AsyncWebClient, body: dict[str, Any]
                     ref, error.response.get("error"))
         await tell(services.settings, client, body, notes.FORM_NOT_OPENED)
         return None
+
+
+async def web_link(services: Services, body: dict[str, Any], action: dict[str, Any],
+                   client: AsyncWebClient) -> None:
+    """Open in browser on a channel's message: the web form's link, told privately to
+    whoever may answer (the same check as Open form's), else why not."""
+    task = await answerable(services, client, action["value"], body)
+    await tell(services.settings, client, body,
+               task if isinstance(task, str) else notes.web_link(task))
 
 
 async def quick_answer(services: Services, body: dict[str, Any], action: dict[str, Any],

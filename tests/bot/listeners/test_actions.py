@@ -15,7 +15,7 @@ from api.runtime import Services
 from api.store import keys
 from api.store.slack import SlackState
 from bot import notes
-from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, quick_value
+from renderers.slack_ids import ACTION_LINK, ACTION_OPEN, ACTION_QUICK, ACTION_WEB, quick_value
 from tests.bot.conftest import Slack, until
 from tests.fixtures import example
 from tests.slack import ASSIGNEE, CHANNEL, OTHER, Poster, quick_task
@@ -177,6 +177,23 @@ async def test_a_large_channel_does_not_spend_the_click_s_trigger(
     assert len(pages) == 8 and checking.at < pages[0].at
     assert slack_stub.of("views.update")[-1].args["view_id"] and not slack_stub.of(
         "response_url")  # the form replaced "checking…"; nobody was told it failed
+
+
+async def test_open_in_browser_in_a_channel_gives_members_the_link_privately(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services) -> None:
+    task_id = await post_task(example("hpi_approval"), slack_channel="ops")
+    task = services.store.load(task_id)
+    (posted,) = slack_stub.of("chat.postMessage")
+    assert task.url not in json.dumps(posted.args)  # not in the channel for all to see
+    visitor = ("U0VIS", "vis@example.com", "vis")  # previewing the public channel
+    await slack.click(visitor, ACTION_LINK, task_id, channel=CHANNEL[1])
+    (refused,) = await slack_stub.wait_for("response_url")
+    assert refused.args["text"] == notes.NOT_YOURS
+    await slack.click(OTHER, ACTION_LINK, task_id, channel=CHANNEL[1])
+    given = (await slack_stub.wait_for("response_url", 2))[1]
+    assert given.args["user"] == OTHER[0] and given.args["response_type"] == "ephemeral"
+    assert f"<{task.url}|" in given.args["text"]
+    assert len(slack_stub.of("conversations.members")) == 1  # the same cached check
 
 
 async def test_someone_who_left_the_channel_loses_their_grant(
