@@ -25,7 +25,7 @@ from api.store import keys
 from api.store.slack import REQUEST_TTL_S
 from bot import notes
 from bot.respond import trusted_response_url
-from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK
+from renderers.slack_ids import ACTION_LINK, ACTION_OPEN, ACTION_QUICK
 from tests.bot.conftest import Slack, signed_headers, two_step_task
 from tests.fixtures import example
 from tests.slack import ASSIGNEE, OTHER, SECRET, Poster, quick_task
@@ -140,6 +140,8 @@ MALFORMED: dict[str, tuple[str, str, str]] = {  # case: content type, body, loc
                           "actions.0.action_id"),
     "action value a number": (FORM, _form({**_click(), "actions": [
         {"action_id": ACTION_OPEN, "value": 5}]}), "actions.0.value"),
+    "link without a ref": (FORM, _form({**_click(), "actions": [
+        {"action_id": ACTION_LINK}]}), "actions.0.value"),
     "user missing": (FORM, _form({**_click(), "user": None}), "user"),
     "user id a number": (FORM, _form({**_click(), "user": {"id": 5}}), "user.id"),
     "user name a list": (FORM, _form({**_click(), "user": {"id": "U", "name": []}}),
