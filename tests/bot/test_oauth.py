@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 import bot.http
-from api.cli import require_secret_key
+from api.cli import http_extras, require_secret_key
 from api.runtime import Services
 from api.server import create_app
 from api.settings import Settings
@@ -194,3 +194,15 @@ def test_serve_refuses_oauth_without_a_secret_key(slack_settings: Settings) -> N
     with pytest.raises(SystemExit, match="needs INLOOP_SECRET_KEY"):
         require_secret_key(keyless, "serve")
     require_secret_key(oauth_settings(slack_settings), "serve")  # with a key: fine
+
+
+def test_oauth_mode_mounts_its_routes(services: Services) -> None:
+    def paths(extras: list[Any]) -> set[str]:
+        app = create_app(services, extras=extras)
+        return {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+
+    assert {"/slack/install", "/slack/oauth_redirect", "/slack/events"} <= paths(
+        http_extras(services))
+    services.settings = services.settings.model_copy(
+        update={"slack_client_id": None, "slack_bot_token": "xoxb-single"})
+    assert "/slack/oauth_redirect" not in paths(http_extras(services))
