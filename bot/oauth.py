@@ -1,6 +1,8 @@
-"""Slack's OAuth v2 install, through Bolt's own flow: `GET /slack/install` (started by an
-org's admin from the dashboard, api.web.slack_settings) redirects to Slack's authorize
-page, and Slack sends the admin back to `GET /slack/oauth_redirect`.
+"""Slack's OAuth v2 install, through Bolt's own flow (AsyncOAuthSettings): an org's admin
+starts it from Settings → Slack (api.web.slack_settings: a CSRF-checked POST, which runs
+Bolt's install step; Bolt's install path `GET /slack/install` leads to that page), Bolt
+redirects to Slack's authorize page, and Slack sends the admin back to
+`GET /slack/oauth_redirect`.
 
 The OAuth state is issued for the admin's org (api.store.slack_installs.OAuthStates:
 single use, 10 minutes, and Bolt also checks the browser's state cookie), so the callback
