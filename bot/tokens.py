@@ -2,9 +2,9 @@
 `authorize`) and for jobs (workers.slack).
 
 An org's own installation (OAuth, api.store.slack_installs) wins. Without one,
-`SLACK_BOT_TOKEN` (single-workspace mode) serves every org, and answers requests from
-its own workspace only (its team, learned once with `auth.test`): a request from a team
-with neither gets no token, and the person a polite note (bot.app).
+`SLACK_BOT_TOKEN` (single-workspace mode) serves every org; beside OAuth it answers
+requests from its own workspace only (its team, learned once with `auth.test`): a request
+from a team with neither gets no token, and the person a polite note (bot.app).
 """
 
 from __future__ import annotations
@@ -41,9 +41,12 @@ class SlackTokens:
         if found is not None:
             return _authorized(found)
         single = await self._single_workspace()
-        if single is not None and team_id in (None, single.team_id):
-            return single
-        return None
+        if single is None:
+            return None
+        # Alone, the bot token answers every team, as before OAuth (a Slack Connect
+        # channel's guests click from their own teams); beside OAuth, its own team only.
+        mine = team_id in (None, single.team_id)
+        return single if mine or not self.settings.slack_oauth_enabled else None
 
     async def _single_workspace(self) -> AuthorizeResult | None:
         token = self.settings.slack_bot_token

@@ -26,9 +26,12 @@ GUS = ("U0GUS", "gus@globex.example", "gus")  # in Globex's
 
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, slack_settings: Settings) -> Settings:
-    """OAuth mode; parametrized "single": SLACK_BOT_TOKEN (team T0001) as well."""
-    single = getattr(request, "param", None) == "single"
-    return oauth_settings(slack_settings, slack_bot_token=TOKEN if single else None)
+    """OAuth mode; parametrized "single": SLACK_BOT_TOKEN (team T0001) as well, "alone":
+    SLACK_BOT_TOKEN without OAuth."""
+    mode = getattr(request, "param", None)
+    if mode == "alone":
+        return slack_settings
+    return oauth_settings(slack_settings, slack_bot_token=TOKEN if mode == "single" else None)
 
 
 @pytest.fixture
@@ -143,3 +146,12 @@ async def test_single_workspace_mode_serves_orgs_without_their_own(
     [note] = await slack_stub.wait_for("response_url")
     assert note.args["text"] == notes.NOT_INSTALLED
 
+
+
+@pytest.mark.parametrize("settings", ["alone"], indirect=True)
+async def test_without_oauth_the_bot_token_answers_every_team(
+        slack: Slack, slack_stub: SlackStub) -> None:
+    payload = click(slack, GUS, "T0GUEST", "0f6f3c7e-0000-4000-8000-000000000000", "C0X")
+    assert (await slack.interact(payload)).status == 200  # a Slack Connect guest, say
+    [note] = await slack_stub.wait_for("response_url")
+    assert note.args["text"] == notes.GONE  # handled with the bot token: no such task
