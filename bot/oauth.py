@@ -1,8 +1,7 @@
 """Slack's OAuth v2 install, through Bolt's own flow (AsyncOAuthSettings): an org's admin
-starts it from Settings → Slack (api.web.slack_settings: a CSRF-checked POST, which runs
-Bolt's install step; Bolt's install path `GET /slack/install` leads to that page), Bolt
-redirects to Slack's authorize page, and Slack sends the admin back to
-`GET /slack/oauth_redirect`.
+starts it from Settings → Slack (api.web.slack_settings: a CSRF-checked POST to Bolt's
+install path, `/slack/install`, which runs Bolt's install step), Bolt redirects to Slack's
+authorize page, and Slack sends the admin back to `GET /slack/oauth_redirect`.
 
 The OAuth state is issued for the admin's org (api.store.slack_installs.OAuthStates:
 single use, 10 minutes, and Bolt also checks the browser's state cookie), so the callback

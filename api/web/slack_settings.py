@@ -1,9 +1,10 @@
 """Settings → Slack (admins): the org's connected workspace, Add to Slack / Reinstall and
 Disconnect, and the OAuth routes on the root app (OAuth mode, `register_oauth`).
 
-Starting an install is a POST with the page's CSRF token, like every dashboard form: it
-runs Bolt's install step (bot.oauth: a state bound to the org and this browser, then
-Slack's authorize page). `GET /slack/install`, Bolt's install path, leads here.
+Add to Slack / Reinstall posts to Bolt's install path, `/slack/install`, with the page's
+CSRF token like every dashboard form; an admin's POST runs Bolt's install step (bot.oauth:
+a state bound to the org and this browser, then Slack's authorize page). A GET of it (a
+bookmark, Slack's own install link) leads to the Settings → Slack page.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from api.store.directory import Member
 from api.web.access import signed_in_member
 from api.web.dashboard import member_page
 from api.web.pages import message
-from api.web.session import CSRF_FIELD, csrf_ok
+from api.web.session import CSRF, CSRF_FIELD, CsrfSigner, csrf_ok
 from bot.oauth import (
     INSTALL_PATH,
     OAUTH,
@@ -64,16 +65,6 @@ async def show_slack(request: web.Request) -> web.Response:
     return member if isinstance(member, web.Response) else await slack_page(request, member)
 
 
-async def install(request: web.Request) -> web.StreamResponse:
-    member = await _posted_by_admin(request)
-    if isinstance(member, web.Response):
-        return member
-    flow = request.config_dict.get(OAUTH)
-    if flow is None:
-        return await slack_page(request, member, 404, error="Slack OAuth is not configured.")
-    return await start_install(flow, request, member.org_id)
-
-
 async def disconnect_slack(request: web.Request) -> web.Response:
     member = await _posted_by_admin(request)
     if isinstance(member, web.Response):
@@ -85,7 +76,6 @@ async def disconnect_slack(request: web.Request) -> web.Response:
 def register(app: web.Application) -> None:
     """Routes of the /dashboard sub-app."""
     app.router.add_get("/settings/slack", show_slack)
-    app.router.add_post("/settings/slack/install", install)
     app.router.add_post("/settings/slack/disconnect", disconnect_slack)
 
 
@@ -93,14 +83,26 @@ def register(app: web.Application) -> None:
 
 
 def register_oauth(app: web.Application) -> None:
-    """An aiohttp registrar for `create_app(services, extras=[...])` in OAuth mode."""
+    """An aiohttp registrar for `create_app(services, extras=[...])` in OAuth mode. The
+    root checks the install form's CSRF token: a signer of its own reads the same secret
+    as the web sub-apps' (api.web.session.CsrfSigner), so their tokens are the same."""
     app[OAUTH] = build_oauth_flow(app[SERVICES])
+    app[CSRF] = CsrfSigner()
     app.router.add_get(INSTALL_PATH, to_settings)
+    app.router.add_post(INSTALL_PATH, install)
     app.router.add_get(REDIRECT_PATH, oauth_redirect)
 
 
 async def to_settings(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(SETTINGS_PAGE)
+
+
+async def install(request: web.Request) -> web.StreamResponse:
+    """`POST /slack/install`: an admin of the org, with the page's CSRF token."""
+    member = await _posted_by_admin(request)
+    if isinstance(member, web.Response):
+        return member
+    return await start_install(request.app[OAUTH], request, member.org_id)
 
 
 async def oauth_redirect(request: web.Request) -> web.StreamResponse:

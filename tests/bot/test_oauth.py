@@ -43,7 +43,7 @@ def app(services: Services) -> web.Application:
 async def start(client: TestClient) -> tuple[str, str]:
     """Press Add to Slack / Reinstall: Slack's authorize URL and the state cookie."""
     token = await csrf_from(client, SETTINGS_PAGE)
-    started = await post_form(client, "/dashboard/settings/slack/install",
+    started = await post_form(client, "/slack/install",
                               {"csrf_token": token})
     assert started.status == 302, await started.text()
     cookie = started.cookies[STATE_COOKIE].value
@@ -143,11 +143,11 @@ async def test_only_admins_with_the_page_token_start_an_install(
     member = make_account(admin=False)
     await sign_in(client, services, member)
     assert (await client.get(SETTINGS_PAGE)).status == 403
-    refused = await post_form(client, "/dashboard/settings/slack/install", {})
+    refused = await post_form(client, "/slack/install", {})
     assert refused.status == 403
     admin = make_account(admin=True)
     await sign_in(client, services, admin)
-    forged = await post_form(client, "/dashboard/settings/slack/install",
+    forged = await post_form(client, "/slack/install",
                              {"csrf_token": "forged"})
     assert forged.status == 403 and not list(services.redis.scan_iter(
         "inloop:slack-oauth-state:*"))
