@@ -137,18 +137,20 @@ class Slack:
             headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "timeout"})
         return await self.client.post("/slack/events", data=body.encode(), headers=headers)
 
-    async def opened_view(self, count: int = 1) -> dict[str, Any]:
-        """The `count`-th form shown: opened, or put in place of a "checking…" modal."""
+    async def opened_view(self, count: int = 1,
+                          callback_id: str = CALLBACK_STEP) -> dict[str, Any]:
+        """The `count`-th form (or other modal: `callback_id`) shown: opened, or put in
+        place of a "checking…" modal."""
         deadline = time.monotonic() + 5
-        while len(forms := self.forms()) < count and time.monotonic() < deadline:
+        while len(forms := self.forms(callback_id)) < count and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         assert len(forms) >= count, f"{len(forms)} of {count} forms; {self.stub.calls}"
         return forms[count - 1]
 
-    def forms(self) -> list[dict[str, Any]]:
+    def forms(self, callback_id: str = CALLBACK_STEP) -> list[dict[str, Any]]:
         shown = [c.args["view"] for c in self.stub.calls
                  if c.method in ("views.open", "views.update")]
-        return [v for v in shown if v.get("callback_id") == CALLBACK_STEP]
+        return [v for v in shown if v.get("callback_id") == callback_id]
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5) -> None:
