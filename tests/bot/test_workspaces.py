@@ -4,6 +4,7 @@ task's org's workspace, and a workspace that goes away stops deliveries and says
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,15 +14,18 @@ from api.runtime import Services
 from api.settings import Settings
 from api.store.listing import Filters
 from bot import notes
-from renderers.slack_ids import ACTION_OPEN
+from renderers.slack_ids import ACTION_OPEN, quick_value
 from tests.bot.conftest import Slack, until
 from tests.bot.oauth_rig import ACME, GLOBEX, connect, oauth_settings
 from tests.conftest import Account, AccountFactory, create
 from tests.fixtures import example
+from tests.slack import quick_task
 from tests.slack_stub import TEAM, TOKEN, SlackStub
 
 ANN = ("U0ANN", "ann@acme.example", "ann")  # in Acme's workspace
 GUS = ("U0GUS", "gus@globex.example", "gus")  # in Globex's
+BEN = ("U0BEN", "ben@acme.example", "ben")
+CLEO = ("U0CLEO", "cleo@acme.example", "cleo")
 
 
 @pytest.fixture
@@ -46,8 +50,8 @@ def orgs(services: Services, make_account: AccountFactory,
 
 
 def click(slack: Slack, user: tuple[str, str, str], team: str, value: str,
-          channel: str | None = None) -> dict[str, Any]:
-    payload = slack.click_payload(user, ACTION_OPEN, value, channel)
+          channel: str | None = None, action_id: str = ACTION_OPEN) -> dict[str, Any]:
+    payload = slack.click_payload(user, action_id, value, channel)
     payload["team"]["id"] = payload["user"]["team_id"] = team
     return payload
 
@@ -71,6 +75,40 @@ async def test_each_org_reaches_only_its_own_workspace(
     assert response.status == 200
     [opened] = await slack_stub.wait_for("views.open")
     assert opened.team == GLOBEX.team_id
+
+
+async def test_a_team_task_goes_through_its_orgs_workspace(
+        client: Any, services: Services, orgs: tuple[Account, Account], slack: Slack,
+        slack_stub: SlackStub, run_jobs: Callable[..., int]) -> None:
+    """Per-assignee DMs, the channel message, their updates and thread replies (slack.notify
+    after a reassignment) all use the token of the task's org."""
+    acme, _ = orgs
+    slack_stub.add_user(*BEN, team=ACME.team_id)
+    slack_stub.add_user(*CLEO, team=ACME.team_id)
+    slack_stub.channel_team["C0OPS"] = ACME.team_id
+    ann, ben, cleo = (services.directory.add_member(acme.org_id, p[1], p[2]).id
+                      for p in (ANN, BEN, CLEO))
+    created = await create(client, acme, quick_task(
+        assignees=[{"member_id": ann}, {"member_id": ben}], slack_channel="C0OPS",
+        approval={"required": 2, "decision_field": "decision"}))
+    task = services.store.get(acme.org_id, created["task_id"])
+    run_jobs(("slack",))
+    answered = click(slack, ANN, ACME.team_id, quick_value(task.ref, 0), "DU0ANN",
+                     "inloop_quick:0")
+    assert (await slack.interact(answered)).status == 200
+    await until(lambda: len(services.store.load(task.ref).responses) == 1)
+    moved = await client.post(f"/api/v1/tasks/{task.task_id}/reassign", headers=acme.headers,
+                              json={"from": {"member_id": ben}, "to": {"member_id": cleo}})
+    assert moved.status == 200, await moved.text()
+    run_jobs(("slack",))
+    posts = {c.args["channel"] for c in slack_stub.of("chat.postMessage")}
+    assert posts == {"DU0ANN", "DU0BEN", "DU0CLEO", "C0OPS"}
+    assert [c for c in slack_stub.of("chat.postMessage") if c.args.get("thread_ts")]
+    assert slack_stub.of("chat.update")
+    assert {c.team for c in slack_stub.calls if c.team} == {ACME.team_id}
+    assert services.store.load(task.ref).delivery_problems == []
+    shown = [c.args for c in slack_stub.calls if c.args.get("channel") == "C0OPS"]
+    assert len(shown) >= 2 and all(task.url not in json.dumps(a) for a in shown)
 
 
 async def test_uninstall_stops_deliveries_and_tells_pending_tasks(
