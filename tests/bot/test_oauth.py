@@ -138,6 +138,18 @@ async def test_state_expires(client: TestClient, services: Services, account: Ac
     assert late.status == 401 and services.slack_installs.of_org(account.org_id) is None
 
 
+async def test_slack_is_a_settings_section_for_admins(
+        client: TestClient, services: Services, make_account: AccountFactory) -> None:
+    member = make_account(admin=False)
+    await sign_in(client, services, member)
+    assert SETTINGS_PAGE not in await (await client.get("/dashboard/settings")).text()
+    await sign_in(client, services, make_account(admin=True))
+    assert SETTINGS_PAGE in await (await client.get("/dashboard/settings")).text()
+    page = await (await client.get(SETTINGS_PAGE)).text()
+    assert 'class="site-header"' in page and "<h1>Settings</h1>" in page
+    assert f'<a href="{SETTINGS_PAGE}" aria-current="page">Slack</a>' in page
+
+
 async def test_only_admins_with_the_page_token_start_an_install(
         client: TestClient, services: Services, make_account: AccountFactory) -> None:
     member = make_account(admin=False)
