@@ -140,6 +140,25 @@ async def test_uninstall_stops_deliveries_and_tells_pending_tasks(
     assert not slack_stub.of("chat.update")
 
 
+async def test_uninstall_tells_a_claimed_team_task_too(
+        client: Any, services: Services, orgs: tuple[Account, Account], slack: Slack,
+        run_jobs: Callable[..., int]) -> None:
+    acme, _ = orgs
+    ann = services.directory.add_member(acme.org_id, ANN[1], ANN[2]).id
+    created = await create(client, acme, quick_task(
+        assignees=[{"member_id": ann}, {"email": "someone@acme.example"}],
+        approval={"required": 1, "decision_field": "decision"}))
+    run_jobs(("slack",))
+    claimed = await client.post(f"/api/v1/tasks/{created['task_id']}/claim",
+                                headers=acme.headers, json={})
+    assert claimed.status == 200 and (await claimed.json())["status"] == "in_progress"
+    await slack.event({"type": "app_uninstalled"}, "Ev1", team=ACME.team_id)
+    await until(lambda: services.slack_installs.of_org(acme.org_id) is None)
+    run_jobs(("slack",))
+    problems = services.store.get(acme.org_id, created["task_id"]).delivery_problems
+    assert "slack_disconnected" in [p.code for p in problems]
+
+
 async def test_a_revoked_bot_token_removes_the_installation(
         services: Services, orgs: tuple[Account, Account], slack: Slack) -> None:
     acme, globex = orgs
