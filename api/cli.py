@@ -44,14 +44,30 @@ def metrics_directory(path: Path, *, clean: bool) -> None:
 
 def http_extras(services: Services) -> list[Callable[..., None]]:
     """Optional parts of the HTTP app, mounted by the composition root only."""
-    if not services.settings.slack_http_enabled:
-        log.info("Slack HTTP mode is off: POST /slack/events needs SLACK_BOT_TOKEN and "
-                 "SLACK_SIGNING_SECRET (Socket Mode answers Slack through `inloop bot` "
-                 "with SLACK_APP_TOKEN instead)")
-        return []
+    settings = services.settings
+    extras: list[Callable[..., None]] = []
+    if settings.slack_oauth_enabled:
+        from api.web.slack_settings import register_oauth
+
+        extras.append(register_oauth)
+    if not settings.slack_http_enabled:
+        log.info("Slack HTTP mode is off: POST /slack/events needs SLACK_SIGNING_SECRET and "
+                 "SLACK_BOT_TOKEN or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (Socket Mode "
+                 "answers Slack through `inloop bot` with SLACK_APP_TOKEN instead)")
+        return extras
     from bot.http import register
 
-    return [register]
+    return [*extras, register]
+
+
+def require_secret_key(settings: Settings, command: str) -> None:
+    """Slack OAuth keeps each workspace's bot token sealed: no key, no OAuth mode."""
+    if settings.slack_oauth_enabled and not settings.secret_key:
+        raise SystemExit(
+            f"inloop {command}: Slack OAuth (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) stores "
+            "each workspace's bot token encrypted, so it needs INLOOP_SECRET_KEY. Make one "
+            "with: python -c \"from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())\"")
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -70,6 +86,7 @@ def _serve(settings: Settings, args: argparse.Namespace, *, dev: bool) -> None:
     from api.server import create_app
     from api.web import dev as dev_routes
 
+    require_secret_key(settings, "serve")
     services = build_services(settings)
     refuse_eviction(services.redis)
     extras = http_extras(services) + ([dev_routes.register] if dev else [])
@@ -86,6 +103,7 @@ def _serve(settings: Settings, args: argparse.Namespace, *, dev: bool) -> None:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     from workers.runner import run_worker
 
+    require_secret_key(settings, "worker")
     services = build_services(settings)
     refuse_eviction(services.redis)
     run_worker(services, args.queue or None)
@@ -96,6 +114,7 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> None:
 
     from bot.socket import run_socket_mode
 
+    require_secret_key(settings, "bot")
     try:
         asyncio.run(run_socket_mode(build_services(settings)))
     except KeyboardInterrupt:

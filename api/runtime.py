@@ -22,6 +22,7 @@ from api.store.feed import TaskFeed
 from api.store.files import FileClaims, LocalFileStorage
 from api.store.jobs import Jobs, RetryPolicy
 from api.store.listing import Listing
+from api.store.slack_installs import SlackInstallations
 from api.store.tasks import TaskStore
 from api.store.token_cache import TokenCache
 from api.store.waiters import WaitHub
@@ -41,6 +42,7 @@ class Services:
     file_answers: FileAnswers
     secrets: SecretBox | None  # None without INLOOP_SECRET_KEY: nothing may be sealed
     approvals: Approvals  # teams of approvers: respond, claim, reassign, history
+    slack_installs: SlackInstallations  # each org's Slack workspace (OAuth mode)
 
     def async_redis(self) -> AsyncRedis:
         """A new asyncio client (one per event loop) on the same server."""
@@ -83,7 +85,8 @@ def build_services(settings: Settings) -> Services:
     file_answers = FileAnswers(files, drafts, LocalFileStorage(settings.files_dir),
                                base_url=settings.base_url)
     key = settings.secret_key
+    secrets = SecretBox(key.get_secret_value()) if key else None
     return Services(settings, redis, jobs, store, drafts, files,
                     Listing(store, settings.max_page_bytes), directory, tasks, file_answers,
-                    SecretBox(key.get_secret_value()) if key else None,
-                    Approvals(tasks, team, tasks.resolver))
+                    secrets, Approvals(tasks, team, tasks.resolver),
+                    SlackInstallations(redis, secrets, jobs))

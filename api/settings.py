@@ -13,6 +13,11 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+# The bot scopes of bot/manifest.yaml: what `/slack/install` asks a workspace for.
+DEFAULT_SLACK_SCOPES = ("chat:write,chat:write.public,im:write,users:read,users:read.email,"
+                        "channels:read,groups:read")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INLOOP_", extra="ignore", populate_by_name=True)
 
@@ -41,6 +46,13 @@ class Settings(BaseSettings):
     )
     slack_app_token: str | None = Field(default=None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str | None = Field(default=None, validation_alias=_env("SLACK_API_URL"))
+    # Slack OAuth (each org installs the app in its own workspace, bot.oauth): the app's
+    # credentials and the bot scopes it asks for (comma-separated, as the manifest's).
+    slack_client_id: str | None = Field(default=None, validation_alias=_env("SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_CLIENT_SECRET"))
+    slack_scopes: str = Field(default=DEFAULT_SLACK_SCOPES,
+                              validation_alias=_env("SLACK_SCOPES"))
     smtp_url: str | None = None
     # Fernet keys (comma-separated, newest first) sealing secrets at rest (api.crypto):
     # Slack bot tokens of installations, authenticator-app seeds.
@@ -110,12 +122,21 @@ class Settings(BaseSettings):
         return self.base_url.startswith("https://")
 
     @property
+    def slack_oauth_enabled(self) -> bool:
+        """Orgs install the app in their own workspaces (`/slack/install`)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
     def slack_delivery_enabled(self) -> bool:
-        """Post tasks to Slack and update their messages: the bot token is enough (Socket
-        Mode needs no signing secret)."""
-        return bool(self.slack_bot_token)
+        """Post tasks to Slack and update their messages: a bot token (single-workspace
+        mode) or OAuth installations (Socket Mode needs no signing secret)."""
+        return bool(self.slack_bot_token) or self.slack_oauth_enabled
 
     @property
     def slack_http_enabled(self) -> bool:
         """Answer Slack at `POST /slack/events`: requests are signed, so the secret too."""
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return self.slack_delivery_enabled and bool(self.slack_signing_secret)
+
+    @property
+    def slack_scope_list(self) -> list[str]:
+        return [s.strip() for s in self.slack_scopes.split(",") if s.strip()]

@@ -63,6 +63,29 @@ async def may_answer(client: AsyncWebClient, task: Task, user_id: str, state: Sl
     return False
 
 
+async def needs_member_list(services: Services, ref: str, body: dict[str, Any]) -> bool:
+    """Whether deciding if the clicking person may answer waits on Slack: someone other
+    than the assignee clicked a channel task in its channel, and that channel's members
+    are not cached. A large channel's list takes many pages, longer than a click's 3 s
+    trigger lasts."""
+    channel = (body.get("channel") or {}).get("id")
+    if not channel:
+        return False
+    state, user = SlackState(services.redis), body["user"]["id"]
+
+    def check() -> bool:
+        try:
+            task = services.store.load(ref)
+        except NotFound:
+            return False
+        in_its_channel = channel in {m.channel for m in task.external_message_ids}
+        return bool(task.slack_channel) and in_its_channel \
+            and not current_assignee(task, state.assignee(ref, user)) \
+            and state.is_member(channel, user) is None
+
+    return await asyncio.to_thread(check)
+
+
 async def answerable(services: Services, client: AsyncWebClient, ref: str,
                      body: dict[str, Any]) -> Task | str:
     """The open task (by the ref a button or modal carries) this person may answer,

@@ -1,5 +1,9 @@
 """The Bolt app: one per process, built from the services, with every listener registered.
 
+Each request is authorized with its workspace's bot token (bot.tokens): a request from a
+workspace inloop has no token for is answered before any listener, with a polite note to
+the person where Slack gives a way to reach them (a click's `response_url`).
+
 Each listener module's `register(app, services)` binds the services to its listeners (not
 through the Bolt context: Bolt hands lazy listeners a deep copy of it), so listeners stay
 importable and testable without a token or a global app.
@@ -12,31 +16,74 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.response import BoltResponse
-from slack_sdk.web.async_client import AsyncWebClient
 
 from api.runtime import Services
+from api.settings import Settings
 from api.store.slack import SlackState
+from bot import notes
 from bot.clients import async_web_client
-from bot.listeners import actions, home, team, views
+from bot.listeners import actions, home, installs, team, views
+from bot.respond import respond_ephemeral
+from bot.tokens import SlackTokens
 
 log = logging.getLogger(__name__)
 Next = Callable[[], Awaitable[BoltResponse | None]]
+AUTHORIZED = "inloop_authorized"  # the request's AuthorizeResult, in Bolt's context
+# Requests Bolt answers without a token: checks, and the events saying the token is gone.
+TOKENLESS_EVENTS = frozenset({"app_uninstalled", "tokens_revoked", "team_access_revoked"})
 
 
-def build_bolt_app(services: Services, client: AsyncWebClient | None = None) -> AsyncApp:
+def build_bolt_app(services: Services) -> AsyncApp:
     """The Bolt app answering Slack for these services (HTTP mode or Socket Mode)."""
     settings = services.settings
-    app = AsyncApp(client=client or async_web_client(settings),
+    app = AsyncApp(client=async_web_client(settings),
                    signing_secret=settings.slack_signing_secret or "", logger=log,
-                   raise_error_for_unhandled_request=False)
+                   raise_error_for_unhandled_request=False,
+                   before_authorize=_workspace_token(SlackTokens(services), settings),
+                   authorize=_authorize)
     state = SlackState(services.redis)
     app.use(_skip_seen_events(state))
     app.error(_on_error(state))
-    for module in (actions, views, home, team):
+    for module in (actions, views, home, team, installs):
         module.register(app, services)
     return app
+
+
+def _needs_token(body: dict[str, Any]) -> bool:
+    if body.get("type") in ("url_verification", "ssl_check"):
+        return False
+    return (body.get("event") or {}).get("type") not in TOKENLESS_EVENTS
+
+
+def _workspace_token(tokens: SlackTokens, settings: Settings) -> Callable[..., Awaitable[Any]]:
+    """Find the workspace's token before Bolt authorizes (`_authorize` hands it over), so
+    a workspace without one gets inloop's own note rather than Bolt's, through the
+    guarded response_url (bot.respond)."""
+
+    async def find(context: AsyncBoltContext, body: dict[str, Any], next: Next) -> Any:
+        if not _needs_token(body):
+            return await next()
+        found = await tokens.for_team(context.enterprise_id, context.team_id)
+        if found is None:
+            log.warning("Slack request from team %s, which has no installation",
+                        context.team_id)
+            url = body.get("response_url")
+            if url:
+                await respond_ephemeral(str(url), notes.NOT_INSTALLED, settings)
+            return BoltResponse(status=200, body="")
+        context[AUTHORIZED] = found
+        return await next()
+
+    return find
+
+
+async def _authorize(context: AsyncBoltContext) -> AuthorizeResult:
+    """Bolt authorizes only requests that need a token, which `_workspace_token` found."""
+    found: AuthorizeResult = context[AUTHORIZED]
+    return found
 
 
 def _skip_seen_events(state: SlackState) -> Callable[..., Awaitable[Any]]:

@@ -1,4 +1,5 @@
-"""Slack Web API clients built from settings (one per caller; never module globals).
+"""Slack Web API clients built from settings (one per caller; never module globals), with
+the bot token bot.tokens chose (none: Bolt sets each request's own).
 
 `SLACK_API_URL` points both clients at another base URL (tests use a local stub). On
 HTTP 429 the clients wait the `Retry-After` Slack sends, then try again. Every call and
@@ -29,29 +30,29 @@ from api.settings import Settings
 RATE_LIMIT_RETRIES = 2
 
 
-def _options(settings: Settings) -> dict[str, Any]:
-    options: dict[str, Any] = {"token": settings.slack_bot_token, "timeout": 10}
+def _options(settings: Settings, token: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"token": token, "timeout": 10}
     if settings.slack_api_url:
         options["base_url"] = settings.slack_api_url.rstrip("/") + "/"
     return options
 
 
-def web_client(settings: Settings) -> WebClient:
+def web_client(settings: Settings, token: str | None) -> WebClient:
     """The blocking client RQ jobs use."""
     handlers: list[RetryHandler] = [
         ConnectionErrorRetryHandler(),
         RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
     ]
-    return CountedWebClient(**_options(settings), retry_handlers=handlers)
+    return CountedWebClient(**_options(settings, token), retry_handlers=handlers)
 
 
-def async_web_client(settings: Settings) -> AsyncWebClient:
+def async_web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
     """The asyncio client the Bolt app uses."""
     handlers: list[AsyncRetryHandler] = [
         AsyncConnectionErrorRetryHandler(),
         AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
     ]
-    return CountedAsyncWebClient(**_options(settings), retry_handlers=handlers)
+    return CountedAsyncWebClient(**_options(settings, token), retry_handlers=handlers)
 
 
 class CountedWebClient(WebClient):

@@ -27,6 +27,7 @@ from api.domain.errors import Detail, InvalidRequest, NotFound
 from api.domain.validation import details_of
 from renderers.slack_ids import (
     ACTION_CLAIM,
+    ACTION_LINK,
     ACTION_MENU,
     ACTION_OPEN,
     ACTION_RELEASE,
@@ -38,7 +39,7 @@ from renderers.slack_ids import (
     is_quick,
 )
 
-_REF_BUTTONS = (ACTION_OPEN, ACTION_CLAIM, ACTION_RELEASE)
+_REF_BUTTONS = (ACTION_OPEN, ACTION_LINK, ACTION_CLAIM, ACTION_RELEASE)
 
 LAST_UNIX_S = 253402300799  # 9999-12-31T23:59:59Z: a datetime answer holds no later one
 # What Bolt raises on a body it cannot parse or read (JSON, form encoding, nesting).

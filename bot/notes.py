@@ -10,12 +10,21 @@ from datetime import datetime
 
 from api.domain.errors import InloopError
 from api.domain.task import Task
-from renderers.slack_blocks import escaped
+from renderers.slack_blocks import escaped, link
 
 NOT_YOURS = "This task is not assigned to you, so nothing was changed."
 GONE = "This task no longer exists."
 STALE_FORM = "This form does not match the task. Please open the task again."
+NOT_INSTALLED = ("inloop is not connected to this Slack workspace yet, so it cannot answer "
+                 "here. An inloop admin can connect it under *Settings → Slack* in the "
+                 "inloop dashboard.")
 FORM_NOT_OPENED = "Slack could not open the form this time. Please click *Open form* again."
+
+
+def web_link(task: Task) -> str:
+    """The web form's link, for someone who may answer (only they see the note)."""
+    return (f"{link(task.url, 'Open the task in your browser')}. The link answers the "
+            "task, so please keep it to yourself.")
 
 
 def when(moment: datetime | None) -> str:

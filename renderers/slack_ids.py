@@ -6,6 +6,8 @@
   block, as Slack requires; `QUICK_ACTION` matches them, and the bare `inloop_quick` of
   messages posted before), value `quick_value(ref, option)`, read back as a `QuickAnswer`.
 - `ACTION_WEB` url buttons: Slack opens the URL itself; the bot only acks the click.
+- `ACTION_LINK` button (Open in browser in a channel): its value is the task's ref; the
+  bot checks the clicker may answer, then gives them the web form's link privately.
 - `CALLBACK_STEP` modals: `private_metadata` is `step_metadata(ref, step)`, read back as a
   `StepOf`; each input block is `field_block_id(name)`, its element's action id
   `VALUE_ACTION`.
@@ -32,6 +34,7 @@ ACTION_OPEN = "inloop_open"
 ACTION_QUICK = "inloop_quick"
 QUICK_ACTION = re.compile(r"^inloop_quick(?::\d{1,2})?$")
 ACTION_WEB = "inloop_web"
+ACTION_LINK = "inloop_link"
 CALLBACK_STEP = "inloop_step"
 VALUE_ACTION = "value"
 _FIELD_BLOCK = "f:"

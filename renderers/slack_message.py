@@ -24,7 +24,7 @@ from renderers.slack_blocks import (
     split_mrkdwn,
     web_button,
 )
-from renderers.slack_ids import ACTION_OPEN, quick_action_id, quick_value
+from renderers.slack_ids import ACTION_LINK, ACTION_OPEN, quick_action_id, quick_value
 from renderers.slack_team import (
     Audience,
     is_team,
@@ -46,7 +46,7 @@ PRIORITY = {"low": "Low", "medium": "Medium", "high": ":large_orange_circle: Hig
             "urgent": ":red_circle: Urgent"}
 _WORD = re.compile(r"\w+")
 Message = dict[str, Any]
-NOBODY = Audience()  # a message read by whoever sees it (a channel's)
+NOBODY = Audience()  # a message read by nobody in particular
 OUTCOME_WORDS = {"completed": (":white_check_mark:", "Completed"),
                  "approved": (":white_check_mark:", "Approved"),
                  "rejected": (":x:", "Rejected")}
@@ -76,24 +76,27 @@ def option_style(option: str) -> str | None:
 @budget.steps(budget.PAGE_STEPS)
 def task_message(task: Task, audience: Audience = NOBODY) -> Message:
     """The message announcing a pending task to `audience`, with its buttons; its
-    markdown shares one page budget of parser steps."""
+    markdown shares one page budget of parser steps. A channel's message holds no link
+    to the web form (the link answers the task): its Open in browser button asks the
+    bot, which gives the link privately to whoever may answer (ACTION_LINK)."""
     if audience.moved:
         return _moved_message(task, audience)
-    blocks = [header(task.title), *_markdown(task.instructions_mdsvex, task)]
+    web = None if audience.channel else task.url
+    blocks = [header(task.title), *_markdown(task.instructions_mdsvex, web)]
     if is_quick_task(task):
-        blocks.extend(_quick_content(task))
+        blocks.extend(_quick_content(task, web))
     blocks.append(_details(task, audience))
     if is_team(task):
         blocks.extend(context(line) for line in team_status(task, audience))
-    blocks.extend(_actions(task, audience))
+    blocks.extend(_actions(task, audience, web))
     return {"text": f"New task: {escaped(task.title, 500)}", "blocks": blocks}
 
 
-def _actions(task: Task, audience: Audience) -> list[Block]:
+def _actions(task: Task, audience: Audience, web: str | None) -> list[Block]:
     """The answer buttons (while this reader may answer), then the team's controls."""
     answer = may_answer_here(task, audience) if is_team(task) else True
-    elements = (_quick_elements(task) if is_quick_task(task) else _form_elements(task)) \
-        if answer else [web_button("Open in browser", task.url)]
+    elements = (_quick_elements(task, web) if is_quick_task(task)
+                else _form_elements(task, web)) if answer else [_web_button(task, web)]
     if is_team(task):
         elements.extend(team_controls(task, audience))
     return [{"type": "actions", "elements": elements}]
@@ -104,24 +107,33 @@ def _moved_message(task: Task, audience: Audience) -> Message:
     return {"text": f"{escaped(task.title, 500)}: reassigned", "blocks": blocks}
 
 
-def _markdown(markdown: str | None, task: Task, severity: str | None = None) -> list[Block]:
+def _continued(web: str | None) -> Block:
+    return context(f"_… continued in {link(web, 'the browser') if web else 'the form'}._")
+
+
+def _web_button(task: Task, web: str | None) -> dict[str, Any]:
+    if web:
+        return web_button("Open in browser", web)
+    return button("Open in browser", ACTION_LINK, value=task.ref)
+
+
+def _markdown(markdown: str | None, web: str | None,
+              severity: str | None = None) -> list[Block]:
     body = to_mrkdwn(markdown or "")
     chunks = split_mrkdwn(callout(severity, body) if severity else body) if body else []
     if len(chunks) <= TEXT_SECTIONS:
         return [section(chunk) for chunk in chunks]
-    more = f"_… continued in {link(task.url, 'the browser')}._"
-    return [section(chunk) for chunk in chunks[:TEXT_SECTIONS]] + [context(more)]
+    return [section(chunk) for chunk in chunks[:TEXT_SECTIONS]] + [_continued(web)]
 
 
-def _quick_content(task: Task) -> list[Block]:
+def _quick_content(task: Task, web: str | None) -> list[Block]:
     """What the modal would show before the buttons: the step's title, description and
     text (a quick task never opens a modal, so this is all the person reads)."""
     step = task.steps[0]
     content = [step.description_mdsvex, *(b for b in step.blocks if not isinstance(b, InputBlock))]
-    blocks = [block for item in content for block in _callout_or_markdown(item, task)]
+    blocks = [block for item in content for block in _callout_or_markdown(item, web)]
     if len(blocks) > TEXT_SECTIONS:  # a message holds 50 blocks; the browser shows all
-        more = f"_… continued in {link(task.url, 'the browser')}._"
-        blocks = [*blocks[:TEXT_SECTIONS], context(more)]
+        blocks = [*blocks[:TEXT_SECTIONS], _continued(web)]
     label = sections(f"*{escaped(step.fields()[0].label, 2000)}*")
     return [*_step_title(task), *blocks, *label]
 
@@ -134,11 +146,11 @@ def _step_title(task: Task) -> list[Block]:
 
 
 def _callout_or_markdown(item: MdsvexBlock | CalloutBlock | str | None,
-                         task: Task) -> list[Block]:
+                         web: str | None) -> list[Block]:
     if item is None or isinstance(item, str):
-        return _markdown(item, task)
+        return _markdown(item, web)
     severity = item.severity if isinstance(item, CalloutBlock) else None
-    return _markdown(item.content, task, severity)
+    return _markdown(item.content, web, severity)
 
 
 def _details(task: Task, audience: Audience) -> Block:
@@ -151,17 +163,17 @@ def _details(task: Task, audience: Audience) -> Block:
     return context(*parts)
 
 
-def _form_elements(task: Task) -> list[dict[str, Any]]:
+def _form_elements(task: Task, web: str | None) -> list[dict[str, Any]]:
     open_form = button("Open form", ACTION_OPEN, value=task.ref, style="primary")
-    return [open_form, web_button("Open in browser", task.url)]
+    return [open_form, _web_button(task, web)]
 
 
-def _quick_elements(task: Task) -> list[dict[str, Any]]:
+def _quick_elements(task: Task, web: str | None) -> list[dict[str, Any]]:
     # One actions block, buttons side by side: each has its own action id (Slack wants
     # them unique within a block), the option also travels in the value.
     options = task.steps[0].fields()[0].options or []
     elements = [_quick_button(task, i, o) for i, o in enumerate(options)]
-    return [*elements, web_button("Open in browser", task.url)]
+    return [*elements, _web_button(task, web)]
 
 
 def _quick_button(task: Task, index: int, option: str) -> dict[str, Any]:

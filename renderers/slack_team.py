@@ -38,12 +38,14 @@ class Audience:
     `assignee` is the `Assignee.key` of the DM's reader (None: a channel message), `user`
     their Slack user id; `creator` is the name "From:" shows (the member id without it);
     `moved` replaces the task by a note once the reader's place went to someone else
-    ("Reassigned to Y by X")."""
+    ("Reassigned to Y by X"). `channel` marks a channel's message, which carries no link
+    to the web form: anyone in the channel reads it, and the link answers the task."""
 
     assignee: str | None = None
     user: str | None = None
     creator: str | None = None
     moved: str | None = None
+    channel: bool = False
 
 
 def is_team(task: Task) -> bool:

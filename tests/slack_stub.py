@@ -5,11 +5,18 @@ It records every call, checks the bot token, validates views and blocks with sla
 models and unique block and action ids, enforces single-use 3-second trigger ids, refuses
 a thread reply under a message it never posted (so a test sees every reply land in a
 thread of the task's), and answers 429 when told to.
+
+Workspaces: each bot token belongs to one team (`tokens`), and a call sees only its team's
+users and the channels given a team (`channel_team`). The OAuth install is played too:
+`GET /oauth/v2/authorize` approves at once for the workspace set in `installing` and
+sends the browser back with a code, which `oauth.v2.access` exchanges (with the app's
+client id and secret) for that workspace's bot token; `apps.uninstall` revokes a token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import threading
@@ -22,6 +29,7 @@ from aiohttp import web
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+from yarl import URL
 
 from tests.ports import free_port
 
@@ -29,6 +37,8 @@ TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 TEAM = "T0001"
 TRIGGER_TTL_S = 3.0
+CLIENT_ID = "111.222"
+CLIENT_SECRET = "test-client-secret"
 
 
 @dataclass
@@ -36,6 +46,18 @@ class Call:
     method: str
     args: dict[str, Any]
     at: float
+    team: str | None = None  # the team of the token it used
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace an admin installs the app into (`SlackStub.installing`)."""
+
+    team_id: str
+    name: str
+    token: str
+    enterprise_id: str | None = None
+    installer: str = "UADMIN"
 
 
 class Invalid(Exception):
@@ -48,10 +70,14 @@ class SlackStub:
     channels: dict[str, str] = field(default_factory=dict)  # name -> channel id
     members: dict[str, list[str]] = field(default_factory=dict)  # channel id -> user ids
     members_page: int = 2  # conversations.members page size: small, so tests paginate
+    members_delay_s: float = 0  # how long Slack takes per conversations.members page
     not_joined: set[str] = field(default_factory=set)  # public channels the bot is not in
     response_url_status: int = 200  # what response_url posts get (404: expired or used)
     response_users: dict[str, str] = field(default_factory=dict)  # response_url id -> user
-    token: str = TOKEN
+    tokens: dict[str, str] = field(default_factory=lambda: {TOKEN: TEAM})  # token -> team
+    channel_team: dict[str, str] = field(default_factory=dict)  # channel id -> team
+    installing: Workspace | None = None  # what the authorize page installs into
+    codes: dict[str, Workspace] = field(default_factory=dict)  # OAuth code -> workspace
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rate_limited: dict[str, list[int]] = field(default_factory=dict)  # method -> Retry-After
@@ -61,6 +87,7 @@ class SlackStub:
     acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode acks received
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _team: str = TEAM  # the team of the call being answered (one at a time: one loop)
 
     @property
     def url(self) -> str:
@@ -68,9 +95,9 @@ class SlackStub:
 
     # -- test helpers ---------------------------------------------------------------
 
-    def add_user(self, user_id: str, email: str, name: str) -> None:
+    def add_user(self, user_id: str, email: str, name: str, team: str = TEAM) -> None:
         self.users[email] = {"id": user_id, "name": name, "real_name": name.title(),
-                             "team_id": TEAM, "profile": {"email": email}}
+                             "team_id": team, "profile": {"email": email}}
 
     def trigger(self) -> str:
         trigger_id = f"{next(self._ids)}.{time.time():.0f}.trigger"
@@ -104,19 +131,61 @@ class SlackStub:
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _arguments(request)
-        self.calls.append(Call(method, args, time.time()))
+        team = self.tokens.get(_token(request, args) or "")
+        self.calls.append(Call(method, args, time.time(), team))
         waits = self.rate_limited.get(method)
         if waits:
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(waits.pop(0))})
         if method == "apps.connections.open":
             return self._connections_open(request, args)
-        if _token(request, args) != self.token:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method == "conversations.members":
+            await asyncio.sleep(self.members_delay_s)
         try:
+            if method == "oauth.v2.access":
+                return web.json_response({"ok": True, **self._oauth_access(request, args)})
+            if team is None:
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            self._team = team
             return web.json_response({"ok": True, **self._answer(method, args)})
         except Invalid as error:
             return web.json_response({"ok": False, "error": str(error)})
+
+    # -- OAuth ----------------------------------------------------------------------
+
+    async def authorize_page(self, request: web.Request) -> web.Response:
+        """Slack's authorize page, approved at once for `installing`."""
+        assert self.installing is not None, "set stub.installing first"
+        assert request.query.get("client_id") == CLIENT_ID
+        self.calls.append(Call("oauth.authorize", dict(request.query), time.time()))
+        code = f"code-{next(self._ids)}"
+        self.codes[code] = self.installing
+        back = URL(request.query["redirect_uri"]).update_query(
+            code=code, state=request.query.get("state", ""))
+        raise web.HTTPFound(str(back))
+
+    def _oauth_access(self, request: web.Request, args: dict[str, Any]) -> dict[str, Any]:
+        if _client_credentials(request, args) != (CLIENT_ID, CLIENT_SECRET):
+            raise Invalid("invalid_client_id")
+        workspace = self.codes.pop(str(args.get("code")), None)
+        if workspace is None:
+            raise Invalid("invalid_code")  # unknown, or used already
+        self.tokens[workspace.token] = workspace.team_id
+        enterprise = {"id": workspace.enterprise_id, "name": "Grid"} \
+            if workspace.enterprise_id else None
+        return {"access_token": workspace.token, "token_type": "bot", "app_id": "A1",
+                "scope": "chat:write,users:read", "bot_user_id": "UBOT",
+                "team": {"id": workspace.team_id, "name": workspace.name},
+                "enterprise": enterprise, "is_enterprise_install": False,
+                "authed_user": {"id": workspace.installer}}
+
+    def _uninstall(self, args: dict[str, Any]) -> dict[str, Any]:
+        if (args.get("client_id"), args.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):
+            raise Invalid("invalid_client_id")
+        for token, team in list(self.tokens.items()):
+            if team == self._team:
+                del self.tokens[token]
+        return {}
 
     async def respond(self, request: web.Request) -> web.Response:
         user = self.response_users.get(request.match_info["id"])
@@ -136,7 +205,8 @@ class SlackStub:
 
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
-            "auth.test": lambda a: {"team_id": TEAM, "team": "Test", "user_id": "UBOT",
+            "apps.uninstall": self._uninstall,
+            "auth.test": lambda a: {"team_id": self._team, "team": "Test", "user_id": "UBOT",
                                     "bot_id": "BBOT", "user": "inloop",
                                     "url": "https://test.slack.com/"},
             "users.lookupByEmail": self._lookup,
@@ -153,7 +223,7 @@ class SlackStub:
 
     def _lookup(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args.get("email", "")).lower())
-        if user is None:
+        if user is None or user["team_id"] != self._team:
             raise Invalid("users_not_found")
         return {"user": user}
 
@@ -178,9 +248,10 @@ class SlackStub:
         if name.startswith("U") and name.isupper():
             return "D" + name  # a user id: the app's DM with that user
         if name[:1] in ("C", "D", "G") and name[1:].isalnum() and name.isupper():
-            return name  # a channel id: the stub takes any
-        found = self.channels.get(name.lstrip("#"))
-        if found is None:
+            found: str | None = name  # a channel id: the stub takes any
+        else:
+            found = self.channels.get(name.lstrip("#"))
+        if found is None or self.channel_team.get(found, self._team) != self._team:
             raise Invalid("channel_not_found")
         return found
 
@@ -263,6 +334,7 @@ class SlackStub:
         app.router.add_route("*", "/api/{method}", self.handle)
         app.router.add_get("/link", self._socket)
         app.router.add_post("/respond/{id}", self.respond)
+        app.router.add_get("/oauth/v2/authorize", self.authorize_page)
         runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(runner.setup())
         self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
@@ -290,6 +362,15 @@ async def _arguments(request: web.Request) -> dict[str, Any]:
         if isinstance(args.get(name), str):
             args[name] = json.loads(args[name])
     return args
+
+
+def _client_credentials(request: web.Request, args: dict[str, Any]) -> tuple[Any, Any]:
+    """HTTP Basic (slack_sdk's way for oauth.v2.access), else the form's fields."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Basic "):
+        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        return client_id, secret
+    return args.get("client_id"), args.get("client_secret")
 
 
 def _token(request: web.Request, args: dict[str, Any]) -> str | None:

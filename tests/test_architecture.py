@@ -166,8 +166,7 @@ def test_no_import_cycles_between_layers() -> None:
     """Layers only import downwards: domain < store < service < http, web < server/cli."""
     rank = {"api.domain": 0, "renderers": 1, "api.store": 1, "api.netguard": 1,
             "api.settings": 0, "api.crypto": 0, "api.service": 2, "api.approvals": 2,
-            "api.assignees": 2,
-            "api.runtime": 3, "bot": 4, "workers": 4,
+            "api.assignees": 2, "api.runtime": 3, "bot": 4, "workers": 4,
             "api.http": 4, "api.web": 4, "api.server": 5, "api.devserver": 5, "api.cli": 6}
 
     def layer(name: str) -> int | None:

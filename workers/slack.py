@@ -1,4 +1,7 @@
-"""Slack jobs (queue "slack"): post a new task, update its messages once it ended.
+"""Slack jobs (queue "slack"): post a new task, update its messages, and (through
+`run_job`: workers.slack_notify) its thread replies, each with the bot token of the
+task's org (bot.tokens: its installation, else SLACK_BOT_TOKEN). An org with neither
+records `slack_not_connected` on a new task instead.
 
 A 429 that outlasts the client's retries is retried after Slack's Retry-After (the job
 returns `rq.Retry`), within the sink retry schedule's number of tries. Whatever else
@@ -20,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from api.domain.errors import SlackRateLimited
 from api.store.jobs import JOBS
 from bot.clients import web_client
+from bot.tokens import SlackTokens
 from workers.context import services
 from workers.slack_delivery import Delivery, record_problem
 
@@ -28,9 +32,14 @@ WHAT = {JOBS["slack.deliver"].path: "post the task",
         JOBS["slack.update"].path: "update the task's messages"}
 
 
-def _delivery() -> Delivery:
+NOT_CONNECTED = ("slack_not_connected", "No Slack workspace is connected to this "
+                 "organisation: an admin connects one under Settings → Slack.")
+
+
+def _delivery(ref: str) -> Delivery | None:
     found = services()
-    return Delivery(found, web_client(found.settings))
+    token = SlackTokens(found).for_org(found.store.load(ref).org_id)
+    return Delivery(found, web_client(found.settings, token)) if token else None
 
 
 def deliver(ref: str) -> str | Retry:
@@ -42,8 +51,14 @@ def update_messages(ref: str) -> str | Retry:
 
 
 def run_job(work: Callable[[Delivery, str], str], name: str, ref: str) -> str | Retry:
-    """Run a Slack job's work; a 429 that outlasts the client's retries is retried."""
-    delivery = _delivery()
+    """Run a Slack job's work with the token of the task's org; a 429 that outlasts the
+    client's retries is retried. Without a token nothing is sent, and a new task records
+    `slack_not_connected` (its update and thread jobs have nothing to add)."""
+    delivery = _delivery(ref)
+    if delivery is None:
+        if name == "slack.deliver":
+            record_problem(services().store, ref, *NOT_CONNECTED)
+        return "not sent: the task's org has no Slack token"
     try:
         return work(delivery, ref)
     except SlackRateLimited as limited:

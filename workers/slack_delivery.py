@@ -163,7 +163,7 @@ class Delivery:
 
     def _post(self, task: Task, target: Target, creator: str | None) -> SlackMessage:
         if target.assignee is None:
-            content = task_message(task, Audience(creator=creator))
+            content = task_message(task, Audience(creator=creator, channel=True))
             posted = self.client.chat_postMessage(channel=target.address, **content)
             return SlackMessage(str(posted["channel"]), str(posted["ts"]))
         user = str(self.client.users_lookupByEmail(email=target.address)["user"]["id"])
@@ -228,7 +228,8 @@ class Delivery:
         return True
 
     def _update_one(self, task: Task, message: SlackMessage, creator: str | None) -> None:
-        audience = Audience(message.assignee, message.user, creator, message.moved)
+        audience = Audience(message.assignee, message.user, creator, message.moved,
+                            channel=message.assignee is None)
         content: dict[str, Any] = outcome_message(task, audience)
         try:
             self.client.chat_update(channel=message.channel, ts=message.ts, **content)

@@ -51,6 +51,9 @@ JOBS: dict[str, JobDef] = {
                             retry="sink", paced=False, on_failure=_SLACK_FAILED),
     "slack.update": JobDef("workers.slack.update_messages", "slack", "slack-update:{0}",
                            retry="sink", paced=False, on_failure=_SLACK_FAILED),
+    # An org's Slack installation went (uninstall, revoked token, Disconnect): its open
+    # Slack tasks record a delivery problem (workers.slack_disconnected).
+    "slack.disconnected": JobDef("workers.slack_disconnected.run", "slack", timeout_s=3600),
     # RQ calls on_failure also for a job whose worker died (AbandonedJobError),
     # which the job itself cannot record.
     "sink.webhook": JobDef(SINK_PATH, "webhook", _SINK_ID, retry="webhook",

@@ -51,6 +51,9 @@ Layout (all under the `inloop:` prefix):
   slack-user:{uid}:tasks      ZSET    task refs assigned to Slack user uid (App Home)
   slack-event:{event_id}      STRING  seen Slack event ids (dedupe retried events, TTL)
   slack-request:{signature}   STRING  signatures of handled Slack requests (refuse replays, TTL)
+  org:{org}:slack-install     STRING  JSON of the org's Slack installation, bot token sealed
+  slack-workspace:{id}        STRING  org id bound to a Slack team (or Enterprise Grid org)
+  slack-oauth-state:{state}   STRING  org id that started an install (single use, TTL)
   otp:{purpose}:{attempt}     HASH    one browser's request for a code: code id, subject,
                                       email, tries (TTL = the code's)
   otp-code:{code_id}          HASH    one mailed code: salt, sha256 HMAC, mailed at (TTL)
@@ -251,6 +254,19 @@ def slack_event(event_id: str) -> str:
 def slack_request(signature: str) -> str:
     """A handled request's `X-Slack-Signature` (an HMAC of its timestamp and body)."""
     return f"{PREFIX}slack-request:{signature}"
+
+
+def org_slack_install(org_id: str) -> str:
+    return f"{PREFIX}org:{org_id}:slack-install"
+
+
+def slack_workspace(workspace_id: str) -> str:
+    """The org a Slack team id (T…) or Enterprise Grid org id (E…) is bound to."""
+    return f"{PREFIX}slack-workspace:{workspace_id}"
+
+
+def slack_oauth_state(state: str) -> str:
+    return f"{PREFIX}slack-oauth-state:{state}"
 
 
 def task_event(ref: str, event: str) -> str:

@@ -11,7 +11,8 @@ URL map (prefix + route):
   POST /t/{link_id}/verify/send           send (or resend) the code
   POST /t/{link_id}/verify                check the code -> task session cookie
   /dashboard...                            see api.web.dashboard, live, task_page, reassign,
-                                           sign_in, settings, tokens, authenticator
+                                           sign_in, settings, tokens, authenticator,
+                                           slack_settings
 The root serves /static/... and /assets/... (pages.STATIC_DIR, CSS and JS of every page).
 """
 
@@ -39,6 +40,7 @@ from api.web import (
     reassign,
     settings,
     sign_in,
+    slack_settings,
     task_page,
     tokens,
 )
@@ -102,7 +104,7 @@ def create_web_apps() -> dict[str, web.Application]:
     _form_routes(apps["/t"].router)
     for register in (sign_in.register, dashboard.register, live.register,
                      task_page.register, reassign.register, settings.register,
-                     tokens.register, authenticator.register):
+                     tokens.register, authenticator.register, slack_settings.register):
         register(apps["/dashboard"])
     return apps
 

@@ -1,4 +1,5 @@
-"""Message and App Home buttons: open a task's form, answer a quick task, web links.
+"""Message and App Home buttons: open a task's form, answer a quick task, web links
+(a channel's Open in browser gives the link privately, once the clicker may answer).
 
 A click is acked at once (Slack waits 3 s) and the work runs after it, as Bolt lazy
 listeners. Bolt logs a failing lazy listener with its message only, so `after_ack` logs
@@ -20,11 +21,12 @@ from api.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from api.domain.task import Task
 from api.runtime import Services
 from bot import notes
-from bot.access import answer, answerable
+from bot.access import answer, answerable, needs_member_list
 from bot.drafts import load_draft
 from bot.respond import tell
 from bot.steps import resume_step
-from renderers.slack_ids import ACTION_OPEN, ACTION_WEB, QUICK_ACTION, QuickAnswer
+from renderers.slack_ids import ACTION_LINK, ACTION_OPEN, ACTION_WEB, QUICK_ACTION, QuickAnswer
+from renderers.slack_interim import checking_view, note_view
 from renderers.slack_modal import modal_view
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ Listener = Callable[[Services, dict[str, Any], dict[str, Any], AsyncWebClient],
 def register(app: AsyncApp, services: Services) -> None:
     app.action(ACTION_OPEN)(ack=just_ack, lazy=[after_ack(services, open_form)])
     app.action(QUICK_ACTION)(ack=just_ack, lazy=[after_ack(services, quick_answer)])
+    app.action(ACTION_LINK)(ack=just_ack, lazy=[after_ack(services, web_link)])
     app.action(ACTION_WEB)(just_ack)  # Slack opens the URL itself
 
 
@@ -59,19 +62,50 @@ def after_ack(services: Services, listener: Listener) -> Callable[..., Awaitable
 
 async def open_form(services: Services, body: dict[str, Any], action: dict[str, Any],
                     client: AsyncWebClient) -> None:
-    """Open the modal at the first unfinished step, prefilled with the saved draft."""
-    task = await answerable(services, client, action["value"], body)
-    if isinstance(task, str):
-        await tell(services.settings, client, body, task)
+    """Open the modal at the first unfinished step, prefilled with the saved draft. When
+    the channel's member list must come from Slack first, a "checking…" modal opens at
+    once (the trigger lasts 3 s) and becomes the form, or the note, once it is known."""
+    ref, shown = action["value"], None
+    if await needs_member_list(services, ref, body):
+        shown = await _show(services, client, body, ref, None, checking_view())
+        if shown is None:
+            return
+    task = await answerable(services, client, ref, body)
+    if isinstance(task, str):  # said in the open modal, else privately
+        if shown is None:
+            await tell(services.settings, client, body, task)
+        else:
+            await _show(services, client, body, ref, shown, note_view(task))
         return
     draft = await asyncio.to_thread(load_draft, services, task, body["user"]["id"])
     view = await asyncio.to_thread(modal_view, task, resume_step(task, draft), draft)
+    await _show(services, client, body, ref, shown, view)
+
+
+async def _show(services: Services, client: AsyncWebClient, body: dict[str, Any], ref: str,
+                view_id: str | None, view: dict[str, Any]) -> str | None:
+    """Open `view` (or replace the open `view_id` with it); the view's id, or None once
+    the person was told that Slack would not show it."""
     try:
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        if view_id is not None:
+            await client.views_update(view_id=view_id, view=view)
+            return view_id
+        opened = await client.views_open(trigger_id=body["trigger_id"], view=view)
+        return str(opened["view"]["id"])
     except SlackApiError as error:  # most often the 3 s trigger expired (a slow click)
-        log.warning("views.open failed for task %s: %s", task.ref,
-                    error.response.get("error"))
+        log.warning("views.%s failed for task %s: %s", "update" if view_id else "open",
+                    ref, error.response.get("error"))
         await tell(services.settings, client, body, notes.FORM_NOT_OPENED)
+        return None
+
+
+async def web_link(services: Services, body: dict[str, Any], action: dict[str, Any],
+                   client: AsyncWebClient) -> None:
+    """Open in browser on a channel's message: the web form's link, told privately to
+    whoever may answer (the same check as Open form's), else why not."""
+    task = await answerable(services, client, action["value"], body)
+    await tell(services.settings, client, body,
+               task if isinstance(task, str) else notes.web_link(task))
 
 
 async def quick_answer(services: Services, body: dict[str, Any], action: dict[str, Any],

@@ -19,6 +19,7 @@ import bot.http
 from api.runtime import Services
 from api.server import create_app
 from api.settings import Settings
+from renderers.slack_ids import CALLBACK_STEP
 from tests.slack import SECRET
 from tests.slack_stub import TEAM, SlackStub
 
@@ -124,8 +125,9 @@ class Slack:
                 "view": {**view, "id": "V1", "team_id": TEAM, "hash": "h",
                          "state": {"values": fill(view, answers)}}}
 
-    async def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> Any:
-        body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1",
+    async def event(self, event: dict[str, Any], event_id: str, retry: int | None = None,
+                    team: str = TEAM) -> Any:
+        body = json.dumps({"token": "legacy", "team_id": team, "api_app_id": "A1",
                            "type": "event_callback", "event_id": event_id,
                            "event_time": int(time.time()), "event": event})
         # Slack signs each retry when it sends it, a second or more after the first try
@@ -135,11 +137,20 @@ class Slack:
             headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "timeout"})
         return await self.client.post("/slack/events", data=body.encode(), headers=headers)
 
-    async def opened_view(self, count: int = 1) -> dict[str, Any]:
-        """The view of the `count`-th views.open call."""
-        calls = await self.stub.wait_for("views.open", count)
-        view: dict[str, Any] = calls[count - 1].args["view"]
-        return view
+    async def opened_view(self, count: int = 1,
+                          callback_id: str = CALLBACK_STEP) -> dict[str, Any]:
+        """The `count`-th form (or other modal: `callback_id`) shown: opened, or put in
+        place of a "checking…" modal."""
+        deadline = time.monotonic() + 5
+        while len(forms := self.forms(callback_id)) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert len(forms) >= count, f"{len(forms)} of {count} forms; {self.stub.calls}"
+        return forms[count - 1]
+
+    def forms(self, callback_id: str = CALLBACK_STEP) -> list[dict[str, Any]]:
+        shown = [c.args["view"] for c in self.stub.calls
+                 if c.method in ("views.open", "views.update")]
+        return [v for v in shown if v.get("callback_id") == callback_id]
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5) -> None:

@@ -8,7 +8,7 @@ from slack_sdk.errors import SlackApiError
 
 from api.settings import Settings
 from bot.clients import async_web_client, web_client
-from tests.slack_stub import SlackStub
+from tests.slack_stub import TOKEN, SlackStub
 
 
 def count(name: str, **labels: str) -> float:
@@ -20,10 +20,10 @@ async def test_calls_and_errors_are_counted_by_method(slack_settings: Settings,
     calls, errors = "inloop_slack_api_calls_total", "inloop_slack_api_errors_total"
     before = (count(calls, method="chat.postMessage"), count(calls, method="chat.update"),
               count(errors, method="chat.update", error="message_not_found"))
-    web_client(slack_settings).chat_postMessage(channel="C1", text="hello")
+    web_client(slack_settings, TOKEN).chat_postMessage(channel="C1", text="hello")
     slack_stub.failing["chat.update"] = "message_not_found"
     with pytest.raises(SlackApiError):
-        await async_web_client(slack_settings).chat_update(channel="C1", ts="1.2", text="x")
+        await async_web_client(slack_settings, TOKEN).chat_update(channel="C1", ts="1.2", text="x")
     after = (count(calls, method="chat.postMessage"), count(calls, method="chat.update"),
              count(errors, method="chat.update", error="message_not_found"))
     assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1]

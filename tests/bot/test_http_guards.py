@@ -27,6 +27,7 @@ from bot import notes
 from bot.respond import trusted_response_url
 from renderers.slack_ids import (
     ACTION_CLAIM,
+    ACTION_LINK,
     ACTION_MENU,
     ACTION_OPEN,
     ACTION_QUICK,
@@ -146,6 +147,8 @@ MALFORMED: dict[str, tuple[str, str, str]] = {  # case: content type, body, loc
                           "actions.0.action_id"),
     "action value a number": (FORM, _form({**_click(), "actions": [
         {"action_id": ACTION_OPEN, "value": 5}]}), "actions.0.value"),
+    "link without a ref": (FORM, _form({**_click(), "actions": [
+        {"action_id": ACTION_LINK}]}), "actions.0.value"),
     "user missing": (FORM, _form({**_click(), "user": None}), "user"),
     "user id a number": (FORM, _form({**_click(), "user": {"id": 5}}), "user.id"),
     "user name a list": (FORM, _form({**_click(), "user": {"id": "U", "name": []}}),

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from api.domain.task import Task
-from renderers.slack_ids import ACTION_OPEN, ACTION_WEB, is_quick
+from renderers.slack_ids import ACTION_LINK, ACTION_OPEN, ACTION_WEB, is_quick
 from renderers.slack_message import is_quick_task, option_style, outcome_message, task_message
+from renderers.slack_team import Audience
 from tests.renderers.conftest import NOW, TASK_REF, example_task, one_step_task
 from tests.renderers.slack_limits import assert_slack_limits
 
@@ -55,6 +56,19 @@ def test_long_instructions_are_cut_with_a_link_to_the_browser() -> None:
     blocks = task_message(task)["blocks"]
     assert [b["type"] for b in blocks[1:6]] == ["section"] * 4 + ["context"]
     assert "continued in <http://localhost:8000/t/l1|the browser>" in json.dumps(blocks)
+
+
+@pytest.mark.parametrize("kind", ["form", "quick"])
+def test_a_channel_message_holds_no_link_to_the_form(kind: str) -> None:
+    more = {"instructions_mdsvex": ("word " * 550 + "\n\n") * 7}
+    task = quick(["Yes", "No"], **more) if kind == "quick" else one_step_task(
+        {"name": "a", "label": "A", "kind": "text"}, **more)
+    message = task_message(task, Audience(channel=True))
+    browser = buttons(message)[-1]
+    assert browser["action_id"] == ACTION_LINK and browser["value"] == TASK_REF
+    assert browser["text"]["text"] == "Open in browser" and "url" not in browser
+    assert task.url not in json.dumps(message) and "continued in the form" in json.dumps(message)
+    assert_slack_limits(message)
 
 
 @pytest.mark.parametrize(

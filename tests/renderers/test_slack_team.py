@@ -10,6 +10,7 @@ from api.domain.approval import Actor, Assignee, Claim, Response
 from api.domain.task import Task
 from renderers.slack_ids import (
     ACTION_CLAIM,
+    ACTION_LINK,
     ACTION_MENU,
     ACTION_OPEN,
     ACTION_RELEASE,
@@ -62,11 +63,14 @@ def texts(message: dict[str, Any]) -> str:
 
 
 def test_a_channel_message_counts_approvals_and_names_who_waits() -> None:
-    message = task_message(team_task(slack_channel="ops"))
+    task = team_task(slack_channel="ops")
+    message = task_message(task, Audience(channel=True))
     assert "*0 of 2 approvals*" in texts(message)
     assert "⏳ Alice · ⏳ Bob · ⏳ Carol" in texts(message)
     ids = [e["action_id"] for e in elements(message)]
-    assert ids == ["inloop_quick:0", "inloop_quick:1", "inloop_web", ACTION_CLAIM, ACTION_MENU]
+    assert ids == ["inloop_quick:0", "inloop_quick:1", ACTION_LINK, ACTION_CLAIM, ACTION_MENU]
+    assert task.url not in texts(message)  # the link answers the task: told privately
+    assert task.url in texts(task_message(task, reader(0)))  # an assignee's DM keeps it
     assert_slack_limits(message)
 
 

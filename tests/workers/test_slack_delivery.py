@@ -18,7 +18,7 @@ from bot.clients import web_client
 from tests.conftest import Account
 from tests.fixtures import example
 from tests.slack import ASSIGNEE, CHANNEL, Poster, quick_task
-from tests.slack_stub import SlackStub
+from tests.slack_stub import TOKEN, SlackStub
 from workers.slack_delivery import Delivery
 
 Jobs = Callable[[], Awaitable[int]]
@@ -90,7 +90,7 @@ async def test_unknown_channel_is_a_visible_problem(post_task: Poster, client: T
 
 async def test_revoked_token_is_a_visible_problem(post_task: Poster, slack_stub: SlackStub,
                                                   client: TestClient, account: Account) -> None:
-    slack_stub.token = "xoxb-another-token"
+    slack_stub.tokens.clear()  # Slack no longer takes the bot token
     await post_task(example("hpi_approval"), assignee_email=ASSIGNEE[1],
                               slack_channel="ops")
     task = await _public(client, account)
@@ -166,7 +166,7 @@ async def test_a_lasting_problem_is_recorded_once_across_retries(
     task_id = await post_task(quick_task(), assignee_email="carol@example.com",
                               slack_channel="ops")
     assert not slack_stub.messages  # the channel post failed: RQ retries the job
-    Delivery(services, web_client(services.settings)).deliver(task_id)  # the retry
+    Delivery(services, web_client(services.settings, TOKEN)).deliver(task_id)  # the retry
     task = services.store.load(task_id)
     assert [p.code for p in task.delivery_problems] == ["slack_user_not_found"]
     assert len(slack_stub.of("users.lookupByEmail")) == 1

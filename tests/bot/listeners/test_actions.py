@@ -15,7 +15,7 @@ from api.runtime import Services
 from api.store import keys
 from api.store.slack import SlackState
 from bot import notes
-from renderers.slack_ids import ACTION_OPEN, ACTION_QUICK, ACTION_WEB, quick_value
+from renderers.slack_ids import ACTION_LINK, ACTION_OPEN, ACTION_QUICK, ACTION_WEB, quick_value
 from tests.bot.conftest import Slack, until
 from tests.fixtures import example
 from tests.slack import ASSIGNEE, CHANNEL, OTHER, Poster, quick_task
@@ -146,11 +146,14 @@ async def test_only_channel_members_may_answer_a_channel_task(
     task_id = await post_task(quick_task(), slack_channel="ops")
     visitor = ("U0VIS", "vis@example.com", "vis")
     await slack.click(visitor, ACTION_OPEN, task_id, channel=CHANNEL[1])
-    await slack_stub.wait_for("response_url")  # the first click listed the members...
+    # the first click opened "checking…" at once, listed the members, then said no there
+    (said,) = await slack_stub.wait_for("views.update")
+    assert said.args["view"]["blocks"][0]["text"]["text"] == notes.NOT_YOURS
+    (checking,) = slack_stub.of("views.open")
+    assert checking.args["view"]["blocks"][0]["text"]["text"].startswith("Checking")
     await slack.click(visitor, ACTION_QUICK, quick_value(task_id, 0), channel=CHANNEL[1])
-    told = await slack_stub.wait_for("response_url", 2)  # ...the second reads the cache
-    assert {c.args["text"] for c in told} == {notes.NOT_YOURS}
-    assert not slack_stub.of("views.open")
+    (told,) = await slack_stub.wait_for("response_url")  # the second reads the cache
+    assert told.args["text"] == notes.NOT_YOURS and not slack.forms()
     assert not SlackState(services.redis).granted(task_id, visitor[0])
     pages = slack_stub.of("conversations.members")
     assert [c.args.get("cursor") for c in pages] == [None, "2", "4"]  # then cached
@@ -158,6 +161,39 @@ async def test_only_channel_members_may_answer_a_channel_task(
     await slack.opened_view()
     assert len(slack_stub.of("conversations.members")) == 3
     assert services.store.load(task_id).status == "pending"
+
+
+async def test_a_large_channel_does_not_spend_the_click_s_trigger(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub) -> None:
+    slack_stub.members[CHANNEL[1]] = [f"U{i:06d}" for i in range(7000)] + [OTHER[0]]
+    slack_stub.members_page = 1000
+    slack_stub.members_delay_s = 0.4  # 8 pages: 3.2 s, past the trigger's 3 s
+    task_id = await post_task(example("hpi_approval"), slack_channel="ops")
+    await slack.click(OTHER, ACTION_OPEN, task_id, channel=CHANNEL[1])
+    form = await slack.opened_view()
+    assert json.loads(form["private_metadata"]) == {"ref": task_id, "step": 0}
+    (checking,) = slack_stub.of("views.open")  # at once, before the member list
+    pages = slack_stub.of("conversations.members")
+    assert len(pages) == 8 and checking.at < pages[0].at
+    assert slack_stub.of("views.update")[-1].args["view_id"] and not slack_stub.of(
+        "response_url")  # the form replaced "checking…"; nobody was told it failed
+
+
+async def test_open_in_browser_in_a_channel_gives_members_the_link_privately(
+        post_task: Poster, slack: Slack, slack_stub: SlackStub, services: Services) -> None:
+    task_id = await post_task(example("hpi_approval"), slack_channel="ops")
+    task = services.store.load(task_id)
+    (posted,) = slack_stub.of("chat.postMessage")
+    assert task.url not in json.dumps(posted.args)  # not in the channel for all to see
+    visitor = ("U0VIS", "vis@example.com", "vis")  # previewing the public channel
+    await slack.click(visitor, ACTION_LINK, task_id, channel=CHANNEL[1])
+    (refused,) = await slack_stub.wait_for("response_url")
+    assert refused.args["text"] == notes.NOT_YOURS
+    await slack.click(OTHER, ACTION_LINK, task_id, channel=CHANNEL[1])
+    given = (await slack_stub.wait_for("response_url", 2))[1]
+    assert given.args["user"] == OTHER[0] and given.args["response_type"] == "ephemeral"
+    assert f"<{task.url}|" in given.args["text"]
+    assert len(slack_stub.of("conversations.members")) == 1  # the same cached check
 
 
 async def test_someone_who_left_the_channel_loses_their_grant(

@@ -25,6 +25,7 @@ from renderers.slack_ids import (
     ACTION_MENU,
     ACTION_OPEN,
     ACTION_RELEASE,
+    CALLBACK_REASSIGN,
     REASSIGN_REASON,
     REASSIGN_TO,
     VALUE_ACTION,
@@ -35,7 +36,7 @@ from tests.conftest import Account
 from tests.fixtures import example
 from tests.renderers.slack_limits import assert_slack_limits
 from tests.slack import ASSIGNEE, CHANNEL, Poster, quick_task
-from tests.slack_stub import SlackStub
+from tests.slack_stub import TOKEN, SlackStub
 from workers.slack_delivery import Delivery
 from workers.slack_notify import Threads
 
@@ -189,7 +190,7 @@ async def test_reassign_through_the_overflow_modal(
                            "selected_option": menu["options"][0],
                            "action_ts": str(time.time())}]
     assert (await slack.interact(payload)).status == 200
-    view = await slack.opened_view()
+    view = await slack.opened_view(callback_id=CALLBACK_REASSIGN)
     assert [b.get("block_id") for b in view["blocks"]][1:] == [REASSIGN_TO, REASSIGN_REASON]
     submission = slack.submission(ALICE, view, {})
     submission["view"]["state"]["values"] = {
@@ -320,7 +321,7 @@ async def test_a_response_while_posting_shows_on_every_message(
     created = await (await client.post("/api/v1/tasks", json=body,
                                        headers=account.headers)).json()
     ref = account.ref(created["task_id"])
-    slack_client = web_client(services.settings)
+    slack_client = web_client(services.settings, TOKEN)
     post = slack_client.chat_postMessage
 
     def post_then_answer(**message: Any) -> Any:
@@ -343,6 +344,6 @@ async def test_a_task_that_never_went_to_slack_is_not_notified_there(
                                        headers=account.headers)).json()
     ref = account.ref(created["task_id"])  # its delivery job never ran (Slack off then)
     detail = {"added": [{"email": DAVE[1], "name": "Dave"}], "removed": []}
-    threads = Threads(Delivery(services, web_client(services.settings)))
+    threads = Threads(Delivery(services, web_client(services.settings, TOKEN)))
     assert threads.notify(ref, "escalated", detail) == "escalated: the task is not in Slack"
     assert not slack_stub.calls and not services.store.load(ref).delivery_problems
