@@ -30,6 +30,7 @@ from api.domain.task import DeliveryProblem, ExternalMessage, Task
 from api.runtime import Services
 from api.store.slack import SlackMessage, SlackState
 from api.store.tasks import TaskStore
+from api.store.timers import mail_links
 from renderers.slack_message import outcome_message, task_message
 from renderers.slack_team import Audience, assignees_of, display_name
 from renderers.slack_threads import progress_text
@@ -56,6 +57,7 @@ MESSAGE_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_
                             "invalid_post_type", "missing_post_type", "invalid_metadata_format",
                             "metadata_too_large", "method_deprecated", "deprecated_endpoint",
                             "unknown_method"})
+UNREACHABLE = frozenset({"slack_user_not_found", "slack_user_unreachable"})
 GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed",
                          *CHANNEL_ERRORS, *AUTH_ERRORS})
 
@@ -110,6 +112,8 @@ class Delivery:
         self.directory = services.directory
         self.state = SlackState(services.redis)
         self.client = client
+        self.redis, self.jobs = services.redis, services.jobs
+        self.mail = bool(services.settings.smtp_url)
 
     def deliver(self, ref: str) -> str:
         """Post the task to each assignee's DM and/or its channel (each target once)."""
@@ -157,9 +161,21 @@ class Delivery:
             if problem is None:
                 _reraise(error)
             record_problem(self.store, task.ref, *problem)
+            self._mail_instead(task, target, problem[0])
         else:
             self._record_message(task.ref, message, creator)
         self.state.mark_sent(task.ref, target.settled)
+
+    def _mail_instead(self, task: Task, target: Target, problem: str) -> None:
+        """A team's member Slack cannot reach gets the task's link by email (SMTP set);
+        external assignees were mailed when the task was created."""
+        assignee = target.assignee
+        if not (self.mail and task.team and assignee and assignee.member_id
+                and problem in UNREACHABLE):
+            return
+        with self.redis.pipeline() as pipe:
+            mail_links(self.jobs, pipe, task.ref, [target.address], "assigned")
+            pipe.execute()
 
     def _post(self, task: Task, target: Target, creator: str | None) -> SlackMessage:
         if target.assignee is None:
