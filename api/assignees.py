@@ -35,17 +35,22 @@ class Resolver:
 
     def people(self, org_id: str, me: str, items: Sequence[AssigneeIn],
                loc: str) -> tuple[list[Assignee], list[Detail]]:
-        """`items` resolved ("me" is member `me`); a detail for each unknown member."""
-        found: list[Assignee] = []
+        """`items` resolved ("me" is member `me`); a detail for each unknown member and
+        for each person listed twice ("me", their member id and their email are one
+        person; addresses compare case-insensitively)."""
+        found: dict[str, Assignee] = {}
         details: list[Detail] = []
         for i, item in enumerate(items):
             person = self.person(org_id, me, item)
             if person is None:
                 details.append(Detail(f"{loc}.{i}.member_id", "no such member in this org",
                                       "not_found"))
+            elif _identity(person) in found:
+                details.append(Detail(f"{loc}.{i}", "this person is already listed",
+                                      "duplicate"))
             else:
-                found.append(person)
-        return found, details
+                found[_identity(person)] = person
+        return list(found.values()), details
 
     def person(self, org_id: str, me: str, item: AssigneeIn) -> Assignee | None:
         if isinstance(item, (str, MemberAssignee)):
@@ -95,6 +100,11 @@ class Resolver:
         except NotFound:
             return [Detail("parent_task_id", "no such task in this org", "not_found")]
         return []
+
+
+def _identity(person: Assignee) -> str:
+    """Who a person is: a member by id, anyone else by their address in any case."""
+    return person.key if person.member_id else person.key.lower()
 
 
 def _from_hpi(body: TaskCreate, hpi: dict[str, Any]) -> list[Assignee]:

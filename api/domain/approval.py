@@ -264,16 +264,6 @@ class TeamFields(Shape):
         default=None,
         pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
-    @field_validator("assignees")
-    @classmethod
-    def _distinct(cls, value: list[AssigneeIn] | None,
-                  info: ValidationInfo) -> list[AssigneeIn] | None:
-        if value is not None and in_request(info):
-            seen = [a if isinstance(a, str) else a.model_dump_json() for a in value]
-            if len(set(seen)) != len(seen):
-                raise ValueError("each assignee may be listed once")
-        return value
-
 
 class ClaimRequest(Shape):
     """`POST /api/v1/tasks/{id}/claim` body (optional)."""

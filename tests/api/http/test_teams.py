@@ -219,6 +219,23 @@ async def test_bad_team_requests_are_400_with_their_loc(client: TestClient, team
     assert loc in [d["loc"] for d in body["details"]], body
 
 
+async def test_one_person_listed_twice_is_400_at_the_second(client: TestClient,
+                                                             team: Team) -> None:
+    a = team.members[0].member
+    twice = [["me", {"member_id": team.admin.member.id}],
+             [{"member_id": a.id}, {"email": a.email.upper()}],
+             [{"email": "guest@example.com"}, {"email": "Guest@Example.com"}],
+             [{"member_id": a.id}, {"member_id": a.id}]]
+    for assignees in twice:
+        body = await create(client, team.admin, team_task(assignees, approval={
+            "required": "all"}), status=400)
+        assert [(d["loc"], d["type"]) for d in body["details"]] == [("assignees.1",
+                                                                     "duplicate")], body
+    escalate = {"after": 60, "to": ["me", {"member_id": team.admin.member.id}]}
+    body = await create(client, team.admin, _bad(team, escalate=escalate), status=400)
+    assert [d["loc"] for d in body["details"]] == ["escalate.to.1"]
+
+
 async def test_another_orgs_parent_is_400(client: TestClient, team: Team,
                                           make_account: AccountFactory) -> None:
     stranger = make_account(admin=True)
