@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import TypedDict
 
 from api.domain.errors import Detail
 from api.domain.fields import FormField, validate_answers
@@ -84,13 +93,29 @@ class Assignee(BaseModel):
         return f"member:{self.member_id}" if self.member_id else f"email:{self.email}"
 
 
+class ActorBody(TypedDict):
+    """An Actor as JSON (its OpenAPI schema): `on_behalf` only when true."""
+
+    channel: Literal["slack", "web", "api", "system"]
+    id: str
+    name: str
+    on_behalf: NotRequired[bool]
+
+
 class Actor(BaseModel):
     """Who did something to a task."""
 
     channel: Literal["slack", "web", "api", "system"]
     id: str
     name: str
-    on_behalf: bool = False
+    on_behalf: bool = False  # an admin's response for the org: shown only when true
+
+    @model_serializer(mode="wrap")
+    def _shown(self, handler: SerializerFunctionWrapHandler) -> ActorBody:
+        body: ActorBody = handler(self)
+        if not self.on_behalf:
+            body.pop("on_behalf", None)  # `by` is {channel, id, name} as the API documents
+        return body
 
 
 class Response(BaseModel):

@@ -31,7 +31,9 @@ async def test_two_of_three_approve_and_the_third_is_too_late(client: TestClient
     task_id = await _new(client, team)
     first = await respond(client, team.members[0], task_id, APPROVE)
     assert first["status"] == "pending" and first["outcome"] is None
-    assert [r["by"]["id"] for r in first["responses"]] == [team.members[0].member.id]
+    member = team.members[0].member  # `by` is {channel, id, name}: on_behalf only when true
+    assert [r["by"] for r in first["responses"]] == [{"channel": "api", "id": member.id,
+                                                      "name": member.name}]
     done = await respond(client, team.members[1], task_id, {**APPROVE, "note": "ok"})
     assert (done["status"], done["outcome"]) == ("completed", "approved")
     assert done["data"] == {"decision": "Approve", "note": "ok"}  # the ending response
