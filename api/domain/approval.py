@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import (
     BaseModel,
+    Discriminator,
     Field,
     SerializerFunctionWrapHandler,
+    Tag,
     ValidationInfo,
     field_validator,
     model_serializer,
@@ -43,14 +45,35 @@ class EmailAssignee(Shape):
     phone: Annotated[str, Limit(pattern=r"^\+?[0-9 ()\-.]{4,32}$")] | None = None
 
 
+def _assignee_form(value: Any) -> str:
+    """Which form an assignee is in, so a bad one is reported against that form alone."""
+    if isinstance(value, dict):
+        return "form:member" if "member_id" in value else "form:email"
+    if isinstance(value, MemberAssignee | EmailAssignee):
+        return "form:member" if isinstance(value, MemberAssignee) else "form:email"
+    return "form:me"
+
+
+def _required_form(value: Any) -> str:
+    return "form:all" if isinstance(value, str) else "form:count"
+
+
+# Tags of the request's unions: api.domain.validation leaves them out of a detail's loc.
+UNION_TAGS = frozenset({"form:me", "form:member", "form:email", "form:all", "form:count"})
 # "me" is the member whose token creates the task.
-AssigneeIn = Literal["me"] | MemberAssignee | EmailAssignee
+AssigneeIn = Annotated[Annotated[Literal["me"], Tag("form:me")]
+                       | Annotated[MemberAssignee, Tag("form:member")]
+                       | Annotated[EmailAssignee, Tag("form:email")],
+                       Discriminator(_assignee_form)]
 Assignees = Annotated[list[AssigneeIn], Limit(min_length=1, max_length=MAX_ASSIGNEES)]
 Seconds = Annotated[int, Limit(ge=1, le=2_592_000)]  # the schedule minimum is the service's
 
 
 class Approval(Shape):
-    required: Annotated[int, Limit(ge=1, le=MAX_ASSIGNEES)] | Literal["all"] = 1
+    required: Annotated[Annotated[Annotated[int, Limit(ge=1, le=MAX_ASSIGNEES)],
+                                  Tag("form:count")]
+                        | Annotated[Literal["all"], Tag("form:all")],
+                        Discriminator(_required_form)] = 1
     decision_field: Annotated[str, Limit(min_length=1, max_length=64)] | None = None
     reject_options: Annotated[list[Annotated[str, Limit(min_length=1, max_length=200)]],
                               Limit(min_length=1, max_length=50)] | None = None

@@ -202,6 +202,10 @@ def _bad(team: Team, **changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(("changes", "loc"), [
     ({"assignees": [{"member_id": "no-such-member"}]}, "assignees.0.member_id"),
     ({"approval": {"required": 4}}, "approval.required"),
+    ({"approval": {"required": 0}}, "approval.required"),
+    ({"approval": {"required": "most"}}, "approval.required"),
+    ({"assignees": [{"email": "not-an-address"}]}, "assignees.0.email"),
+    ({"assignees": ["you"]}, "assignees.0"),
     ({"approval": {"decision_field": "note"}}, "approval.decision_field"),
     ({"approval": {"decision_field": "decision", "reject_options": ["Nope"]}},
      "approval.reject_options.0"),
