@@ -82,7 +82,7 @@ class Resolver:
         fields = body.fields()
         details = check_schedules(body.remind, body.escalate,
                                   body.approval.claim_ttl if body.approval else None,
-                                  self.min_schedule_s)
+                                  body.expires_in, self.min_schedule_s)
         if body.approval is not None:
             details += check_approval(body.approval, fields, team_size,
                                       channel=bool(body.slack_channel))

@@ -290,12 +290,14 @@ def check_default(on_expiry: OnExpiry, fields: Sequence[FormField],
 
 
 def check_schedules(remind: Remind | None, escalate: Escalate | None,
-                    claim_ttl: int | None, minimum: int) -> list[Detail]:
-    """Every timer is at least `minimum` seconds (INLOOP_MIN_SCHEDULE_S)."""
+                    claim_ttl: int | None, expires_in: int | None,
+                    minimum: int) -> list[Detail]:
+    """Every timer is at least `minimum` seconds (INLOOP_MIN_SCHEDULE_S), `expires_in` too:
+    by default HPI's 60 s, lowered with the others so tests see the default on expiry."""
     timers = {"remind.after": remind.after if remind else None,
               "remind.every": remind.every if remind else None,
               "escalate.after": escalate.after if escalate else None,
-              "approval.claim_ttl": claim_ttl}
+              "approval.claim_ttl": claim_ttl, "expires_in": expires_in}
     return [Detail(loc, f"must be at least {minimum} seconds")
             for loc, seconds in timers.items() if seconds is not None and seconds < minimum]
 

@@ -167,3 +167,13 @@ async def test_the_default_answer_on_expiry(client: TestClient, team: Team,
     assert task["data"] == {"decision": "Reject"}
     assert task["completed_by"] == {"channel": "system", "id": "expiry",
                                     "name": "default on expiry"}
+
+
+async def test_a_one_second_expiry_answers_by_default(client: TestClient, team: Team,
+                                                       services: Services) -> None:
+    # INLOOP_MIN_SCHEDULE_S lowers expires_in's minimum with the other timers'
+    task_id = await _new(client, team, team.assignees(), expires_in=1,
+                         on_expiry={"complete_with": {"decision": "Approve"}})
+    task = work_until(services, team.admin.ref(task_id), lambda t: not t.open)
+    assert (task.status, task.outcome, task.completed_by and task.completed_by.id) == (
+        "completed", "approved", "expiry")

@@ -98,6 +98,7 @@ def test_the_default_on_expiry_obeys_the_form() -> None:
 
 
 def test_timers_respect_the_minimum() -> None:
-    details = check_schedules(Remind(after=30, every=120), None, 3600, minimum=60)
+    details = check_schedules(Remind(after=30, every=120), None, 3600, None, minimum=60)
     assert [d.loc for d in details] == ["remind.after"]
-    assert check_schedules(Remind(after=1), None, None, minimum=1) == []
+    assert check_schedules(Remind(after=1), None, None, 1, minimum=1) == []
+    assert [d.loc for d in check_schedules(None, None, None, 59, minimum=60)] == ["expires_in"]
