@@ -211,10 +211,14 @@ def decision_of(approval: Approval | None, data: dict[str, Any]) -> Decision | N
 def verdict(approval: Approval | None, assignees: Sequence[Assignee],
             responses: Sequence[Response]) -> Outcome | None:
     """The outcome once `responses` end the task, else None: a reject ends it at once;
-    `required` approving (or, without a decision field, any) responses end it."""
+    `required` approving (or, without a decision field, any) responses end it. Only the
+    current assignees' responses count (and those on behalf of the org, or on a channel
+    task): after an escalation replaced the team, "all" means all of the new one."""
     if responses and responses[-1].decision == "reject":
         return "rejected"
-    counted = [r for r in responses if r.decision != "reject"]
+    team = {a.key for a in assignees}
+    counted = [r for r in responses if r.decision != "reject"
+               and (r.assignee is None or r.assignee in team)]
     if len(counted) < required_count(approval, assignees):
         return None
     has_decision = approval is not None and approval.decision_field is not None

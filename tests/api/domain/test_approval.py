@@ -68,6 +68,14 @@ def test_all_means_every_assignee_and_no_decision_field_completes() -> None:
     assert verdict(approval, TEAM, [*two, response({}, approval)]) == "completed"
 
 
+def test_only_the_current_assignees_count_after_a_replacement() -> None:
+    approval = Approval(required="all")
+    early = response({"note": "a"}, approval).model_copy(update={"assignee": "member:m0"})
+    mine = response({"note": "b"}, approval).model_copy(update={"assignee": TEAM[0].key})
+    assert verdict(approval, TEAM[:2], [early, mine]) is None  # m0 was replaced: m2 waits
+    assert verdict(approval, TEAM[:1], [early, mine]) == "completed"
+
+
 def test_a_single_assignee_task_ends_on_its_first_response() -> None:
     assert required_count(None, []) == 1
     assert verdict(None, [], [response({"note": "x"}, None)]) == "completed"
