@@ -53,7 +53,8 @@ class Effects:
 
     def note(self, at: datetime, kind: HistoryKind, by: Actor | None = None,
              **detail: Any) -> None:
-        self.entries.append(HistoryEntry(at=at, kind=kind, by=by, detail=detail))
+        shown = {k: v for k, v in detail.items() if v is not None}  # no "took_over": null
+        self.entries.append(HistoryEntry(at=at, kind=kind, by=by, detail=shown))
 
     def job(self, name: str, *args: Any, at: datetime | None = None) -> None:
         self.jobs.append((name, args, at))

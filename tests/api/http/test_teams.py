@@ -169,6 +169,7 @@ async def test_history_tells_the_story_in_order(client: TestClient, team: Team) 
     kinds = [e["kind"] for e in history["entries"]]
     assert kinds == ["created", "claimed", "released", "responded", "reassigned",
                      "responded", "completed"]
+    assert history["entries"][1]["detail"] == {}  # a plain claim: no nulls
     responded = history["entries"][5]
     assert responded["by"]["id"] == team.members[2].member.id
     assert responded["detail"]["decision"] == "reject"
