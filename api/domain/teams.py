@@ -109,7 +109,7 @@ def default_on_expiry(task: Task, now: datetime) -> None:
     """`on_expiry`: the task completes with its default answer, by the system, whatever
     `required` says."""
     task.status, (task.data, task.outcome) = "completed", default_answer(task)
-    task.completed_at, task.completed_by, task.claimed_by = now, EXPIRY, None
+    task.completed_at, task.completed_by = now, EXPIRY  # (ending clears the claim)
 
 
 def ending_entry(task: Task, event: str) -> HistoryEntry:

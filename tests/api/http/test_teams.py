@@ -252,6 +252,16 @@ async def test_another_orgs_parent_is_400(client: TestClient, team: Team,
     assert [d["loc"] for d in body["details"]] == ["parent_task_id"]
 
 
+async def test_cancelling_a_claimed_task_ends_the_claim(client: TestClient,
+                                                        team: Team) -> None:
+    task_id = await _new(client, team)
+    await call(client, team.members[0], "POST", f"/{task_id}/claim")
+    cancelled = await call(client, team.admin, "POST", f"/{task_id}/cancel")
+    assert (cancelled["status"], cancelled["claimed_by"]) == ("cancelled", None)
+    assert (await call(client, team.admin, "GET", "?status=in_progress"))["tasks"] == []
+    await call(client, team.members[0], "POST", f"/{task_id}/release", 409)
+
+
 async def test_a_claim_changes_the_status_index(client: TestClient, team: Team,
                                                 services: Services) -> None:
     task_id = await _new(client, team)
