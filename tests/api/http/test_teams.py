@@ -146,6 +146,9 @@ async def test_reassign_own_place_or_by_admin(client: TestClient, team: Team) ->
     await respond(client, a, task_id, APPROVE, status=403)
     await call(client, team.admin, "POST", f"/{task_id}/reassign", 400,
                to={"member_id": "nobody"})
+    taken = await call(client, b, "POST", f"/{task_id}/reassign", 400, to={"member_id":
+                                                                          c.member.id})
+    assert [d["loc"] for d in taken["details"]] == ["to"]  # c is an assignee already
     external = await call(client, team.admin, "POST", f"/{task_id}/reassign",
                           **{"from": {"member_id": b.member.id},
                              "to": {"email": "ext@example.com"}})
