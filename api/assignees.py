@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.domain.approval import (
+    MAX_ASSIGNEES,
     Assignee,
     AssigneeIn,
+    Escalate,
     MemberAssignee,
     check_approval,
     check_default,
@@ -71,26 +73,37 @@ class Resolver:
             assignees = _from_hpi(body, hpi)
         else:
             assignees, details = self.people(org_id, me, body.assignees, "assignees")
-        details += self._checks(org_id, me, body, len(assignees))
+        details += self._checks(org_id, me, body, assignees)
         fields: dict[str, Any] = {"assignees": assignees,
                                   "team": body.assignees is not None or body.approval is not None}
         if body.assignees is not None and any(a.member_id is None for a in assignees):
             fields["requires_otp"] = True  # external assignees verify their address
         return fields, details
 
-    def _checks(self, org_id: str, me: str, body: TaskCreate, team_size: int) -> list[Detail]:
+    def _checks(self, org_id: str, me: str, body: TaskCreate,
+                team: list[Assignee]) -> list[Detail]:
         fields = body.fields()
         details = check_schedules(body.remind, body.escalate,
                                   body.approval.claim_ttl if body.approval else None,
                                   body.expires_in, self.min_schedule_s)
         if body.approval is not None:
-            details += check_approval(body.approval, fields, team_size,
+            details += check_approval(body.approval, fields, len(team),
                                       channel=bool(body.slack_channel))
         if body.on_expiry is not None:
             details += check_default(body.on_expiry, fields, body.expires_in)
         if body.escalate is not None:
-            details += self.people(org_id, me, body.escalate.to, "escalate.to")[1]
+            details += self._escalation(org_id, me, body.escalate, team)
         return details + self._parent(org_id, body.parent_task_id)
+
+    def _escalation(self, org_id: str, me: str, escalate: Escalate,
+                    team: list[Assignee]) -> list[Detail]:
+        """Its people exist, and adding them keeps the team within MAX_ASSIGNEES."""
+        people, details = self.people(org_id, me, escalate.to, "escalate.to")
+        grown = {_identity(a) for a in (team if escalate.mode == "add" else [])}
+        if len(grown | {_identity(p) for p in people}) > MAX_ASSIGNEES:
+            details.append(Detail("escalate.to", f"the escalation would make more than "
+                                  f"{MAX_ASSIGNEES} assignees"))
+        return details
 
     def _parent(self, org_id: str, parent_task_id: str | None) -> list[Detail]:
         if parent_task_id is None:

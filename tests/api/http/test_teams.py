@@ -246,6 +246,19 @@ async def test_one_person_listed_twice_is_400_at_the_second(client: TestClient,
     assert [d["loc"] for d in body["details"]] == ["escalate.to.1"]
 
 
+async def test_an_escalation_may_not_grow_the_team_past_50(client: TestClient,
+                                                            team: Team) -> None:
+    guests = [{"email": f"guest{i}@example.com"} for i in range(47)]  # a team of 49
+    to = [{"email": "boss@example.com"}, {"email": "cto@example.com"}]
+    body = team_task([*team.assignees(2), *guests], escalate={"after": 60, "to": to})
+    refused = await create(client, team.admin, body, status=400)
+    assert [d["loc"] for d in refused["details"]] == ["escalate.to"]
+    await create(client, team.admin, {**body, "escalate": {"after": 60, "to": to,
+                                                            "mode": "replace"}})
+    one_new = [to[0], guests[0]]  # the guest is on the team already: 50 in all
+    await create(client, team.admin, {**body, "escalate": {"after": 60, "to": one_new}})
+
+
 async def test_another_orgs_parent_is_400(client: TestClient, team: Team,
                                           make_account: AccountFactory) -> None:
     stranger = make_account(admin=True)
