@@ -13,12 +13,10 @@ from api.domain.approval import (
     AssigneeIn,
     Escalate,
     MemberAssignee,
-    check_approval,
-    check_default,
-    check_schedules,
 )
 from api.domain.errors import Detail, NotFound
 from api.domain.task import TaskCreate
+from api.domain.team_checks import check_approval, check_default, check_schedules
 from api.store.directory import Directory, Member
 from api.store.tasks import TaskStore
 

@@ -10,24 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     Discriminator,
     Field,
-    SerializerFunctionWrapHandler,
     Tag,
     ValidationInfo,
     field_validator,
-    model_serializer,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
-from typing_extensions import TypedDict
 
-from api.domain.errors import Detail
-from api.domain.fields import FormField, validate_answers
 from api.domain.limits import Email, Limit, Shape, in_request
 
 MAX_ASSIGNEES = 50
@@ -116,29 +111,14 @@ class Assignee(BaseModel):
         return f"member:{self.member_id}" if self.member_id else f"email:{self.email}"
 
 
-class ActorBody(TypedDict):
-    """An Actor as JSON (its OpenAPI schema): `on_behalf` only when true."""
-
-    channel: Literal["slack", "web", "api", "system"]
-    id: str
-    name: str
-    on_behalf: NotRequired[bool]
-
-
 class Actor(BaseModel):
     """Who did something to a task."""
 
     channel: Literal["slack", "web", "api", "system"]
     id: str
     name: str
-    on_behalf: bool = False  # an admin's response for the org: shown only when true
-
-    @model_serializer(mode="wrap")
-    def _shown(self, handler: SerializerFunctionWrapHandler) -> ActorBody:
-        body: ActorBody = handler(self)
-        if not self.on_behalf:
-            body.pop("on_behalf", None)  # `by` is {channel, id, name} as the API documents
-        return body
+    # An admin's response for the org; `by` shows it only when true ({channel, id, name}).
+    on_behalf: bool = Field(default=False, exclude_if=lambda value: not value)
 
 
 class Response(BaseModel):
@@ -260,50 +240,6 @@ def default_answer(record: TeamRecord) -> tuple[dict[str, Any], Outcome]:
     outcome: Outcome = ("completed" if decision is None
                         else "rejected" if decision == "reject" else "approved")
     return data, outcome
-
-
-def check_approval(approval: Approval, fields: Sequence[FormField], assignees: int,
-                   channel: bool) -> list[Detail]:
-    """Request rules that need the form and the assignees (400 details with their loc)."""
-    details: list[Detail] = []
-    if isinstance(approval.required, int) and not channel and approval.required > assignees:
-        details.append(Detail("approval.required", f"required ({approval.required}) is more "
-                              f"than the {assignees} assignee(s)"))
-    if approval.decision_field is None:
-        return details
-    field = next((f for f in fields if f.name == approval.decision_field), None)
-    if field is None or field.kind not in ("select", "radio") or not field.required:
-        details.append(Detail("approval.decision_field",
-                              "the decision field must be a required select or radio field"))
-        return details
-    options = set(field.options or [])
-    details += [Detail(f"approval.reject_options.{i}", f"{value!r} is not an option of "
-                       f"{field.name}") for i, value in enumerate(approval.reject_options or [])
-                if value not in options]
-    return details
-
-
-def check_default(on_expiry: OnExpiry, fields: Sequence[FormField],
-                  expires_in: int | None) -> list[Detail]:
-    """The default answer on expiry obeys the form like any answer."""
-    if expires_in is None:
-        return [Detail("on_expiry", "on_expiry needs expires_in")]
-    _, details = validate_answers(fields, on_expiry.complete_with,
-                                  loc_prefix="on_expiry.complete_with")
-    return details
-
-
-def check_schedules(remind: Remind | None, escalate: Escalate | None,
-                    claim_ttl: int | None, expires_in: int | None,
-                    minimum: int) -> list[Detail]:
-    """Every timer is at least `minimum` seconds (INLOOP_MIN_SCHEDULE_S), `expires_in` too:
-    by default HPI's 60 s, lowered with the others so tests see the default on expiry."""
-    timers = {"remind.after": remind.after if remind else None,
-              "remind.every": remind.every if remind else None,
-              "escalate.after": escalate.after if escalate else None,
-              "approval.claim_ttl": claim_ttl, "expires_in": expires_in}
-    return [Detail(loc, f"must be at least {minimum} seconds")
-            for loc, seconds in timers.items() if seconds is not None and seconds < minimum]
 
 
 class TeamFields(Shape):

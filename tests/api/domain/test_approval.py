@@ -16,14 +16,12 @@ from api.domain.approval import (
     Remind,
     Response,
     TeamFields,
-    check_approval,
-    check_default,
-    check_schedules,
     decision_of,
     required_count,
     verdict,
 )
 from api.domain.fields import FormField
+from api.domain.team_checks import check_approval, check_default, check_schedules
 
 DECISION = FormField(name="decision", label="Decision", kind="radio", required=True,
                      options=["Approve", "Reject", "Escalate"])
