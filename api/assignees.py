@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.domain.approval import (
+    MAX_ASSIGNEES,
     Assignee,
     AssigneeIn,
+    Escalate,
     MemberAssignee,
-    check_approval,
-    check_default,
-    check_schedules,
 )
 from api.domain.errors import Detail, NotFound
 from api.domain.task import TaskCreate
+from api.domain.team_checks import check_approval, check_default, check_schedules
 from api.store.directory import Directory, Member
 from api.store.tasks import TaskStore
 
@@ -35,17 +35,22 @@ class Resolver:
 
     def people(self, org_id: str, me: str, items: Sequence[AssigneeIn],
                loc: str) -> tuple[list[Assignee], list[Detail]]:
-        """`items` resolved ("me" is member `me`); a detail for each unknown member."""
-        found: list[Assignee] = []
+        """`items` resolved ("me" is member `me`); a detail for each unknown member and
+        for each person listed twice ("me", their member id and their email are one
+        person; addresses compare case-insensitively)."""
+        found: dict[str, Assignee] = {}
         details: list[Detail] = []
         for i, item in enumerate(items):
             person = self.person(org_id, me, item)
             if person is None:
                 details.append(Detail(f"{loc}.{i}.member_id", "no such member in this org",
                                       "not_found"))
+            elif _identity(person) in found:
+                details.append(Detail(f"{loc}.{i}", "this person is already listed",
+                                      "duplicate"))
             else:
-                found.append(person)
-        return found, details
+                found[_identity(person)] = person
+        return list(found.values()), details
 
     def person(self, org_id: str, me: str, item: AssigneeIn) -> Assignee | None:
         if isinstance(item, (str, MemberAssignee)):
@@ -66,26 +71,37 @@ class Resolver:
             assignees = _from_hpi(body, hpi)
         else:
             assignees, details = self.people(org_id, me, body.assignees, "assignees")
-        details += self._checks(org_id, me, body, len(assignees))
+        details += self._checks(org_id, me, body, assignees)
         fields: dict[str, Any] = {"assignees": assignees,
                                   "team": body.assignees is not None or body.approval is not None}
         if body.assignees is not None and any(a.member_id is None for a in assignees):
             fields["requires_otp"] = True  # external assignees verify their address
         return fields, details
 
-    def _checks(self, org_id: str, me: str, body: TaskCreate, team_size: int) -> list[Detail]:
+    def _checks(self, org_id: str, me: str, body: TaskCreate,
+                team: list[Assignee]) -> list[Detail]:
         fields = body.fields()
         details = check_schedules(body.remind, body.escalate,
                                   body.approval.claim_ttl if body.approval else None,
-                                  self.min_schedule_s)
+                                  body.expires_in, self.min_schedule_s)
         if body.approval is not None:
-            details += check_approval(body.approval, fields, team_size,
+            details += check_approval(body.approval, fields, len(team),
                                       channel=bool(body.slack_channel))
         if body.on_expiry is not None:
             details += check_default(body.on_expiry, fields, body.expires_in)
         if body.escalate is not None:
-            details += self.people(org_id, me, body.escalate.to, "escalate.to")[1]
+            details += self._escalation(org_id, me, body.escalate, team)
         return details + self._parent(org_id, body.parent_task_id)
+
+    def _escalation(self, org_id: str, me: str, escalate: Escalate,
+                    team: list[Assignee]) -> list[Detail]:
+        """Its people exist, and adding them keeps the team within MAX_ASSIGNEES."""
+        people, details = self.people(org_id, me, escalate.to, "escalate.to")
+        grown = {_identity(a) for a in (team if escalate.mode == "add" else [])}
+        if len(grown | {_identity(p) for p in people}) > MAX_ASSIGNEES:
+            details.append(Detail("escalate.to", f"the escalation would make more than "
+                                  f"{MAX_ASSIGNEES} assignees"))
+        return details
 
     def _parent(self, org_id: str, parent_task_id: str | None) -> list[Detail]:
         if parent_task_id is None:
@@ -95,6 +111,11 @@ class Resolver:
         except NotFound:
             return [Detail("parent_task_id", "no such task in this org", "not_found")]
         return []
+
+
+def _identity(person: Assignee) -> str:
+    """Who a person is: a member by id, anyone else by their address in any case."""
+    return person.key if person.member_id else person.key.lower()
 
 
 def _from_hpi(body: TaskCreate, hpi: dict[str, Any]) -> list[Assignee]:

@@ -12,11 +12,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
-from api.domain.errors import Detail
-from api.domain.fields import FormField, validate_answers
 from api.domain.limits import Email, Limit, Shape, in_request
 
 MAX_ASSIGNEES = 50
@@ -34,14 +40,35 @@ class EmailAssignee(Shape):
     phone: Annotated[str, Limit(pattern=r"^\+?[0-9 ()\-.]{4,32}$")] | None = None
 
 
+def _assignee_form(value: Any) -> str:
+    """Which form an assignee is in, so a bad one is reported against that form alone."""
+    if isinstance(value, dict):
+        return "form:member" if "member_id" in value else "form:email"
+    if isinstance(value, MemberAssignee | EmailAssignee):
+        return "form:member" if isinstance(value, MemberAssignee) else "form:email"
+    return "form:me"
+
+
+def _required_form(value: Any) -> str:
+    return "form:all" if isinstance(value, str) else "form:count"
+
+
+# Tags of the request's unions: api.domain.validation leaves them out of a detail's loc.
+UNION_TAGS = frozenset({"form:me", "form:member", "form:email", "form:all", "form:count"})
 # "me" is the member whose token creates the task.
-AssigneeIn = Literal["me"] | MemberAssignee | EmailAssignee
+AssigneeIn = Annotated[Annotated[Literal["me"], Tag("form:me")]
+                       | Annotated[MemberAssignee, Tag("form:member")]
+                       | Annotated[EmailAssignee, Tag("form:email")],
+                       Discriminator(_assignee_form)]
 Assignees = Annotated[list[AssigneeIn], Limit(min_length=1, max_length=MAX_ASSIGNEES)]
 Seconds = Annotated[int, Limit(ge=1, le=2_592_000)]  # the schedule minimum is the service's
 
 
 class Approval(Shape):
-    required: Annotated[int, Limit(ge=1, le=MAX_ASSIGNEES)] | Literal["all"] = 1
+    required: Annotated[Annotated[Annotated[int, Limit(ge=1, le=MAX_ASSIGNEES)],
+                                  Tag("form:count")]
+                        | Annotated[Literal["all"], Tag("form:all")],
+                        Discriminator(_required_form)] = 1
     decision_field: Annotated[str, Limit(min_length=1, max_length=64)] | None = None
     reject_options: Annotated[list[Annotated[str, Limit(min_length=1, max_length=200)]],
                               Limit(min_length=1, max_length=50)] | None = None
@@ -90,7 +117,8 @@ class Actor(BaseModel):
     channel: Literal["slack", "web", "api", "system"]
     id: str
     name: str
-    on_behalf: bool = False
+    # An admin's response for the org; `by` shows it only when true ({channel, id, name}).
+    on_behalf: bool = Field(default=False, exclude_if=lambda value: not value)
 
 
 class Response(BaseModel):
@@ -163,10 +191,14 @@ def decision_of(approval: Approval | None, data: dict[str, Any]) -> Decision | N
 def verdict(approval: Approval | None, assignees: Sequence[Assignee],
             responses: Sequence[Response]) -> Outcome | None:
     """The outcome once `responses` end the task, else None: a reject ends it at once;
-    `required` approving (or, without a decision field, any) responses end it."""
+    `required` approving (or, without a decision field, any) responses end it. Only the
+    current assignees' responses count (and those on behalf of the org, or on a channel
+    task): after an escalation replaced the team, "all" means all of the new one."""
     if responses and responses[-1].decision == "reject":
         return "rejected"
-    counted = [r for r in responses if r.decision != "reject"]
+    team = {a.key for a in assignees}
+    counted = [r for r in responses if r.decision != "reject"
+               and (r.assignee is None or r.assignee in team)]
     if len(counted) < required_count(approval, assignees):
         return None
     has_decision = approval is not None and approval.decision_field is not None
@@ -210,57 +242,6 @@ def default_answer(record: TeamRecord) -> tuple[dict[str, Any], Outcome]:
     return data, outcome
 
 
-def check_approval(approval: Approval, fields: Sequence[FormField], assignees: int,
-                   channel: bool) -> list[Detail]:
-    """Request rules that need the form and the assignees (400 details with their loc)."""
-    details = _check_required(approval.required, assignees, channel)
-    if approval.decision_field is None:
-        return details
-    field = next((f for f in fields if f.name == approval.decision_field), None)
-    if field is None or field.kind not in ("select", "radio") or not field.required:
-        details.append(Detail("approval.decision_field",
-                              "the decision field must be a required select or radio field"))
-        return details
-    options = set(field.options or [])
-    details += [Detail(f"approval.reject_options.{i}", f"{value!r} is not an option of "
-                       f"{field.name}") for i, value in enumerate(approval.reject_options or [])
-                if value not in options]
-    return details
-
-
-def _check_required(required: int | Literal["all"], assignees: int,
-                    channel: bool) -> list[Detail]:
-    """`required` fits the team; a task without assignees (anyone with its link or an
-    org token answers) takes one response, a channel task any number."""
-    if required == "all" and assignees == 0:
-        return [Detail("approval.required", '"all" needs assignees')]
-    if isinstance(required, int) and not channel and required > max(assignees, 1):
-        return [Detail("approval.required",
-                       f"required ({required}) is more than the {assignees} assignee(s)")]
-    return []
-
-
-def check_default(on_expiry: OnExpiry, fields: Sequence[FormField],
-                  expires_in: int | None) -> list[Detail]:
-    """The default answer on expiry obeys the form like any answer."""
-    if expires_in is None:
-        return [Detail("on_expiry", "on_expiry needs expires_in")]
-    _, details = validate_answers(fields, on_expiry.complete_with,
-                                  loc_prefix="on_expiry.complete_with")
-    return details
-
-
-def check_schedules(remind: Remind | None, escalate: Escalate | None,
-                    claim_ttl: int | None, minimum: int) -> list[Detail]:
-    """Every timer is at least `minimum` seconds (INLOOP_MIN_SCHEDULE_S)."""
-    timers = {"remind.after": remind.after if remind else None,
-              "remind.every": remind.every if remind else None,
-              "escalate.after": escalate.after if escalate else None,
-              "approval.claim_ttl": claim_ttl}
-    return [Detail(loc, f"must be at least {minimum} seconds")
-            for loc, seconds in timers.items() if seconds is not None and seconds < minimum]
-
-
 class TeamFields(Shape):
     """The request fields of a team task (all optional; the HPI assignee fields remain)."""
 
@@ -272,16 +253,6 @@ class TeamFields(Shape):
     parent_task_id: str | None = Field(
         default=None,
         pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-    @field_validator("assignees")
-    @classmethod
-    def _distinct(cls, value: list[AssigneeIn] | None,
-                  info: ValidationInfo) -> list[AssigneeIn] | None:
-        if value is not None and in_request(info):
-            seen = [a if isinstance(a, str) else a.model_dump_json() for a in value]
-            if len(set(seen)) != len(seen):
-                raise ValueError("each assignee may be listed once")
-        return value
 
 
 class ClaimRequest(Shape):

@@ -166,7 +166,8 @@ class TaskFields(Shape):
     assignee_email: Annotated[str, Email] | None = None
     assignee_name: Annotated[str, Limit(max_length=200)] | None = None
     assignee_phone: Annotated[str, Limit(pattern=r"^\+?[0-9 ()\-.]{4,32}$")] | None = None
-    expires_in: Annotated[int, Limit(ge=60, le=2_592_000)] | None = None
+    # At least INLOOP_MIN_SCHEDULE_S (default 60): api.domain.approval.check_schedules
+    expires_in: Annotated[int, Limit(ge=1, le=2_592_000)] | None = None
     corr_id: Annotated[str, Limit(max_length=200)] | None = None
     process_id: Annotated[str, Limit(max_length=200)] | None = None
     process_step: Annotated[str, Limit(max_length=200)] | None = None

@@ -46,6 +46,21 @@ def responder(task: Task, actor: Actor, admin: bool) -> Assignee | None:
     return assignee
 
 
+def claimant(task: Task, actor: Actor, take_over: bool, admin: bool) -> str | None:
+    """Whether `actor` may claim: an assignee (or admin) of a task nobody else holds, or
+    an admin taking it over (returns whose claim it took). 409 when someone else holds
+    it, 403 for a take-over without `admin`."""
+    may_act(task, actor, admin)
+    held = task.claimed_by
+    if held is None or held.id == actor.id:
+        return None
+    if not take_over:
+        raise Conflict(f"the task is claimed by {held.name}")
+    if not admin:
+        raise Forbidden("only an admin token may take over a claim")
+    return held.id
+
+
 def settle(task: Task, now: datetime, actor: Actor) -> bool:
     """After a response: end the task on its verdict (True), else free the responder's
     claim so the others may answer."""
@@ -94,7 +109,7 @@ def default_on_expiry(task: Task, now: datetime) -> None:
     """`on_expiry`: the task completes with its default answer, by the system, whatever
     `required` says."""
     task.status, (task.data, task.outcome) = "completed", default_answer(task)
-    task.completed_at, task.completed_by, task.claimed_by = now, EXPIRY, None
+    task.completed_at, task.completed_by = now, EXPIRY  # (ending clears the claim)
 
 
 def ending_entry(task: Task, event: str) -> HistoryEntry:

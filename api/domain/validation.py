@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from api.domain.approval import UNION_TAGS
 from api.domain.errors import Detail, InvalidRequest
 from api.domain.fields import is_unicode
 from api.domain.task import MAX_TASK_MARKDOWN, InputBlock, TaskCreate
@@ -104,10 +105,12 @@ def _shown(key: str | int) -> str:
 def _loc(parts: tuple[int | str, ...]) -> str:
     # Discriminated unions add the tag to the loc (blocks.1.input.field); integrators
     # address the block itself (blocks.1.field), so the tag is dropped.
+    # The teams' unions (assignee forms, `required`) are tagged likewise.
     kept: list[str] = []
     for i, part in enumerate(parts):
         tagged = i >= 2 and isinstance(parts[i - 1], int) and parts[i - 2] in _TAGGED_LISTS
-        if not (tagged and isinstance(part, str) and i + 1 < len(parts)):
+        if not ((tagged and isinstance(part, str) and i + 1 < len(parts))
+                or part in UNION_TAGS):
             kept.append(str(part))
     return ".".join(kept)
 

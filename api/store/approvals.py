@@ -30,7 +30,7 @@ from api.domain.approval import (
 from api.domain.errors import Conflict, Detail, Forbidden, InvalidRequest
 from api.domain.events import responded_event
 from api.domain.task import Task
-from api.domain.teams import email_only, may_act, place_of, responder, settle, shown
+from api.domain.teams import claimant, email_only, place_of, responder, settle, shown
 from api.store import keys, timers
 from api.store.listing import assignee_index
 from api.store.tasks import TaskStore, atomic, overdue, pending, score
@@ -53,7 +53,8 @@ class Effects:
 
     def note(self, at: datetime, kind: HistoryKind, by: Actor | None = None,
              **detail: Any) -> None:
-        self.entries.append(HistoryEntry(at=at, kind=kind, by=by, detail=detail))
+        shown = {k: v for k, v in detail.items() if v is not None}  # no "took_over": null
+        self.entries.append(HistoryEntry(at=at, kind=kind, by=by, detail=shown))
 
     def job(self, name: str, *args: Any, at: datetime | None = None) -> None:
         self.jobs.append((name, args, at))
@@ -156,14 +157,10 @@ class TeamStore:
     def claim(self, ref: str, actor: Actor, *, ttl: int, take_over: bool = False,
               admin: bool = False) -> Task:
         def change(task: Task, now: datetime, effects: Effects) -> None:
-            may_act(task, actor, admin)
-            held = task.claimed_by
-            if held is not None and held.id != actor.id and not (take_over and admin):
-                raise Conflict(f"the task is claimed by {held.name}")
+            took_over = claimant(task, actor, take_over, admin)
             task.status, task.claimed_by = "in_progress", Claim(id=actor.id, name=actor.name,
                                                                 at=now)
-            effects.note(now, "claimed", actor, took_over=held.id if held and
-                         held.id != actor.id else None)
+            effects.note(now, "claimed", actor, took_over=took_over)
             effects.job("task.release", ref, score(now), at=timers.later(now, ttl))
 
         return self.transition(ref, change)

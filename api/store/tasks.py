@@ -271,6 +271,7 @@ class TaskStore:
                 raise Conflict("the task has expired")
             task.ended_at = self.bump(task)
             change(task, task.ended_at)
+            task.claimed_by = None  # an ended task is nobody's to hold
             pipe.multi()
             self.write_end(pipe, task, event)
             pipe.execute()

@@ -167,8 +167,9 @@ class TaskCreate(_Request):
                                        "cancelling it cancels this one while open.")
     slack_channel: str | None = Field(default=None, description="Post to this Slack channel "
                                       "instead of a person, e.g. #ops.")
-    expires_in: int | None = Field(default=None, ge=60,
-                                   description="Seconds until the task fails as expired.")
+    expires_in: int | None = Field(default=None, ge=1, description="Seconds until the task "
+                                   "fails as expired (the server's minimum applies, 60 by "
+                                   "default).")
     priority: Priority | None = None
     due_at: datetime | None = None
     tags: list[str] | None = None

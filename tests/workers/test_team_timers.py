@@ -167,3 +167,27 @@ async def test_the_default_answer_on_expiry(client: TestClient, team: Team,
     assert task["data"] == {"decision": "Reject"}
     assert task["completed_by"] == {"channel": "system", "id": "expiry",
                                     "name": "default on expiry"}
+
+
+async def test_a_one_second_expiry_answers_by_default(client: TestClient, team: Team,
+                                                       services: Services) -> None:
+    # INLOOP_MIN_SCHEDULE_S lowers expires_in's minimum with the other timers'
+    task_id = await _new(client, team, team.assignees(), expires_in=1,
+                         on_expiry={"complete_with": {"decision": "Approve"}})
+    task = work_until(services, team.admin.ref(task_id), lambda t: not t.open)
+    assert (task.status, task.outcome, task.completed_by and task.completed_by.id) == (
+        "completed", "approved", "expiry")
+
+
+async def test_all_after_a_replacing_escalation_means_the_new_team(
+        client: TestClient, team: Team, services: Services) -> None:
+    a, b, c, d = team.members
+    approval = {"required": "all", "decision_field": "decision", "reject_options": ["Reject"]}
+    task_id = await _new(client, team, team.assignees(2), approval=approval,
+                         escalate={"after": 1, "to": team.assignees(4)[2:], "mode": "replace"})
+    await respond(client, a, task_id, APPROVE)
+    work_until(services, team.admin.ref(task_id), lambda t: t.escalated_at is not None)
+    assert (await respond(client, c, task_id, APPROVE))["status"] == "pending"  # d waits
+    done = await respond(client, d, task_id, APPROVE)
+    assert (done["status"], done["outcome"]) == ("completed", "approved")
+    await respond(client, b, task_id, APPROVE, status=409)

@@ -16,14 +16,12 @@ from api.domain.approval import (
     Remind,
     Response,
     TeamFields,
-    check_approval,
-    check_default,
-    check_schedules,
     decision_of,
     required_count,
     verdict,
 )
 from api.domain.fields import FormField
+from api.domain.team_checks import check_approval, check_default, check_schedules
 
 DECISION = FormField(name="decision", label="Decision", kind="radio", required=True,
                      options=["Approve", "Reject", "Escalate"])
@@ -36,12 +34,10 @@ def response(data: dict[str, Any], approval: Approval | None) -> Response:
                     at=datetime.now(UTC), decision=decision_of(approval, data))
 
 
-def test_assignees_take_members_emails_and_me_once_each() -> None:
+def test_assignees_take_members_emails_and_me() -> None:
     team = TeamFields.model_validate({"assignees": ["me", {"member_id": "m1"},
                                                     {"email": "A@Example.com", "name": "A"}]})
     assert team.assignees is not None and len(team.assignees) == 3
-    with pytest.raises(ValidationError, match="listed once"):
-        TeamFields.model_validate({"assignees": [{"member_id": "m1"}, {"member_id": "m1"}]})
     with pytest.raises(ValidationError):
         TeamFields.model_validate({"assignees": [{"member_id": "m"}] * 51})
     with pytest.raises(ValidationError):
@@ -68,6 +64,14 @@ def test_all_means_every_assignee_and_no_decision_field_completes() -> None:
     two = [response({"note": "a"}, approval), response({"note": "b"}, approval)]
     assert verdict(approval, TEAM, two) is None
     assert verdict(approval, TEAM, [*two, response({}, approval)]) == "completed"
+
+
+def test_only_the_current_assignees_count_after_a_replacement() -> None:
+    approval = Approval(required="all")
+    early = response({"note": "a"}, approval).model_copy(update={"assignee": "member:m0"})
+    mine = response({"note": "b"}, approval).model_copy(update={"assignee": TEAM[0].key})
+    assert verdict(approval, TEAM[:2], [early, mine]) is None  # m0 was replaced: m2 waits
+    assert verdict(approval, TEAM[:1], [early, mine]) == "completed"
 
 
 def test_a_single_assignee_task_ends_on_its_first_response() -> None:
@@ -104,6 +108,7 @@ def test_the_default_on_expiry_obeys_the_form() -> None:
 
 
 def test_timers_respect_the_minimum() -> None:
-    details = check_schedules(Remind(after=30, every=120), None, 3600, minimum=60)
+    details = check_schedules(Remind(after=30, every=120), None, 3600, None, minimum=60)
     assert [d.loc for d in details] == ["remind.after"]
-    assert check_schedules(Remind(after=1), None, None, minimum=1) == []
+    assert check_schedules(Remind(after=1), None, None, 1, minimum=1) == []
+    assert [d.loc for d in check_schedules(None, None, None, 59, minimum=60)] == ["expires_in"]

@@ -31,7 +31,9 @@ async def test_two_of_three_approve_and_the_third_is_too_late(client: TestClient
     task_id = await _new(client, team)
     first = await respond(client, team.members[0], task_id, APPROVE)
     assert first["status"] == "pending" and first["outcome"] is None
-    assert [r["by"]["id"] for r in first["responses"]] == [team.members[0].member.id]
+    member = team.members[0].member  # `by` is {channel, id, name}: on_behalf only when true
+    assert [r["by"] for r in first["responses"]] == [{"channel": "api", "id": member.id,
+                                                      "name": member.name}]
     done = await respond(client, team.members[1], task_id, {**APPROVE, "note": "ok"})
     assert (done["status"], done["outcome"]) == ("completed", "approved")
     assert done["data"] == {"decision": "Approve", "note": "ok"}  # the ending response
@@ -97,7 +99,7 @@ async def test_claim_release_and_take_over(client: TestClient, team: Team) -> No
     await respond(client, b, task_id, APPROVE, status=409)
     await call(client, b, "POST", f"/{task_id}/release", 403)
     await call(client, team.outsider, "POST", f"/{task_id}/claim", 403)
-    await call(client, b, "POST", f"/{task_id}/claim", 409, take_over=True)  # not an admin
+    await call(client, b, "POST", f"/{task_id}/claim", 403, take_over=True)  # not an admin
     taken = await call(client, team.admin, "POST", f"/{task_id}/claim", take_over=True)
     assert taken["claimed_by"]["id"] == team.admin.member.id
     released = await call(client, team.admin, "POST", f"/{task_id}/release")
@@ -144,6 +146,9 @@ async def test_reassign_own_place_or_by_admin(client: TestClient, team: Team) ->
     await respond(client, a, task_id, APPROVE, status=403)
     await call(client, team.admin, "POST", f"/{task_id}/reassign", 400,
                to={"member_id": "nobody"})
+    taken = await call(client, b, "POST", f"/{task_id}/reassign", 400, to={"member_id":
+                                                                          c.member.id})
+    assert [d["loc"] for d in taken["details"]] == ["to"]  # c is an assignee already
     external = await call(client, team.admin, "POST", f"/{task_id}/reassign",
                           **{"from": {"member_id": b.member.id},
                              "to": {"email": "ext@example.com"}})
@@ -167,6 +172,7 @@ async def test_history_tells_the_story_in_order(client: TestClient, team: Team) 
     kinds = [e["kind"] for e in history["entries"]]
     assert kinds == ["created", "claimed", "released", "responded", "reassigned",
                      "responded", "completed"]
+    assert history["entries"][1]["detail"] == {}  # a plain claim: no nulls
     responded = history["entries"][5]
     assert responded["by"]["id"] == team.members[2].member.id
     assert responded["detail"]["decision"] == "reject"
@@ -200,6 +206,10 @@ def _bad(team: Team, **changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(("changes", "loc"), [
     ({"assignees": [{"member_id": "no-such-member"}]}, "assignees.0.member_id"),
     ({"approval": {"required": 4}}, "approval.required"),
+    ({"approval": {"required": 0}}, "approval.required"),
+    ({"approval": {"required": "most"}}, "approval.required"),
+    ({"assignees": [{"email": "not-an-address"}]}, "assignees.0.email"),
+    ({"assignees": ["you"]}, "assignees.0"),
     ({"approval": {"decision_field": "note"}}, "approval.decision_field"),
     ({"approval": {"decision_field": "decision", "reject_options": ["Nope"]}},
      "approval.reject_options.0"),
@@ -219,6 +229,36 @@ async def test_bad_team_requests_are_400_with_their_loc(client: TestClient, team
     assert loc in [d["loc"] for d in body["details"]], body
 
 
+async def test_one_person_listed_twice_is_400_at_the_second(client: TestClient,
+                                                             team: Team) -> None:
+    a = team.members[0].member
+    twice = [["me", {"member_id": team.admin.member.id}],
+             [{"member_id": a.id}, {"email": a.email.upper()}],
+             [{"email": "guest@example.com"}, {"email": "Guest@Example.com"}],
+             [{"member_id": a.id}, {"member_id": a.id}]]
+    for assignees in twice:
+        body = await create(client, team.admin, team_task(assignees, approval={
+            "required": "all"}), status=400)
+        assert [(d["loc"], d["type"]) for d in body["details"]] == [("assignees.1",
+                                                                     "duplicate")], body
+    escalate = {"after": 60, "to": ["me", {"member_id": team.admin.member.id}]}
+    body = await create(client, team.admin, _bad(team, escalate=escalate), status=400)
+    assert [d["loc"] for d in body["details"]] == ["escalate.to.1"]
+
+
+async def test_an_escalation_may_not_grow_the_team_past_50(client: TestClient,
+                                                            team: Team) -> None:
+    guests = [{"email": f"guest{i}@example.com"} for i in range(47)]  # a team of 49
+    to = [{"email": "boss@example.com"}, {"email": "cto@example.com"}]
+    body = team_task([*team.assignees(2), *guests], escalate={"after": 60, "to": to})
+    refused = await create(client, team.admin, body, status=400)
+    assert [d["loc"] for d in refused["details"]] == ["escalate.to"]
+    await create(client, team.admin, {**body, "escalate": {"after": 60, "to": to,
+                                                            "mode": "replace"}})
+    one_new = [to[0], guests[0]]  # the guest is on the team already: 50 in all
+    await create(client, team.admin, {**body, "escalate": {"after": 60, "to": one_new}})
+
+
 async def test_another_orgs_parent_is_400(client: TestClient, team: Team,
                                           make_account: AccountFactory) -> None:
     stranger = make_account(admin=True)
@@ -226,6 +266,16 @@ async def test_another_orgs_parent_is_400(client: TestClient, team: Team,
                                                      approval={"required": 1}))
     body = await create(client, team.admin, _bad(team, parent_task_id=other["task_id"]), 400)
     assert [d["loc"] for d in body["details"]] == ["parent_task_id"]
+
+
+async def test_cancelling_a_claimed_task_ends_the_claim(client: TestClient,
+                                                        team: Team) -> None:
+    task_id = await _new(client, team)
+    await call(client, team.members[0], "POST", f"/{task_id}/claim")
+    cancelled = await call(client, team.admin, "POST", f"/{task_id}/cancel")
+    assert (cancelled["status"], cancelled["claimed_by"]) == ("cancelled", None)
+    assert (await call(client, team.admin, "GET", "?status=in_progress"))["tasks"] == []
+    await call(client, team.members[0], "POST", f"/{task_id}/release", 409)
 
 
 async def test_a_claim_changes_the_status_index(client: TestClient, team: Team,
