@@ -40,7 +40,7 @@ def stop_dev(proc: subprocess.Popen[str]) -> str:
 
 
 def until_ready(port: int) -> None:
-    for _ in range(100):
+    for _ in range(150):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
             return

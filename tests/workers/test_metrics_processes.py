@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Account
+from tests.dev_process import until_ready
 from tests.ports import free_port
 from tests.workers.conftest import ANSWERS, TASK
 from tests.workers.receiver import Receiver
@@ -40,23 +41,13 @@ def processes(redis_url: str, tmp_path: Path) -> Iterator[tuple[int, Path]]:
             procs.append(subprocess.Popen([sys.executable, "-m", "api.cli", name], env=env,
                                           stdout=out, stderr=subprocess.STDOUT))
         if name == "serve":
-            _until_ready(port)
+            until_ready(port)
     try:
         yield port, tmp_path
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=30)
-
-
-def _until_ready(port: int) -> None:
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("never ready")
 
 
 def _call(port: int, path: str, token: str, body: Any = None) -> Any:

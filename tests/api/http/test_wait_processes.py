@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account
+from tests.dev_process import until_ready
 from tests.fixtures import example
 from tests.ports import free_port
 
@@ -34,22 +35,12 @@ def two_servers(redis_url: str, tmp_path: Path) -> Iterator[tuple[int, int]]:
                                           stdout=out, stderr=subprocess.STDOUT))
     try:
         for port in ports:
-            _until_ready(port)
+            until_ready(port)
         yield ports
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=30)
-
-
-def _until_ready(port: int) -> None:
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("never ready")
 
 
 def _call(port: int, path: str, token: str, body: Any = None, timeout: float = 10) -> Any:
