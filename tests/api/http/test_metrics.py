@@ -72,6 +72,14 @@ async def test_metrics_need_the_token(client: TestClient, services: Services) ->
     assert (await wrong.json())["error"] == "unauthorized"
 
 
+async def test_the_bearer_scheme_is_case_insensitive(client: TestClient,
+                                                      services: Services) -> None:
+    """RFC 9110: the auth scheme is case-insensitive, as the API's tokens take it."""
+    services.settings.metrics_token = TOKEN
+    response = await client.get("/metrics", headers={"Authorization": f"bearer {TOKEN}"})
+    assert response.status == 200
+
+
 async def test_metrics_are_off_without_a_token(client: TestClient) -> None:
     assert (await client.get("/metrics", headers=AUTH)).status == 404
 
