@@ -40,7 +40,9 @@ def metrics_directory(path: Path, *, clean: bool) -> None:
     if clean:
         for values in path.glob("*.db"):  # prometheus-client's {kind}_{pid}.db
             pid = values.stem.rsplit("_", 1)[-1]
-            if not (pid.isdigit() and _alive(int(pid))):
+            # This process has written nothing yet: a file with its pid is an earlier
+            # run's (a container restarts with the same pid).
+            if not (pid.isdigit() and _alive(int(pid))) or int(pid) == os.getpid():
                 values.unlink(missing_ok=True)
     os.environ[METRICS_ENV] = str(path)
 

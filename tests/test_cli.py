@@ -263,7 +263,8 @@ def test_a_starting_server_keeps_the_metrics_of_live_processes(tmp_path: Path) -
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     (tmp_path / f"counter_{gone.pid}.db").write_bytes(b"old run")
-    live = tmp_path / f"counter_{os.getpid()}.db"
+    (tmp_path / f"counter_{os.getpid()}.db").write_bytes(b"a run of the same pid")
+    live = tmp_path / f"counter_{os.getppid()}.db"
     live.write_bytes(b"a sibling's")
     saved = os.environ.get(METRICS_ENV)
     try:
