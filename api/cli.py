@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -34,12 +33,28 @@ def build_services(settings: Settings) -> Services:
 
 
 def metrics_directory(path: Path, *, clean: bool) -> None:
-    """Where this process keeps its Prometheus values; `serve` and `dev` empty it first,
-    so no value of an earlier run's processes is added in."""
-    if clean:
-        shutil.rmtree(path, ignore_errors=True)
+    """Where this process keeps its Prometheus values; `serve` and `dev` first drop the
+    files of processes that are gone, so no value of an earlier run is added in, while
+    the processes running beside them (more servers, the workers) keep theirs."""
     path.mkdir(parents=True, exist_ok=True)
+    if clean:
+        for values in path.glob("*.db"):  # prometheus-client's {kind}_{pid}.db
+            pid = values.stem.rsplit("_", 1)[-1]
+            # This process has written nothing yet: a file with its pid is an earlier
+            # run's (a container restarts with the same pid).
+            if not (pid.isdigit() and _alive(int(pid))) or int(pid) == os.getpid():
+                values.unlink(missing_ok=True)
     os.environ[METRICS_ENV] = str(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's
+        return True
+    return True
 
 
 def http_extras(services: Services) -> list[Callable[..., None]]:

@@ -53,7 +53,11 @@ def task_ended(task: Task) -> None:
 
 
 def outcome(task: Task) -> str:
-    """How it ended: the answering channel, the first error's code, or `cancelled`."""
+    """How it ended: a team's decision, the answering channel, the first error's code, or
+    `cancelled`. (Every completed task has an `outcome`; only a decision tells more than
+    the channel.)"""
+    if task.outcome in ("approved", "rejected"):
+        return task.outcome
     if task.completed_by is not None:
         return task.completed_by.channel
     if task.errors:

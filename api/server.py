@@ -90,8 +90,9 @@ async def scrape(request: web.Request) -> web.Response:
     token = services.settings.metrics_token
     if not token:
         raise NotFound("metrics are off: set INLOOP_METRICS_TOKEN")
-    sent = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(),
+                                                             token.encode()):
         raise Unauthorized("send Authorization: Bearer <INLOOP_METRICS_TOKEN>")
     body = await asyncio.to_thread(metrics.exposition, lambda: queue_depths(services))
     return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})

@@ -20,6 +20,7 @@ from typing import Any
 import pyotp
 import pytest
 
+from api.cli import METRICS_ENV, metrics_directory
 from api.crypto import SecretBox, new_key
 from api.runtime import Services
 from api.store.authenticators import Authenticators
@@ -253,3 +254,23 @@ def test_serve_closes_connections_that_never_complete_a_request(
         waited = _request(f"http://127.0.0.1:{port}/api/v1/tasks/{created['task_id']}"
                           "/wait?timeout=2", account.token)
         assert waited["status"] == "pending"
+
+
+def test_a_starting_server_keeps_the_metrics_of_live_processes(tmp_path: Path) -> None:
+    """`inloop serve` empties PROMETHEUS_MULTIPROC_DIR of an earlier run, not of the
+    processes running beside it (one server per core, the workers): their values stay in
+    the scrape."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / f"counter_{gone.pid}.db").write_bytes(b"old run")
+    (tmp_path / f"counter_{os.getpid()}.db").write_bytes(b"a run of the same pid")
+    live = tmp_path / f"counter_{os.getppid()}.db"
+    live.write_bytes(b"a sibling's")
+    saved = os.environ.get(METRICS_ENV)
+    try:
+        metrics_directory(tmp_path, clean=True)
+    finally:
+        os.environ.pop(METRICS_ENV)
+        if saved is not None:
+            os.environ[METRICS_ENV] = saved
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name]

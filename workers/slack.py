@@ -20,7 +20,9 @@ from rq import Retry, get_current_job
 from rq.job import Job
 from slack_sdk.errors import SlackApiError
 
+from api import logs
 from api.domain.errors import SlackRateLimited
+from api.domain.task import Task
 from api.store.jobs import JOBS
 from bot.clients import web_client
 from bot.tokens import SlackTokens
@@ -36,9 +38,9 @@ NOT_CONNECTED = ("slack_not_connected", "No Slack workspace is connected to this
                  "organisation: an admin connects one under Settings → Slack.")
 
 
-def _delivery(ref: str) -> Delivery | None:
+def _delivery(task: Task) -> Delivery | None:
     found = services()
-    token = SlackTokens(found).for_org(found.store.load(ref).org_id)
+    token = SlackTokens(found).for_org(task.org_id)
     return Delivery(found, web_client(found.settings, token)) if token else None
 
 
@@ -53,8 +55,15 @@ def update_messages(ref: str) -> str | Retry:
 def run_job(work: Callable[[Delivery, str], str], name: str, ref: str) -> str | Retry:
     """Run a Slack job's work with the token of the task's org; a 429 that outlasts the
     client's retries is retried. Without a token nothing is sent, and a new task records
-    `slack_not_connected` (its update and thread jobs have nothing to add)."""
-    delivery = _delivery(ref)
+    `slack_not_connected` (its update and thread jobs have nothing to add). What it logs
+    names the task (task_id, corr_id)."""
+    task = services().store.load(ref)
+    with logs.bind(**logs.task_fields(task)):
+        return _run(work, name, ref, _delivery(task))
+
+
+def _run(work: Callable[[Delivery, str], str], name: str, ref: str,
+         delivery: Delivery | None) -> str | Retry:
     if delivery is None:
         if name == "slack.deliver":
             record_problem(services().store, ref, *NOT_CONNECTED)

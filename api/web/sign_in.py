@@ -34,6 +34,9 @@ from api.web.session import (
 
 LOGIN_COOKIE = "inloop_login"
 LOGIN_PATH = "/dashboard/login"
+# Without SMTP no code can be mailed: say so rather than "a code is on its way".
+NO_MAIL = ("Email codes cannot be sent: this server has no INLOOP_SMTP_URL. Use an "
+           "authenticator app instead, or ask the operator to set it.")
 
 
 def find_member(directory: Directory, email: str, org: str) -> Member | None:
@@ -70,6 +73,8 @@ async def start_login(request: web.Request) -> web.Response:
     email, org = posted_email(form)
     if not email:
         return await login_page(request, "login.html", 400, error="Enter your email address.")
+    if not request.config_dict[SERVICES].settings.smtp_url:
+        return await login_page(request, "login.html", 503, error=NO_MAIL)
     try:
         attempt = await _send_login_code(request, email, org)
     except RateLimited as error:

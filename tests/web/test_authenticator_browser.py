@@ -16,7 +16,7 @@ from api.crypto import new_key
 from api.settings import Settings
 from tests.conftest import Account
 from tests.servers import SmtpServer
-from tests.web.conftest import shot
+from tests.web.conftest import document, shot
 from tests.web.test_dashboard_browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ async def test_enroll_then_sign_in_with_the_app_and_a_replay_is_refused(
     await expect(page.locator("#qr-code svg")).to_be_visible()
     totp = pyotp.parse_uri(await page.locator("#otpauth-uri").inner_text())
     assert isinstance(totp, pyotp.TOTP) and totp.name == account.member.email
-    await shot(page, "dashboard-sign-in-settings")
+    await document(page, "settings-sign-in")
     await page.get_by_label("6-digit code").fill(totp.at(time.time() + 90))  # a bad scan
     await page.get_by_role("button", name="Turn on").click()
     await expect(page.locator("#code-error")).to_contain_text("not right")

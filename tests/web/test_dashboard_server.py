@@ -197,3 +197,16 @@ async def test_the_sign_in_code_locks_after_five_wrong_tries(
     assert "inloop_session" not in client.session.cookie_jar.filter_cookies(
         client.make_url("/"))
     assert (await client.get("/dashboard", allow_redirects=False)).status == 303
+
+
+async def test_without_smtp_the_sign_in_page_says_codes_cannot_be_mailed(
+        client: TestClient, account: Account, services: Services) -> None:
+    """`inloop serve` without INLOOP_SMTP_URL: no "a code is on its way" for a mail that
+    the worker can never send (issue 15); the page names the setting and the other way in."""
+    services.settings.smtp_url = None
+    token = await csrf_from(client, "/dashboard/login")
+    response = await post_form(client, "/dashboard/login", {"csrf_token": token,
+                                                            "email": account.member.email})
+    page = await response.text()
+    assert response.status == 503 and "INLOOP_SMTP_URL" in page, page
+    assert services.jobs["email"].count == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -11,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from rq import Queue
 
+from api import logs
 from api.domain.task import CompletedBy
 from api.runtime import Services
 from api.settings import Settings
@@ -86,6 +90,20 @@ async def test_unknown_channel_is_a_visible_problem(post_task: Poster, client: T
     task = await _public(client, account)
     assert task["status"] == "pending"
     assert [p["code"] for p in task["delivery_problems"]] == ["slack_channel_not_found"]
+
+
+async def test_a_slack_jobs_log_lines_name_the_task(post_task: Poster) -> None:
+    """INLOOP_LOG_FORMAT=json: what a Slack job logs carries the task's task_id and corr_id."""
+    out, logger = io.StringIO(), logging.getLogger("workers")
+    json_lines = logs.handler("json", out)
+    logger.addHandler(json_lines)
+    try:
+        await post_task(example("hpi_approval"), slack_channel="nowhere", corr_id="deploy-42")
+    finally:
+        logger.removeHandler(json_lines)
+    [line] = [json.loads(text) for text in out.getvalue().splitlines()
+              if "Slack delivery" in text]
+    assert line["corr_id"] == "deploy-42" and line["task_id"]
 
 
 async def test_revoked_token_is_a_visible_problem(post_task: Poster, slack_stub: SlackStub,

@@ -129,6 +129,9 @@ class SinkDelivery:
         retry = None if attempt.ok or attempt.final else self.services.jobs.policy.next(
             "sink." + task.sinks[index].type, pending.tries + 1, attempt.retry_after)
         status = "delivered" if attempt.ok else "retrying" if retry else "gave_up"
+        if not attempt.ok:  # logged inside `run`'s binding: the line names the task
+            log.warning("%s delivery of the %s event failed (%s): %s",
+                        task.sinks[index].type, event, attempt.error, status)
         self.log.record(task, event, index, attempt, status, pending.attempts + 1)
         return retry or status
 

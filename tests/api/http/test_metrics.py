@@ -10,7 +10,8 @@ from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.runtime import Services
-from tests.conftest import Account, create
+from tests.api.http.teams import REJECT, make_team, respond, team_task
+from tests.conftest import Account, AccountFactory, create
 from tests.workers.conftest import ANSWERS, TASK
 from tests.workers.receiver import (
     Receiver,
@@ -71,6 +72,14 @@ async def test_metrics_need_the_token(client: TestClient, services: Services) ->
     assert (await wrong.json())["error"] == "unauthorized"
 
 
+async def test_the_bearer_scheme_is_case_insensitive(client: TestClient,
+                                                      services: Services) -> None:
+    """RFC 9110: the auth scheme is case-insensitive, as the API's tokens take it."""
+    services.settings.metrics_token = TOKEN
+    response = await client.get("/metrics", headers={"Authorization": f"bearer {TOKEN}"})
+    assert response.status == 200
+
+
 async def test_metrics_are_off_without_a_token(client: TestClient) -> None:
     assert (await client.get("/metrics", headers=AUTH)).status == 404
 
@@ -90,3 +99,15 @@ async def test_open_waiters_are_a_gauge(client: TestClient, account: Account,
     await client.post(f"/api/v1/tasks/{task_id}/cancel", json={}, headers=account.headers)
     assert (await waiter).status == 200
     assert (await scrape(client))[key] == 0
+
+
+async def test_a_team_task_ends_with_its_outcome(client: TestClient, services: Services,
+                                                 make_account: AccountFactory) -> None:
+    services.settings.metrics_token = TOKEN
+    team = make_team(make_account)
+    before = await scrape(client)
+    task_id = (await create(client, team.admin, team_task(team.assignees())))["task_id"]
+    await respond(client, team.members[0], task_id, REJECT)
+    after = await scrape(client)
+    assert moved(before, after, "inloop_tasks_ended_total", status="completed",
+                 outcome="rejected") == 1

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import io
+import json
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -12,6 +15,7 @@ import pytest
 from standardwebhooks import Webhook
 from urllib3.exceptions import ConnectTimeoutError
 
+from api import logs
 from api.domain.events import event_id
 from api.domain.webhooks import WebhookSecret
 from api.runtime import Services
@@ -149,6 +153,25 @@ def test_410_stops_retrying(services: Services, receiver: Receiver, drain: Drain
     assert len(receiver.received) == 1
     assert [d["id"] for d in DeliveryLog(services.store).gave_up()] == \
         [delivery_id(ref, "completed", 0)]
+
+
+def test_a_failed_attempt_is_logged_with_the_task(services: Services, receiver: Receiver,
+                                                  drain: Drain) -> None:
+    """INLOOP_LOG_FORMAT=json: the worker's line about a failed delivery names the task."""
+    receiver.plan = [410]
+    ref = _webhook_task(services, receiver.url)
+    out, logger = io.StringIO(), logging.getLogger("workers")
+    json_lines = logs.handler("json", out)
+    logger.addHandler(json_lines)
+    try:
+        services.store.complete(ref, ANSWERS, BY)
+        drain(_settled(services, ref, "gave_up"))
+    finally:
+        logger.removeHandler(json_lines)
+    [line] = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert line["level"] == "WARNING" and "410" in line["message"], line
+    task = services.store.load(ref)
+    assert (line["task_id"], line["corr_id"]) == (task.task_id, "corr-1")
 
 
 @pytest.mark.parametrize("status, schedule, retry_after, least, most", [
