@@ -163,8 +163,26 @@ async def test_only_admins_with_the_page_token_start_an_install(
                              {"csrf_token": "forged"})
     assert forged.status == 403 and not list(services.redis.scan_iter(
         "inloop:slack-oauth-state:*"))
-    bolt_path = await client.get("/slack/install", allow_redirects=False)
-    assert bolt_path.status == 303 and bolt_path.headers["Location"] == SETTINGS_PAGE
+
+
+async def test_an_admin_installs_from_slacks_usual_get_link(
+        client: TestClient, services: Services, make_account: AccountFactory,
+        slack_stub: SlackStub) -> None:
+    signed_out = await client.get("/slack/install", allow_redirects=False)
+    assert signed_out.status == 303 and signed_out.headers["Location"] == "/dashboard/login"
+    await sign_in(client, services, make_account(admin=False))
+    assert (await client.get("/slack/install", allow_redirects=False)).status == 403
+    admin = make_account(admin=True)
+    await sign_in(client, services, admin)
+    started = await client.get("/slack/install", allow_redirects=False)
+    assert started.status == 302, await started.text()
+    back = await approve(started.headers["Location"], slack_stub, ACME)
+    cookie = started.cookies[STATE_COOKIE].value
+    done = await client.get(back, headers={"Cookie": f"{STATE_COOKIE}={cookie}"},
+                            allow_redirects=False)
+    assert done.status == 303 and done.headers["Location"] == SETTINGS_PAGE
+    installed = services.slack_installs.of_org(admin.org_id)
+    assert installed is not None and installed.team_id == ACME.team_id
 
 
 async def test_reinstalling_elsewhere_moves_the_org(client: TestClient, services: Services,
