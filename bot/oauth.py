@@ -112,7 +112,9 @@ def build_oauth_flow(services: Services) -> InloopOAuthFlow:
 
 
 def authorize_url(settings: Settings) -> str:
-    return urljoin(settings.slack_api_url or SLACK_API, "../oauth/v2/authorize")
+    # Beside the Web API's base as the Web API client reads it (with a trailing slash).
+    base = settings.slack_api_url.rstrip("/") + "/" if settings.slack_api_url else SLACK_API
+    return urljoin(base, "../oauth/v2/authorize")
 
 
 async def start_install(flow: InloopOAuthFlow, request: web.Request,

@@ -20,6 +20,7 @@ from api.server import create_app
 from api.settings import Settings
 from api.store.slack_installs import TAKEN
 from api.web.slack_settings import register_oauth
+from bot.oauth import authorize_url
 from tests.bot.oauth_rig import ACME, GLOBEX, connect, oauth_settings, redis_values, sign_in
 from tests.conftest import Account, AccountFactory
 from tests.fixtures import example
@@ -236,3 +237,12 @@ def test_oauth_mode_mounts_its_routes(services: Services) -> None:
     services.settings = services.settings.model_copy(
         update={"slack_client_id": None, "slack_bot_token": "xoxb-single"})
     assert "/slack/oauth_redirect" not in paths(http_extras(services))
+
+
+@pytest.mark.parametrize("api", ["https://proxy.example/slack/api",
+                                 "https://proxy.example/slack/api/"])
+def test_the_authorize_page_is_beside_the_web_api(slack_settings: Settings, api: str) -> None:
+    beside = slack_settings.model_copy(update={"slack_api_url": api})
+    assert authorize_url(beside) == "https://proxy.example/slack/oauth/v2/authorize"
+    slack = slack_settings.model_copy(update={"slack_api_url": None})
+    assert authorize_url(slack) == "https://slack.com/oauth/v2/authorize"
