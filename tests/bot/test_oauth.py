@@ -20,7 +20,7 @@ from api.server import create_app
 from api.settings import Settings
 from api.store.slack_installs import TAKEN
 from api.web.slack_settings import register_oauth
-from bot.oauth import authorize_url
+from bot.oauth import OAUTH, authorize_url, build_oauth_flow
 from tests.bot.oauth_rig import ACME, GLOBEX, connect, oauth_settings, redis_values, sign_in
 from tests.conftest import Account, AccountFactory
 from tests.fixtures import example
@@ -118,6 +118,7 @@ async def test_state_is_single_use_and_bound_to_the_browser(
     await sign_in(client, services, account)
     url, cookie = await start(client)
     back = await approve(url, slack_stub, ACME)
+    client.session.cookie_jar.clear(lambda morsel: morsel.key == STATE_COOKIE)
     no_cookie = await client.get(back, allow_redirects=False)
     assert no_cookie.status == 400 and "another browser" in await no_cookie.text()
     headers = {"Cookie": f"{STATE_COOKIE}={cookie}"}
@@ -246,3 +247,16 @@ def test_the_authorize_page_is_beside_the_web_api(slack_settings: Settings, api:
     assert authorize_url(beside) == "https://proxy.example/slack/oauth/v2/authorize"
     slack = slack_settings.model_copy(update={"slack_api_url": None})
     assert authorize_url(slack) == "https://slack.com/oauth/v2/authorize"
+
+
+async def test_the_state_cookie_is_secure_only_over_https(
+        client: TestClient, services: Services, account: Account) -> None:
+    """Browsers drop a Secure cookie set over http: the install would fail there."""
+    await sign_in(client, services, account)
+    for base, secure in (("http://inloop.test", False), ("https://inloop.test", True)):
+        client.app[OAUTH].secure_cookies = secure  # as build_oauth_flow reads base
+        token = await csrf_from(client, SETTINGS_PAGE)
+        started = await post_form(client, "/slack/install", {"csrf_token": token})
+        [cookie] = [c for c in started.headers.getall("Set-Cookie") if STATE_COOKIE in c]
+        assert "HttpOnly" in cookie and ("Secure" in cookie) is secure, base
+    assert not build_oauth_flow(services).secure_cookies  # INLOOP_BASE_URL http://…
