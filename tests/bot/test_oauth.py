@@ -226,6 +226,9 @@ def test_serve_refuses_oauth_without_a_secret_key(slack_settings: Settings) -> N
     with pytest.raises(SystemExit, match="needs INLOOP_SECRET_KEY"):
         require_secret_key(keyless, "serve")
     require_secret_key(oauth_settings(slack_settings), "serve")  # with a key: fine
+    half = oauth_settings(slack_settings, slack_client_secret=None)
+    with pytest.raises(SystemExit, match="needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"):
+        require_secret_key(half, "serve")
 
 
 def test_oauth_mode_mounts_its_routes(services: Services) -> None:
