@@ -76,7 +76,11 @@ def http_extras(services: Services) -> list[Callable[..., None]]:
 
 
 def require_secret_key(settings: Settings, command: str) -> None:
-    """Slack OAuth keeps each workspace's bot token sealed: no key, no OAuth mode."""
+    """Slack OAuth keeps each workspace's bot token sealed: no key, no OAuth mode. Half
+    its credentials would leave it off without a word, so that is refused too."""
+    if bool(settings.slack_client_id) != bool(settings.slack_client_secret):
+        raise SystemExit(f"inloop {command}: Slack OAuth needs both SLACK_CLIENT_ID and "
+                         "SLACK_CLIENT_SECRET (or neither)")
     if settings.slack_oauth_enabled and not settings.secret_key:
         raise SystemExit(
             f"inloop {command}: Slack OAuth (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) stores "

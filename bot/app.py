@@ -12,6 +12,7 @@ importable and testable without a token or a global app.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +29,7 @@ from bot.clients import async_web_client
 from bot.listeners import actions, home, installs, team, views
 from bot.respond import respond_ephemeral
 from bot.tokens import SlackTokens
+from renderers.slack_interim import note_view
 
 log = logging.getLogger(__name__)
 Next = Callable[[], Awaitable[BoltResponse | None]]
@@ -70,14 +72,25 @@ def _workspace_token(tokens: SlackTokens, settings: Settings) -> Callable[..., A
         if found is None:
             log.warning("Slack request from team %s, which has no installation",
                         context.team_id)
-            url = body.get("response_url")
-            if url:
-                await respond_ephemeral(str(url), notes.NOT_INSTALLED, settings)
-            return BoltResponse(status=200, body="")
+            return await _not_installed(body, settings)
         context[AUTHORIZED] = found
         return await next()
 
     return find
+
+
+async def _not_installed(body: dict[str, Any], settings: Settings) -> BoltResponse:
+    """The polite note, where Slack lets inloop answer without a token: a click's
+    `response_url`, or the submitted modal itself (a modal opened before the workspace
+    went), which then shows the note instead of closing without a word."""
+    url = body.get("response_url")
+    if url:
+        await respond_ephemeral(str(url), notes.NOT_INSTALLED, settings)
+    if body.get("type") == "view_submission":
+        update = {"response_action": "update", "view": note_view(notes.NOT_INSTALLED)}
+        return BoltResponse(status=200, body=json.dumps(update),
+                            headers={"content-type": "application/json"})
+    return BoltResponse(status=200, body="")
 
 
 async def _authorize(context: AsyncBoltContext) -> AuthorizeResult:

@@ -70,6 +70,7 @@ class InloopOAuthFlow(AsyncOAuthFlow):
                  settings: AsyncOAuthSettings) -> None:
         super().__init__(client=async_web_client(services.settings), settings=settings)
         self.states = states
+        self.secure_cookies = services.settings.secure_cookies
 
     async def issue_new_state(self, request: AsyncBoltRequest) -> str:
         return await self.states.async_issue(org_id=request.context[ORG])
@@ -112,7 +113,9 @@ def build_oauth_flow(services: Services) -> InloopOAuthFlow:
 
 
 def authorize_url(settings: Settings) -> str:
-    return urljoin(settings.slack_api_url or SLACK_API, "../oauth/v2/authorize")
+    # Beside the Web API's base as the Web API client reads it (with a trailing slash).
+    base = settings.slack_api_url.rstrip("/") + "/" if settings.slack_api_url else SLACK_API
+    return urljoin(base, "../oauth/v2/authorize")
 
 
 async def start_install(flow: InloopOAuthFlow, request: web.Request,
@@ -120,14 +123,25 @@ async def start_install(flow: InloopOAuthFlow, request: web.Request,
     """`/slack/install` for an admin of `org_id` (the caller checked who is asking)."""
     bolt = await to_bolt_request(request)
     bolt.context[ORG] = org_id
-    return await to_aiohttp_response(await flow.handle_installation(bolt))
+    return await _response(flow, await flow.handle_installation(bolt))
 
 
 async def finish_install(flow: InloopOAuthFlow, request: web.Request) -> web.StreamResponse:
     """`/slack/oauth_redirect`: Slack's answer, checked against the state and cookie;
     InstallFailed when it does not install."""
     bolt = await to_bolt_request(request)
-    return await to_aiohttp_response(await flow.handle_callback(bolt))
+    return await _response(flow, await flow.handle_callback(bolt))
+
+
+async def _response(flow: InloopOAuthFlow, bolt: BoltResponse) -> web.StreamResponse:
+    """Bolt's answer, its state cookie `Secure` only when inloop is served over https like
+    its other cookies (Bolt's adapter always marks it): a browser drops a Secure cookie
+    set by an http site, and every install would then fail as started elsewhere."""
+    response = await to_aiohttp_response(bolt)
+    if not flow.secure_cookies:
+        for cookie in response.cookies.values():
+            cookie["secure"] = ""
+    return response
 
 
 async def _installed(args: AsyncSuccessArgs) -> BoltResponse:

@@ -3,8 +3,9 @@ Disconnect, and the OAuth routes on the root app (OAuth mode, `register_oauth`).
 
 Add to Slack / Reinstall posts to Bolt's install path, `/slack/install`, with the page's
 CSRF token like every dashboard form; an admin's POST runs Bolt's install step (bot.oauth:
-a state bound to the org and this browser, then Slack's authorize page). A GET of it (a
-bookmark, Slack's own install link) leads to the Settings → Slack page.
+a state bound to the org and this browser, then Slack's authorize page). A signed-in
+admin's GET of it (Bolt's and Slack's usual install link) runs the same step: it changes
+nothing in inloop, and the install completes only once the admin allows it in Slack.
 """
 
 from __future__ import annotations
@@ -88,13 +89,17 @@ def register_oauth(app: web.Application) -> None:
     as the web sub-apps' (api.web.session.CsrfSigner), so their tokens are the same."""
     app[OAUTH] = build_oauth_flow(app[SERVICES])
     app[CSRF] = CsrfSigner()
-    app.router.add_get(INSTALL_PATH, to_settings)
+    app.router.add_get(INSTALL_PATH, install_link)
     app.router.add_post(INSTALL_PATH, install)
     app.router.add_get(REDIRECT_PATH, oauth_redirect)
 
 
-async def to_settings(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther(SETTINGS_PAGE)
+async def install_link(request: web.Request) -> web.StreamResponse:
+    """`GET /slack/install`: a signed-in admin of the org (others sign in, or get 403)."""
+    member = await _admin(request)
+    if isinstance(member, web.Response):
+        return member
+    return await start_install(request.app[OAUTH], request, member.org_id)
 
 
 async def install(request: web.Request) -> web.StreamResponse:

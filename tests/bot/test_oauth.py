@@ -20,6 +20,7 @@ from api.server import create_app
 from api.settings import Settings
 from api.store.slack_installs import TAKEN
 from api.web.slack_settings import register_oauth
+from bot.oauth import OAUTH, authorize_url, build_oauth_flow
 from tests.bot.oauth_rig import ACME, GLOBEX, connect, oauth_settings, redis_values, sign_in
 from tests.conftest import Account, AccountFactory
 from tests.fixtures import example
@@ -117,6 +118,7 @@ async def test_state_is_single_use_and_bound_to_the_browser(
     await sign_in(client, services, account)
     url, cookie = await start(client)
     back = await approve(url, slack_stub, ACME)
+    client.session.cookie_jar.clear(lambda morsel: morsel.key == STATE_COOKIE)
     no_cookie = await client.get(back, allow_redirects=False)
     assert no_cookie.status == 400 and "another browser" in await no_cookie.text()
     headers = {"Cookie": f"{STATE_COOKIE}={cookie}"}
@@ -163,8 +165,26 @@ async def test_only_admins_with_the_page_token_start_an_install(
                              {"csrf_token": "forged"})
     assert forged.status == 403 and not list(services.redis.scan_iter(
         "inloop:slack-oauth-state:*"))
-    bolt_path = await client.get("/slack/install", allow_redirects=False)
-    assert bolt_path.status == 303 and bolt_path.headers["Location"] == SETTINGS_PAGE
+
+
+async def test_an_admin_installs_from_slacks_usual_get_link(
+        client: TestClient, services: Services, make_account: AccountFactory,
+        slack_stub: SlackStub) -> None:
+    signed_out = await client.get("/slack/install", allow_redirects=False)
+    assert signed_out.status == 303 and signed_out.headers["Location"] == "/dashboard/login"
+    await sign_in(client, services, make_account(admin=False))
+    assert (await client.get("/slack/install", allow_redirects=False)).status == 403
+    admin = make_account(admin=True)
+    await sign_in(client, services, admin)
+    started = await client.get("/slack/install", allow_redirects=False)
+    assert started.status == 302, await started.text()
+    back = await approve(started.headers["Location"], slack_stub, ACME)
+    cookie = started.cookies[STATE_COOKIE].value
+    done = await client.get(back, headers={"Cookie": f"{STATE_COOKIE}={cookie}"},
+                            allow_redirects=False)
+    assert done.status == 303 and done.headers["Location"] == SETTINGS_PAGE
+    installed = services.slack_installs.of_org(admin.org_id)
+    assert installed is not None and installed.team_id == ACME.team_id
 
 
 async def test_reinstalling_elsewhere_moves_the_org(client: TestClient, services: Services,
@@ -206,6 +226,9 @@ def test_serve_refuses_oauth_without_a_secret_key(slack_settings: Settings) -> N
     with pytest.raises(SystemExit, match="needs INLOOP_SECRET_KEY"):
         require_secret_key(keyless, "serve")
     require_secret_key(oauth_settings(slack_settings), "serve")  # with a key: fine
+    half = oauth_settings(slack_settings, slack_client_secret=None)
+    with pytest.raises(SystemExit, match="needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"):
+        require_secret_key(half, "serve")
 
 
 def test_oauth_mode_mounts_its_routes(services: Services) -> None:
@@ -218,3 +241,25 @@ def test_oauth_mode_mounts_its_routes(services: Services) -> None:
     services.settings = services.settings.model_copy(
         update={"slack_client_id": None, "slack_bot_token": "xoxb-single"})
     assert "/slack/oauth_redirect" not in paths(http_extras(services))
+
+
+@pytest.mark.parametrize("api", ["https://proxy.example/slack/api",
+                                 "https://proxy.example/slack/api/"])
+def test_the_authorize_page_is_beside_the_web_api(slack_settings: Settings, api: str) -> None:
+    beside = slack_settings.model_copy(update={"slack_api_url": api})
+    assert authorize_url(beside) == "https://proxy.example/slack/oauth/v2/authorize"
+    slack = slack_settings.model_copy(update={"slack_api_url": None})
+    assert authorize_url(slack) == "https://slack.com/oauth/v2/authorize"
+
+
+async def test_the_state_cookie_is_secure_only_over_https(
+        client: TestClient, services: Services, account: Account) -> None:
+    """Browsers drop a Secure cookie set over http: the install would fail there."""
+    await sign_in(client, services, account)
+    for base, secure in (("http://inloop.test", False), ("https://inloop.test", True)):
+        client.app[OAUTH].secure_cookies = secure  # as build_oauth_flow reads base
+        token = await csrf_from(client, SETTINGS_PAGE)
+        started = await post_form(client, "/slack/install", {"csrf_token": token})
+        [cookie] = [c for c in started.headers.getall("Set-Cookie") if STATE_COOKIE in c]
+        assert "HttpOnly" in cookie and ("Secure" in cookie) is secure, base
+    assert not build_oauth_flow(services).secure_cookies  # INLOOP_BASE_URL http://…

@@ -14,7 +14,7 @@ from api.runtime import Services
 from api.settings import Settings
 from api.store.listing import Filters
 from bot import notes
-from renderers.slack_ids import ACTION_OPEN, quick_value
+from renderers.slack_ids import ACTION_OPEN, CALLBACK_STEP, quick_value, step_metadata
 from tests.bot.conftest import Slack, until
 from tests.bot.oauth_rig import ACME, GLOBEX, connect, oauth_settings
 from tests.conftest import Account, AccountFactory, create
@@ -179,6 +179,22 @@ async def test_a_team_without_installation_gets_a_polite_note(
     assert note.args["text"] == notes.NOT_INSTALLED and note.args["user"] == ANN[0]
     assert note.args["response_type"] == "ephemeral"
     assert not slack_stub.of("views.open") and not slack_stub.of("auth.test")
+
+
+async def test_a_modal_submitted_after_the_workspace_went_shows_the_note(
+        services: Services, orgs: tuple[Account, Account], slack: Slack,
+        slack_stub: SlackStub) -> None:
+    view = {"type": "modal", "callback_id": CALLBACK_STEP, "blocks": [],
+            "private_metadata": step_metadata("0f6f3c7e-0000-4000-8000-000000000000", 0)}
+    payload = slack.submission(ANN, view, {})
+    payload["team"]["id"] = payload["user"]["team_id"] = payload["view"]["team_id"] = \
+        "T0NOBODY"
+    answered = await slack.interact(payload)
+    assert answered.status == 200
+    body = await answered.json()
+    assert body["response_action"] == "update"
+    assert body["view"]["blocks"][0]["text"]["text"] == notes.NOT_INSTALLED
+    assert not slack_stub.of("auth.test")
 
 
 @pytest.mark.parametrize("settings", ["single"], indirect=True)
