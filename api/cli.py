@@ -168,6 +168,18 @@ def cmd_member_reset_totp(settings: Settings, args: argparse.Namespace) -> None:
           else f"{member.email} had no authenticator app")
 
 
+def cmd_secrets_rotate(settings: Settings, args: argparse.Namespace) -> None:
+    from api.store.sealed import rotate_all
+
+    services = build_services(settings)
+    if services.secrets is None:
+        raise SystemExit("inloop: set INLOOP_SECRET_KEY (the new key first, then the old)")
+    done = rotate_all(services.redis, services.secrets)
+    print(f"re-sealed {done.installations} Slack installations and {done.seeds} "
+          f"authenticator seeds under the first key"
+          + (f"; {done.unreadable} no key opens (see the log)" if done.unreadable else ""))
+
+
 def _member(services: Services, org: str, email: str) -> Member:
     member = services.directory.member_by_email(services.directory.org_id(org), email)
     if member is None:
@@ -262,6 +274,10 @@ def _admin_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--org", required=True)
     p.add_argument("--member", required=True, help="the member's email")
     p.set_defaults(func=cmd_member_reset_totp)
+    secrets = sub.add_parser("secrets", help="values sealed with INLOOP_SECRET_KEY")
+    p = secrets.add_subparsers(required=True).add_parser(
+        "rotate", help="re-seal every sealed value under the first key")
+    p.set_defaults(func=cmd_secrets_rotate)
     token = sub.add_parser("token", help="API tokens").add_subparsers(required=True)
     p = token.add_parser("create", help="print a new token once")
     p.add_argument("--org", required=True)

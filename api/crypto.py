@@ -45,8 +45,11 @@ class SecretBox:
             raise SecretKeyError("no key in INLOOP_SECRET_KEY opens this secret") from None
 
     def rotate(self, sealed: str) -> str:
-        """The same secret sealed under the newest key."""
-        return self._fernet.rotate(sealed.encode()).decode()
+        """The same secret sealed under the newest key (SecretKeyError as `open`)."""
+        try:
+            return self._fernet.rotate(sealed.encode()).decode()
+        except InvalidToken:
+            raise SecretKeyError("no key in INLOOP_SECRET_KEY opens this secret") from None
 
 
 def new_key() -> str:
