@@ -74,7 +74,7 @@ class TaskStore:
                 pipe.multi()
                 self._write_new(pipe, task, **new)
                 pipe.execute()
-            metrics.TASKS_CREATED.inc()
+            self._created(task, new["idem"])
             return response, False
 
         def write(pipe: Pipeline) -> tuple[dict[str, Any], bool]:
@@ -88,8 +88,15 @@ class TaskStore:
 
         response, replayed = atomic(self.redis, write, keys.task(task.ref))
         if not replayed:
-            metrics.TASKS_CREATED.inc()
+            self._created(task, new["idem"])
         return response, replayed
+
+    def _created(self, task: Task, idem: dict[str, Any]) -> None:
+        """After a creation's EXEC: count it, and acknowledge it only once the replicas
+        hold it (INLOOP_REDIS_MIN_REPLICAS). The idempotency record is what is checked:
+        it never changes, while the task may already be moving on."""
+        metrics.TASKS_CREATED.inc()
+        confirm_replicated(self.redis, keys.task_idempotency(task.ref), json.dumps(idem))
 
     def _new_task(self, body: TaskCreate, **fields: Any) -> Task:
         now = self.clock()

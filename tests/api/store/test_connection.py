@@ -91,3 +91,15 @@ def test_a_transition_no_replica_confirms_is_not_acknowledged(services: Services
     assert b'"status":"completed"' in (redis.get(keys.task(ref)) or b"")  # kept, unacknowledged
     redis.min_replicas = 0
     assert services.store.cancel(make_task(services, []), None).status == "cancelled"
+
+
+def test_a_creation_no_replica_confirms_is_not_acknowledged(services: Services) -> None:
+    redis = services.redis
+    assert isinstance(redis, ReplicatedRedis)
+    redis.min_replicas, redis.replica_timeout_ms = 1, 50
+    try:
+        with pytest.raises(Unavailable, match="not confirmed by 1 Redis replica"):
+            make_task(services, [])
+    finally:
+        redis.min_replicas = 0
+    assert make_task(services, [])  # acknowledged at once without replicas
