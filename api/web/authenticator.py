@@ -25,7 +25,7 @@ from api.runtime import SERVICES
 from api.store.authenticators import NO_KEY, Authenticators, provisioning_uri
 from api.store.directory import Member
 from api.web.access import signed_in_member
-from api.web.dashboard import member_page, require_member
+from api.web.dashboard import checked_form, member_page, require_member
 from api.web.pages import WEB, message
 from api.web.session import CSRF_FIELD, client_ip, csrf_ok
 from api.web.sign_in import find_member, login_page, posted_email, signed_in
@@ -69,10 +69,8 @@ async def settings_page(request: web.Request, member: Member, status: int = 200,
 async def member_post(request: web.Request) -> tuple[Member, Any] | web.Response:
     """The signed-in member and a form with a valid CSRF token, or the page to answer."""
     member = await require_member(request)
-    form = await request.post()
-    if not await csrf_ok(request, form.get(CSRF_FIELD)):
-        return await settings_page(request, member, 403, error="The page expired; try again.")
-    return member, form
+    form = await checked_form(request, member, settings_page)
+    return form if isinstance(form, web.Response) else (member, form)
 
 
 async def show_settings(request: web.Request) -> web.Response:

@@ -8,15 +8,17 @@ org's tasks, fetches `/dashboard/api/tasks` (the same query) for fresh rows and 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from api.runtime import SERVICES
 from api.store.directory import Member
 from api.web.access import signed_in_member
 from api.web.pages import page, render
-from api.web.session import with_csrf
+from api.web.session import CSRF_FIELD, csrf_ok, with_csrf
 from api.web.task_list import TABS, ListQuery, columns, tab_counts, task_rows
 
 
@@ -25,6 +27,20 @@ async def require_member(request: web.Request) -> Member:
     if member is None:
         raise web.HTTPSeeOther("/dashboard/login")
     return member
+
+
+Posted = MultiDictProxy[Any]  # what request.post() returns
+SettingsPage = Callable[..., Awaitable[web.Response]]  # (request, member, status, *, error)
+
+
+async def checked_form(request: web.Request, member: Member,
+                       again: SettingsPage) -> Posted | web.Response:
+    """The posted form when it carries this session's CSRF token; else the page `again`,
+    403, saying it expired."""
+    form = await request.post()
+    if not await csrf_ok(request, form.get(CSRF_FIELD)):
+        return await again(request, member, 403, error="The page expired; try again.")
+    return form
 
 
 async def member_page(request: web.Request, member: Member, template: str,

@@ -16,10 +16,9 @@ from aiohttp import web
 
 from api.runtime import SERVICES
 from api.store.directory import Member
-from api.web.access import signed_in_member
-from api.web.dashboard import member_page
+from api.web.dashboard import checked_form, member_page, require_member
 from api.web.pages import message
-from api.web.session import CSRF, CSRF_FIELD, CsrfSigner, csrf_ok
+from api.web.session import CSRF, CsrfSigner
 from bot.oauth import (
     INSTALL_PATH,
     OAUTH,
@@ -34,9 +33,7 @@ from bot.oauth import (
 
 
 async def _admin(request: web.Request) -> Member | web.Response:
-    member = await signed_in_member(request)
-    if member is None:
-        raise web.HTTPSeeOther("/dashboard/login")
+    member = await require_member(request)
     if not member.admin:
         return message("Not allowed", "Only admins connect Slack.", 403)
     return member
@@ -46,10 +43,8 @@ async def _posted_by_admin(request: web.Request) -> Member | web.Response:
     member = await _admin(request)
     if isinstance(member, web.Response):
         return member
-    form = await request.post()
-    if not await csrf_ok(request, form.get(CSRF_FIELD)):
-        return await slack_page(request, member, 403, error="The page expired; try again.")
-    return member
+    form = await checked_form(request, member, slack_page)
+    return form if isinstance(form, web.Response) else member
 
 
 async def slack_page(request: web.Request, member: Member, status: int = 200, *,

@@ -7,22 +7,19 @@ session and the next tokens page shows it, once, so a reload never creates anoth
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from aiohttp import web
-from multidict import MultiDictProxy
 
 from api.domain.errors import NotFound
 from api.domain.task import ALL_SCOPES
 from api.runtime import SERVICES
 from api.store.directory import Member
-from api.web.dashboard import member_page, require_member
+from api.web.dashboard import Posted, checked_form, member_page, require_member
 from api.web.pages import message
-from api.web.session import CSRF_FIELD, MEMBER_COOKIE, csrf_ok, stash, unstash
+from api.web.session import MEMBER_COOKIE, stash, unstash
 
 PATH = "/dashboard/settings/tokens"
 CREATED = "created"  # session entry holding a new token until it is shown
-Posted = MultiDictProxy[Any]  # what request.post() returns
 
 
 async def require_admin(request: web.Request) -> Member | web.Response:
@@ -37,10 +34,8 @@ async def admin_post(request: web.Request) -> tuple[Member, Posted] | web.Respon
     member = await require_admin(request)
     if isinstance(member, web.Response):
         return member
-    form = await request.post()
-    if not await csrf_ok(request, form.get(CSRF_FIELD)):
-        return await tokens_page(request, member, 403, error="The page expired; try again.")
-    return member, form
+    form = await checked_form(request, member, tokens_page)
+    return form if isinstance(form, web.Response) else (member, form)
 
 
 async def tokens_page(request: web.Request, member: Member, status: int = 200, *,
