@@ -68,7 +68,7 @@ class TaskStore:
         task = self._new_task(body, org_id=org_id, created_by=created_by, **resolved)
         response = self._created_response(task, revealed)
         new: dict[str, Any] = {"secrets": secrets, "slack": slack, "mail": mail,
-                               "idem": {"hash": body_hash, "response": response}}
+                               "idem": json.dumps({"hash": body_hash, "response": response})}
         if body.task_id is None:  # a fresh uuid4 cannot collide: no need to watch
             with self.redis.pipeline() as pipe:
                 pipe.multi()
@@ -91,12 +91,12 @@ class TaskStore:
             self._created(task, new["idem"])
         return response, replayed
 
-    def _created(self, task: Task, idem: dict[str, Any]) -> None:
+    def _created(self, task: Task, idem: str) -> None:
         """After a creation's EXEC: count it, and acknowledge it only once the replicas
         hold it (INLOOP_REDIS_MIN_REPLICAS). The idempotency record is what is checked:
         it never changes, while the task may already be moving on."""
         metrics.TASKS_CREATED.inc()
-        confirm_replicated(self.redis, keys.task_idempotency(task.ref), json.dumps(idem))
+        confirm_replicated(self.redis, keys.task_idempotency(task.ref), idem)
 
     def _new_task(self, body: TaskCreate, **fields: Any) -> Task:
         now = self.clock()
@@ -141,11 +141,11 @@ class TaskStore:
         return response
 
     def _write_new(self, pipe: Pipeline, task: Task, secrets: list[str | None],
-                   idem: dict[str, Any], slack: bool, mail: Sequence[str]) -> None:
+                   idem: str, slack: bool, mail: Sequence[str]) -> None:
         ref = task.ref
         pipe.set(keys.task(ref), task.model_dump_json())
         pipe.set(keys.task_secrets(ref), json.dumps(secrets))
-        pipe.set(keys.task_idempotency(ref), json.dumps(idem))
+        pipe.set(keys.task_idempotency(ref), idem)
         pipe.set(keys.link(task.link_id), ref)
         created = score(task.created_at)
         pipe.zadd(keys.org_tasks(task.org_id), {ref: created})
