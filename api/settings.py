@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # capped per network by otp_sends_per_ip instead).
     totp_max_network_failures_per_day: int = 100
     web_session_ttl_s: int = 12 * 3600
+    # Settings changes (API tokens, authenticator apps, Slack) need a sign-in this recent:
+    # a stolen session cookie alone cannot mint a lasting way back in.
+    web_recent_sign_in_s: int = Field(default=600, ge=60)
     # Reverse proxies in front of inloop that append to X-Forwarded-For (0: none, use the
     # peer address). With N, the client is the Nth address from the right.
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)

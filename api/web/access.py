@@ -4,6 +4,7 @@ anyone holding a task link), and which task a link opens."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -46,6 +47,15 @@ async def task_for_link(request: web.Request) -> Task | web.Response:
     if not task.open:
         return gone_page(task)
     return task
+
+
+async def signed_in_recently(request: web.Request) -> bool:
+    """Whether this browser's member session began within INLOOP_WEB_RECENT_SIGN_IN_S
+    (sessions from before `signed_in_at` was recorded count as old)."""
+    session = await load_session(request, MEMBER_COOKIE)
+    began = session.get("signed_in_at") if session else None
+    window = request.config_dict[SERVICES].settings.web_recent_sign_in_s
+    return isinstance(began, int) and time.time() - began <= window
 
 
 async def signed_in_member(request: web.Request) -> Member | None:

@@ -16,7 +16,7 @@ from multidict import MultiDictProxy
 
 from api.runtime import SERVICES
 from api.store.directory import Member
-from api.web.access import signed_in_member
+from api.web.access import signed_in_member, signed_in_recently
 from api.web.pages import page, render
 from api.web.session import CSRF_FIELD, csrf_ok, with_csrf
 from api.web.task_list import TABS, ListQuery, columns, tab_counts, task_rows
@@ -29,17 +29,22 @@ async def require_member(request: web.Request) -> Member:
     return member
 
 
+REAUTH = ("Changing settings needs a recent sign-in (within {minutes} minutes). Sign out "
+          "and sign in again, then repeat the change.")
 Posted = MultiDictProxy[Any]  # what request.post() returns
 SettingsPage = Callable[..., Awaitable[web.Response]]  # (request, member, status, *, error)
 
 
 async def checked_form(request: web.Request, member: Member,
                        again: SettingsPage) -> Posted | web.Response:
-    """The posted form when it carries this session's CSRF token; else the page `again`,
-    403, saying it expired."""
+    """The posted form when it carries this session's CSRF token and the session began
+    recently (INLOOP_WEB_RECENT_SIGN_IN_S); else the page `again`, 403, saying why."""
     form = await request.post()
     if not await csrf_ok(request, form.get(CSRF_FIELD)):
         return await again(request, member, 403, error="The page expired; try again.")
+    if not await signed_in_recently(request):
+        minutes = request.config_dict[SERVICES].settings.web_recent_sign_in_s // 60
+        return await again(request, member, 403, error=REAUTH.format(minutes=minutes))
     return form
 
 

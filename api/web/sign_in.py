@@ -9,6 +9,7 @@ member's email neither locks the member out nor floods their mailbox.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from aiohttp import web
@@ -129,7 +130,8 @@ async def signed_in(request: web.Request, member_id: str) -> web.Response:
     except NotFound:
         raise web.HTTPSeeOther(LOGIN_PATH) from None
     session_id = await create_session(request, {"kind": "member", "member_id": member.id,
-                                                "org_id": member.org_id})
+                                                "org_id": member.org_id,
+                                                "signed_in_at": int(time.time())})
     response = web.HTTPSeeOther("/dashboard")
     set_cookie(request, response, MEMBER_COOKIE, session_id,
                max_age=request.config_dict[SERVICES].settings.web_session_ttl_s)

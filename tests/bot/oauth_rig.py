@@ -4,6 +4,7 @@ dashboard sessions, and a scan of every Redis value."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,7 +45,8 @@ async def sign_in(client: TestClient, services: Services, account: Account) -> N
     redis = services.async_redis()
     try:
         session = await Sessions(redis).create(
-            {"kind": "member", "member_id": account.member.id}, 3600)
+            {"kind": "member", "member_id": account.member.id,
+             "signed_in_at": int(time.time())}, 3600)
     finally:
         await redis.aclose()
     client.session.cookie_jar.update_cookies({"inloop_session": session})

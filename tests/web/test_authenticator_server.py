@@ -5,6 +5,7 @@ the logs."""
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 import time
@@ -20,6 +21,7 @@ from api.crypto import new_key
 from api.runtime import Services
 from api.server import create_app
 from api.settings import Settings
+from api.store import keys
 from tests.conftest import Account, AccountFactory, stored_values
 from tests.servers import SmtpServer
 from tests.web.helpers import csrf_from, dashboard_sign_in, post_form
@@ -190,6 +192,39 @@ async def test_forms_need_the_sessions_csrf_token(
         assert response.status == 403 and "expired" in await response.text()
     assert (await post_form(client, LOGIN, {"email": account.member.email,
                                             "code": "123456"})).status == 403
+
+
+async def age_session(client: TestClient, services: Services, seconds: int) -> None:
+    """Make this browser's member session look `seconds` old (its record in Redis)."""
+    key = keys.web_session(client.session.cookie_jar.filter_cookies(
+        client.make_url("/"))["inloop_session"].value)
+    record = json.loads(services.redis.get(key) or "{}")
+    record["signed_in_at"] -= seconds
+    services.redis.set(key, json.dumps(record), keepttl=True)
+
+
+async def test_settings_changes_need_a_recent_sign_in(
+        client: TestClient, account: Account, services: Services, sign_in: SignIn) -> None:
+    """A stolen session cookie alone cannot enroll its own app, remove the member's or
+    mint an API token: a session older than INLOOP_WEB_RECENT_SIGN_IN_S must sign in
+    again first."""
+    await sign_in(client, account)
+    totp = await enroll(client)
+    await age_session(client, services, services.settings.web_recent_sign_in_s + 5)
+    token = await csrf_from(client, SETTINGS)
+    refused = await post_form(client, f"{SETTINGS}/remove", {"csrf_token": token})
+    assert refused.status == 403 and "recent sign-in" in await refused.text()
+    assert "Enrolled since" in await (await client.get(SETTINGS)).text()
+    tokens = await post_form(client, "/dashboard/settings/tokens",
+                             {"csrf_token": token, "label": "ci", "scope": "tasks:read"})
+    assert tokens.status == 403 and "recent sign-in" in await tokens.text()
+    assert len(services.directory.tokens(account.member.org_id)) == 1  # the account's own
+
+    status, where = await app_sign_in(client, account.member.email, next_code(totp))
+    assert (status, where) == (303, "/dashboard")  # signing in again starts a new session
+    token = await csrf_from(client, SETTINGS)
+    assert (await post_form(client, f"{SETTINGS}/remove", {"csrf_token": token})).status == 303
+    assert "Not set up" in await (await client.get(SETTINGS)).text()
 
 
 @pytest.fixture
