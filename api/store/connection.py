@@ -20,10 +20,12 @@ from urllib.parse import parse_qs, unquote
 from redis import BlockingConnectionPool, Redis
 from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelConnection
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
@@ -192,16 +194,44 @@ def confirm_replicated(redis: Redis, key: str, written: str) -> None:
     ordered stream, so replicas that hold the marker hold the value read before it; and
     reading it on the same server proves that server (the primary, even after a failover
     and a retried command) has it."""
-    if not isinstance(redis, ReplicatedRedis) or redis.min_replicas <= 0:
+    replicated = _replicated(redis)
+    if replicated is None:
         return
     with redis.pipeline(transaction=False) as pipe:
-        pipe.get(key)
-        pipe.incr(keys.REPLICATION_MARKER)
-        pipe.wait(redis.min_replicas, redis.replica_timeout_ms)
-        stored, _, acked = pipe.execute()
+        _check(pipe, key, replicated)
+        _verify(pipe.execute(), written, replicated.min_replicas)
+
+
+async def aconfirm_replicated(aredis: AsyncRedis, redis: Redis, key: str,
+                              written: str) -> None:
+    """`confirm_replicated` on the asyncio client; the replica count is the blocking
+    client's `redis` (the process's one setting)."""
+    replicated = _replicated(redis)
+    if replicated is None:
+        return
+    async with aredis.pipeline(transaction=False) as pipe:
+        _check(pipe, key, replicated)
+        _verify(await pipe.execute(), written, replicated.min_replicas)
+
+
+def _replicated(redis: Redis) -> ReplicatedRedis | None:
+    """`redis` when transitions must reach replicas, else None."""
+    if isinstance(redis, ReplicatedRedis) and redis.min_replicas > 0:
+        return redis
+    return None
+
+
+def _check(pipe: Pipeline | AsyncPipeline, key: str, redis: ReplicatedRedis) -> None:
+    pipe.get(key)
+    pipe.incr(keys.REPLICATION_MARKER)
+    pipe.wait(redis.min_replicas, redis.replica_timeout_ms)
+
+
+def _verify(replies: list[Any], written: str, replicas: int) -> None:
+    stored, _, acked = replies
     kept = stored == written.encode() or stored == written
-    if not kept or int(acked) < redis.min_replicas:
-        raise Unavailable(f"the change was not confirmed by {redis.min_replicas} Redis "
+    if not kept or int(acked) < replicas:
+        raise Unavailable(f"the change was not confirmed by {replicas} Redis "
                           "replica(s) in time (it may still be kept); read the task to see it")
 
 
