@@ -15,6 +15,7 @@ from typing import Any
 
 from api.domain.approval import HistoryEntry
 from api.domain.errors import Conflict
+from api.domain.limits import RECORD
 from api.domain.task import Task, TaskCreate, TaskCreated
 from api.store import keys, timers
 from api.store.jobs import AnyPipeline, Jobs
@@ -50,10 +51,12 @@ def _task(body: TaskCreate, now: datetime, **fields: Any) -> Task:
     for sink in request["sinks"]:
         sink.pop("secret", None)  # secrets are kept apart from the readable task
     expires = now + timedelta(seconds=body.expires_in) if body.expires_in else None
+    # Read as a record: the request's limits were checked on `body` already, and the
+    # fields the service resolved come from the directory, not from the caller.
     return Task.model_validate({
         **request, **fields, "task_id": body.task_id or str(uuid.uuid4()),
         "created_at": now, "updated_at": now, "expires_at": expires,
-    })
+    }, context=RECORD)
 
 
 def _created_response(task: Task, secrets: list[str | None]) -> dict[str, Any]:
@@ -86,10 +89,9 @@ def write_new(jobs: Jobs, pipe: AnyPipeline, new: NewTask) -> None:
     idempotency record, its link and indexes, its jobs, its first history entry and the
     waiters' wake-up."""
     task, ref = new.task, new.task.ref
-    pipe.set(keys.task(ref), task.model_dump_json())
-    pipe.set(keys.task_secrets(ref), json.dumps(new.secrets))
-    pipe.set(keys.task_idempotency(ref), new.idem)
-    pipe.set(keys.link(task.link_id), ref)
+    pipe.mset({keys.task(ref): task.model_dump_json(),  # one command: each costs its own
+               keys.task_secrets(ref): json.dumps(new.secrets),  # client-side parsing
+               keys.task_idempotency(ref): new.idem, keys.link(task.link_id): ref})
     created = score(task.created_at)
     pipe.zadd(keys.org_tasks(task.org_id), {ref: created})
     for key in index_keys(task):
