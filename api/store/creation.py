@@ -16,7 +16,7 @@ from typing import Any
 from api.domain.approval import HistoryEntry
 from api.domain.errors import Conflict
 from api.domain.limits import RECORD
-from api.domain.task import Task, TaskCreate, TaskCreated
+from api.domain.task import Sink, Task, TaskCreate, TaskCreated, WebhookSink
 from api.store import keys, timers
 from api.store.jobs import AnyPipeline, Jobs
 from api.store.listing import index_keys, score
@@ -47,9 +47,11 @@ def new_task(body: TaskCreate, now: datetime, *, org_id: str, created_by: str,
 
 
 def _task(body: TaskCreate, now: datetime, **fields: Any) -> Task:
-    request = body.model_dump(exclude={"assignees"})  # stored resolved (`fields`)
-    for sink in request["sinks"]:
-        sink.pop("secret", None)  # secrets are kept apart from the readable task
+    # The request's own validated parts, as they are: pydantic takes a model instance of
+    # the field's class without validating it again (a dump and a full validation cost a
+    # create a tenth of its time). `assignees` are stored resolved (`fields`).
+    request = {name: value for name, value in body if name != "assignees"}
+    request["sinks"] = [_without_secret(sink) for sink in body.sinks]
     expires = now + timedelta(seconds=body.expires_in) if body.expires_in else None
     # Read as a record: the request's limits were checked on `body` already, and the
     # fields the service resolved come from the directory, not from the caller.
@@ -57,6 +59,13 @@ def _task(body: TaskCreate, now: datetime, **fields: Any) -> Task:
         **request, **fields, "task_id": body.task_id or str(uuid.uuid4()),
         "created_at": now, "updated_at": now, "expires_at": expires,
     }, context=RECORD)
+
+
+def _without_secret(sink: Sink) -> Sink:
+    """Secrets are kept apart from the readable task."""
+    if isinstance(sink, WebhookSink) and sink.secret is not None:
+        return sink.model_copy(update={"secret": None})
+    return sink
 
 
 def _created_response(task: Task, secrets: list[str | None]) -> dict[str, Any]:
