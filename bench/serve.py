@@ -22,7 +22,7 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from api.runtime import build_services
-from api.server import create_app
+from api.server import create_app, settle_heap
 from api.settings import Settings
 
 REDIS = web.AppKey("redis", Redis)
@@ -116,6 +116,7 @@ def main() -> None:
         app = wait_app(redis_url)
     else:
         app = create_app(build_services(Settings(redis_url=redis_url, base_url="http://bench")))
+    settle_heap()  # as `inloop serve` does; the baselines too, for a like comparison
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, backlog=4096)
 
 
