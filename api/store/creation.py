@@ -50,7 +50,8 @@ def _task(body: TaskCreate, now: datetime, **fields: Any) -> Task:
     # The request's own validated parts, as they are: pydantic takes a model instance of
     # the field's class without validating it again (a dump and a full validation cost a
     # create a tenth of its time). `assignees` are stored resolved (`fields`).
-    request = {name: value for name, value in body if name != "assignees"}
+    request = dict(body.__dict__)  # its fields (iterating the model costs a create 3%)
+    del request["assignees"]
     request["sinks"] = [_without_secret(sink) for sink in body.sinks]
     expires = now + timedelta(seconds=body.expires_in) if body.expires_in else None
     # Read as a record: the request's limits were checked on `body` already, and the
