@@ -16,12 +16,13 @@ from api.runtime import TOKENS
 from api.store.directory import Principal
 
 T = TypeVar("T")
-# Bodies are bounded (INLOOP_MAX_BODY_BYTES, 1 MiB by default). Up to 64 KiB, parsing and
-# validating one takes about a millisecond at most, less than a thread hand-off costs a
-# busy server (the pool's threads fight the loop for the GIL: bench.create_tasks ran at
-# 478 req/s through the thread pool, about 1,100 on the loop). Larger bodies go to a
-# thread, so no request holds the loop for longer.
-INLINE_BODY_BYTES = 64 * 1024
+# Bodies are bounded (INLOOP_MAX_BODY_BYTES, 1 MiB by default); parsing and validating
+# one is CPU work that grows with its size and shape. A thread hand-off costs a busy
+# server more than a small body's work (the pool's threads fight the loop for the GIL:
+# bench.create_tasks ran at 478 req/s through the thread pool, about 1,100 on the loop),
+# so bodies up to 16 KiB run on the loop: a typical create (1-5 KiB) takes well under a ms; the
+# worst 16 KiB measured (thousands of tiny nested arrays) took 2-4 ms. Above, a thread.
+INLINE_BODY_BYTES = 16 * 1024
 
 
 def _token(request: web.Request) -> str | None:
