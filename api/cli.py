@@ -102,7 +102,7 @@ def cmd_dev_serve(settings: Settings, args: argparse.Namespace) -> None:
 def _serve(settings: Settings, args: argparse.Namespace, *, dev: bool) -> None:
     from aiohttp import web
 
-    from api.server import create_app
+    from api.server import create_app, settle_heap
     from api.web import dev as dev_routes
 
     require_secret_key(settings, "serve")
@@ -112,6 +112,7 @@ def _serve(settings: Settings, args: argparse.Namespace, *, dev: bool) -> None:
     app = create_app(services, extras=extras)
     # A production server behind a platform router or proxy: every interface by default.
     host = args.host or settings.host or "0.0.0.0"  # noqa: S104
+    settle_heap()
     # aiohttp's keep-alive timer (>= 3.14.4) runs from the connection's start and from
     # each response until the next request head is complete: a header-read timeout too.
     web.run_app(app, host=host, port=args.port or settings.port,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import threading
@@ -36,8 +37,31 @@ def resolve_checked(url: str, *, allow_private: bool,
     try:
         infos = _getaddrinfo(host, port, timeout)
     except (socket.gaierror, UnicodeError):
-        # The host only: the URL may carry credentials or tokens in its userinfo or query.
-        raise Unresolvable(f"cannot resolve the host {host!r}") from None
+        raise _unresolvable(host) from None
+    return _checked(host, infos, allow_private)
+
+
+async def aresolve_checked(url: str, *, allow_private: bool) -> list[str]:
+    """`resolve_checked` for the event loop: the lookup runs in the loop's resolver (its
+    executor), so a slow DNS server never blocks the loop; an IP literal needs none."""
+    host, port = _host_port(url)
+    try:
+        if _is_ip(host):
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        else:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise _unresolvable(host) from None
+    return _checked(host, infos, allow_private)
+
+
+def _unresolvable(host: str) -> Unresolvable:
+    # The host only: the URL may carry credentials or tokens in its userinfo or query.
+    return Unresolvable(f"cannot resolve the host {host!r}")
+
+
+def _checked(host: str, infos: list[Any], allow_private: bool) -> list[str]:
     addresses = sorted({str(info[4][0]) for info in infos})
     if not allow_private:
         refused = [a for a in addresses if not _allowed(ipaddress.ip_address(a))]

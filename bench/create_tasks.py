@@ -3,8 +3,8 @@
     python -m bench.create_tasks [--requests 4000] [--concurrency 64]
 
 Each server runs in its own process; this process is the load generator. The baseline
-is an aiohttp handler that parses the same JSON and does one Redis SET: the floor any
-Python HTTP + Redis service pays. Printed ratio = inloop rate / baseline rate.
+is a bare aiohttp handler that parses the same JSON and writes one MULTI (SET, ZADD,
+SET): the floor any Python HTTP + Redis service pays. Printed ratio = inloop rate / baseline rate.
 """
 
 from __future__ import annotations

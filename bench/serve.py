@@ -1,8 +1,9 @@
 """Bench servers: `python -m bench.serve PORT REDIS_URL inloop|baseline|baseline-wait`.
 
-`inloop` is the real app. `baseline` is the floor to compare creation with: an aiohttp
-handler that parses the same JSON body and does one equivalent Redis write (SET of the
-body). `baseline-wait` is the floor for `/wait`: a bare long-poll server, one pub/sub
+`inloop` is the real app. `baseline` is the floor to compare creation with: a bare
+aiohttp handler that parses the same JSON body and writes it in one MULTI of a create's
+essential writes (SET of the record, ZADD to the org's index, SET of the link).
+`baseline-wait` is the floor for `/wait`: a bare long-poll server, one pub/sub
 subscription fanned out to futures, one Redis read per woken task (see `wait_app`).
 """
 
@@ -13,6 +14,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -20,7 +22,7 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from api.runtime import build_services
-from api.server import create_app
+from api.server import create_app, settle_heap
 from api.settings import Settings
 
 REDIS = web.AppKey("redis", Redis)
@@ -35,16 +37,17 @@ def wait_key(task_id: str) -> str:
 
 async def _baseline_create(request: web.Request) -> web.Response:
     body = await request.json()
-    task_id = str(uuid.uuid4())
-    await request.app[REDIS].set(f"baseline:task:{task_id}", request.app["dumps"](body))
-    return web.json_response({"task_id": task_id}, status=201)
+    task_id, link_id = str(uuid.uuid4()), str(uuid.uuid4())
+    async with request.app[REDIS].pipeline(transaction=True) as pipe:
+        pipe.set(f"baseline:task:{task_id}", json.dumps(body))
+        pipe.zadd("baseline:org-tasks", {task_id: time.time()})
+        pipe.set(f"baseline:link:{link_id}", task_id)
+        await pipe.execute()
+    return web.json_response({"task_id": task_id, "link_id": link_id}, status=201)
 
 
 def baseline_app(redis_url: str) -> web.Application:
-    import json
-
     app = web.Application()
-    app["dumps"] = json.dumps
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         app[REDIS] = Redis.from_url(redis_url)
@@ -113,6 +116,7 @@ def main() -> None:
         app = wait_app(redis_url)
     else:
         app = create_app(build_services(Settings(redis_url=redis_url, base_url="http://bench")))
+    settle_heap()  # as `inloop serve` does; the baselines too, for a like comparison
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, backlog=4096)
 
 

@@ -63,17 +63,34 @@ class Limit:
         plain = SchemaValidator(_PLAIN[inner["type"]](**self._given()))
         is_list = inner["type"] == "list"
 
+        within = self._within
+
         def check(value: Any, validate: core_schema.ValidatorFunctionWrapHandler,
                   info: ValidationInfo) -> Any:
             if not in_request(info):
                 return validate(value)
-            if is_list and isinstance(value, list):
+            if is_list and isinstance(value, list) and not within(value):
                 _check(plain, value)  # a list too long is refused before its items
             result = validate(value)
-            _check(plain, result)
+            if not within(result):
+                _check(plain, result)
             return result
 
         return core_schema.with_info_wrap_validator_function(check, inner)
+
+    def _within(self, value: Any) -> bool:
+        """Whether `value` plainly meets the sizes and bounds (a request's values nearly
+        always do): pydantic-core's own check, which gives the errors, then runs only for
+        the others and for patterns. A check costs a Python call per limited value."""
+        if self.pattern is not None:
+            return False
+        if isinstance(value, (str, list)):
+            return ((self.min_length is None or len(value) >= self.min_length)
+                    and (self.max_length is None or len(value) <= self.max_length))
+        if isinstance(value, int) and not isinstance(value, bool):
+            return ((self.ge is None or value >= self.ge)
+                    and (self.le is None or value <= self.le))
+        return False
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:

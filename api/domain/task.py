@@ -14,6 +14,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
@@ -295,9 +296,9 @@ class Task(TeamRecord, TaskFields):
         """Still accepting answers: pending or claimed (in_progress)."""
         return self.status in OPEN_STATUSES
 
-    @property
+    @cached_property
     def ref(self) -> str:
-        """See `task_ref`."""
+        """See `task_ref` (kept: a task's org and task_id never change)."""
         return task_ref(self.org_id, self.task_id)
 
     def step_fields(self, index: int) -> list[FormField]:

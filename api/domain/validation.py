@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any, TypeVar
@@ -33,7 +34,8 @@ def parse_json(raw: bytes) -> Any:
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidRequest([Detail("body", f"malformed JSON: {error}", "json_invalid")]
                              ) from None
-    details = _too_deep(value) or _lone_surrogates(value)
+    details = _too_deep(value) or (_lone_surrogates(value) if _may_hold_surrogates(raw)
+                                   else [])
     if details:
         raise InvalidRequest(details)
     return value
@@ -73,6 +75,17 @@ def _too_deep(value: Any) -> list[Detail]:
     members = value.items() if isinstance(value, dict) else enumerate(value)
     deep = (str(k) for k, v in members if not _nests_within(v, MAX_JSON_DEPTH - 1))
     return [_too_deep_detail(loc) for loc in islice(deep, _MAX_SHAPE_DETAILS)]
+
+
+# json.loads decodes with "surrogatepass": in UTF-8 a surrogate comes from a \ud800 to
+# \udfff escape or from its UTF-8 form (ED A0..BF ..). Other encodings are always checked.
+_SURROGATE_UTF8 = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
+
+
+def _may_hold_surrogates(raw: bytes) -> bool:
+    """False when `raw` cannot decode to a surrogate: a scan of the bytes, several times
+    cheaper than the check of the parsed value."""
+    return json.detect_encoding(raw) != "utf-8" or _SURROGATE_UTF8.search(raw) is not None
 
 
 def _lone_surrogates(value: Any) -> list[Detail]:

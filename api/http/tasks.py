@@ -16,8 +16,9 @@ from api.domain.task import (
     WaitResult,
 )
 from api.domain.validation import parse
-from api.http.deps import actor_of, is_admin, json_body, principal
+from api.http.deps import actor_of, is_admin, json_body, principal, sized_work
 from api.runtime import AREDIS, HUB, SERVICES
+from api.service import validated
 from api.store.directory import Principal
 from api.store.listing import Filters
 
@@ -27,9 +28,11 @@ STATUSES = get_args(Status)
 async def create_task(request: web.Request) -> web.Response:
     who = await principal(request, "tasks:create")
     raw = await json_body(request)
-    body, replayed = await asyncio.to_thread(request.config_dict[SERVICES].tasks.create, who, raw)
+    body, digest = await sized_work(request, validated, raw)
+    created, replayed = await request.config_dict[SERVICES].tasks.acreate(
+        request.config_dict[AREDIS], who, body, digest)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return web.json_response(body, status=201, headers=headers)
+    return web.json_response(created, status=201, headers=headers)
 
 
 async def read_task(request: web.Request, org_id: str) -> Task:

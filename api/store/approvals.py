@@ -32,8 +32,8 @@ from api.domain.events import responded_event
 from api.domain.task import Task
 from api.domain.teams import claimant, email_only, place_of, responder, settle, shown
 from api.store import keys, timers
-from api.store.listing import assignee_index
-from api.store.tasks import TaskStore, atomic, overdue, pending, score
+from api.store.listing import assignee_index, score
+from api.store.tasks import TaskStore, atomic, overdue, pending
 from api.store.trail import note
 
 

@@ -13,6 +13,7 @@ and scheduler included, follows a failover on its next command.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -20,10 +21,14 @@ from urllib.parse import parse_qs, unquote
 from redis import BlockingConnectionPool, Redis
 from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.client import Pipeline as AsyncPipeline
+from redis.asyncio.connection import Connection as AsyncConnection
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelConnection
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.client import Pipeline
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
@@ -44,6 +49,7 @@ FAILOVER_RETRIES = 12
 # Keys written under a TTL (sessions, code limits, RQ heartbeats) matter too: only a server
 # that never evicts is safe.
 SAFE_POLICY = "noeviction"
+_HIREDIS = HiredisRespSerializer()
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,8 @@ def async_client(url: str, pool_size: int) -> AsyncRedis:
     parsed = parse_sentinel_url(url)
     if parsed is None:
         pool = AsyncBlockingPool.from_url(url, timeout=POOL_TIMEOUT_S,
-                                          max_connections=pool_size, **OPTIONS)
+                                          max_connections=pool_size,
+                                          connection_class=AsyncPackedConnection, **OPTIONS)
         return AsyncRedis(connection_pool=pool)
     manager = AsyncSentinel(parsed.sentinels, sentinel_kwargs=_sentinel_options(parsed),
                             **_node_options(parsed))
@@ -166,7 +173,23 @@ class FailoverConnection(SentinelManagedConnection):
         super().send_packed_command(command, check_health)
 
 
-class AsyncFailoverConnection(AsyncSentinelConnection):
+class PackedInC:
+    """Commands packed by hiredis, as the blocking client packs them when hiredis is
+    installed; redis.asyncio packs in Python, a twentieth of a create's CPU (a TLS or
+    unix-socket URL keeps redis-py's own connection class, and its packing)."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        return _HIREDIS.pack(*args)
+
+    def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
+        return [b"".join(_HIREDIS.pack(*command)[0] for command in commands)]
+
+
+class AsyncPackedConnection(PackedInC, AsyncConnection):
+    """The asyncio client's connection (redis:// URLs)."""
+
+
+class AsyncFailoverConnection(PackedInC, AsyncSentinelConnection):
     """The asyncio twin of FailoverConnection."""
 
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
@@ -192,16 +215,44 @@ def confirm_replicated(redis: Redis, key: str, written: str) -> None:
     ordered stream, so replicas that hold the marker hold the value read before it; and
     reading it on the same server proves that server (the primary, even after a failover
     and a retried command) has it."""
-    if not isinstance(redis, ReplicatedRedis) or redis.min_replicas <= 0:
+    replicated = _replicated(redis)
+    if replicated is None:
         return
     with redis.pipeline(transaction=False) as pipe:
-        pipe.get(key)
-        pipe.incr(keys.REPLICATION_MARKER)
-        pipe.wait(redis.min_replicas, redis.replica_timeout_ms)
-        stored, _, acked = pipe.execute()
+        _check(pipe, key, replicated)
+        _verify(pipe.execute(), written, replicated.min_replicas)
+
+
+async def aconfirm_replicated(aredis: AsyncRedis, redis: Redis, key: str,
+                              written: str) -> None:
+    """`confirm_replicated` on the asyncio client; the replica count is the blocking
+    client's `redis` (the process's one setting)."""
+    replicated = _replicated(redis)
+    if replicated is None:
+        return
+    async with aredis.pipeline(transaction=False) as pipe:
+        _check(pipe, key, replicated)
+        _verify(await pipe.execute(), written, replicated.min_replicas)
+
+
+def _replicated(redis: Redis) -> ReplicatedRedis | None:
+    """`redis` when transitions must reach replicas, else None."""
+    if isinstance(redis, ReplicatedRedis) and redis.min_replicas > 0:
+        return redis
+    return None
+
+
+def _check(pipe: Pipeline | AsyncPipeline, key: str, redis: ReplicatedRedis) -> None:
+    pipe.get(key)
+    pipe.incr(keys.REPLICATION_MARKER)
+    pipe.wait(redis.min_replicas, redis.replica_timeout_ms)
+
+
+def _verify(replies: list[Any], written: str, replicas: int) -> None:
+    stored, _, acked = replies
     kept = stored == written.encode() or stored == written
-    if not kept or int(acked) < redis.min_replicas:
-        raise Unavailable(f"the change was not confirmed by {redis.min_replicas} Redis "
+    if not kept or int(acked) < replicas:
+        raise Unavailable(f"the change was not confirmed by {replicas} Redis "
                           "replica(s) in time (it may still be kept); read the task to see it")
 
 

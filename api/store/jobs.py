@@ -14,9 +14,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from redis import Redis
+from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 from rq import Callback, Queue, Repeat, Retry
 from rq.job import Job, JobStatus
@@ -24,6 +25,10 @@ from rq.serializers import JSONSerializer
 
 from api.settings import Settings
 
+# A MULTI being built, on the blocking or the asyncio client: the two buffer commands alike
+# (an asyncio pipeline's command methods are synchronous and return the pipeline), and RQ
+# only buffers into the pipeline it is given once `Jobs.prime` has run.
+AnyPipeline = Pipeline | AsyncPipeline
 SINK_PATH = "workers.sinks.deliver.deliver"  # every sink.* job: one job, three queues
 _SINK_FAILED = "workers.sinks.deliver.on_failure"
 _SLACK_FAILED = "workers.slack.on_failure"
@@ -144,16 +149,27 @@ class Jobs:
     def queues(self) -> list[Queue]:
         return list(self._queues.values())
 
-    def enqueue(self, pipe: Pipeline, name: str, *args: Any, at: datetime | None = None,
+    def prime(self) -> None:
+        """Read now the server version RQ stamps on every job it enqueues (one INFO, which
+        RQ caches on the client): an enqueue into an asyncio pipeline then reads nothing
+        through the blocking client."""
+        for queue in self._queues.values():
+            queue.get_redis_server_version()
+
+    @property
+    def primed(self) -> bool:
+        return all(queue.redis_server_version for queue in self._queues.values())
+
+    def enqueue(self, pipe: AnyPipeline, name: str, *args: Any, at: datetime | None = None,
                 failure_ttl: int | None = None, **describe: Any) -> None:
         """Add job `name` to `pipe`'s MULTI; runs at `at` (needs a worker with scheduler).
         `describe` fills the job's description template."""
         job, queue = JOBS[name], self._queues[JOBS[name].queue]
         options = self._options(name, args, failure_ttl, describe)
         if at is None:
-            queue.enqueue_call(job.path, args, pipeline=pipe, **options)
+            queue.enqueue_call(job.path, args, pipeline=_as_rq(pipe), **options)
         else:
-            self._schedule(pipe, queue, queue.create_job(
+            self._schedule(_as_rq(pipe), queue, queue.create_job(
                 job.path, args=args, status=JobStatus.SCHEDULED, **options), at)
 
     def ensure_periodic(self, name: str, first: datetime) -> bool:
@@ -192,3 +208,8 @@ class Jobs:
         job.set_status(JobStatus.SCHEDULED, pipeline=pipe)
         job.save(pipeline=pipe)
         pipe.zadd(queue.scheduled_job_registry.key, {job.id: math.ceil(at.timestamp())})
+
+
+def _as_rq(pipe: AnyPipeline) -> Pipeline:
+    """RQ types its pipelines as blocking ones; it only buffers commands into them."""
+    return cast(Pipeline, pipe)

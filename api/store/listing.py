@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from redis import Redis
@@ -48,6 +49,11 @@ def assignee_keys(task: Task) -> list[str]:
         return [keys.org_index(org, "assignee", assignee_index(Assignee(
             member_id=task.assignee_member_id, email=task.assignee_email)))]
     return []
+
+
+def score(moment: datetime) -> int:
+    """A moment as an index score and a stable token: microseconds since the epoch."""
+    return int(moment.timestamp() * 1_000_000)
 
 
 def index_keys(task: Task) -> list[str]:

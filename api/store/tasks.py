@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from redis import Redis, WatchError
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
 from api import metrics
-from api.domain.approval import Actor, HistoryEntry
+from api.domain.approval import Actor
 from api.domain.errors import Conflict, NotFound
 from api.domain.events import EVENT_TYPES
 from api.domain.task import (
@@ -27,16 +27,16 @@ from api.domain.task import (
     CompletedBy,
     Task,
     TaskCreate,
-    TaskCreated,
     TaskError,
     task_ref,
 )
 from api.domain.teams import default_on_expiry, ending_entry
-from api.store import keys, timers
+from api.store import keys
 from api.store.codec import text
-from api.store.connection import confirm_replicated
+from api.store.connection import aconfirm_replicated, confirm_replicated
+from api.store.creation import NewTask, new_task, replayed, write_new
 from api.store.jobs import Jobs
-from api.store.listing import index_keys
+from api.store.listing import score
 from api.store.trail import note
 
 Clock = Callable[[], datetime]
@@ -65,100 +65,83 @@ class TaskStore:
         (generated ones: an integrator's own secret is never echoed). `slack` enqueues the
         Slack delivery, `mail` the task's link to these addresses (email-only assignees);
         `resolved` are the fields the service decided (assignees, link)."""
-        task = self._new_task(body, org_id=org_id, created_by=created_by, **resolved)
-        response = self._created_response(task, revealed)
-        new: dict[str, Any] = {"secrets": secrets, "slack": slack, "mail": mail,
-                               "idem": json.dumps({"hash": body_hash, "response": response})}
+        new = new_task(body, self.clock(), org_id=org_id, created_by=created_by,
+                       body_hash=body_hash, secrets=secrets, revealed=revealed, slack=slack,
+                       mail=mail, **resolved)
         if body.task_id is None:  # a fresh uuid4 cannot collide: no need to watch
             with self.redis.pipeline() as pipe:
                 pipe.multi()
-                self._write_new(pipe, task, **new)
+                write_new(self.jobs, pipe, new)
                 pipe.execute()
-            self._created(task, new["idem"])
-            return response, False
+            return self._created(new), False
 
         def write(pipe: Pipeline) -> tuple[dict[str, Any], bool]:
-            replay = self._replay(pipe, task.ref, body_hash)
+            replay = replayed(pipe.get(keys.task_idempotency(new.task.ref)), body_hash)
             if replay is not None:
                 return replay, True
             pipe.multi()
-            self._write_new(pipe, task, **new)
+            write_new(self.jobs, pipe, new)
             pipe.execute()
-            return response, False
+            return new.response, False
 
-        response, replayed = atomic(self.redis, write, keys.task(task.ref))
-        if not replayed:
-            self._created(task, new["idem"])
-        return response, replayed
+        response, replay = atomic(self.redis, write, keys.task(new.task.ref))
+        return (response, True) if replay else (self._created(new), False)
 
-    def _created(self, task: Task, idem: str) -> None:
+    async def acreate(self, aredis: AsyncRedis, body: TaskCreate,
+                      **fields: Any) -> tuple[dict[str, Any], bool]:
+        """`create` on the asyncio client: the same task, MULTI and RQ jobs, and the same
+        replay of a retried `task_id` (WATCH on the asyncio client)."""
+        if not self.jobs.primed:  # once per process: RQ's INFO goes through the sync client
+            await asyncio.to_thread(self.jobs.prime)
+        new = new_task(body, self.clock(), **fields)
+        if body.task_id is None:
+            async with aredis.pipeline() as pipe:
+                pipe.multi()
+                write_new(self.jobs, pipe, new)
+                await pipe.execute()
+            return await self._acreated(aredis, new), False
+
+        async def write(pipe: AsyncPipeline) -> tuple[dict[str, Any], bool]:
+            replay = replayed(await pipe.get(keys.task_idempotency(new.task.ref)),
+                              new.body_hash)
+            if replay is not None:
+                return replay, True
+            pipe.multi()
+            write_new(self.jobs, pipe, new)
+            await pipe.execute()
+            return new.response, False
+
+        response, replay = await aatomic(aredis, write, keys.task(new.task.ref))
+        return (response, True) if replay else (await self._acreated(aredis, new), False)
+
+    def _created(self, new: NewTask) -> dict[str, Any]:
         """After a creation's EXEC: count it, and acknowledge it only once the replicas
         hold it (INLOOP_REDIS_MIN_REPLICAS). The idempotency record is what is checked:
         it never changes, while the task may already be moving on."""
         metrics.TASKS_CREATED.inc()
-        confirm_replicated(self.redis, keys.task_idempotency(task.ref), idem)
+        confirm_replicated(self.redis, keys.task_idempotency(new.task.ref), new.idem)
+        return new.response
 
-    def _new_task(self, body: TaskCreate, **fields: Any) -> Task:
-        now = self.clock()
-        request = body.model_dump(exclude={"assignees"})  # stored resolved (`fields`)
-        for sink in request["sinks"]:
-            sink.pop("secret", None)  # secrets are kept apart from the readable task
-        expires = now + timedelta(seconds=body.expires_in) if body.expires_in else None
-        return Task.model_validate({
-            **request, **fields, "task_id": body.task_id or str(uuid.uuid4()),
-            "created_at": now, "updated_at": now, "expires_at": expires,
-        })
-
-    @staticmethod
-    def _created_response(task: Task, secrets: list[str | None]) -> dict[str, Any]:
-        sinks = []
-        for sink, secret in zip(task.sinks, secrets, strict=True):
-            shown = sink.model_dump(exclude={"events", "secret"})
-            if secret is not None:
-                shown["secret"] = secret
-            sinks.append(shown)
-        created = TaskCreated(task_id=task.task_id, link_id=task.link_id, url=task.url,
-                              requires_otp=task.requires_otp, sinks=sinks,
-                              created_at=task.created_at)
-        return created.model_dump(mode="json")
+    async def _acreated(self, aredis: AsyncRedis, new: NewTask) -> dict[str, Any]:
+        """`_created` on the asyncio client (the replica count is the blocking client's)."""
+        metrics.TASKS_CREATED.inc()
+        await aconfirm_replicated(aredis, self.redis, keys.task_idempotency(new.task.ref),
+                                  new.idem)
+        return new.response
 
     def replay(self, task_id: str, org_id: str, body_hash: str) -> dict[str, Any] | None:
         """The original 201 body of a retried create, None for a task_id new to the org,
-        409 for one the org used with another body."""
-        return self._replay(self.redis, task_ref(org_id, task_id), body_hash)
+        409 for one the org used with another body. The record is written in the task's
+        own MULTI, so no record means no task. (Reading the task key as well raced with
+        that MULTI: a concurrent retry got a false 409.)"""
+        return replayed(self.redis.get(keys.task_idempotency(task_ref(org_id, task_id))),
+                        body_hash)
 
-    @staticmethod
-    def _replay(client: Redis | Pipeline, ref: str, body_hash: str) -> dict[str, Any] | None:
-        # Written in the task's own MULTI, so no record means no task. (Reading the task
-        # key as well raced with that MULTI: a concurrent retry got a false 409.)
-        raw = client.get(keys.task_idempotency(ref))
-        if raw is None:
-            return None
-        record = json.loads(raw)
-        if record.get("hash") != body_hash:
-            raise Conflict("task_id is already in use with a different body")
-        response: dict[str, Any] = record["response"]
-        return response
-
-    def _write_new(self, pipe: Pipeline, task: Task, secrets: list[str | None],
-                   idem: str, slack: bool, mail: Sequence[str]) -> None:
-        ref = task.ref
-        pipe.set(keys.task(ref), task.model_dump_json())
-        pipe.set(keys.task_secrets(ref), json.dumps(secrets))
-        pipe.set(keys.task_idempotency(ref), idem)
-        pipe.set(keys.link(task.link_id), ref)
-        created = score(task.created_at)
-        pipe.zadd(keys.org_tasks(task.org_id), {ref: created})
-        for key in index_keys(task):
-            pipe.zadd(key, {ref: created})
-        if task.expires_at is not None:
-            self.jobs.enqueue(pipe, "task.expire", ref, at=task.expires_at)
-        if slack:
-            self.jobs.enqueue(pipe, "slack.deliver", ref)
-        timers.on_create(self.jobs, pipe, task, mail)
-        note(pipe, ref, HistoryEntry(at=task.created_at, kind="created",
-                                     detail={"created_by": task.created_by}))
-        pipe.publish(keys.EVENTS_CHANNEL, ref)
+    async def areplay(self, aredis: AsyncRedis, task_id: str, org_id: str,
+                      body_hash: str) -> dict[str, Any] | None:
+        """`replay` on the asyncio client."""
+        return replayed(await aredis.get(keys.task_idempotency(task_ref(org_id, task_id))),
+                        body_hash)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -355,6 +338,19 @@ def atomic(redis: Redis, write: Callable[[Pipeline], T], *watched: str) -> T:
     raise Conflict("too much contention on this task; try again")
 
 
+async def aatomic(aredis: AsyncRedis, write: Callable[[AsyncPipeline], Awaitable[T]],
+                  *watched: str) -> T:
+    """`atomic` on the asyncio client."""
+    for _ in range(100):
+        async with aredis.pipeline() as pipe:
+            await pipe.watch(*watched)
+            try:
+                return await write(pipe)
+            except WatchError:
+                continue
+    raise Conflict("too much contention on this task; try again")
+
+
 def read(pipe: Redis | Pipeline, ref: str) -> Task:
     raw = pipe.get(keys.task(ref))
     if raw is None:
@@ -369,7 +365,3 @@ def pending(pipe: Pipeline, ref: str) -> Task:
         raise Conflict(f"the task is {task.status}")
     return task
 
-
-def score(moment: datetime) -> int:
-    """A moment as an index score and a stable token: microseconds since the epoch."""
-    return int(moment.timestamp() * 1_000_000)

@@ -7,17 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from redis.client import Pipeline
-
 from api.domain.task import Task
-from api.store.jobs import Jobs
+from api.store.jobs import AnyPipeline, Jobs
 
 
 def later(now: datetime, seconds: int) -> datetime:
     return now + timedelta(seconds=seconds)
 
 
-def on_create(jobs: Jobs, pipe: Pipeline, task: Task, mail: Sequence[str]) -> None:
+def on_create(jobs: Jobs, pipe: AnyPipeline, task: Task, mail: Sequence[str]) -> None:
     if task.remind is not None:
         jobs.enqueue(pipe, "task.remind", task.ref, 1,
                      at=later(task.created_at, task.remind.after))
@@ -27,7 +25,7 @@ def on_create(jobs: Jobs, pipe: Pipeline, task: Task, mail: Sequence[str]) -> No
     mail_links(jobs, pipe, task.ref, mail, "assigned")
 
 
-def mail_links(jobs: Jobs, pipe: Pipeline, ref: str, addresses: Sequence[str],
+def mail_links(jobs: Jobs, pipe: AnyPipeline, ref: str, addresses: Sequence[str],
                kind: str) -> None:
     """Email the task's link to each address (`kind`: assigned, reminder, escalated,
     reassigned)."""

@@ -37,8 +37,9 @@ class TokenCache:
             entry = (now + self._ttl, asyncio.ensure_future(self._lookup(digest)))
             self._make_room(now)
             self._entries[digest] = entry
-        try:
-            return await asyncio.shield(entry[1])
+        lookup = entry[1]
+        try:  # a done lookup (nearly every call) is read without a shield's new future
+            return lookup.result() if lookup.done() else await asyncio.shield(lookup)
         except BaseException:
             if self._entries.get(digest) is entry and entry[1].done():
                 del self._entries[digest]  # a refusal or a Redis error is never kept

@@ -39,6 +39,22 @@ def test_a_limit_is_a_field_constraint_in_requests(kind: Any, limits: dict[str, 
     assert limited.validate_python(bad, context=RECORD) == bad
 
 
+@pytest.mark.parametrize(("kind", "limits", "inside", "outside"), [
+    (str, {"min_length": 2, "max_length": 3}, ["ab", "abc", "éé"], ["a", "abcd", "éééé"]),
+    (int, {"ge": 60, "le": 100}, [60, 100, "60"], [59, 101, "101"]),
+    (list[int], {"min_length": 1, "max_length": 2}, [[1], [1, 2]], [[], [1, 2, 3]]),
+])
+def test_a_limit_agrees_with_the_constraint_at_its_bounds(
+        kind: Any, limits: dict[str, Any], inside: list[Any], outside: list[Any]) -> None:
+    """Values plainly within a Limit skip pydantic-core's check: the bounds must agree."""
+    limited = TypeAdapter(Annotated[kind, Limit(**limits)])
+    constrained = TypeAdapter(Annotated[kind, Field(**limits)])
+    for value in inside:
+        assert limited.validate_python(value) == constrained.validate_python(value)
+    for value in outside:
+        assert errors(limited, value) == errors(constrained, value)
+
+
 def test_a_list_over_its_limit_is_refused_before_its_items() -> None:
     body = {**example("hpi_approval"), "steps": [{"id": "bad id!"}] * 25}
     with pytest.raises(ValidationError) as caught:
