@@ -41,10 +41,10 @@ from rq.worker import BaseWorker, WorkerStatus
 from api.store.jobs import JOBS, SINK_PATH
 
 log = logging.getLogger(__name__)
+SINK_QUEUES = frozenset(j.queue for j in JOBS.values() if j.path == SINK_PATH)
 # Queues holding sink jobs only: taken in batches. (The email queue also holds other
 # jobs; its sink jobs come through RQ's own dequeue, one at a time, and still run here.)
-BATCH_QUEUES = frozenset(j.queue for j in JOBS.values() if j.path == SINK_PATH) - {
-    j.queue for j in JOBS.values() if j.path != SINK_PATH}
+BATCH_QUEUES = SINK_QUEUES - {j.queue for j in JOBS.values() if j.path != SINK_PATH}
 # LMOVE up to ARGV[1] job ids from each queue (KEYS: queue, its intermediate list, ...)
 # into its intermediate list, as RQ's own dequeue does: a worker dying before the jobs
 # reach the StartedJobRegistry leaves them where RQ's maintenance finds and retries them.

@@ -21,6 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
 from rq import SimpleWorker
 from rq.job import Job
 from rq.queue import Queue
@@ -29,14 +30,14 @@ from rq.worker import DequeueStrategy
 
 from api.runtime import Services
 from api.store.jobs import JOBS
-from workers.concurrent import BATCH_QUEUES, SinkPool, is_sink
+from workers.concurrent import BATCH_QUEUES, SINK_QUEUES, SinkPool, is_sink
 from workers.context import install
 
 log = logging.getLogger(__name__)
 RQ_HEARTBEAT_GRACE_S = 60
 HEARTBEAT_EVERY_S = 5  # the worker's own key (TTL worker_ttl + 60) is refreshed this often
 POLL_S = 0.02  # with sink jobs in flight and a slot free: how often ready jobs are looked for
-WAIT_S = 1.0  # with every slot taken: the longest wait for one to end (stop, maintenance)
+WAIT_S = 0.25  # every slot taken: the longest wait for one to end (other queues, a stop)
 FIRST_RETENTION_AFTER = timedelta(minutes=1)
 # Imported once at start: a job's first run must not pay its imports (~0.3 s for sinks).
 PRELOADED_JOBS = sorted({job.path.rsplit(".", 1)[0] for job in JOBS.values()})
@@ -89,7 +90,14 @@ class InloopWorker(SimpleWorker):
         RQ's own (blocking) dequeue once none is in flight; None once a stop is asked."""
         assert self.pool is not None
         while self.pool.busy and not self._stop_requested:
-            found = self._pump(self.pool)
+            try:
+                found = self._pump(self.pool)
+            except redis.exceptions.ConnectionError:
+                # Jobs whose bookkeeping failed stay in the StartedJobRegistry, no longer
+                # heartbeated: RQ retries them as abandoned (at least once, as ever).
+                log.warning("Redis unreachable; trying again in 1 s", exc_info=True)
+                time.sleep(1)
+                continue
             if found is not None:
                 return found
         if self._stop_requested:
@@ -105,17 +113,19 @@ class InloopWorker(SimpleWorker):
         if self.should_run_maintenance_tasks:
             self.run_maintenance_tasks()
         self.heartbeat()
-        found = None
         if pool.free:
             pool.start(pool.take())
-            found = self._dequeue_unbatched() if pool.free else None
+        found = self._dequeue_unbatched(sinks_too=pool.free > 0)
         if found is None:
             pool.wait(POLL_S if pool.free else WAIT_S)
         return found
 
-    def _dequeue_unbatched(self) -> tuple[Job, Queue] | None:
-        """A ready job of the queues `SinkPool.take` leaves out, without blocking."""
-        queues = [q for q in self._ordered_queues if q.name not in BATCH_QUEUES]
+    def _dequeue_unbatched(self, sinks_too: bool) -> tuple[Job, Queue] | None:
+        """A ready job of the queues `SinkPool.take` leaves out, without blocking; with
+        every slot taken, of the queues without sink jobs only (expiries and Slack jobs
+        go on while slow receivers hold the slots)."""
+        queues = [q for q in self._ordered_queues if q.name not in BATCH_QUEUES
+                  and (sinks_too or q.name not in SINK_QUEUES)]
         if not queues:
             return None
         found = self.queue_class.dequeue_any(queues, None, connection=self.connection,

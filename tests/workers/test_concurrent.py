@@ -8,9 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,28 @@ def test_a_job_past_its_timeout_is_retried_as_abandoned_not_stuck(
     assert any("abandoned" in e for e in errors) and any("timeout after 2 s" in e for e in errors)
     assert errors[-1] == "" and len(receiver.received) == 2
     assert _rq_job(services, ref).get_status() == JobStatus.FINISHED
+
+
+def test_other_jobs_run_while_every_slot_is_held_by_a_hanging_receiver(
+        services: Services, receiver: Receiver) -> None:
+    services.settings.worker_concurrency = 1
+    receiver.plan = [("hang", 3)]
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    services.store.complete(ref, ANSWERS, BY)
+
+    def expire_once_the_delivery_hangs() -> None:
+        receiver.wait_for(1)
+        with services.redis.pipeline() as pipe:
+            services.jobs.enqueue(pipe, "task.expire", "no-such-task")
+            pipe.execute()
+
+    enqueuer = threading.Thread(target=expire_once_the_delivery_hangs)
+    enqueuer.start()
+    make_worker(services, ["webhook", "expiry"]).work(burst=True)
+    enqueuer.join()
+    expiry = Job.fetch(rq_job_id("expire:no-such-task"), connection=services.redis,
+                       serializer=JSONSerializer)
+    attempt = DeliveryLog(services.store).get(delivery_id(ref, "completed", 0))["attempts"][0]
+    assert expiry.get_status() == JobStatus.FINISHED and attempt["status_code"] == 200
+    assert expiry.ended_at is not None  # while the delivery still hung:
+    assert expiry.ended_at < datetime.fromisoformat(attempt["at"])
