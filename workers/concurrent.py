@@ -126,6 +126,8 @@ class SinkPool:
         by_key = {q.key: q for q in self._batched}
         pairs = [(by_key[k.decode()], i.decode()) for k, i in zip(taken[::2], taken[1::2],
                                                                  strict=True)]
+        if not pairs:
+            return []
         jobs = Job.fetch_many([i for _, i in pairs], self.worker.connection,
                               serializer=self.worker.serializer)
         return [(job, queue) for job, (queue, _) in zip(jobs, pairs, strict=True) if job]

@@ -2,15 +2,21 @@
 
 Jobs run in the worker process itself, without a fork per job (`InloopWorker`): a fork
 and a fresh work horse cost more than most jobs (a webhook delivery), and a kept process
-keeps its connections (Redis, receivers) warm. What the work horse gave is kept: a job
-past its timeout is stopped (RQ's SIGALRM death penalty, in the worker's main thread), a
-job's exception fails only that job, and a heartbeat thread keeps a long job's entry in
-RQ's StartedJobRegistry alive, so a worker killed mid-job (SIGKILL, OOM) has its job
-retried within the monitoring interval plus the grace. A worker that died is restarted
-by whatever runs it (the platform's process manager, systemd, `inloop dev`).
+keeps its connections (Redis, receivers) warm. Sink jobs (webhook, NATS, email) run
+concurrently, up to `INLOOP_WORKER_CONCURRENCY` in flight in threads (`SinkPool`, in
+workers/concurrent.py, which says what that path guarantees); the other jobs run one at
+a time in the main thread, beside them. What the work horse gave is kept: a job of the
+main thread past its timeout is stopped (RQ's SIGALRM death penalty), a sink job past its
+timeout is retried as abandoned, a job's exception fails only that job, and a heartbeat
+thread keeps every running job's entry in RQ's StartedJobRegistry alive, so a worker
+killed mid-job (SIGKILL, OOM) has its jobs retried within the monitoring interval plus
+the grace. A worker that died is restarted by whatever runs it (the platform's process
+manager, systemd, `inloop dev`). SIGTERM is a warm stop: no more jobs are taken, and those
+in flight end first.
 
 Queues are served round-robin, not in strict priority order: a backlog of webhooks to a
-hanging receiver must not starve the NATS and email sinks (or expiry and Slack jobs)."""
+hanging receiver must not starve the NATS and email sinks (or expiry and Slack jobs, which
+run even while every sink slot is held)."""
 
 from __future__ import annotations
 
