@@ -19,13 +19,16 @@ import pytest
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from api.domain.events import event_id
+from api.domain.events import Attempt, event_id
 from api.runtime import Services
+from api.settings import Settings
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import JOBS, rq_job_id, sink_job_id
 from tests.workers.conftest import ANSWERS, BY, make_task
 from tests.workers.receiver import Receiver
 from workers.runner import make_worker
+from workers.sinks.base import SinkCall
+from workers.sinks.deliver import TRANSPORTS
 
 WORKER = ("from api.runtime import build_services; from api.settings import Settings; "
           "from workers.runner import make_worker; "
@@ -174,3 +177,30 @@ def test_other_jobs_run_while_every_slot_is_held_by_a_hanging_receiver(
     assert expiry.get_status() == JobStatus.FINISHED and attempt["status_code"] == 200
     assert expiry.ended_at is not None  # while the delivery still hung:
     assert expiry.ended_at < datetime.fromisoformat(attempt["at"])
+
+
+class _Crash:
+    """A transport that raises: the job crashes (not a failed attempt)."""
+
+    def __init__(self, _settings: Settings) -> None:
+        pass
+
+    def send(self, call: SinkCall) -> Attempt:
+        raise RuntimeError("transport bug")
+
+
+def test_a_crashing_job_is_recorded_per_try_and_retried_by_rq_from_its_thread(
+        services: Services, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job sees itself (`rq.get_current_job()`) in its pool thread: each crash but the
+    last is recorded as retrying, and RQ's own retries run it again, then fail it."""
+    monkeypatch.setitem(TRANSPORTS, "webhook", _Crash)
+    ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
+    services.store.complete(ref, ANSWERS, BY)
+    deliveries, did = DeliveryLog(services.store), delivery_id(ref, "completed", 0)
+    make_worker(services, ["webhook"]).work(burst=True)
+    assert deliveries.status(did) == "retrying"
+    _work_until(services, lambda: deliveries.status(did) == "gave_up")
+    errors = [a["error"] for a in deliveries.get(did)["attempts"]]
+    assert errors == ["internal error: RuntimeError: transport bug"] * (
+        len(services.settings.webhook_retry_schedule) + 1)
+    assert _rq_job(services, ref).get_status() == JobStatus.FAILED
