@@ -66,6 +66,7 @@ class InloopWorker(SimpleWorker):
         self._last_beat = 0.0  # monotonic time of the last worker-key heartbeat
         self._job_started = time.monotonic()
         self._blocked = False  # in RQ's blocking dequeue: nothing taken, a stop may raise
+        self._next_unbatched = 0.0  # monotonic time the other queues are next looked at
         self.pool: SinkPool | None = None
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
@@ -121,7 +122,10 @@ class InloopWorker(SimpleWorker):
         self.heartbeat()
         if pool.free:
             pool.start(pool.take())
-        found = self._dequeue_unbatched(sinks_too=pool.free > 0)
+        found = None
+        if time.monotonic() >= self._next_unbatched:  # a few LPOPs: not on every cycle
+            found = self._dequeue_unbatched(sinks_too=pool.free > 0)
+            self._next_unbatched = time.monotonic() + (0 if found else POLL_S)
         if found is None:
             pool.wait(POLL_S if pool.free else WAIT_S)
         return found
