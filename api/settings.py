@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     )
     sink_retry_schedule: list[int] = Field(default_factory=lambda: [5, 30, 120, 600, 3600])
     worker_ttl_s: int = 420
+    # Sink jobs (webhook, NATS, email) one `inloop worker` runs at once (workers/concurrent.py).
+    worker_concurrency: int = Field(default=16, ge=1, le=256)
     # The shortest timer a task may set (remind, escalate, claim_ttl); tests lower it.
     min_schedule_s: int = Field(default=60, ge=1)
     maintenance_interval_s: int = 600

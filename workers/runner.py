@@ -2,15 +2,21 @@
 
 Jobs run in the worker process itself, without a fork per job (`InloopWorker`): a fork
 and a fresh work horse cost more than most jobs (a webhook delivery), and a kept process
-keeps its connections (Redis, receivers) warm. What the work horse gave is kept: a job
-past its timeout is stopped (RQ's SIGALRM death penalty, in the worker's main thread), a
-job's exception fails only that job, and a heartbeat thread keeps a long job's entry in
-RQ's StartedJobRegistry alive, so a worker killed mid-job (SIGKILL, OOM) has its job
-retried within the monitoring interval plus the grace. A worker that died is restarted
-by whatever runs it (the platform's process manager, systemd, `inloop dev`).
+keeps its connections (Redis, receivers) warm. Sink jobs (webhook, NATS, email) run
+concurrently, up to `INLOOP_WORKER_CONCURRENCY` in flight in threads (`SinkPool`, in
+workers/concurrent.py, which says what that path guarantees); the other jobs run one at
+a time in the main thread, beside them. What the work horse gave is kept: a job of the
+main thread past its timeout is stopped (RQ's SIGALRM death penalty), a sink job past its
+timeout is retried as abandoned, a job's exception fails only that job, and a heartbeat
+thread keeps every running job's entry in RQ's StartedJobRegistry alive, so a worker
+killed mid-job (SIGKILL, OOM) has its jobs retried within the monitoring interval plus
+the grace. A worker that died is restarted by whatever runs it (the platform's process
+manager, systemd, `inloop dev`). SIGTERM is a warm stop: no more jobs are taken, and those
+in flight end first.
 
 Queues are served round-robin, not in strict priority order: a backlog of webhooks to a
-hanging receiver must not starve the NATS and email sinks (or expiry and Slack jobs)."""
+hanging receiver must not starve the NATS and email sinks (or expiry and Slack jobs, which
+run even while every sink slot is held)."""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
 from rq import SimpleWorker
 from rq.job import Job
 from rq.queue import Queue
@@ -29,32 +36,51 @@ from rq.worker import DequeueStrategy
 
 from api.runtime import Services
 from api.store.jobs import JOBS
+from workers.concurrent import BATCH_QUEUES, SINK_QUEUES, SinkPool, is_sink
 from workers.context import install
 
 log = logging.getLogger(__name__)
 RQ_HEARTBEAT_GRACE_S = 60
 HEARTBEAT_EVERY_S = 5  # the worker's own key (TTL worker_ttl + 60) is refreshed this often
+POLL_S = 0.02  # with sink jobs in flight and a slot free: how often ready jobs are looked for
+WAIT_S = 0.25  # every slot taken: the longest wait for one to end (other queues, a stop)
 FIRST_RETENTION_AFTER = timedelta(minutes=1)
 # Imported once at start: a job's first run must not pay its imports (~0.3 s for sinks).
 PRELOADED_JOBS = sorted({job.path.rsplit(".", 1)[0] for job in JOBS.values()})
 
 
 class InloopWorker(SimpleWorker):
-    """An RQ SimpleWorker (no fork) with a heartbeat thread per job, a heartbeat grace
-    that is a setting, and no Redis write that changes nothing (a heartbeat of the worker
-    key seconds after the last, an IDLE state when it is IDLE already)."""
+    """An RQ SimpleWorker (no fork) that runs sink jobs concurrently (`SinkPool`), with
+    one heartbeat thread for every job it runs, a heartbeat grace that is a setting, and
+    no Redis write that changes nothing (a heartbeat of the worker key seconds after the
+    last, an IDLE state when it is IDLE already)."""
 
     heartbeat_grace_s = RQ_HEARTBEAT_GRACE_S
+    concurrency = 1  # sink jobs in flight at once
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._beating: Job | None = None  # the job the heartbeat thread keeps alive
+        self._beating: Job | None = None  # the single-path job the heartbeat thread keeps alive
         self._beat_lock = threading.Lock()
         self._beats_stop: threading.Event | None = None  # set: the beater thread ends
-        self._last_beat = (0.0, 0)  # monotonic time, TTL of the last worker-key heartbeat
+        self._last_beat = 0.0  # monotonic time of the last worker-key heartbeat
         self._job_started = time.monotonic()
+        self._blocked = False  # in RQ's blocking dequeue: nothing taken, a stop may raise
+        self._next_unbatched = 0.0  # monotonic time the other queues are next looked at
+        self.pool: SinkPool | None = None
+
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        super().bootstrap(*args, **kwargs)
+        self.pool = SinkPool(self, self.concurrency, self.heartbeat_grace_s)
+        self._beats_stop = stop = threading.Event()
+        threading.Thread(target=self._beat_forever, args=(stop, self.pool), daemon=True,
+                         name=f"rq-heartbeat-{self.name}").start()
 
     def execute_job(self, job: Job, queue: Queue) -> None:
+        assert self.pool is not None
+        if is_sink(job):
+            self.pool.start([(job, queue), *self.pool.take(self.pool.free - 1)])
+            return
         self._job_started = time.monotonic()
         self.prepare_execution(job)
         self._beat_for(job)
@@ -62,7 +88,81 @@ class InloopWorker(SimpleWorker):
             self.perform_job(job, queue)
         finally:
             self._beat_for(None)
-        self.set_state("idle")
+        self.set_state("idle" if not self.pool.busy else "busy")
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None,
+                                     max_idle_time: int | None = None) -> Any:
+        """While sink jobs are in flight: finish those that ended, fill the free slots,
+        and return a ready job of another kind (RQ's loop runs it on the single path).
+        RQ's own (blocking) dequeue once none is in flight; None once a stop is asked."""
+        assert self.pool is not None
+        while self.pool.busy and not self._stop_requested:
+            try:
+                found = self._pump(self.pool)
+            except redis.exceptions.ConnectionError:
+                # Jobs whose bookkeeping failed stay in the StartedJobRegistry, no longer
+                # heartbeated: RQ retries them as abandoned (at least once, as ever).
+                log.warning("Redis unreachable; trying again in 1 s", exc_info=True)
+                time.sleep(1)
+                continue
+            if found is not None:
+                return found
+        if self._stop_requested:
+            return None
+        self._blocked = True
+        try:
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        finally:
+            self._blocked = False
+
+    def _pump(self, pool: SinkPool) -> tuple[Job, Queue] | None:
+        pool.finish()
+        if self.should_run_maintenance_tasks:
+            self.run_maintenance_tasks()
+        self.heartbeat()
+        if pool.free:
+            pool.start(pool.take())
+        found = None
+        if time.monotonic() >= self._next_unbatched:  # a few LPOPs: not on every cycle
+            found = self._dequeue_unbatched(sinks_too=pool.free > 0)
+            self._next_unbatched = time.monotonic() + (0 if found else POLL_S)
+        if found is None:
+            pool.wait(POLL_S if pool.free else WAIT_S)
+        return found
+
+    def _dequeue_unbatched(self, sinks_too: bool) -> tuple[Job, Queue] | None:
+        """A ready job of the queues `SinkPool.take` leaves out, without blocking; with
+        every slot taken, of the queues without sink jobs only (expiries and Slack jobs
+        go on while slow receivers hold the slots)."""
+        queues = [q for q in self._ordered_queues if q.name not in BATCH_QUEUES
+                  and (sinks_too or q.name not in SINK_QUEUES)]
+        if not queues:
+            return None
+        found = self.queue_class.dequeue_any(queues, None, connection=self.connection,
+                                             job_class=self.job_class,
+                                             serializer=self.serializer,
+                                             death_penalty_class=self.death_penalty_class)
+        if found is not None:
+            self.reorder_queues(reference_queue=found[1])
+        return found
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False,
+                              ) -> None:
+        # Always out of its intermediate list (a no-op when it was never there): with
+        # one queue left to ask, `_dequeue_unbatched` moves the job there as RQ does.
+        super().prepare_job_execution(job, True)
+
+    def _shutdown(self) -> None:
+        """A warm stop: RQ raises StopRequested unless its state is busy, which between
+        taking jobs and writing the busy state would drop what was taken; outside RQ's
+        blocking dequeue the loop notices `_stop_requested` instead."""
+        if self._blocked:
+            super()._shutdown()
+            return
+        self._stop_requested = True
+        self.set_shutdown_requested_date()
+        if self.scheduler:
+            self.stop_scheduler()
 
     def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
         # The job is done: no heartbeat may re-add it to the StartedJobRegistry after RQ
@@ -78,13 +178,13 @@ class InloopWorker(SimpleWorker):
         return int(max(min(left, self.job_monitoring_interval), 0)) + self.heartbeat_grace_s
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
-        ttl = timeout or self.worker_ttl + 60
-        last_at, last_ttl = self._last_beat
-        if pipeline is None and ttl == last_ttl and time.monotonic() - last_at < \
-                HEARTBEAT_EVERY_S:
+        """The worker key always lives `worker_ttl` + 60 s (RQ shortens it during a job;
+        only monitoring reads it, a job's liveness is its StartedJobRegistry entry), so
+        a heartbeat seconds after the last is skipped whoever asks."""
+        if pipeline is None and time.monotonic() - self._last_beat < HEARTBEAT_EVERY_S:
             return
-        super().heartbeat(timeout, pipeline)
-        self._last_beat = (time.monotonic(), ttl)
+        super().heartbeat(self.worker_ttl + 60, pipeline)
+        self._last_beat = time.monotonic()
 
     def set_state(self, state: str, pipeline: Any = None) -> None:
         if pipeline is None and state == getattr(self, "_state", None):
@@ -96,28 +196,26 @@ class InloopWorker(SimpleWorker):
         progress is done, so none is sent for a job after this."""
         with self._beat_lock:
             self._beating = job
-        if job is not None and self._beats_stop is None:
-            self._beats_stop = stop = threading.Event()
-            threading.Thread(target=self._beat_forever, args=(stop,), daemon=True,
-                             name=f"rq-heartbeat-{self.name}").start()
 
     def teardown(self) -> None:
-        """The work loop has ended: so does the heartbeat thread (a later `work` starts
-        another)."""
+        """The work loop has ended: the sink jobs in flight finish (a warm shutdown), then
+        the heartbeat thread ends (a later `work` starts another)."""
+        if self.pool is not None:
+            self.pool.drain()
         if self._beats_stop is not None:
             self._beats_stop.set()
             self._beats_stop = None
         super().teardown()
 
-    def _beat_forever(self, stop: threading.Event) -> None:
+    def _beat_forever(self, stop: threading.Event, pool: SinkPool) -> None:
         while not stop.wait(self.job_monitoring_interval):
-            with self._beat_lock:
-                if self._beating is None:
-                    continue
-                try:
-                    self.maintain_heartbeats(self._beating)
-                except Exception:  # Redis away: the next beat tries again
-                    log.warning("heartbeat of job %s failed", self._beating.id, exc_info=True)
+            try:
+                pool.beat()
+                with self._beat_lock:
+                    if self._beating is not None:
+                        self.maintain_heartbeats(self._beating)
+            except Exception:  # Redis away: the next beat tries again
+                log.warning("heartbeat of the jobs in flight failed", exc_info=True)
 
 
 def make_worker(services: Services, queues: list[str] | None = None) -> InloopWorker:
@@ -131,6 +229,7 @@ def make_worker(services: Services, queues: list[str] | None = None) -> InloopWo
                           maintenance_interval=settings.maintenance_interval_s,
                           job_monitoring_interval=settings.job_monitoring_interval_s)
     worker.heartbeat_grace_s = settings.job_heartbeat_grace_s
+    worker.concurrency = settings.worker_concurrency
     return worker
 
 

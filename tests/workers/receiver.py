@@ -77,6 +77,11 @@ class Receiver:
         asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(5)
         return self
 
+    def release(self) -> None:
+        """End every hanging request now (answered 200)."""
+        assert self._loop is not None and self._release is not None
+        self._loop.call_soon_threadsafe(self._release.set)
+
     def stop(self) -> None:
         if self._loop is None or self._thread is None or self._runner is None:
             return

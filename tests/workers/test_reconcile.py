@@ -81,7 +81,7 @@ def test_a_job_abandoned_on_its_last_try_gives_up_and_can_be_retried(
     assert log.status(did) == "gave_up"
     assert [d["id"] for d in log.gave_up()] == [did]
     error = log.get(did)["attempts"][-1]["error"]
-    assert error.startswith("internal error: the worker died" if callback else
+    assert error.startswith("internal error: the delivery was abandoned" if callback else
                             "RQ gave up on the job: Moved to FailedJobRegistry, due to "
                             "AbandonedJobError")
     log.retry(did)

@@ -1,10 +1,7 @@
 """`inloop worker`: it serves every queue of the job catalogue, round-robin, so one kind's
-backlog starves no other, and runs jobs in its own process within their timeouts."""
+backlog starves no other; its sink jobs run concurrently (tests/workers/test_concurrent.py)."""
 
 from __future__ import annotations
-
-import time
-from dataclasses import replace
 
 import pytest
 from rq.job import Job
@@ -12,10 +9,7 @@ from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
 from api.runtime import Services
-from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import JOBS, rq_job_id, sink_job_id
-from tests.workers.conftest import ANSWERS, BY, make_task
-from tests.workers.receiver import Receiver
 from workers.runner import make_worker, run_worker
 
 
@@ -47,23 +41,3 @@ def test_a_webhook_backlog_does_not_starve_the_other_queues(services: Services) 
     done = [Job.fetch(i, connection=services.redis, serializer=JSONSerializer) for i in ids]
     order = [job.args[0] for job in sorted(done, key=lambda job: job.started_at or 0)]
     assert order == ["w0", "n0", "w1", "w2"]
-
-
-def test_a_job_past_its_timeout_is_stopped_and_retried_by_the_same_worker(
-        services: Services, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Jobs run in the worker process (no fork): RQ's death penalty still ends a job that
-    outlives its timeout, the attempt is recorded, and the worker goes on to retry it."""
-    monkeypatch.setitem(JOBS, "sink.webhook", replace(JOBS["sink.webhook"], timeout_s=1))
-    services.settings.webhook_timeout_s = 30  # the job's timeout comes first
-    receiver.plan = [("hang", 10)]
-    ref = make_task(services, [{"type": "webhook", "url": receiver.url}])
-    services.store.complete(ref, ANSWERS, BY)
-    deliveries, did = DeliveryLog(services.store), delivery_id(ref, "completed", 0)
-    worker = make_worker(services, ["webhook"])
-    deadline = time.monotonic() + 20
-    while deliveries.status(did) != "delivered":
-        assert time.monotonic() < deadline
-        worker.work(burst=True, with_scheduler=True)
-        time.sleep(0.2)
-    errors = [a["error"] for a in deliveries.get(did)["attempts"]]
-    assert "JobTimeoutException" in errors[0] and errors[1] is None

@@ -26,7 +26,8 @@ def _worker(redis_url: str, log: Path, scheduler: bool) -> subprocess.Popen[byte
     # A 1 s heartbeat + 2 s grace: an abandoned job is noticed in ~3 s instead of ~90 s.
     env = {**os.environ, "INLOOP_REDIS_URL": redis_url, "INLOOP_ALLOW_PRIVATE_WEBHOOKS": "1",
            "INLOOP_JOB_MONITORING_INTERVAL_S": "1", "INLOOP_JOB_HEARTBEAT_GRACE_S": "2",
-           "INLOOP_WORKER_TTL_S": "16", "INLOOP_MAINTENANCE_INTERVAL_S": "1"}
+           "INLOOP_WORKER_TTL_S": "16", "INLOOP_MAINTENANCE_INTERVAL_S": "1",
+           "INLOOP_WORKER_CONCURRENCY": "4"}
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-c", WORKER.format(scheduler)], env=env,
                                 stdout=out, stderr=out, start_new_session=True)
@@ -63,6 +64,29 @@ def test_killed_worker_delivery_resumes_with_the_same_event_id(
     ids = {r.headers["webhook-id"] for r in receiver.received}
     assert ids == {event_id(ref, "completed")} and len(receiver.received) == 2
     assert time.monotonic() - started < 20
+
+
+def test_a_worker_killed_with_several_deliveries_in_flight_loses_none(
+        services: Services, receiver: Receiver, redis_url: str, tmp_path: Path) -> None:
+    receiver.plan = [("hang", 30)] * 3
+    refs = [make_task(services, [{"type": "webhook", "url": receiver.url}]) for _ in range(3)]
+    log = tmp_path / "workers.log"
+    first = _worker(redis_url, log, scheduler=False)
+    try:
+        for ref in refs:
+            services.store.complete(ref, ANSWERS, BY)
+        receiver.wait_for(3, timeout=15)  # all three in flight in the one worker
+    finally:
+        _stop(first, signal.SIGKILL)
+    second = _worker(redis_url, log, scheduler=True)
+    deliveries = DeliveryLog(services.store)
+    try:
+        _until(lambda: all(deliveries.status(delivery_id(ref, "completed", 0)) == "delivered"
+                           for ref in refs), log)
+    finally:
+        _stop(second, signal.SIGTERM)
+    ids = sorted(r.headers["webhook-id"] for r in receiver.received)
+    assert ids == sorted(2 * [event_id(ref, "completed") for ref in refs])
 
 
 def test_killed_worker_on_the_last_try_gives_up_and_can_be_retried(

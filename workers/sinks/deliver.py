@@ -59,8 +59,9 @@ def on_failure(job: Job, connection: Redis, exc_type: type[BaseException],
                *_exc_info: Any) -> None:
     """RQ failure callback of sink jobs (`workers.sinks.deliver.on_failure`).
 
-    Records the attempt of a worker that died mid-job (AbandonedJobError, found by RQ's
-    registry cleanup in whichever process runs it), `gave_up` on the job's last try, so a
+    Records the attempt of a worker that died mid-job, or of a job past its timeout
+    (AbandonedJobError, found by RQ's registry cleanup in whichever process runs it; see
+    workers/concurrent.py), `gave_up` on the job's last try, so a
     delivery RQ gives up on is listed as gave up; any other exception was recorded by the
     job itself."""
     if not issubclass(exc_type, AbandonedJobError):
@@ -76,7 +77,8 @@ def record_abandoned(store: TaskStore, ref: str, event: str, index: int, *,
     deliveries = DeliveryLog(store)
     if deliveries.status(delivery_id(ref, event, index)) in SETTLED:
         return  # the worker died after the outcome was recorded
-    attempt = Attempt(False, 0, error="internal error: the worker died during the delivery")
+    attempt = Attempt(False, 0, error="internal error: the delivery was abandoned (its worker "
+                      "died, or it outlived the job's timeout)")
     deliveries.record(store.load(ref), event, index, attempt,
                       "gave_up" if last else "retrying")
 

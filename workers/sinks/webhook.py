@@ -29,7 +29,6 @@ from workers.sinks.base import SinkCall, elapsed_ms
 USER_AGENT = "inloop/0.1"
 MAX_RETRY_AFTER_S = 86_400
 MAX_POOLS = 256  # receivers (address, port, TLS name) a worker keeps connections to
-POOL_SIZE = 4  # idle keep-alive connections kept per receiver
 MAX_DRAINED_BYTES = 65_536  # a response body read to keep its connection open
 
 
@@ -73,7 +72,8 @@ class PinnedPost:
     port, TLS name): a worker process holds one, so a busy receiver costs no handshake per
     delivery. A connection is only ever to the address the SSRF guard returned."""
 
-    def __init__(self, max_pools: int = MAX_POOLS) -> None:
+    def __init__(self, max_pools: int = MAX_POOLS, pool_size: int = 4) -> None:
+        self._pool_size = pool_size  # idle keep-alive connections kept per receiver
         self._pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = \
             OrderedDict()
         self._max_pools = max_pools
@@ -110,18 +110,19 @@ class PinnedPost:
         peer = ascii_host(parts).strip("[]") if parts.scheme == "https" else ""
         key = (parts.scheme, address, parts.port or (443 if peer else 80), peer)
         with self._lock:
-            pool = self._pools.pop(key, None) or _new_pool(*key)
+            pool = self._pools.pop(key, None) or _new_pool(*key, self._pool_size)
             self._pools[key] = pool  # most recently used last
             if len(self._pools) > self._max_pools:
                 self._pools.popitem(last=False)[1].close()
             return pool
 
 
-def _new_pool(scheme: str, address: str, port: int, peer: str) -> urllib3.HTTPConnectionPool:
+def _new_pool(scheme: str, address: str, port: int, peer: str,
+              size: int) -> urllib3.HTTPConnectionPool:
     if scheme == "https":
-        return urllib3.HTTPSConnectionPool(address, port, retries=False, maxsize=POOL_SIZE,
+        return urllib3.HTTPSConnectionPool(address, port, retries=False, maxsize=size,
                                            server_hostname=peer, assert_hostname=peer)
-    return urllib3.HTTPConnectionPool(address, port, retries=False, maxsize=POOL_SIZE)
+    return urllib3.HTTPConnectionPool(address, port, retries=False, maxsize=size)
 
 
 def _finish(response: urllib3.BaseHTTPResponse) -> None:
@@ -146,7 +147,8 @@ class WebhookTransport:
 
     def __init__(self, settings: Settings, *, post: HttpPost | None = None) -> None:
         self.settings = settings
-        self.post = post or PinnedPost()
+        # A connection kept per delivery a worker may have in flight to one receiver.
+        self.post = post or PinnedPost(pool_size=settings.worker_concurrency)
 
     def send(self, call: SinkCall) -> Attempt:
         """One signed attempt, classified: 2xx ok, 410 final, 429/503 with Retry-After."""
