@@ -9,13 +9,12 @@ The request (`TaskCreate`) and the stored record (`Task`) share their shapes thr
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
@@ -49,7 +48,7 @@ Events = Annotated[list[SinkEvent], Limit(min_length=1)]
 TASK_REF_NAMESPACE = uuid.UUID("0c6d4e3a-8f0b-4d6e-9a51-2b7c1f4e8d90")
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def task_ref(org_id: str, task_id: str) -> str:
     """The task's storage identity, derived from (org, task_id): two orgs may use one
     task_id. Every internal reference (Redis keys, link records, jobs, Slack values,
