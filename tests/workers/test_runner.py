@@ -3,6 +3,8 @@ backlog starves no other; its sink jobs run concurrently (tests/workers/test_con
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -41,3 +43,19 @@ def test_a_webhook_backlog_does_not_starve_the_other_queues(services: Services) 
     done = [Job.fetch(i, connection=services.redis, serializer=JSONSerializer) for i in ids]
     order = [job.args[0] for job in sorted(done, key=lambda job: job.started_at or 0)]
     assert order == ["w0", "n0", "w1", "w2"]
+
+
+def test_a_job_past_its_timeout_in_the_main_thread_is_stopped(services: Services) -> None:
+    """Jobs other than sink jobs run in the worker's main thread (no fork): RQ's death
+    penalty still ends one that outlives its timeout, and the worker goes on."""
+    expiry = services.jobs["expiry"]
+    slow = expiry.enqueue("time.sleep", 30, job_timeout=1)
+    after = _sink_job(services, "webhook", "w-after")
+    started = time.monotonic()
+    run_worker(services, burst=True)
+    assert time.monotonic() - started < 20  # stopped at 1 s, not slept for 30
+    slow.refresh()
+    assert slow.get_status() == "failed"
+    assert "JobTimeoutException" in (slow.latest_result().exc_string or "")
+    assert Job.fetch(after, connection=services.redis,
+                     serializer=JSONSerializer).get_status() == "finished"
