@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any, get_args
 
 from aiohttp import web
@@ -104,7 +105,7 @@ async def wait_task(request: web.Request) -> web.Response:
         ref = task.ref
         del task  # a parked waiter holds no task record: 10,000 of them add up
         task = await request.config_dict[HUB].wait(
-            ref, timeout, lambda: read_task(request, who.org_id), expires_in)
+            ref, timeout, partial(read_task, request, who.org_id), expires_in)
     return web.json_response(WaitResult.of(task))
 
 
