@@ -84,10 +84,13 @@ class SharedRead:
     the read; lighter than an asyncio.shield each (one future and one callback per
     waiter, not two futures and three callbacks): 100 waiters of a task wake at once."""
 
-    __slots__ = ("_read", "_seats", "epoch")
+    __slots__ = ("_ended", "_read", "_seats", "epoch")
 
-    def __init__(self, epoch: int, read: Callable[[], Awaitable[Any]]) -> None:
+    def __init__(self, epoch: int, read: Callable[[], Awaitable[Any]],
+                 ended: Callable[[SharedRead], None]) -> None:
+        """`ended` is told as the read ends, before any seat gets the answer."""
         self.epoch = epoch
+        self._ended = ended
         self._seats: list[asyncio.Future[Any]] = []
         self._read = asyncio.ensure_future(read())
         self._read.add_done_callback(self._deliver)
@@ -97,11 +100,8 @@ class SharedRead:
         self._seats.append(seat)
         return seat
 
-    def then(self, callback: Callable[[], None]) -> None:
-        """Call `callback` once every seat has its answer."""
-        self._read.add_done_callback(lambda _: callback())
-
     def _deliver(self, read: asyncio.Future[Any]) -> None:
+        self._ended(self)  # so that nobody joins a read whose seats are served
         error = None if read.cancelled() else read.exception()  # retrieved, seats or not
         for seat in self._seats:
             if seat.done():  # its waiter has left
@@ -190,8 +190,8 @@ class WaitHub:
         epoch = self._epochs[ref]
         current = self._reads.get(ref)
         if current is None or current.epoch != epoch:
-            current = self._reads[ref] = SharedRead(epoch, read)
-            current.then(lambda: self._drop_read(ref, current))
+            current = self._reads[ref] = SharedRead(
+                epoch, read, lambda ended: self._drop_read(ref, ended))
         return current.join()
 
     def _drop_read(self, ref: str, done: SharedRead) -> None:

@@ -39,7 +39,7 @@ async def _seated(shared: SharedRead, count: int) -> list[asyncio.Task[object]]:
 
 async def test_a_waiter_that_leaves_never_cancels_the_read_of_the_others() -> None:
     read = Read()
-    shared = SharedRead(0, read)
+    shared = SharedRead(0, read, lambda _: None)
     leaving, *staying = await _seated(shared, 3)
     leaving.cancel()
     await asyncio.sleep(0)
@@ -52,7 +52,7 @@ async def test_a_waiter_that_leaves_never_cancels_the_read_of_the_others() -> No
 async def test_a_failed_read_fails_every_waiter() -> None:
     read = Read()
     read.error = RedisConnectionError("gone")
-    shared = SharedRead(0, read)
+    shared = SharedRead(0, read, lambda _: None)
     seats = await _seated(shared, 2)
     read.release.set()
     for seat in seats:
