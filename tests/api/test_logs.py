@@ -63,11 +63,24 @@ async def test_a_request_binds_its_id_and_task_id_for_itself_only(
         root.router.add_get("/logged/{task_id}", logged)
         root.router.add_get("/logged", logged)
 
-    client = await aiohttp_client(create_app(services, extras=[register]))
-    assert (await client.get("/logged/t-1", headers={"X-Request-Id": "r-1"})).status == 200
-    assert (await client.get("/logged")).status == 200
+    access = logging.getLogger("aiohttp.access")
+    access_lines = io.StringIO()
+    json_lines = logs.handler("json", access_lines)
+    access.addHandler(json_lines)
+    level, access.level = access.level, logging.INFO
+    try:
+        client = await aiohttp_client(create_app(services, extras=[register]))
+        assert (await client.get("/logged/t-1", headers={"X-Request-Id": "r-1"})).status == 200
+        assert (await client.get("/logged")).status == 200
+    finally:
+        access.removeHandler(json_lines)
+        access.setLevel(level)
     logging.getLogger("inloop.test").warning("outside")
     first, second, outside = (json.loads(line) for line in lines.getvalue().splitlines())
     assert (first["request_id"], first["task_id"]) == ("r-1", "t-1")
     assert "task_id" not in second and len(second["request_id"]) == 32
     assert "request_id" not in outside and "task_id" not in outside
+    # aiohttp writes its access line inside the request's task: it carries the context too
+    accessed = [json.loads(line) for line in access_lines.getvalue().splitlines()]
+    assert [(a["request_id"], a.get("task_id")) for a in accessed] == [
+        ("r-1", "t-1"), (second["request_id"], None)]
