@@ -57,6 +57,13 @@ class bind:
         _context.reset(self._token)
 
 
+def bind_task(**fields: str) -> None:
+    """Add `fields` for the rest of the current asyncio task, with no exit to run: for a
+    request, which aiohttp runs in a task of its own with its own copy of the context, so
+    the fields end with the request, and a parked one holds no frame for them."""
+    _context.set((*_context.get(), *fields.items()))
+
+
 def add_context(record: logging.LogRecord) -> bool:
     for key, value in reversed(_context.get()):  # the innermost binding wins
         if not hasattr(record, key):

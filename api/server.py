@@ -75,14 +75,18 @@ def create_app(services: Services, *, extras: Iterable[Registrar] = ()) -> web.A
 
 
 @web.middleware
-async def log_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+def log_context(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
     """Every line logged for a request carries its request id (the caller's X-Request-Id,
-    bounded, or a new one) and the task_id of the route."""
+    bounded, or a new one) and the task_id of the route.
+
+    A plain function, not a coroutine: the binding lasts as long as the request's own
+    asyncio task (aiohttp runs each request in one, on a copy of the context), so nothing
+    has to undo it afterwards and a parked `/wait` holds no frame of this middleware."""
     fields = {"request_id": request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex}
     if "task_id" in request.match_info:
         fields["task_id"] = request.match_info["task_id"][:128]
-    with logs.bind(**fields):
-        return await handler(request)
+    logs.bind_task(**fields)
+    return handler(request)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -50,16 +50,24 @@ def _answer(error: InloopError) -> web.Response:
 
 
 @web.middleware
-async def routing_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """An unknown path or method under /api/v1 answers JSON like every API error."""
-    try:
-        return await handler(request)
-    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as error:
-        response = error_response(error.status, ROUTING_ERRORS[error.status],
-                                  f"no route for {request.method} {request.path}")
-        if "Allow" in error.headers:
-            response.headers["Allow"] = error.headers["Allow"]
-        return response
+def routing_errors(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """An unknown path or method under /api/v1 answers JSON like every API error.
+
+    aiohttp's refusal is known before any handler runs (the match's http_exception), so
+    this looks at it up front instead of wrapping the handler: a plain function, of which
+    a parked `/wait` holds no frame."""
+    refusal = request.match_info.http_exception
+    if isinstance(refusal, (web.HTTPNotFound, web.HTTPMethodNotAllowed)):
+        return _refused(request, refusal)
+    return handler(request)
+
+
+async def _refused(request: web.Request, refusal: web.HTTPException) -> web.Response:
+    response = error_response(refusal.status, ROUTING_ERRORS[refusal.status],
+                              f"no route for {request.method} {request.path}")
+    if "Allow" in refusal.headers:
+        response.headers["Allow"] = refusal.headers["Allow"]
+    return response
 
 
 def create_api_app() -> web.Application:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from functools import partial
 from typing import Any, get_args
 
 from aiohttp import web
@@ -100,15 +102,40 @@ async def wait_task(request: web.Request) -> web.Response:
     settings = request.config_dict[SERVICES].settings
     timeout = _int_param(request, "timeout", settings.wait_default_s, 0, settings.wait_max_s)
     task = await read_task(request, who.org_id)
-    if task.open and timeout > 0:  # a claim never ends a wait
-        store = request.config_dict[SERVICES].store
-        expires_in = ((task.expires_at - store.clock()).total_seconds()
-                      if task.expires_at else None)
-        ref = task.ref
-        del task  # a parked waiter holds no task record: 10,000 of them add up
-        task = await request.config_dict[HUB].wait(
-            ref, timeout, lambda: read_task(request, who.org_id), expires_in)
-    return web.json_response(WaitResult.of(task))
+    if not task.open or timeout <= 0:  # a claim never ends a wait
+        return Answer(task).response()
+    store = request.config_dict[SERVICES].store
+    expires_in = (task.expires_at - store.clock()).total_seconds() if task.expires_at else None
+    ref = task.ref
+    del task  # a parked waiter holds no task record: 10,000 of them add up
+    answer = await request.config_dict[HUB].wait(
+        ref, timeout, partial(_read_answer, request, who.org_id), expires_in)
+    return answer.response()
+
+
+class Answer:
+    """A read of a waited task, and its `/wait` body rendered once: the wait hub hands
+    every waiter of a read the same Answer (100 waiters of a task, one body)."""
+
+    __slots__ = ("_body", "task")
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self._body = b""
+
+    @property
+    def open(self) -> bool:
+        return self.task.open
+
+    def response(self) -> web.Response:
+        """What web.json_response(WaitResult.of(task)) answers, byte for byte."""
+        if not self._body:
+            self._body = json.dumps(WaitResult.of(self.task)).encode()
+        return web.Response(body=self._body, content_type="application/json", charset="utf-8")
+
+
+async def _read_answer(request: web.Request, org_id: str) -> Answer:
+    return Answer(await read_task(request, org_id))
 
 
 async def complete_task(request: web.Request) -> web.Response:

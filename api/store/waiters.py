@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -19,11 +20,21 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api import metrics
-from api.domain.task import Task
 from api.store import keys
 
 log = logging.getLogger(__name__)
-Reader = Callable[[], Awaitable[Task]]
+
+
+class Snapshot(Protocol):
+    """What a waiter's read gives (a Task, or a Task with its rendered answer): the hub
+    only asks whether the task is still open."""
+
+    @property
+    def open(self) -> bool: ...
+
+
+S = TypeVar("S", bound=Snapshot)
+
 # Told of every published ref, and of None after a (re)subscription: anything may have
 # changed meanwhile. Called on the hub's loop; must not block.
 Observer = Callable[[str | None], None]
@@ -67,6 +78,43 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+class SharedRead:
+    """One read of a task, for every waiter that joins it while it runs. Each waiter
+    awaits a seat of its own, so one that leaves (its request cancelled) never cancels
+    the read; lighter than an asyncio.shield each (one future and one callback per
+    waiter, not two futures and three callbacks): 100 waiters of a task wake at once."""
+
+    __slots__ = ("_ended", "_read", "_seats", "epoch")
+
+    def __init__(self, epoch: int, read: Callable[[], Awaitable[Any]],
+                 ended: Callable[[SharedRead], None]) -> None:
+        """`ended` is told as the read ends, before any seat gets the answer."""
+        self.epoch = epoch
+        self._ended = ended
+        self._seats: list[asyncio.Future[Any]] = []
+        self._read = asyncio.ensure_future(read())
+        self._read.add_done_callback(self._deliver)
+
+    def join(self) -> asyncio.Future[Any]:
+        seat = self._read.get_loop().create_future()
+        self._seats.append(seat)
+        return seat
+
+    def _deliver(self, read: asyncio.Future[Any]) -> None:
+        self._ended(self)  # so that nobody joins a read whose seats are served
+        error = None if read.cancelled() else read.exception()  # retrieved, seats or not
+        for seat in self._seats:
+            if seat.done():  # its waiter has left
+                continue
+            if read.cancelled():
+                seat.cancel()
+            elif error is not None:
+                seat.set_exception(error)
+            else:
+                seat.set_result(read.result())
+        self._seats.clear()
+
+
 class WaitHub:
     def __init__(self, redis: Redis, *, reconnect_delay: float = 0.5) -> None:
         self._redis = redis
@@ -74,7 +122,9 @@ class WaitHub:
         # Waiters of one task share a read, but only one started after the latest wake-up
         # of that task (same epoch): joining an older read could miss the change.
         self._epochs: defaultdict[str, int] = defaultdict(int)
-        self._reads: dict[str, tuple[int, asyncio.Future[Task]]] = {}
+        # Every waiter of a read gets the same object, so what it renders once (the
+        # response body) serves them all.
+        self._reads: dict[str, SharedRead] = {}
         self._live = asyncio.Event()
         self._reconnect_delay = reconnect_delay
         self._runner: asyncio.Task[None] | None = None
@@ -101,10 +151,11 @@ class WaitHub:
             await self._pubsub.aclose()
             await asyncio.wait(pending, timeout=2)
 
-    async def wait(self, ref: str, timeout: float, read: Reader,
-                   expires_in: float | None = None) -> Task:
-        """The task (`ref`, as published on every transition) once it has left
-        `pending`, or as it is when `timeout` passes.
+    async def wait(self, ref: str, timeout: float, read: Callable[[], Awaitable[S]],
+                   expires_in: float | None = None) -> S:
+        """`read` of the task (`ref`, as published on every transition) once it has
+        left `pending`, or as it is when `timeout` passes. Waiters of one task share
+        their reads: each gets the very object another waiter's `read` returned.
 
         `expires_in`: when the task's own deadline falls, read it again even without a
         wake-up (reading an overdue task expires it)."""
@@ -135,20 +186,17 @@ class WaitHub:
             metrics.WAITERS.dec()
             self._forget(ref, woken)
 
-    def _shared_read(self, ref: str, read: Reader) -> asyncio.Future[Task]:
+    def _shared_read(self, ref: str, read: Callable[[], Awaitable[S]]) -> asyncio.Future[S]:
         epoch = self._epochs[ref]
         current = self._reads.get(ref)
-        if current is None or current[0] != epoch:
-            future = asyncio.ensure_future(read())
-            current = self._reads[ref] = (epoch, future)
-            future.add_done_callback(lambda done: self._drop_read(ref, done))
-        return asyncio.shield(current[1])
+        if current is None or current.epoch != epoch:
+            current = self._reads[ref] = SharedRead(
+                epoch, read, lambda ended: self._drop_read(ref, ended))
+        return current.join()
 
-    def _drop_read(self, ref: str, done: asyncio.Future[Task]) -> None:
-        if ref in self._reads and self._reads[ref][1] is done:
+    def _drop_read(self, ref: str, done: SharedRead) -> None:
+        if self._reads.get(ref) is done:
             del self._reads[ref]
-        if not done.cancelled():
-            done.exception()  # retrieved here: every waiter may have gone already
 
     def _forget(self, ref: str, woken: Wakeup) -> None:
         group = self._waiters.get(ref)
@@ -208,7 +256,8 @@ class WaitHub:
                 woken.set()
 
 
-def _nap(now: float, remaining: float, task: Task | None, recheck: float | None) -> float:
+def _nap(now: float, remaining: float, task: Snapshot | None,
+         recheck: float | None) -> float:
     if task is None:
         return min(remaining, 0.5)  # Redis was unreachable: look again soon
     if recheck is not None and recheck > now - 1:
@@ -216,7 +265,7 @@ def _nap(now: float, remaining: float, task: Task | None, recheck: float | None)
     return remaining
 
 
-async def _read_or_none(read: Reader) -> Task | None:
+async def _read_or_none(read: Callable[[], Awaitable[S]]) -> S | None:
     """The task, or None while Redis is briefly unreachable (the wait goes on)."""
     try:
         return await read()
