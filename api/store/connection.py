@@ -134,7 +134,7 @@ def async_client(url: str, pool_size: int) -> AsyncRedis:
         pool = AsyncBlockingPool.from_url(url, timeout=POOL_TIMEOUT_S,
                                           max_connections=pool_size,
                                           connection_class=AsyncPackedConnection, **OPTIONS)
-        return AsyncRedis(connection_pool=pool)
+        return AsyncRedis.from_pool(pool)  # owned: `aclose` disconnects its connections
     manager = AsyncSentinel(parsed.sentinels, sentinel_kwargs=_sentinel_options(parsed),
                             **_node_options(parsed))
     client: AsyncRedis = manager.master_for(
