@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote
 
 from redis import BlockingConnectionPool, Redis
@@ -112,7 +112,8 @@ def sync_client(url: str, pool_size: int, min_replicas: int | None = 0,
     if parsed is None:
         pool = BlockingConnectionPool.from_url(url, timeout=POOL_TIMEOUT_S,
                                                max_connections=pool_size, **OPTIONS)
-        client = ReplicatedRedis(connection_pool=pool)
+        client = cast(ReplicatedRedis, ReplicatedRedis.from_pool(pool))  # owned: `close`
+        # disconnects its connections (Redis(connection_pool=...) leaves them open)
     else:
         manager = Sentinel(parsed.sentinels, sentinel_kwargs=_sentinel_options(parsed),
                            **_node_options(parsed))
