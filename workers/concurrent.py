@@ -88,6 +88,14 @@ def _perform(job: Job) -> Any:
         _job_stack.pop()
 
 
+def heartbeat_ttl(deadline: float, interval: int, grace_s: int) -> int:
+    """A job's heartbeat TTL: until the next heartbeat (`interval`), never past its
+    `deadline` (monotonic), plus the grace; a killed worker's job is seen abandoned that
+    long after its last heartbeat."""
+    left = deadline - time.monotonic()
+    return int(max(min(left, interval), 0)) + grace_s
+
+
 def _working_s(job: Job) -> float:
     assert job.started_at and job.ended_at  # set by `start` and `_perform`
     return (job.ended_at - job.started_at).total_seconds()
@@ -207,9 +215,7 @@ class SinkPool:
         return not running.overdue
 
     def _ttl(self, deadline: float) -> int:
-        """Until the next heartbeat, never past the job's `deadline`, plus the grace."""
-        left = deadline - time.monotonic()
-        return int(max(min(left, self.interval), 0)) + self.grace_s
+        return heartbeat_ttl(deadline, self.interval, self.grace_s)
 
     def _succeeded(self, done: list[tuple[Running, Any]]) -> None:
         """RQ's `handle_job_success` for all of `done` in one transaction. Without its

@@ -36,7 +36,7 @@ from rq.worker import DequeueStrategy
 
 from api.runtime import Services
 from api.store.jobs import JOBS
-from workers.concurrent import BATCH_QUEUES, SINK_QUEUES, SinkPool, is_sink
+from workers.concurrent import BATCH_QUEUES, SINK_QUEUES, SinkPool, heartbeat_ttl, is_sink
 from workers.context import install
 
 log = logging.getLogger(__name__)
@@ -171,11 +171,10 @@ class InloopWorker(SimpleWorker):
         super().handle_execution_ended(job, queue, heartbeat_ttl)
 
     def get_heartbeat_ttl(self, job: Job) -> int:
-        """Until the next heartbeat (the monitoring interval) plus the grace: a killed
-        worker's job is seen abandoned that long after its last heartbeat."""
-        working = time.monotonic() - self._job_started
-        left = job.timeout - working if job.timeout and job.timeout > 0 else float("inf")
-        return int(max(min(left, self.job_monitoring_interval), 0)) + self.heartbeat_grace_s
+        """See `heartbeat_ttl` (a job without a timeout has no deadline)."""
+        deadline = self._job_started + job.timeout if job.timeout and job.timeout > 0 \
+            else float("inf")
+        return heartbeat_ttl(deadline, self.job_monitoring_interval, self.heartbeat_grace_s)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         """The worker key always lives `worker_ttl` + 60 s (RQ shortens it during a job;
