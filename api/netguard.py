@@ -47,7 +47,7 @@ async def aresolve_checked(url: str, *, allow_private: bool) -> list[str]:
     host, port = _host_port(url)
     try:
         if _is_ip(host):
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = _getaddrinfo(host, port, None)  # parsed, no lookup
         else:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=socket.SOCK_STREAM)
