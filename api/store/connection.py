@@ -13,22 +13,16 @@ and scheduler included, follows a failover on its next command.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote
 
 from redis import BlockingConnectionPool, Redis
-from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.client import Pipeline as AsyncPipeline
-from redis.asyncio.connection import Connection as AsyncConnection
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
-from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
-from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelConnection
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.client import Pipeline
-from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
@@ -36,6 +30,12 @@ from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConn
 
 from api.domain.errors import Misconfigured, Unavailable
 from api.store import keys
+from api.store.aioconn import (
+    AsyncFailoverConnection,
+    AsyncPackedConnection,
+    BoundedPool,
+    BoundedSentinelPool,
+)
 
 log = logging.getLogger(__name__)
 SENTINEL_SCHEME = "redis+sentinel://"
@@ -49,7 +49,6 @@ FAILOVER_RETRIES = 12
 # Keys written under a TTL (sessions, code limits, RQ heartbeats) matter too: only a server
 # that never evicts is safe.
 SAFE_POLICY = "noeviction"
-_HIREDIS = HiredisRespSerializer()
 
 
 @dataclass(frozen=True)
@@ -132,14 +131,13 @@ def async_client(url: str, pool_size: int) -> AsyncRedis:
     of waiters queue for a connection instead of running Valkey out of clients."""
     parsed = parse_sentinel_url(url)
     if parsed is None:
-        pool = AsyncBlockingPool.from_url(url, timeout=POOL_TIMEOUT_S,
-                                          max_connections=pool_size,
-                                          connection_class=AsyncPackedConnection, **OPTIONS)
+        pool = BoundedPool.from_url(url, timeout=POOL_TIMEOUT_S, max_connections=pool_size,
+                                    connection_class=AsyncPackedConnection, **OPTIONS)
         return AsyncRedis.from_pool(pool)  # owned: `aclose` disconnects its connections
     manager = AsyncSentinel(parsed.sentinels, sentinel_kwargs=_sentinel_options(parsed),
                             **_node_options(parsed))
     client: AsyncRedis = manager.master_for(
-        parsed.service, redis_class=AsyncRedis, connection_pool_class=AsyncBlockingSentinelPool,
+        parsed.service, redis_class=AsyncRedis, connection_pool_class=BoundedSentinelPool,
         connection_class=AsyncFailoverConnection, max_connections=pool_size,
         timeout=POOL_TIMEOUT_S)
     return client
@@ -158,10 +156,6 @@ class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
     """Sentinel's pool with the blocking pool's bound (redis-py ships it unbounded)."""
 
 
-class AsyncBlockingSentinelPool(AsyncSentinelPool, AsyncBlockingPool):
-    """The asyncio twin of BlockingSentinelPool."""
-
-
 class FailoverConnection(SentinelManagedConnection):
     """Reconnects through Sentinel inside a command too. redis-py's own reconnects there
     (send_packed_command -> connect_check_health) to the address it had: through a failover
@@ -172,31 +166,6 @@ class FailoverConnection(SentinelManagedConnection):
         if not self._sock:
             self.connect()  # Sentinel's: asks for the current primary
         super().send_packed_command(command, check_health)
-
-
-class PackedInC:
-    """Commands packed by hiredis, as the blocking client packs them when hiredis is
-    installed; redis.asyncio packs in Python, a twentieth of a create's CPU (a TLS or
-    unix-socket URL keeps redis-py's own connection class, and its packing)."""
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        return _HIREDIS.pack(*args)
-
-    def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
-        return [b"".join(_HIREDIS.pack(*command)[0] for command in commands)]
-
-
-class AsyncPackedConnection(PackedInC, AsyncConnection):
-    """The asyncio client's connection (redis:// URLs)."""
-
-
-class AsyncFailoverConnection(PackedInC, AsyncSentinelConnection):
-    """The asyncio twin of FailoverConnection."""
-
-    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        if not self.is_connected:
-            await self.connect()
-        await super().send_packed_command(command, check_health)
 
 
 class ReplicatedRedis(Redis):
