@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hmac
-import uuid
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 from aiohttp import web
@@ -82,7 +82,7 @@ def log_context(request: web.Request, handler: Handler) -> Awaitable[web.StreamR
     A plain function, not a coroutine: the binding lasts as long as the request's own
     asyncio task (aiohttp runs each request in one, on a copy of the context), so nothing
     has to undo it afterwards and a parked `/wait` holds no frame of this middleware."""
-    fields = {"request_id": request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex}
+    fields = {"request_id": request.headers.get("X-Request-Id", "")[:64] or os.urandom(16).hex()}
     if "task_id" in request.match_info:
         fields["task_id"] = request.match_info["task_id"][:128]
     logs.bind_task(**fields)

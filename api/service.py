@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from api.domain.approval import Assignee
 from api.domain.errors import BlockedAddress, Detail, InvalidRequest, NotFound, TooManyFiles
 from api.domain.events import Attempt
 from api.domain.fields import UPLOAD_KINDS, FileRef, validate_answers
+from api.domain.ids import random_uuid
 from api.domain.task import CompletedBy, Task, TaskCreate, WebhookSink
 from api.domain.teams import email_only
 from api.domain.uploads import MAX_FILES_PER_TASK
@@ -127,7 +127,7 @@ class TaskService:
 
     def new_link(self) -> dict[str, str]:
         """A new task's web link: its id and the URL the assignee opens."""
-        link_id = str(uuid.uuid4())
+        link_id = random_uuid()
         return {"link_id": link_id, "url": f"{self.base_url}/t/{link_id}"}
 
     def _to_slack(self, body: TaskCreate, assignees: list[Assignee]) -> bool:

@@ -23,6 +23,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from api.domain.approval import Outcome, Response, TeamFields, TeamRecord
 from api.domain.fields import MAX_YEAR, MIN_YEAR, FormField, within_years
+from api.domain.ids import name_uuid
 from api.domain.limits import RECORD, Email, Limit, Shape, in_request
 
 # in_progress: claimed by one person (api.domain.approval.Claim); still open, like pending.
@@ -54,7 +55,7 @@ def task_ref(org_id: str, task_id: str) -> str:
     task_id. Every internal reference (Redis keys, link records, jobs, Slack values,
     pub/sub) names a task by it; the API shows only the org's own `task_id`. Cached: a
     delivery asks for it about six times, each a UUIDv5 (SHA-1)."""
-    return str(uuid.uuid5(TASK_REF_NAMESPACE, f"{org_id}:{task_id}"))
+    return name_uuid(TASK_REF_NAMESPACE, f"{org_id}:{task_id}")
 
 
 def _depth(value: Any) -> int:

@@ -7,7 +7,6 @@ enqueue the same RQ jobs."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from typing import Any
 
 from api.domain.approval import HistoryEntry
 from api.domain.errors import Conflict
+from api.domain.ids import random_uuid
 from api.domain.limits import RECORD
 from api.domain.task import Sink, Task, TaskCreate, TaskCreated, WebhookSink
 from api.store import keys, timers
@@ -57,7 +57,7 @@ def _task(body: TaskCreate, now: datetime, **fields: Any) -> Task:
     # Read as a record: the request's limits were checked on `body` already, and the
     # fields the service resolved come from the directory, not from the caller.
     return Task.model_validate({
-        **request, **fields, "task_id": body.task_id or str(uuid.uuid4()),
+        **request, **fields, "task_id": body.task_id or random_uuid(),
         "created_at": now, "updated_at": now, "expires_at": expires,
     }, context=RECORD)
 
