@@ -1,4 +1,5 @@
-"""The asyncio client's connections and pool: redis-py's, with its per-command costs cut.
+"""The asyncio client's connections and pool: redis-py's, with its per-command costs cut
+(and those both clients share: api/store/wire.py).
 
 Measured on a create (one MULTI of about ten commands), redis-py's asyncio client spent
 a fifth of the request's CPU on bookkeeping around the bytes:
@@ -17,22 +18,18 @@ transport's buffer and never waits on the server until that buffer is full (64 K
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterable
 from typing import Any
 
-import hiredis
 from redis._parsers import _AsyncHiredisParser
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.connection import Connection as AsyncConnection
 from redis.asyncio.connection import ConnectionPool as AsyncConnectionPool
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelConnection
-from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-_HIREDIS = HiredisRespSerializer()
+from api.store.wire import LeanWire
 
 
 class BoundedWaitParser(_AsyncHiredisParser):
@@ -71,34 +68,11 @@ class BoundedWaits:
             disable_decoding=disable_decoding, timeout=timeout, **kwargs)
 
 
-class PackedInC:
-    """Commands packed by hiredis, as the blocking client packs them when hiredis is
-    installed; redis.asyncio packs in Python, a twentieth of a create's CPU (a TLS or
-    unix-socket URL keeps redis-py's own connection class, and its packing)."""
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        return [_packed(args)]
-
-    def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
-        return [b"".join(map(_packed, commands))]
-
-
-def _packed(args: Any) -> bytes:  # a tuple, as redis-py's commands are
-    """One command in RESP. redis-py's serializer first copies the arguments to convert
-    any bytearray or memoryview (four times the cost of the packing); here only a command
-    hiredis refuses, or one named in two words ("CLIENT SETNAME"), takes that way."""
-    name = args[0]
-    if isinstance(name, str) and " " not in name:
-        with contextlib.suppress(TypeError):
-            return hiredis.pack_command(args)
-    return _HIREDIS.pack(*args)[0]
-
-
-class AsyncPackedConnection(BoundedWaits, PackedInC, AsyncConnection):
+class AsyncPackedConnection(BoundedWaits, LeanWire, AsyncConnection):
     """The asyncio client's connection (redis:// URLs)."""
 
 
-class AsyncFailoverConnection(BoundedWaits, PackedInC, AsyncSentinelConnection):
+class AsyncFailoverConnection(BoundedWaits, LeanWire, AsyncSentinelConnection):
     """The asyncio twin of `connection.FailoverConnection`."""
 
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:

@@ -23,6 +23,7 @@ from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.client import Pipeline
+from redis.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
@@ -36,6 +37,7 @@ from api.store.aioconn import (
     BoundedPool,
     BoundedSentinelPool,
 )
+from api.store.wire import LeanWire
 
 log = logging.getLogger(__name__)
 SENTINEL_SCHEME = "redis+sentinel://"
@@ -110,7 +112,8 @@ def sync_client(url: str, pool_size: int, min_replicas: int | None = 0,
     parsed = parse_sentinel_url(url)
     if parsed is None:
         pool = BlockingConnectionPool.from_url(url, timeout=POOL_TIMEOUT_S,
-                                               max_connections=pool_size, **OPTIONS)
+                                               max_connections=pool_size,
+                                               connection_class=PackedConnection, **OPTIONS)
         client = cast(ReplicatedRedis, ReplicatedRedis.from_pool(pool))  # owned: `close`
         # disconnects its connections (Redis(connection_pool=...) leaves them open)
     else:
@@ -156,7 +159,11 @@ class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
     """Sentinel's pool with the blocking pool's bound (redis-py ships it unbounded)."""
 
 
-class FailoverConnection(SentinelManagedConnection):
+class PackedConnection(LeanWire, Connection):
+    """The blocking client's connection (redis:// URLs); see api/store/wire.py."""
+
+
+class FailoverConnection(LeanWire, SentinelManagedConnection):
     """Reconnects through Sentinel inside a command too. redis-py's own reconnects there
     (send_packed_command -> connect_check_health) to the address it had: through a failover
     every retry went to the dead primary, then to it restarted as a replica (READONLY),

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis as AsyncRedis
-from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from api.store.aioconn import AsyncPackedConnection, BoundedPool, _packed
+from api.store.aioconn import AsyncPackedConnection, BoundedPool
 from api.store.connection import OPTIONS, async_client
 
 
@@ -125,10 +124,3 @@ async def test_pubsub_waits_past_the_socket_timeout(redis_url: str) -> None:
         message = await pubsub.get_message(timeout=1)
         assert message is not None and message["data"] == b"hello"
     await client.aclose()
-
-
-@pytest.mark.parametrize("args", [("SET", "k", "v"), ("ZADD", "z", 1.5, b"m"),
-                                  ("SET", "k", 7), ("CLIENT SETNAME", "x"),
-                                  ("SET", "k", memoryview(b"v")), ("SET", "k", bytearray(b"v"))])
-def test_commands_pack_as_redis_py_packs_them(args: tuple[object, ...]) -> None:
-    assert _packed(args) == HiredisRespSerializer().pack(*args)[0]  # type: ignore[arg-type]
