@@ -73,10 +73,23 @@ def test_many_deliveries_in_flight_each_arrive_once_recorded_and_finished(
     for ref in refs:
         attempts = deliveries.get(delivery_id(ref, "completed", 0))["attempts"]
         assert [(a["attempt"], a["status_code"]) for a in attempts] == [(1, 200)]
-        assert _rq_job(services, ref).get_status() == JobStatus.FINISHED
+        _assert_finished_as_rq_finishes(services, ref)
     queue = services.jobs["webhook"]
     assert queue.started_job_registry.get_job_ids() == []
     assert services.redis.llen(queue.intermediate_queue_key) == 0
+
+
+def _assert_finished_as_rq_finishes(services: Services, ref: str) -> None:
+    """What RQ's own success handling leaves: the job whole, finished, with its end time,
+    its result and its FinishedJobRegistry entry."""
+    job = _rq_job(services, ref)
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.func_name == "workers.sinks.deliver.deliver"
+    assert job.args == [ref, "completed", 0] and job.origin == "webhook"
+    assert job.started_at and job.ended_at and job.started_at <= job.ended_at
+    assert job.return_value() == "delivered"
+    assert job.id in services.jobs["webhook"].finished_job_registry.get_job_ids()
+    assert services.redis.ttl(job.key) > 0  # RQ's result TTL
 
 
 def test_a_hanging_receiver_holds_up_no_other_delivery_of_the_worker(
