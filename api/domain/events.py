@@ -5,6 +5,7 @@ Pure."""
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,11 @@ def event_body(task: Task, event: str) -> dict[str, Any]:
         response = shown["responses"][int(event.partition(":")[2]) - 1]
         body.update(created_at=response["at"], response=response)
     return body
+
+
+def event_json(task: Task, event: str) -> str:
+    """`event_body` as every sink sends it: compact JSON."""
+    return json.dumps(event_body(task, event), separators=(",", ":"))
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from api.domain.errors import Conflict, NotFound
 from api.domain.events import (
     EVENT_TYPES,
     Attempt,
-    event_body,
     event_id,
+    event_json,
     event_kind,
     responded_event,
 )
@@ -86,10 +86,12 @@ class DeliveryLog:
 
     def body(self, task: Task, event: str, pinned: bytes | None = None) -> bytes:
         """The event body, pinned by the first call so every retry and sink sends the same
-        (`pinned`: the stored body when the caller has read it already)."""
+        (`pinned`: the stored body when the caller has read it already). An ending pins
+        its event's body in its own MULTI (`TaskStore.write_end`); a team's responses are
+        pinned here, on their first delivery."""
         if pinned is not None:
             return pinned
-        fresh = json.dumps(event_body(task, event), separators=(",", ":"))
+        fresh = event_json(task, event)
         # SET NX GET: the body another call pinned first, or None once ours is stored.
         earlier = self.redis.set(keys.task_event(task.ref, event), fresh, nx=True, get=True)
         return text(cast(bytes | None, earlier) or fresh).encode()

@@ -21,7 +21,7 @@ from redis.client import Pipeline
 from api import metrics
 from api.domain.approval import Actor
 from api.domain.errors import Conflict, NotFound
-from api.domain.events import EVENT_TYPES
+from api.domain.events import EVENT_TYPES, event_json
 from api.domain.task import (
     OPEN_STATUSES,
     CompletedBy,
@@ -288,10 +288,14 @@ class TaskStore:
         return task
 
     def _enqueue_event_jobs(self, pipe: Pipeline, task: Task, event: str) -> None:
+        """The event's sink jobs, its body pinned beside them (each delivery then reads it
+        with the task: no round trip of its own to pin it), and the Slack update."""
         ref = task.ref
-        for index, sink in enumerate(task.sinks):
-            if event in sink.events:
-                self.jobs.enqueue(pipe, "sink." + sink.type, ref, event, index)
+        sinks = [(index, sink) for index, sink in enumerate(task.sinks) if event in sink.events]
+        if sinks:
+            pipe.set(keys.task_event(ref, event), event_json(task, event), nx=True)
+        for index, sink in sinks:
+            self.jobs.enqueue(pipe, "sink." + sink.type, ref, event, index)
         if task.external_message_ids:
             self.jobs.enqueue(pipe, "slack.update", ref)
 

@@ -18,6 +18,7 @@ from api.domain.errors import Conflict
 from api.domain.events import Attempt, event_body, event_id
 from api.domain.task import Sink, TaskCreate, TaskError
 from api.runtime import Services
+from api.store import keys
 from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import rq_job_id
 from tests.servers import SmtpServer
@@ -58,6 +59,20 @@ def test_event_body_shape(services: Services) -> None:
                                   "responses"]
     assert body["task"]["completed_by"] == BY.model_dump()
     assert body["task"]["payload"] == {"budget": 1200}
+
+
+def test_an_ending_pins_its_event_body_with_its_jobs(services: Services) -> None:
+    """The body every sink and retry sends is stored by the ending's own MULTI; an event
+    no sink takes pins nothing."""
+    ref = make_task(services, [{"type": "webhook", "url": "http://127.0.0.1:9/h"},
+                               {"type": "nats", "subject": "s", "events": ["cancelled"]}])
+    task = services.store.complete(ref, ANSWERS, BY)
+    pinned = services.redis.get(keys.task_event(ref, "completed"))
+    assert pinned is not None and json.loads(pinned) == event_body(task, "completed")
+    assert DeliveryLog(services.store).pending(ref, "completed", 0).body == pinned
+    other = make_task(services, [{"type": "nats", "subject": "s", "events": ["cancelled"]}])
+    services.store.complete(other, ANSWERS, BY)
+    assert services.redis.get(keys.task_event(other, "completed")) is None
 
 
 def test_each_sinks_target_is_safe_to_show() -> None:
