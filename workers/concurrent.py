@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -116,6 +117,7 @@ class SinkPool:
         self._take = worker.connection.register_script(TAKE)
         self._batched = [q for q in worker.queues if q.name in BATCH_QUEUES]
         self._registries: dict[str, FinishedJobRegistry] = {}
+        self.batch = max(1, size // 4)  # jobs ended before a finish, under a backlog
 
     @property
     def busy(self) -> bool:
@@ -168,8 +170,15 @@ class SinkPool:
                 self._running[self._threads.submit(_perform, running.job)] = running
 
     def wait(self, timeout: float) -> None:
-        """Until a job in flight ends, or `timeout` seconds."""
-        wait(list(self._running), timeout, return_when=FIRST_COMPLETED)
+        """Until `batch` jobs in flight have ended (all of them, when fewer are in
+        flight), or `timeout` seconds: a backlog then finishes and refills its slots a
+        batch at a time, in one pipeline each, rather than one job per cycle."""
+        deadline = time.monotonic() + timeout
+        pending: Iterable[Future[Any]] = list(self._running)
+        ended = 0
+        while pending and ended < self.batch and (left := deadline - time.monotonic()) > 0:
+            done, pending = wait(pending, left, return_when=FIRST_COMPLETED)
+            ended += len(done)
 
     def finish(self) -> None:
         """RQ's bookkeeping of every job that ended: successes in one transaction."""

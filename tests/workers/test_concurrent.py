@@ -26,6 +26,7 @@ from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import JOBS, rq_job_id, sink_job_id
 from tests.workers.conftest import ANSWERS, BY, make_task
 from tests.workers.receiver import Receiver
+from workers.concurrent import SinkPool
 from workers.runner import make_worker
 from workers.sinks.base import SinkCall
 from workers.sinks.deliver import TRANSPORTS
@@ -217,3 +218,26 @@ def test_a_crashing_job_is_recorded_per_try_and_retried_by_rq_from_its_thread(
     assert errors == ["internal error: RuntimeError: transport bug"] * (
         len(services.settings.webhook_retry_schedule) + 1)
     assert _rq_job(services, ref).get_status() == JobStatus.FAILED
+
+
+def test_a_backlog_is_finished_a_batch_at_a_time(services: Services) -> None:
+    """`SinkPool.wait` returns once a batch of jobs (a quarter of the slots) has ended, so
+    a saturated worker finishes and refills in batches; with fewer jobs in flight it
+    returns when they have all ended, and never later than its timeout."""
+    pool = SinkPool(make_worker(services, ["webhook"]), 8, 60)
+    assert pool.batch == 2
+    gates = [threading.Event() for _ in range(3)]
+    for gate in gates:
+        pool._running[pool._threads.submit(gate.wait, 10)] = None  # type: ignore[assignment]
+    gates[0].set()
+    threading.Timer(0.3, gates[1].set).start()
+    started = time.monotonic()
+    pool.wait(5)
+    assert 0.25 < time.monotonic() - started < 3  # the second ending, not the first
+    for future in [f for f in pool._running if f.done()]:  # as `finish` takes them
+        del pool._running[future]
+    started = time.monotonic()
+    pool.wait(0.2)
+    assert 0.15 < time.monotonic() - started < 2  # the third never ends: the timeout
+    gates[2].set()
+    pool._threads.shutdown(wait=True)
