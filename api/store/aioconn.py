@@ -29,7 +29,7 @@ from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelCon
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from api.store.wire import LeanWire
+from api.store.wire import LeanWire, refuse_a_replica
 
 
 class BoundedWaitParser(_AsyncHiredisParser):
@@ -79,6 +79,17 @@ class AsyncFailoverConnection(BoundedWaits, LeanWire, AsyncSentinelConnection):
         if not self.is_connected:
             await self.connect()
         await super().send_packed_command(command, check_health)
+
+    async def connect_to(self, address: tuple[str, int]) -> None:
+        """See `connection.FailoverConnection.connect_to`."""
+        await super().connect_to(address)
+        if self.connection_pool.is_master:
+            await self.send_command("ROLE")
+            try:
+                refuse_a_replica(await self.read_response(), *address)
+            except RedisConnectionError:
+                await self.disconnect()
+                raise
 
 
 class BoundedPool(AsyncConnectionPool):

@@ -37,7 +37,7 @@ from api.store.aioconn import (
     BoundedPool,
     BoundedSentinelPool,
 )
-from api.store.wire import LeanWire
+from api.store.wire import LeanWire, refuse_a_replica
 
 log = logging.getLogger(__name__)
 SENTINEL_SCHEME = "redis+sentinel://"
@@ -164,15 +164,27 @@ class PackedConnection(LeanWire, Connection):
 
 
 class FailoverConnection(LeanWire, SentinelManagedConnection):
-    """Reconnects through Sentinel inside a command too. redis-py's own reconnects there
-    (send_packed_command -> connect_check_health) to the address it had: through a failover
-    every retry went to the dead primary, then to it restarted as a replica (READONLY),
-    until the retries ran out and RQ's worker quit."""
+    """Reconnects through Sentinel inside a command too, and only to a primary.
+
+    redis-py's own reconnects there (send_packed_command -> connect_check_health) to the
+    address it had: through a failover every retry went to the dead primary, then to it
+    restarted as a replica (READONLY), until the retries ran out and RQ's worker quit. And
+    a sentinel may still name the old primary back as a replica: see `refuse_a_replica`."""
 
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         if not self._sock:
             self.connect()  # Sentinel's: asks for the current primary
         super().send_packed_command(command, check_health)
+
+    def connect_to(self, address: tuple[str, int]) -> None:
+        super().connect_to(address)
+        if self.connection_pool.is_master:
+            self.send_command("ROLE")
+            try:
+                refuse_a_replica(self.read_response(), *address)
+            except RedisConnectionError:
+                self.disconnect()
+                raise
 
 
 class ReplicatedRedis(Redis):

