@@ -60,6 +60,9 @@ async def test_quick_task_completes_in_one_click(post_task: Poster, slack: Slack
                                                  jobs: Jobs) -> None:
     task_id = await post_task(quick_task(), slack_channel="ops")
     await slack.click(OTHER, ACTION_QUICK, quick_value(task_id, 1), channel=CHANNEL[1])
+    # The answer is a lazy listener's, after the ack: on a loaded machine it can take
+    # longer than `jobs`' own pause.
+    await until(lambda: services.store.load(task_id).status == "completed")
     await jobs()
     task = services.store.load(task_id)
     assert task.status == "completed" and task.data == {"decision": "Reject"}
