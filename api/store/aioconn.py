@@ -27,6 +27,7 @@ from redis.asyncio.connection import ConnectionPool as AsyncConnectionPool
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.store.wire import LeanWire, refuse_a_replica
@@ -80,16 +81,16 @@ class AsyncFailoverConnection(BoundedWaits, LeanWire, AsyncSentinelConnection):
             await self.connect()
         await super().send_packed_command(command, check_health)
 
-    async def connect_to(self, address: tuple[str, int]) -> None:
-        """See `connection.FailoverConnection.connect_to`."""
-        await super().connect_to(address)
+    async def on_connect_check_health(self, check_health: bool = True) -> None:
+        """See `connection.FailoverConnection.on_connect_check_health`."""
+        await super().on_connect_check_health(check_health)
         if self.connection_pool.is_master:
             await self.send_command("ROLE")
             try:
-                refuse_a_replica(await self.read_response(), *address)
-            except RedisConnectionError:
-                await self.disconnect()
-                raise
+                role = await self.read_response()
+            except ResponseError:  # ROLE refused to this user (ACL): nothing to check
+                return
+            refuse_a_replica(role, self.host, self.port)
 
 
 class BoundedPool(AsyncConnectionPool):

@@ -20,11 +20,13 @@ from urllib.parse import parse_qs, unquote
 from redis import BlockingConnectionPool, Redis
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.client import Pipeline as AsyncPipeline
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.client import Pipeline
 from redis.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
@@ -138,7 +140,7 @@ def async_client(url: str, pool_size: int) -> AsyncRedis:
                                     connection_class=AsyncPackedConnection, **OPTIONS)
         return AsyncRedis.from_pool(pool)  # owned: `aclose` disconnects its connections
     manager = AsyncSentinel(parsed.sentinels, sentinel_kwargs=_sentinel_options(parsed),
-                            **_node_options(parsed))
+                            **_node_options(parsed, AsyncRetry))
     client: AsyncRedis = manager.master_for(
         parsed.service, redis_class=AsyncRedis, connection_pool_class=BoundedSentinelPool,
         connection_class=AsyncFailoverConnection, max_connections=pool_size,
@@ -146,8 +148,12 @@ def async_client(url: str, pool_size: int) -> AsyncRedis:
     return client
 
 
-def _node_options(parsed: SentinelUrl) -> dict[str, Any]:
-    retry = Retry(ExponentialWithJitterBackoff(base=0.1, cap=1), FAILOVER_RETRIES)
+def _node_options(parsed: SentinelUrl,
+                  retry_class: type[Retry] | type[AsyncRetry] = Retry) -> dict[str, Any]:
+    """The data nodes' options. The asyncio client needs redis.asyncio's Retry: given the
+    blocking one, its `call_with_retry` returns the coroutine unawaited, so nothing is
+    ever retried (through a failover, every command failed on the first refusal)."""
+    retry = retry_class(ExponentialWithJitterBackoff(base=0.1, cap=1), FAILOVER_RETRIES)
     return {**OPTIONS, **parsed.node, "db": parsed.db, "retry": retry}
 
 
@@ -176,15 +182,19 @@ class FailoverConnection(LeanWire, SentinelManagedConnection):
             self.connect()  # Sentinel's: asks for the current primary
         super().send_packed_command(command, check_health)
 
-    def connect_to(self, address: tuple[str, int]) -> None:
-        super().connect_to(address)
+    def on_connect_check_health(self, check_health: bool = True) -> None:
+        """After the handshake (AUTH, HELLO, SELECT) and before the connect callbacks
+        (a pub/sub's re-subscribe, whose confirmation must not be read here): a primary's
+        pool refuses a replica. Any error disconnects (redis-py's connect does so for a
+        RedisError here), so no unread reply is left for the next command."""
+        super().on_connect_check_health(check_health)
         if self.connection_pool.is_master:
             self.send_command("ROLE")
             try:
-                refuse_a_replica(self.read_response(), *address)
-            except RedisConnectionError:
-                self.disconnect()
-                raise
+                role = self.read_response()
+            except ResponseError:  # ROLE refused to this user (ACL): nothing to check
+                return
+            refuse_a_replica(role, self.host, self.port)
 
 
 class ReplicatedRedis(Redis):

@@ -23,6 +23,7 @@ from api.store.connection import (
     FailoverConnection,
     ReplicatedRedis,
     SentinelUrl,
+    async_client,
     parse_sentinel_url,
     refuse_eviction,
     sync_client,
@@ -163,3 +164,39 @@ async def test_an_asyncio_sentinel_connection_refuses_a_replica(replica: tuple[s
     await primary.send_command("PING")
     assert await primary.read_response() == b"PONG"
     await primary.disconnect()
+
+
+class _Lagging(_AsyncNamedBy):
+    """Sentinels that name a replica first (one has not heard of the promotion yet)."""
+
+    def __init__(self, *addresses: tuple[str, int]) -> None:
+        super().__init__(addresses[0])
+        self.addresses = list(addresses)
+
+    async def get_master_address(self) -> tuple[str, int]:  # type: ignore[override]
+        return self.addresses.pop(0) if len(self.addresses) > 1 else self.addresses[0]
+
+
+async def test_the_asyncio_sentinel_client_retries_past_a_lagging_sentinel(
+        replica: tuple[str, int], valkey: ValkeyServer) -> None:
+    """With the client's own retry (redis.asyncio's: the blocking one never retried an
+    asyncio call), a refused replica sends the connection back to the sentinels."""
+    client = async_client("redis+sentinel://127.0.0.1:1/main", 2)
+    retry = client.connection_pool.connection_kwargs["retry"]
+    connection = AsyncFailoverConnection(
+        connection_pool=_Lagging(replica, ("127.0.0.1", valkey.port)), retry=retry)
+    await connection.connect()
+    assert connection.port == valkey.port
+    await connection.disconnect()
+
+
+def test_a_user_not_allowed_role_still_connects(own_valkey: ValkeyServer) -> None:
+    own_valkey.client().acl_setuser("app", enabled=True, passwords=["+pw"], keys=["*"],
+                                    commands=["+@all", "-role"])
+    connection = FailoverConnection(connection_pool=_NamedBy(("127.0.0.1", own_valkey.port)),
+                                    retry=Retry(NoBackoff(), 0), username="app",
+                                    password="pw")
+    connection.connect()
+    connection.send_command("PING")
+    assert connection.read_response() == b"PONG"
+    connection.disconnect()
