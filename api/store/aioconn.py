@@ -105,14 +105,15 @@ class BoundedPool(AsyncConnectionPool):
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
         await self._take_slot()
-        connection = None
         try:
             connection = self.get_available_connection()
+        except BaseException:
+            self._slots.release()
+            raise
+        try:
             await self.ensure_connection(connection)
         except BaseException:
-            if connection is not None:
-                await super().release(connection)
-            self._slots.release()
+            await self.release(connection)  # its slot with it
             raise
         return connection
 
@@ -127,6 +128,10 @@ class BoundedPool(AsyncConnectionPool):
             raise RedisConnectionError("No connection available.") from error
 
     async def release(self, connection: AbstractConnection) -> None:
+        """The connection back, and its slot: once, for a connection handed out (a second
+        release of the same connection raises and frees no slot)."""
+        if connection not in self._in_use_connections:
+            raise ValueError("release of a connection the pool has not handed out")
         try:
             await super().release(connection)
         finally:

@@ -124,3 +124,18 @@ async def test_pubsub_waits_past_the_socket_timeout(redis_url: str) -> None:
         message = await pubsub.get_message(timeout=1)
         assert message is not None and message["data"] == b"hello"
     await client.aclose()
+
+
+async def test_a_second_release_frees_no_slot(redis_url: str) -> None:
+    """Releasing one connection twice raises instead of widening the bound."""
+    client = _client(redis_url, 1, timeout=0.2)
+    pool = client.connection_pool
+    connection = await pool.get_connection()
+    await pool.release(connection)
+    with pytest.raises(ValueError, match="not handed out"):
+        await pool.release(connection)
+    held = await pool.get_connection()
+    with pytest.raises(RedisConnectionError, match="No connection available"):
+        await pool.get_connection()  # still a pool of one
+    await pool.release(held)
+    await client.aclose()
