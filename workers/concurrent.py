@@ -51,6 +51,7 @@ BATCH_QUEUES = SINK_QUEUES - {j.queue for j in JOBS.values() if j.path != SINK_P
 # LMOVE up to ARGV[1] job ids from each queue (KEYS: queue, its intermediate list, ...)
 # into its intermediate list, as RQ's own dequeue does: a worker dying before the jobs
 # reach the StartedJobRegistry leaves them where RQ's maintenance finds and retries them.
+GATHER_S = 0.01  # how long a wait goes on after the first ending, for more of its batch
 TAKE = """
 local limit, taken = tonumber(ARGV[1]), {}
 for i = 1, #KEYS, 2 do
@@ -171,13 +172,17 @@ class SinkPool:
 
     def wait(self, timeout: float) -> None:
         """Until `batch` jobs in flight have ended (all of them, when fewer are in
-        flight), or `timeout` seconds: a backlog then finishes and refills its slots a
-        batch at a time, in one pipeline each, rather than one job per cycle."""
+        flight), but at most GATHER_S after the first ending, or `timeout` seconds: a
+        backlog then finishes and refills its slots a batch at a time, in one pipeline
+        each, rather than one job per cycle; and while slow receivers hold most slots,
+        the few that turn over are still refilled at once."""
         deadline = time.monotonic() + timeout
         pending: Iterable[Future[Any]] = list(self._running)
         ended = 0
         while pending and ended < self.batch and (left := deadline - time.monotonic()) > 0:
             done, pending = wait(pending, left, return_when=FIRST_COMPLETED)
+            if done and not ended:
+                deadline = min(deadline, time.monotonic() + GATHER_S)
             ended += len(done)
 
     def finish(self) -> None:

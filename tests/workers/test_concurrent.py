@@ -26,6 +26,7 @@ from api.store.deliveries import DeliveryLog, delivery_id
 from api.store.jobs import JOBS, rq_job_id, sink_job_id
 from tests.workers.conftest import ANSWERS, BY, make_task
 from tests.workers.receiver import Receiver
+from workers import concurrent
 from workers.concurrent import SinkPool
 from workers.runner import make_worker
 from workers.sinks.base import SinkCall
@@ -220,24 +221,35 @@ def test_a_crashing_job_is_recorded_per_try_and_retried_by_rq_from_its_thread(
     assert _rq_job(services, ref).get_status() == JobStatus.FAILED
 
 
-def test_a_backlog_is_finished_a_batch_at_a_time(services: Services) -> None:
-    """`SinkPool.wait` returns once a batch of jobs (a quarter of the slots) has ended, so
-    a saturated worker finishes and refills in batches; with fewer jobs in flight it
-    returns when they have all ended, and never later than its timeout."""
+def test_a_backlog_is_finished_a_batch_at_a_time(services: Services,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """`SinkPool.wait` gathers a batch of endings (a quarter of the slots) so a saturated
+    worker finishes and refills in batches; it gathers for GATHER_S at most after the
+    first ending (slow receivers holding most slots must not slow the others), and never
+    waits past its timeout."""
+    monkeypatch.setattr(concurrent, "GATHER_S", 0.5)  # wide: the test's timings are loose
     pool = SinkPool(make_worker(services, ["webhook"]), 8, 60)
     assert pool.batch == 2
-    gates = [threading.Event() for _ in range(3)]
-    for gate in gates:
-        pool._running[pool._threads.submit(gate.wait, 10)] = None  # type: ignore[assignment]
+    gates = [threading.Event() for _ in range(4)]
+    futures = [pool._threads.submit(gate.wait, 10) for gate in gates]
+    pool._running.update(dict.fromkeys(futures))  # type: ignore[arg-type]
+
+    def ended(*indexes: int) -> None:
+        for future in (futures[i] for i in indexes):  # as `finish` takes them
+            del pool._running[future]
+
     gates[0].set()
-    threading.Timer(0.3, gates[1].set).start()
+    threading.Timer(0.1, gates[1].set).start()
+    pool.wait(5)
+    assert futures[1].done()  # the batch's second ending, not only its first
+    ended(0, 1)
+    threading.Timer(0.05, gates[2].set).start()
     started = time.monotonic()
     pool.wait(5)
-    assert 0.25 < time.monotonic() - started < 3  # the second ending, not the first
-    for future in [f for f in pool._running if f.done()]:  # as `finish` takes them
-        del pool._running[future]
+    assert 0.4 < time.monotonic() - started < 3  # the gathering ends, not the timeout
+    ended(2)
     started = time.monotonic()
     pool.wait(0.2)
-    assert 0.15 < time.monotonic() - started < 2  # the third never ends: the timeout
-    gates[2].set()
+    assert 0.15 < time.monotonic() - started < 2  # nothing ends: the timeout
+    gates[3].set()
     pool._threads.shutdown(wait=True)
