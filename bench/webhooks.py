@@ -195,9 +195,11 @@ def run(count: int, rounds: int, valkey: ValkeyServer, receiver: BenchReceiver) 
         wait_until(lambda: Worker.count(connection=services.redis) >= 2, "workers", deadline)
         time.sleep(0.5)  # both past their start-up, waiting on the empty queue
         for i, events in enumerate(parked):
-            seconds["plain"] += asyncio.run(plain_client(url, bodies[i * size:(i + 1) * size]))
-            seconds["workers"] += drain(services, receiver, f"bench:parked:{i}", events,
-                                        deadline)
+            chunk = bodies[i * size:(i + 1) * size]
+            for side in ("plain", "workers") if i % 2 == 0 else ("workers", "plain"):  # ABBA
+                seconds[side] += (asyncio.run(plain_client(url, chunk)) if side == "plain" else
+                                  drain(services, receiver, f"bench:parked:{i}", events,
+                                        deadline))
         lat = sorted(latencies(services, receiver, paced, deadline))
     finally:
         for process in workers:
@@ -225,6 +227,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4,
                         help="turns each side takes, alternating (default 4)")
     args = parser.parse_args()
+    if not 1 <= args.rounds <= args.count:
+        parser.error("--rounds must be between 1 and the task count")
     valkey = ValkeyServer()
     valkey.start()
     receiver = BenchReceiver(free_port())
