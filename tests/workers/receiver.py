@@ -86,11 +86,14 @@ class Receiver:
         if self._loop is None or self._thread is None or self._runner is None:
             return
         self._loop.call_soon_threadsafe(self._release.set)  # type: ignore[union-attr]
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
-        self._loop = self._thread = self._runner = None
+        try:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        finally:  # the loop and its thread end even when the cleanup failed
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+            if not self._thread.is_alive():
+                self._loop.close()
+            self._loop = self._thread = self._runner = None
 
     def wait_for(self, count: int, timeout: float = 10) -> list[Received]:
         deadline = time.monotonic() + timeout
