@@ -8,12 +8,14 @@ A test module (or conftest) using the stub overrides `settings` with `slack_sett
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from slack_bolt.lazy_listener.async_internals import to_runnable_function
 
 from api.settings import Settings
 from tests.slack_stub import APP_TOKEN, TOKEN, SlackStub
@@ -53,10 +55,24 @@ def jobs(run_jobs: Callable[..., int]) -> Callable[[], Awaitable[int]]:
     listeners still running after their ack finish."""
 
     async def run() -> int:
-        await asyncio.sleep(0.05)
+        await lazy_listeners_done()
         return run_jobs(("slack",))
 
     return run
+
+
+async def lazy_listeners_done(timeout: float = 10) -> None:
+    """Until the lazy listeners Bolt started after earlier acks have ended: Bolt runs each
+    as an asyncio task of `to_runnable_function`, started before its ack is answered."""
+    deadline = time.monotonic() + timeout
+    while any(_is_lazy_listener(task) for task in asyncio.all_tasks()):
+        assert time.monotonic() < deadline, "a lazy listener is still running"
+        await asyncio.sleep(0.01)
+
+
+def _is_lazy_listener(task: asyncio.Task[Any]) -> bool:
+    return not task.done() and \
+        getattr(task.get_coro(), "__qualname__", "") == to_runnable_function.__qualname__
 
 
 @pytest.fixture
