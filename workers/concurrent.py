@@ -15,8 +15,9 @@ What RQ's work horse guaranteed still holds:
   RQ's registry cleanup once the heartbeat lapses (and `on_failure` records the attempt).
 - Python cannot kill a thread, so a job past its timeout is not stopped: it is no longer
   heartbeated, RQ's registry cleanup takes it for abandoned and retries it (same job id),
-  and whatever its thread returns later is dropped. The thread keeps its slot until it
-  returns, which its transport's timeout bounds.
+  and whatever its thread returns later is dropped (the attempt it records is listed,
+  but never overwrites what the retry found: `DeliveryLog.record`). The thread keeps its
+  slot until it returns, which its transport's timeout bounds.
 - A warm shutdown (SIGTERM) takes no more jobs and lets those in flight finish (each
   bounded by its timeout); see `InloopWorker` in workers/runner.py.
 """

@@ -40,6 +40,30 @@ UNSETTLED = ("queued", "retrying")
 HIDDEN = ("attempts", "tries", "task_ref")  # counters, and the internal task reference
 
 
+# Append an attempt (ARGV[2]: its JSON, without its number) to a delivery (KEYS: its hash,
+# its attempts list, the gave-up set). Unless the attempts recorded when it began (ARGV[1];
+# '' for any) are no longer the count and it did not deliver, also count its try, set the
+# hash's fields (ARGV[7..], pairs, the status ARGV[5] among them) and file the delivery in
+# the gave-up set (ARGV[6]: its score) or out of it.
+RECORD = """
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+redis.call('RPUSH', KEYS[2], '{"attempt":' .. (attempts + 1) .. ',' .. string.sub(ARGV[2], 2))
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= attempts and ARGV[5] ~= 'delivered' then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], 'tries', 1)
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+if ARGV[5] == 'gave_up' then
+  redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4])
+else
+  redis.call('ZREM', KEYS[3], ARGV[4])
+end
+return 1
+"""
+
+
 DELIVERY_ID = re.compile(r"^dlv_[0-9a-f]{32}$")
 
 
@@ -83,6 +107,7 @@ class DeliveryLog:
     def __init__(self, store: TaskStore) -> None:
         self.store = store
         self.redis = store.redis
+        self._record = self.redis.register_script(RECORD)
 
     def body(self, task: Task, event: str, pinned: bytes | None = None) -> bytes:
         """The event body, pinned by the first call so every retry and sink sends the same
@@ -121,21 +146,23 @@ class DeliveryLog:
         return text(raw) if raw else "queued"
 
     def record(self, task: Task, event: str, index: int, attempt: Attempt, status: str,
-               number: int | None = None) -> None:
-        """Append `attempt` (the delivery's attempt `number`, read here unless given) and
-        set the delivery's status, in one transaction."""
-        did, now = delivery_id(task.ref, event, index), self.store.clock()
-        if number is None:
-            number = int(self.redis.hget(keys.delivery(did), "attempts") or 0) + 1
-        row = {"attempt": number, "at": now.isoformat(), **asdict(attempt)}
-        with self.redis.pipeline() as pipe:
-            pipe.hset(keys.delivery(did), mapping=self._meta(task, event, index, status, now))
-            pipe.hincrby(keys.delivery(did), "attempts", 1)
-            pipe.hincrby(keys.delivery(did), "tries", 1)
-            pipe.rpush(keys.delivery_attempts(did), json.dumps(row))
-            pipe.ltrim(keys.delivery_attempts(did), -MAX_ATTEMPTS_KEPT, -1)
-            self._file(pipe, did, status, now.timestamp())
-            pipe.execute()
+               number: int | None = None) -> bool:
+        """Append `attempt` to the delivery's attempts and set its status, atomically.
+
+        `number`: the attempt's number when it began (None: whatever it is now). Another run
+        of the same delivery may have recorded meanwhile (a job past its timeout retried as
+        abandoned while its thread still waited on the receiver); the attempt is then
+        still listed, but its status is written only if it delivered: a late failure never
+        overwrites what the later attempt found. Returns whether the status was written."""
+        did = delivery_id(task.ref, event, index)
+        now = self.store.clock()
+        row = json.dumps({"at": now.isoformat(), **asdict(attempt)})
+        meta = self._meta(task, event, index, status, now)
+        written = self._record(
+            keys=[keys.delivery(did), keys.delivery_attempts(did), keys.DELIVERIES_GAVE_UP],
+            args=["" if number is None else number - 1, row, MAX_ATTEMPTS_KEPT, did, status,
+                  now.timestamp(), *(part for pair in meta.items() for part in pair)])
+        return bool(written)
 
     @staticmethod
     def _meta(task: Task, event: str, index: int, status: str, now: Any) -> dict[Any, Any]:
@@ -144,13 +171,6 @@ class DeliveryLog:
                 "event": event, "sink_index": index, "sink_type": sink.type,
                 "target": sink.target, "event_id": event_id(task.ref, event),
                 "status": status, "updated_at": now.isoformat()}
-
-    @staticmethod
-    def _file(pipe: Pipeline, did: str, status: str, when: float) -> None:
-        if status == "gave_up":
-            pipe.zadd(keys.DELIVERIES_GAVE_UP, {did: when})
-        else:
-            pipe.zrem(keys.DELIVERIES_GAVE_UP, did)
 
     # -- reads ------------------------------------------------------------------------
 

@@ -134,7 +134,8 @@ class SinkDelivery:
         if not attempt.ok:  # logged inside `run`'s binding: the line names the task
             log.warning("%s delivery of the %s event failed (%s): %s",
                         task.sinks[index].type, event, attempt.error, status)
-        self.log.record(task, event, index, attempt, status, pending.attempts + 1)
+        if not self.log.record(task, event, index, attempt, status, pending.attempts + 1):
+            return "superseded"  # a later run of this delivery recorded first: its outcome stands
         return retry or status
 
     def _record_crash(self, pending: Pending, error: Exception) -> None:

@@ -130,6 +130,44 @@ def test_each_sink_goes_to_its_types_transport_and_is_recorded(services: Service
     assert url == "http://127.0.0.1:9/in?t=1" and sent == body
     secret = services.store.secrets(ref)[1]
     assert secret is not None and Webhook(secret).verify(sent, headers)["id"] == call.event_id
+class _Overtaken:
+    """A transport whose first attempt ends (`first`) only after a second run of the same
+    delivery, made meanwhile, ended (`second`): a job past its timeout whose thread still
+    waited on the receiver while RQ retried it as abandoned."""
+
+    def __init__(self, services: Services, first: Attempt, second: Attempt) -> None:
+        self.services, self.first, self.second = services, first, second
+        self.calls = 0
+
+    def send(self, call: SinkCall) -> Attempt:
+        self.calls += 1
+        if self.calls > 1:
+            return self.second
+        SinkDelivery(self.services, {"nats": self}).run(call.task.ref, call.event, 0)
+        return self.first
+
+
+FAILED = Attempt(False, 2000, error="timeout after 2 s")
+
+
+@pytest.mark.parametrize(("first", "second", "returned"), [
+    (FAILED, Attempt(True, 1), "superseded"),  # a late failure leaves the delivery delivered
+    (Attempt(True, 1), FAILED, "delivered"),  # a late success is a delivery all the same
+])
+def test_a_late_attempt_is_listed_but_never_overwrites_a_delivery(
+        services: Services, first: Attempt, second: Attempt, returned: str) -> None:
+    ref = make_task(services, [{"type": "nats", "subject": "tasks.done"}])
+    services.store.complete(ref, ANSWERS, BY)
+    delivery = SinkDelivery(services, {"nats": _Overtaken(services, first, second)})
+    assert delivery.run(ref, "completed", 0) == returned
+    did = delivery_id(ref, "completed", 0)
+    record = DeliveryLog(services.store).get(did)
+    assert record["status"] == "delivered"
+    assert [(a["attempt"], a["ok"], a["error"]) for a in record["attempts"]] == \
+        [(1, second.ok, second.error), (2, first.ok, first.error)]
+    assert DeliveryLog(services.store).gave_up() == []
+
+
 def test_one_job_per_event_and_sink_on_its_kind_queue(services: Services) -> None:
     sinks = [{"type": "webhook", "url": "http://127.0.0.1:9/h"},
              {"type": "nats", "subject": "tasks.done", "events": ["cancelled"]},
