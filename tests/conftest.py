@@ -4,6 +4,7 @@ app through aiohttp's test client, tokens, and a burst RQ worker."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,16 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         # PROMETHEUS_MULTIPROC_DIR too: api.cli.main run in-process (test_reconcile) sets it
         if name.startswith(("INLOOP_", "SLACK_", "PROMETHEUS_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers() -> Iterator[None]:
+    """RQ workers run in the test process install SIGINT and SIGTERM handlers that ask
+    them to stop, and leave them: each test starts from the runner's own."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
 
 
 @pytest.fixture

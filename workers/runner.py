@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,8 @@ RQ_HEARTBEAT_GRACE_S = 60
 HEARTBEAT_EVERY_S = 5  # the worker's own key (TTL worker_ttl + 60) is refreshed this often
 POLL_S = 0.02  # with sink jobs in flight and a slot free: how often ready jobs are looked for
 WAIT_S = 0.25  # every slot taken: the longest wait for one to end (other queues, a stop)
+SCHEDULER_STOP_S = 10  # how long a stopping scheduler process gets, per signal
+PUBSUB_WAKE_S = 1  # how often the worker's command listener looks whether it must end
 FIRST_RETENTION_AFTER = timedelta(minutes=1)
 # Imported once at start: a job's first run must not pay its imports (~0.3 s for sinks).
 PRELOADED_JOBS = sorted({job.path.rsplit(".", 1)[0] for job in JOBS.values()})
@@ -67,7 +70,12 @@ class InloopWorker(SimpleWorker):
         self._job_started = time.monotonic()
         self._blocked = False  # in RQ's blocking dequeue: nothing taken, a stop may raise
         self._next_unbatched = 0.0  # monotonic time the other queues are next looked at
+        self._burst = False
         self.pool: SinkPool | None = None
+
+    def work(self, burst: bool = False, *args: Any, **kwargs: Any) -> bool:
+        self._burst = burst
+        return super().work(burst, *args, **kwargs)
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         super().bootstrap(*args, **kwargs)
@@ -164,6 +172,49 @@ class InloopWorker(SimpleWorker):
         if self.scheduler:
             self.stop_scheduler()
 
+    def run_maintenance_tasks(self) -> None:
+        """RQ's, but a burst worker starts no scheduler process: RQ's maintenance forks
+        one (a copy of this process, a test runner's too) where RQ's burst start only
+        enqueues the jobs that are due, once."""
+        scheduler = self.scheduler
+        if self._burst:
+            self.scheduler = None
+        try:
+            super().run_maintenance_tasks()
+        finally:
+            self.scheduler = scheduler
+
+    def stop_scheduler(self) -> None:
+        """RQ's, bounded: the scheduler process gets SIGTERM, then SIGKILL after
+        SCHEDULER_STOP_S. A SIGTERM that reaches it before it installs its own handlers
+        runs this worker's copy there and is lost, and RQ's join would wait forever."""
+        process = self.scheduler._process if self.scheduler else None
+        if process is None or process.pid in (None, os.getpid()) or \
+                process.exitcode is not None:
+            return  # none, this is it (a forked copy), or it has ended
+        process.terminate()
+        process.join(SCHEDULER_STOP_S)
+        if process.exitcode is None:
+            log.error("the scheduler process %s outlived SIGTERM; killing it", process.pid)
+            process.kill()
+            process.join(SCHEDULER_STOP_S)
+
+    def subscribe(self) -> None:
+        """RQ's listener for worker commands, waking every PUBSUB_WAKE_S (RQ's: 60 s) so
+        that `unsubscribe` can end it."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ: None
+            sleep_time=PUBSUB_WAKE_S, daemon=True,
+            exception_handler=self._pubsub_exception_handler)
+
+    def unsubscribe(self) -> None:
+        """The listener ends and closes its pub/sub itself. RQ's closed it from here after
+        waiting 1 s for a thread that slept up to 60 s, under a read still in progress."""
+        if self.pubsub_thread:
+            self.pubsub_thread.stop()
+            self.pubsub_thread.join(PUBSUB_WAKE_S + SCHEDULER_STOP_S)
+
     def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
         # The job is done: no heartbeat may re-add it to the StartedJobRegistry after RQ
         # removes it (a stale entry would later be taken for an abandoned job).
@@ -198,13 +249,16 @@ class InloopWorker(SimpleWorker):
 
     def teardown(self) -> None:
         """The work loop has ended: the sink jobs in flight finish (a warm shutdown), then
-        the heartbeat thread ends (a later `work` starts another)."""
-        if self.pool is not None:
-            self.pool.drain()
-        if self._beats_stop is not None:
-            self._beats_stop.set()
-            self._beats_stop = None
-        super().teardown()
+        the heartbeat thread ends (a later `work` starts another) and RQ's teardown runs,
+        also when finishing the jobs failed."""
+        try:
+            if self.pool is not None:
+                self.pool.drain()
+        finally:
+            if self._beats_stop is not None:
+                self._beats_stop.set()
+                self._beats_stop = None
+            super().teardown()
 
     def _beat_forever(self, stop: threading.Event, pool: SinkPool) -> None:
         while not stop.wait(self.job_monitoring_interval):

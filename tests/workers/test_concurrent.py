@@ -188,7 +188,8 @@ def test_other_jobs_run_while_every_slot_is_held_by_a_hanging_receiver(
     enqueuer = threading.Thread(target=expire_once_the_delivery_hangs)
     enqueuer.start()
     make_worker(services, ["webhook", "expiry"]).work(burst=True)
-    enqueuer.join()
+    enqueuer.join(30)
+    assert not enqueuer.is_alive()
     expiry = Job.fetch(rq_job_id("expire:no-such-task"), connection=services.redis,
                        serializer=JSONSerializer)
     attempt = DeliveryLog(services.store).get(delivery_id(ref, "completed", 0))["attempts"][0]

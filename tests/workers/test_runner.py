@@ -3,15 +3,19 @@ backlog starves no other; its sink jobs run concurrently (tests/workers/test_con
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
 import time
 
 import pytest
 from rq.job import Job
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
 from api.runtime import Services
 from api.store.jobs import JOBS, rq_job_id, sink_job_id
+from workers import runner
 from workers.runner import make_worker, run_worker
 
 
@@ -59,3 +63,42 @@ def test_a_job_past_its_timeout_in_the_main_thread_is_stopped(services: Services
     assert "JobTimeoutException" in (slow.latest_result().exc_string or "")
     assert Job.fetch(after, connection=services.redis,
                      serializer=JSONSerializer).get_status() == "finished"
+
+
+def test_a_burst_worker_starts_no_scheduler_process(services: Services) -> None:
+    """RQ's maintenance forks a scheduler process once a worker has run it before, burst
+    or not; a burst worker (a test's too: the fork copies the test runner) starts none,
+    and its command listener has ended when `work` returns."""
+    services.settings.maintenance_interval_s = 1
+    for _ in range(2):  # each outlasts the maintenance interval: maintenance runs between
+        services.jobs["expiry"].enqueue("time.sleep", 1.2)
+    worker = make_worker(services, ["expiry"])
+    worker.work(burst=True, with_scheduler=True)
+    assert worker.last_cleaned_at is not None and worker.scheduler is not None
+    assert worker.scheduler._process is None
+    assert not services.redis.exists(*(f"rq:scheduler-lock:{q}" for q in
+                                       worker.queue_names()))
+    assert worker.pubsub_thread is not None and not worker.pubsub_thread.is_alive()
+
+
+def _deaf_to_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(60)
+
+
+def test_a_scheduler_process_deaf_to_sigterm_is_killed(services: Services,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGTERM reaching the scheduler process before it installs its handlers is lost:
+    stopping it waits SCHEDULER_STOP_S, then kills it, where RQ's join waited forever."""
+    monkeypatch.setattr(runner, "SCHEDULER_STOP_S", 0.5)
+    worker = make_worker(services, ["expiry"])
+    worker.scheduler = RQScheduler(worker.queues, connection=services.redis)
+    process = multiprocessing.Process(target=_deaf_to_sigterm)
+    worker.scheduler._process = process  # type: ignore[assignment]  # RQ types it None
+    process.start()
+    time.sleep(0.3)  # its SIG_IGN is in place
+    started = time.monotonic()
+    worker.stop_scheduler()
+    assert process.exitcode == -signal.SIGKILL
+    assert time.monotonic() - started < 10
+    worker.stop_scheduler()  # once ended, a no-op
