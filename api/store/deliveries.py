@@ -37,23 +37,26 @@ from api.store.tasks import TaskStore
 MAX_ATTEMPTS_KEPT = 50
 SETTLED = ("delivered", "gave_up")
 UNSETTLED = ("queued", "retrying")
-HIDDEN = ("attempts", "tries", "task_ref")  # counters, and the internal task reference
+HIDDEN = ("attempts", "tries", "outcomes", "task_ref")  # counters, the internal task ref
 
 
 # Append an attempt (ARGV[2]: its JSON, without its number) to a delivery (KEYS: its hash,
-# its attempts list, the gave-up set). Unless the attempts recorded when it began (ARGV[1];
-# '' for any) are no longer the count and it did not deliver, also count its try, set the
-# hash's fields (ARGV[7..], pairs, the status ARGV[5] among them) and file the delivery in
-# the gave-up set (ARGV[6]: its score) or out of it.
+# its attempts list, the gave-up set). Unless the status was written since the attempt
+# began (the hash's `outcomes` count is no longer ARGV[1]; '' for any) and it did not
+# deliver, also count its try and the outcome, set the hash's fields (ARGV[7..], pairs,
+# the status ARGV[5] among them) and file the delivery in the gave-up set (ARGV[6]: its
+# score) or out of it.
 RECORD = """
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
 redis.call('RPUSH', KEYS[2], '{"attempt":' .. (attempts + 1) .. ',' .. string.sub(ARGV[2], 2))
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= attempts and ARGV[5] ~= 'delivered' then
+local outcomes = tonumber(redis.call('HGET', KEYS[1], 'outcomes') or '0')
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= outcomes and ARGV[5] ~= 'delivered' then
   return 0
 end
 redis.call('HINCRBY', KEYS[1], 'tries', 1)
+redis.call('HINCRBY', KEYS[1], 'outcomes', 1)
 redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 if ARGV[5] == 'gave_up' then
   redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4])
@@ -87,7 +90,7 @@ class Pending:
     index: int
     status: str  # the delivery's, `queued` before its first attempt
     tries: int  # attempts since it was (re)queued
-    attempts: int  # attempts ever recorded
+    outcomes: int  # status writes so far: the attempt's record checks none came after it
     body: bytes  # the pinned event body
     secret: str | None = field(repr=False)  # the sink's stored secret (webhooks only)
 
@@ -130,15 +133,15 @@ class DeliveryLog:
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(keys.task(ref))
             pipe.get(keys.task_secrets(ref))
-            pipe.hmget(keys.delivery(did), "status", "tries", "attempts")
+            pipe.hmget(keys.delivery(did), "status", "tries", "outcomes")
             pipe.get(keys.task_event(ref, event))
-            raw, secrets, (status, tries, attempts), pinned = pipe.execute()
+            raw, secrets, (status, tries, outcomes), pinned = pipe.execute()
         if raw is None:
             raise NotFound("task not found")
         task = self.store.fresh(Task.read(raw))
         stored = json.loads(secrets) if secrets else []
         return Pending(task, event, index, text(status) if status else "queued",
-                       int(tries or 0), int(attempts or 0), self.body(task, event, pinned),
+                       int(tries or 0), int(outcomes or 0), self.body(task, event, pinned),
                        stored[index] if index < len(stored) else None)
 
     def status(self, did: str) -> str:
@@ -146,21 +149,22 @@ class DeliveryLog:
         return text(raw) if raw else "queued"
 
     def record(self, task: Task, event: str, index: int, attempt: Attempt, status: str,
-               number: int | None = None) -> bool:
+               began: int | None = None) -> bool:
         """Append `attempt` to the delivery's attempts and set its status, atomically.
 
-        `number`: the attempt's number when it began (None: whatever it is now). Another run
-        of the same delivery may have recorded meanwhile (a job past its timeout retried as
-        abandoned while its thread still waited on the receiver); the attempt is then
+        `began`: the delivery's outcomes count when the attempt began (`Pending.outcomes`;
+        None: write whatever came before). If the status was written since (another run
+        of the same delivery recorded: a job past its timeout retried as abandoned while
+        its thread still waited on the receiver; or an operator's retry), the attempt is
         still listed, but its status is written only if it delivered: a late failure never
-        overwrites what the later attempt found. Returns whether the status was written."""
+        overwrites what came after it. Returns whether the status was written."""
         did = delivery_id(task.ref, event, index)
         now = self.store.clock()
         row = json.dumps({"at": now.isoformat(), **asdict(attempt)})
         meta = self._meta(task, event, index, status, now)
         written = self._record(
             keys=[keys.delivery(did), keys.delivery_attempts(did), keys.DELIVERIES_GAVE_UP],
-            args=["" if number is None else number - 1, row, MAX_ATTEMPTS_KEPT, did, status,
+            args=["" if began is None else began, row, MAX_ATTEMPTS_KEPT, did, status,
                   now.timestamp(), *(part for pair in meta.items() for part in pair)])
         return bool(written)
 

@@ -164,7 +164,7 @@ def test_a_job_past_its_timeout_is_retried_as_abandoned_not_stuck(
     services.store.complete(ref, ANSWERS, BY)
     deliveries, did = DeliveryLog(services.store), delivery_id(ref, "completed", 0)
     _work_until(services, lambda: deliveries.status(did) == "delivered")
-    _until(lambda: len(deliveries.get(did)["attempts"]) == 3)  # the late thread's too
+    _until(lambda: len(deliveries.get(did)["attempts"]) >= 3)  # the late thread's too
     errors = [a["error"] or "" for a in deliveries.get(did)["attempts"]]
     assert any("abandoned" in e for e in errors) and any("timeout after 2 s" in e for e in errors)
     assert "" in errors and len(receiver.received) == 2

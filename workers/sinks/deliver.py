@@ -134,7 +134,7 @@ class SinkDelivery:
         if not attempt.ok:  # logged inside `run`'s binding: the line names the task
             log.warning("%s delivery of the %s event failed (%s): %s",
                         task.sinks[index].type, event, attempt.error, status)
-        if not self.log.record(task, event, index, attempt, status, pending.attempts + 1):
+        if not self.log.record(task, event, index, attempt, status, pending.outcomes):
             return "superseded"  # a later run of this delivery recorded first: its outcome stands
         return retry or status
 
@@ -144,7 +144,7 @@ class SinkDelivery:
         attempt = Attempt(False, 0, error=f"internal error: {type(error).__name__}: {error}")
         with suppress(Exception):  # RQ still has the original error to retry or keep
             self.log.record(pending.task, pending.event, pending.index, attempt,
-                            "gave_up" if last else "retrying", pending.attempts + 1)
+                            "gave_up" if last else "retrying", pending.outcomes)
 
 
 def _result(attempt: Attempt) -> str:

@@ -10,6 +10,7 @@ from typing import Any, get_args
 import nats
 import pytest
 from pypdf import PdfReader
+from rq import Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from standardwebhooks import Webhook
@@ -25,7 +26,7 @@ from tests.servers import SmtpServer
 from tests.workers.conftest import ANSWERS, BY, TASK, Drain, make_task
 from tests.workers.receiver import Receiver
 from workers.sinks.base import SinkCall
-from workers.sinks.deliver import TRANSPORTS, SinkDelivery
+from workers.sinks.deliver import TRANSPORTS, SinkDelivery, record_abandoned
 from workers.sinks.webhook import HttpResponse, WebhookTransport
 
 EVENTS = ("completed", "cancelled", "failed")
@@ -130,6 +131,8 @@ def test_each_sink_goes_to_its_types_transport_and_is_recorded(services: Service
     assert url == "http://127.0.0.1:9/in?t=1" and sent == body
     secret = services.store.secrets(ref)[1]
     assert secret is not None and Webhook(secret).verify(sent, headers)["id"] == call.event_id
+
+
 class _Overtaken:
     """A transport whose first attempt ends (`first`) only after a second run of the same
     delivery, made meanwhile, ended (`second`): a job past its timeout whose thread still
@@ -166,6 +169,48 @@ def test_a_late_attempt_is_listed_but_never_overwrites_a_delivery(
     assert [(a["attempt"], a["ok"], a["error"]) for a in record["attempts"]] == \
         [(1, second.ok, second.error), (2, first.ok, first.error)]
     assert DeliveryLog(services.store).gave_up() == []
+
+
+class _LateThenFailing:
+    """A transport during whose attempt the late attempt of an earlier run is recorded;
+    its own attempt then fails."""
+
+    def __init__(self, late: Any) -> None:
+        self.late = late
+
+    def send(self, call: SinkCall) -> Attempt:
+        assert not self.late()  # stale: RQ took the earlier run for abandoned
+        return Attempt(False, 1, status_code=503, error="HTTP 503")
+
+
+def test_a_late_attempt_leaves_the_current_run_its_outcome(services: Services) -> None:
+    """An earlier run's late attempt, recorded while the retry is in flight, does not
+    make the retry's own failure stale: the retry records it and is retried again."""
+    ref = make_task(services, [{"type": "nats", "subject": "tasks.done"}])
+    services.store.complete(ref, ANSWERS, BY)
+    log, task = DeliveryLog(services.store), services.store.load(ref)
+    began = log.pending(ref, "completed", 0).outcomes  # the first run starts
+    record_abandoned(services.store, ref, "completed", 0, last=False)  # RQ retries it
+    late = _LateThenFailing(lambda: log.record(task, "completed", 0, FAILED, "retrying", began))
+    returned = SinkDelivery(services, {"nats": late}).run(ref, "completed", 0)
+    assert isinstance(returned, Retry)
+    record = log.get(delivery_id(ref, "completed", 0))
+    assert record["status"] == "retrying"
+    assert [a["error"] for a in record["attempts"]] == [
+        "internal error: the delivery was abandoned (its worker died, or it outlived the "
+        "job's timeout)", "timeout after 2 s", "HTTP 503"]
+
+
+def test_an_attempt_running_when_an_operator_retries_is_stale(services: Services) -> None:
+    ref = make_task(services, [{"type": "nats", "subject": "tasks.done"}])
+    services.store.complete(ref, ANSWERS, BY)
+    log, task, did = DeliveryLog(services.store), services.store.load(ref), \
+        delivery_id(ref, "completed", 0)
+    began = log.pending(ref, "completed", 0).outcomes
+    assert log.record(task, "completed", 0, FAILED, "gave_up")  # RQ's last try, abandoned
+    log.retry(did)
+    assert not log.record(task, "completed", 0, FAILED, "gave_up", began)
+    assert log.status(did) == "queued" and log.gave_up() == []
 
 
 def test_one_job_per_event_and_sink_on_its_kind_queue(services: Services) -> None:
