@@ -186,8 +186,9 @@ class InloopWorker(SimpleWorker):
 
     def stop_scheduler(self) -> None:
         """RQ's, bounded: the scheduler process gets SIGTERM, then SIGKILL after
-        SCHEDULER_STOP_S. A SIGTERM that reaches it before it installs its own handlers
-        runs this worker's copy there and is lost, and RQ's join would wait forever."""
+        SCHEDULER_STOP_S. A scheduler that maintenance (re)started inherits this worker's
+        handlers: a SIGTERM reaching it before it installs its own runs this worker's copy
+        there and is lost, and RQ's join would wait forever."""
         process = self.scheduler._process if self.scheduler else None
         if process is None or process.pid in (None, os.getpid()) or \
                 process.exitcode is not None:
@@ -198,6 +199,10 @@ class InloopWorker(SimpleWorker):
             log.error("the scheduler process %s outlived SIGTERM; killing it", process.pid)
             process.kill()
             process.join(SCHEDULER_STOP_S)
+            # What it would have released on its way out: the next worker's scheduler
+            # takes the queues' locks at once instead of at its next maintenance.
+            self.scheduler.release_locks()
+            self.scheduler.register_death()
 
     def subscribe(self) -> None:
         """RQ's listener for worker commands, waking every PUBSUB_WAKE_S (RQ's: 60 s) so
@@ -214,6 +219,8 @@ class InloopWorker(SimpleWorker):
         if self.pubsub_thread:
             self.pubsub_thread.stop()
             self.pubsub_thread.join(PUBSUB_WAKE_S + SCHEDULER_STOP_S)
+            if not self.pubsub_thread.is_alive():  # ended by an error: it closed nothing
+                self.pubsub.close()
 
     def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
         # The job is done: no heartbeat may re-add it to the StartedJobRegistry after RQ

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import time
+from typing import Any
 
 import pytest
 from rq.job import Job
@@ -81,24 +82,29 @@ def test_a_burst_worker_starts_no_scheduler_process(services: Services) -> None:
     assert worker.pubsub_thread is not None and not worker.pubsub_thread.is_alive()
 
 
-def _deaf_to_sigterm() -> None:
+def _deaf_to_sigterm(ready: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ready.set()
     time.sleep(60)
 
 
 def test_a_scheduler_process_deaf_to_sigterm_is_killed(services: Services,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A SIGTERM reaching the scheduler process before it installs its handlers is lost:
-    stopping it waits SCHEDULER_STOP_S, then kills it, where RQ's join waited forever."""
+    stopping it waits SCHEDULER_STOP_S, then kills it (RQ's join waited forever) and
+    releases the queue locks it held."""
     monkeypatch.setattr(runner, "SCHEDULER_STOP_S", 0.5)
     worker = make_worker(services, ["expiry"])
-    worker.scheduler = RQScheduler(worker.queues, connection=services.redis)
-    process = multiprocessing.Process(target=_deaf_to_sigterm)
-    worker.scheduler._process = process  # type: ignore[assignment]  # RQ types it None
+    worker.scheduler = scheduler = RQScheduler(worker.queues, connection=services.redis)
+    assert scheduler.acquire_locks() == {"expiry"}
+    ready = multiprocessing.Event()
+    process = multiprocessing.Process(target=_deaf_to_sigterm, args=(ready,))
+    scheduler._process = process  # type: ignore[assignment]  # RQ types it None
     process.start()
-    time.sleep(0.3)  # its SIG_IGN is in place
+    assert ready.wait(10)  # its SIG_IGN is in place
     started = time.monotonic()
     worker.stop_scheduler()
     assert process.exitcode == -signal.SIGKILL
     assert time.monotonic() - started < 10
+    assert not services.redis.exists(scheduler.get_locking_key("expiry"))
     worker.stop_scheduler()  # once ended, a no-op
