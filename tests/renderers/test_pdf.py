@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests.renderers.strategies import answers, task_bodies
 
 UPLOAD = {"name": "contract 東京.pdf", "size": 123_456, "content_type": "application/pdf",
           "sha256": "0123456789abcdef" * 4, "url": "https://files.example/1"}
+FOOTER = re.compile(r"\Ainloop · task \S+\nPage \d+\n")
 SIGNED = {**UPLOAD, "name": "signature.png", "content_type": "image/png", "size": 900}
 
 
@@ -40,6 +42,13 @@ def completed(task: Task, data: dict[str, Any], name: str = "Zoë 東京 ★") -
 def text_of(pdf: bytes) -> str:
     reader = PdfReader(io.BytesIO(pdf))
     return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def squeezed_body_of(pdf: bytes) -> str:
+    """The PDF's text without whitespace or its page footers: each page's text starts with
+    its footer (drawn first), which would otherwise split an answer that runs on."""
+    pages = (FOOTER.sub("", page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages)
+    return "".join("".join(pages).split())
 
 
 def images_in(pdf: bytes) -> int:
@@ -168,6 +177,20 @@ def test_blank_lines_keep_one_gap_and_lines_stay_apart() -> None:
     assert "one\ntwo\nthree" in text
 
 
+def test_an_answer_running_onto_the_next_page_reads_whole_between_the_footers() -> None:
+    """The property below compares answers with the PDF's text: an answer whose first
+    characters straddle a page break has the next page's footer inside them."""
+    task = make_task(ESSAY)
+    for lines in range(1, 200):
+        essay = "x\n" * lines + " ".join(["ninechars"] * 30)
+        pdf = task_pdf(completed(task, {"essay": essay}))
+        if "".join(essay.split())[:60] not in "".join(text_of(pdf).split()):
+            break  # page 2's footer falls within the answer's first 60 characters
+    else:
+        pytest.fail("no answer started at the foot of a page")
+    assert "".join(essay.split()) in squeezed_body_of(pdf)
+
+
 COVERED = st.text(st.sampled_from(list("abcXYZ019 <&>\"'Zoëßçñ東京語★☆ПриветΩμέγα€")), min_size=1,
                   max_size=300).filter(str.strip)
 
@@ -183,7 +206,7 @@ def test_every_answer_of_a_valid_task_is_in_the_pdf(data: st.DataObject) -> None
             given_answers[field.name] = data.draw(COVERED)
     clean, problems = validate_answers(task.fields(), given_answers)
     assert problems == []
-    squeezed = "".join(text_of(task_pdf(completed(task, clean), images={})).split())
+    squeezed = squeezed_body_of(task_pdf(completed(task, clean), images={}))
     for field in task.fields():
         if field.name in clean and field.kind not in ("select", "radio"):
             value = clean[field.name]
