@@ -39,16 +39,16 @@ def completed(task: Task, data: dict[str, Any], name: str = "Zoë 東京 ★") -
         "completed_by": {"channel": "web", "id": "u1", "name": name}})
 
 
-def text_of(pdf: bytes) -> str:
-    reader = PdfReader(io.BytesIO(pdf))
-    return "\n".join(page.extract_text() for page in reader.pages)
+def text_of(pdf: bytes, footers: bool = True) -> str:
+    """The PDF's text, page by page; each page's starts with its footer (drawn first)."""
+    pages = (page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return "\n".join(p if footers else FOOTER.sub("", p) for p in pages)
 
 
 def squeezed_body_of(pdf: bytes) -> str:
-    """The PDF's text without whitespace or its page footers: each page's text starts with
-    its footer (drawn first), which would otherwise split an answer that runs on."""
-    pages = (FOOTER.sub("", page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages)
-    return "".join("".join(pages).split())
+    """The PDF's text without whitespace or its page footers, which would otherwise split
+    an answer that runs on to the next page."""
+    return "".join(text_of(pdf, footers=False).split())
 
 
 def images_in(pdf: bytes) -> int:
